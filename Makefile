@@ -1,0 +1,106 @@
+# releasemgr: build, run, test, benchmark.
+#
+#   make            build cgi-bin/releasemgr and cgi-bin/releasemgr-run
+#   make run        install what is missing, build, start nginx and the pool
+#                   on http://127.0.0.1:$(PORT) with data under $(DATA_DIR)
+#   make test       install what is missing, build, run the unit tests (also
+#                   under ASan and UBSan) and the end-to-end tests
+#   make clean      remove what the build made
+
+PORT		?= 8080
+DATA_DIR	?= $(CURDIR)/var
+WORKERS		?=
+
+CC		 = cc
+PKGS		 = fcgi json-c
+WARNINGS	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
+CPPFLAGS	 = -D_DEFAULT_SOURCE -Isrc
+CFLAGS		 = -std=c11 -O2 -g $(WARNINGS) $$(pkg-config --cflags $(PKGS))
+LDLIBS		 = $$(pkg-config --libs $(PKGS)) -ldb
+SANITIZE	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=all
+
+# Debian packages needed to build, run and test.
+DEB_PACKAGES	 = gcc make pkg-config libc6-dev libfcgi-dev libdb5.3-dev \
+		   libjson-c-dev libcunit1-dev nginx db5.3-util python3 \
+		   valgrind cppcheck
+
+# Every module but the entry point; the unit tests link these.
+LIB_OBJS	 = build/auth.o build/config.o build/edge.o build/handlers.o \
+		   build/http.o build/json.o build/log.o build/model.o \
+		   build/pool.o build/router.o build/store.o build/validate.o
+TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
+		   tests/unit/test_json.c tests/unit/test_store.c \
+		   tests/unit/test_config.c tests/unit/test_auth.c
+HEADERS		 = $(wildcard src/*.h)
+
+.PHONY: all deps run test unit unit-asan e2e lint clean
+
+all: cgi-bin/releasemgr cgi-bin/releasemgr-run
+
+build/%.o: src/%.c $(HEADERS) | build
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+build build/asan:
+	mkdir -p $@
+
+cgi-bin/releasemgr: build/main.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ build/main.o $(LIB_OBJS) $(LDLIBS)
+
+cgi-bin/releasemgr-run: src/releasemgr-run.sh
+	cp $< $@
+	chmod 755 $@
+
+# Installs the Debian packages that are missing (as root), or says which.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "missing Debian packages:$$missing (run as root to install them)"; \
+	    exit 1; fi; \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+run: deps
+	$(MAKE) all
+	exec cgi-bin/releasemgr-run --port $(PORT) --data-dir $(DATA_DIR) \
+	  $(if $(WORKERS),--workers $(WORKERS))
+
+build/test_unit: $(TEST_SRCS) $(LIB_OBJS) tests/unit/tests.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(TEST_SRCS) $(LIB_OBJS) \
+	  $$(pkg-config --libs cunit) $(LDLIBS)
+
+build/asan/test_unit: $(TEST_SRCS) $(addprefix src/,$(notdir $(LIB_OBJS:.o=.c))) \
+    $(HEADERS) tests/unit/tests.h | build/asan
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANITIZE) -o $@ $(TEST_SRCS) \
+	  $(addprefix src/,$(notdir $(LIB_OBJS:.o=.c))) \
+	  $$(pkg-config --libs cunit) $(LDLIBS)
+
+unit: build/test_unit
+	build/test_unit
+
+unit-asan: build/asan/test_unit
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  build/asan/test_unit
+
+unit-valgrind: build/test_unit
+	valgrind -q --error-exitcode=1 --leak-check=full \
+	  --suppressions=tests/unit/valgrind.supp build/test_unit
+
+lint:
+	cppcheck -q --error-exitcode=1 --enable=warning,portability \
+	  --inline-suppr -D_DEFAULT_SOURCE -Isrc --std=c11 src tests/unit
+
+e2e: all
+	python3 tests/e2e/run.py
+
+test: deps
+	$(MAKE) all unit unit-asan unit-valgrind lint e2e
+
+clean:
+	rm -rf build cgi-bin/releasemgr cgi-bin/releasemgr-run

@@ -1,0 +1,202 @@
+/*
+ * Configuration, as one table: name, type, default and bounds of every
+ * setting. The file parser, the command line and the log all read it.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "validate.h"
+
+enum setting_type {
+	SETTING_UINT,
+	SETTING_BOOL,
+	SETTING_PATH
+};
+
+static const struct setting {
+	const char		*name;
+	enum setting_type	 type;
+	size_t			 offset;
+	size_t			 size;		/* of a path buffer */
+	unsigned		 min, max;	/* of an integer */
+	unsigned		 default_uint;	/* and of a bool */
+	const char		*default_path;
+} settings[] = {
+	{ "workers", SETTING_UINT, offsetof(struct config, workers), 0,
+	    1, 64, 2, NULL },
+	{ "cache_mb", SETTING_UINT, offsetof(struct config, cache_mb), 0,
+	    1, 4096, 16, NULL },
+	{ "lock_timeout_ms", SETTING_UINT,
+	    offsetof(struct config, lock_timeout_ms), 0, 10, 60000, 5000, NULL },
+	{ "checkpoint_seconds", SETTING_UINT,
+	    offsetof(struct config, checkpoint_seconds), 0, 1, 86400, 30, NULL },
+	{ "durable_commits", SETTING_BOOL,
+	    offsetof(struct config, durable_commits), 0, 0, 1, 1, NULL },
+	{ "data_dir", SETTING_PATH, offsetof(struct config, data_dir),
+	    CONFIG_PATH_MAX, 0, 0, 0, "var" },
+	{ "socket", SETTING_PATH, offsetof(struct config, socket_path),
+	    SOCKET_PATH_MAX + 1, 0, 0, 0, "" },
+	{ "token_file", SETTING_PATH, offsetof(struct config, token_file),
+	    CONFIG_PATH_MAX, 0, 0, 0, "" },
+};
+
+#define SETTING_COUNT	(sizeof(settings) / sizeof(settings[0]))
+
+void
+config_defaults(struct config *config)
+{
+	memset(config, 0, sizeof(*config));
+	for (size_t i = 0; i < SETTING_COUNT; i++) {
+		const struct setting *s = &settings[i];
+		char *field = (char *)config + s->offset;
+
+		if (s->type == SETTING_UINT)
+			*(unsigned *)field = s->default_uint;
+		else if (s->type == SETTING_BOOL)
+			*(bool *)field = s->default_uint != 0;
+		else
+			snprintf(field, s->size, "%s", s->default_path);
+	}
+}
+
+enum status
+config_set(struct config *config, const char *name, const char *value,
+    char *err, size_t err_len)
+{
+	for (size_t i = 0; i < SETTING_COUNT; i++) {
+		const struct setting *s = &settings[i];
+		char *field = (char *)config + s->offset;
+		uint64_t number;
+
+		if (strcmp(name, s->name) != 0)
+			continue;
+		switch (s->type) {
+		case SETTING_UINT:
+			if (!parse_decimal(value, strlen(value), s->min, s->max,
+			    &number)) {
+				snprintf(err, err_len, "%s must be an integer "
+				    "from %u to %u", name, s->min, s->max);
+				return STATUS_INVALID;
+			}
+			*(unsigned *)field = (unsigned)number;
+			return STATUS_OK;
+		case SETTING_BOOL:
+			if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+				snprintf(err, err_len, "%s must be yes or no", name);
+				return STATUS_INVALID;
+			}
+			*(bool *)field = strcmp(value, "yes") == 0;
+			return STATUS_OK;
+		case SETTING_PATH:
+			if (strlen(value) >= s->size) {
+				snprintf(err, err_len, "%s is longer than %zu bytes",
+				    name, s->size - 1);
+				return STATUS_INVALID;
+			}
+			memcpy(field, value, strlen(value) + 1);
+			return STATUS_OK;
+		}
+	}
+	snprintf(err, err_len, "unknown setting '%s'", name);
+	return STATUS_INVALID;
+}
+
+/* Strips leading and trailing blanks in place; returns the start. */
+static char *
+trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+	    end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+enum status
+config_load(struct config *config, const char *path, char *err,
+    size_t err_len)
+{
+	char line[CONFIG_PATH_MAX + 64], why[256];
+	FILE *file;
+	unsigned number = 0;
+	enum status status = STATUS_OK;
+
+	if ((file = fopen(path, "re")) == NULL) {
+		snprintf(err, err_len, "cannot open %s: %s", path,
+		    strerror(errno));
+		return STATUS_INVALID;
+	}
+	while (status == STATUS_OK && fgets(line, sizeof(line), file) != NULL) {
+		char *name, *value, *eq, *hash;
+
+		number++;
+		if (strchr(line, '\n') == NULL && !feof(file)) {
+			snprintf(err, err_len, "%s:%u: line too long", path, number);
+			status = STATUS_INVALID;
+			break;
+		}
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		name = trim(line);
+		if (*name == '\0')
+			continue;
+		if ((eq = strchr(name, '=')) == NULL) {
+			snprintf(err, err_len, "%s:%u: expected 'name = value'",
+			    path, number);
+			status = STATUS_INVALID;
+			break;
+		}
+		*eq = '\0';
+		value = trim(eq + 1);
+		name = trim(name);
+		if ((status = config_set(config, name, value, why,
+		    sizeof(why))) != STATUS_OK)
+			snprintf(err, err_len, "%s:%u: %s", path, number, why);
+	}
+	fclose(file);
+	return status;
+}
+
+enum status
+config_finish(struct config *config, char *err, size_t err_len)
+{
+	int n;
+
+	if (config->socket_path[0] != '\0')
+		return STATUS_OK;
+	n = snprintf(config->socket_path, sizeof(config->socket_path),
+	    "%s/run/releasemgr.sock", config->data_dir);
+	if (n < 0 || (size_t)n >= sizeof(config->socket_path)) {
+		snprintf(err, err_len, "the socket path under %s is too long "
+		    "for a unix socket; set socket", config->data_dir);
+		return STATUS_INVALID;
+	}
+	return STATUS_OK;
+}
+
+void
+config_log(const struct config *config)
+{
+	for (size_t i = 0; i < SETTING_COUNT; i++) {
+		const struct setting *s = &settings[i];
+		const char *field = (const char *)config + s->offset;
+
+		if (s->type == SETTING_UINT)
+			log_info("config: %s = %u", s->name,
+			    *(const unsigned *)field);
+		else if (s->type == SETTING_BOOL)
+			log_info("config: %s = %s", s->name,
+			    *(const bool *)field ? "yes" : "no");
+		else
+			log_info("config: %s = %s", s->name, field);
+	}
+}

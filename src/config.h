@@ -1,0 +1,50 @@
+/*
+ * Configuration: one table of every setting, with its default and bounds,
+ * read from a "name = value" file and overridden by command-line options.
+ */
+#ifndef RELEASEMGR_CONFIG_H
+#define RELEASEMGR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "status.h"
+
+#define CONFIG_PATH_MAX	4096
+#define SOCKET_PATH_MAX	107	/* what fits in sun_path */
+
+struct config {
+	unsigned	workers;		/* FastCGI worker processes */
+	unsigned	cache_mb;		/* Berkeley DB buffer pool, MiB */
+	unsigned	lock_timeout_ms;	/* longest wait for a lock */
+	unsigned	checkpoint_seconds;	/* between checkpoints */
+	bool		durable_commits;	/* flush the log before answering */
+	char		data_dir[CONFIG_PATH_MAX];
+	char		socket_path[SOCKET_PATH_MAX + 1];	/* "" = data_dir/run/releasemgr.sock */
+	char		token_file[CONFIG_PATH_MAX];	/* "" = deploys are open */
+};
+
+/* Sets every setting to its default. */
+void		config_defaults(struct config *config);
+
+/*
+ * Sets one setting from text. On failure says why in err and returns
+ * STATUS_INVALID, leaving the setting as it was.
+ */
+enum status	config_set(struct config *config, const char *name,
+		    const char *value, char *err, size_t err_len);
+
+/*
+ * Reads a configuration file of "name = value" lines ('#' starts a
+ * comment). An error names the file and line.
+ */
+enum status	config_load(struct config *config, const char *path, char *err,
+		    size_t err_len);
+
+/* Fills in the settings derived from others (the socket path). */
+enum status	config_finish(struct config *config, char *err, size_t err_len);
+
+/* Writes every setting and its value to the log. */
+void		config_log(const struct config *config);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * The route handlers: validate, call the store, render. Nothing here
+ * parses raw input itself or knows how records are stored.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "json.h"
+#include "log.h"
+#include "validate.h"
+
+/* Answers a store failure other than not-found: the client may retry. */
+static void
+respond_store_failure(struct response *response, enum status status)
+{
+	response_problem(response, PROBLEM_UNAVAILABLE, NULL,
+	    status == STATUS_BUSY ? "the store is busy; retry shortly" :
+	    "the store cannot serve now; retry shortly");
+}
+
+/* Answers 200 with a rendered JSON body, or 503 when memory ran out. */
+static void
+respond_rendered(struct response *response, char *body, size_t len)
+{
+	if (body == NULL)
+		response_problem(response, PROBLEM_UNAVAILABLE, NULL,
+		    "the server is short of memory");
+	else
+		response_json(response, 200, body, len);
+}
+
+void
+handle_deploy(struct app *app, const struct request *request,
+    struct response *response)
+{
+	struct deploy deploy;
+	struct deploy_result result;
+	struct invalid invalid;
+	enum status status;
+	size_t len = 0;
+	char *body;
+
+	if (!auth_permits(app->auth, request->authorization)) {
+		response_problem(response, PROBLEM_UNAUTHORIZED, NULL,
+		    "POST /deploy needs the header Authorization: Bearer <token>");
+		return;
+	}
+	if (!json_parse_deploy(request->body, request->body_len, &deploy,
+	    &invalid)) {
+		response_invalid(response, &invalid);
+		return;
+	}
+	if ((status = store_deploy(app->store, &deploy, &result)) != STATUS_OK) {
+		respond_store_failure(response, status);
+		return;
+	}
+	if (result.changed)
+		log_info("deploy: %s: \"%s\" is now version %llu: system "
+		    "version %llu", deploy.environment, deploy.name,
+		    (unsigned long long)deploy.version,
+		    (unsigned long long)result.system_version);
+	body = json_render_uint(result.system_version, &len);
+	respond_rendered(response, body, len);
+}
+
+void
+handle_services(struct app *app, const struct request *request,
+    struct response *response)
+{
+	struct query query;
+	struct invalid invalid;
+	struct service_list list;
+	enum status status;
+	size_t len = 0;
+	char *body;
+
+	if (!query_parse(request->query, &query, &invalid)) {
+		response_invalid(response, &invalid);
+		return;
+	}
+	service_list_init(&list);
+	status = store_services(app->store, query.environment,
+	    query.has_system_version ? query.system_version : 0, &list);
+	if (status == STATUS_NOT_FOUND && !query.has_system_version &&
+	    strcmp(query.environment, DEFAULT_ENVIRONMENT) == 0)
+		status = STATUS_OK;	/* the default environment starts empty */
+	if (status == STATUS_NOT_FOUND) {
+		if (query.has_system_version)
+			response_problem(response, PROBLEM_NOT_FOUND, NULL,
+			    "environment %s has no system version %llu",
+			    query.environment,
+			    (unsigned long long)query.system_version);
+		else
+			response_problem(response, PROBLEM_NOT_FOUND, NULL,
+			    "environment %s has never had a deploy",
+			    query.environment);
+	} else if (status != STATUS_OK)
+		respond_store_failure(response, status);
+	else {
+		body = json_render_services(&list, &len);
+		respond_rendered(response, body, len);
+	}
+	service_list_free(&list);
+}

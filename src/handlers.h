@@ -1,0 +1,26 @@
+/*
+ * The handlers of the HTTP routes. Each takes a request the router has
+ * matched, and fills in the response.
+ */
+#ifndef RELEASEMGR_HANDLERS_H
+#define RELEASEMGR_HANDLERS_H
+
+#include "auth.h"
+#include "http.h"
+#include "store.h"
+
+/* What every handler may use; owned by the worker that serves. */
+struct app {
+	struct store		*store;
+	const struct auth	*auth;
+};
+
+typedef void	handler_fn(struct app *, const struct request *,
+		    struct response *);
+
+/* POST /deploy: records a deploy, answers the system version in force. */
+handler_fn	handle_deploy;
+/* GET /services: the services of a system version, sorted by name. */
+handler_fn	handle_services;
+
+#endif

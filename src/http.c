@@ -1,0 +1,134 @@
+/*
+ * Responses and the table of problems releasemgr answers with.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "json.h"
+
+/* One row per enum problem_kind, in the same order. */
+static const struct problem {
+	int		 status;
+	const char	*type;
+	const char	*title;
+	const char	*ext_key;	/* names the offending input, or NULL */
+} problems[] = {
+	[PROBLEM_INVALID_JSON] = { 400, "/problems/invalid-json",
+	    "The body is not one valid JSON object", NULL },
+	[PROBLEM_INVALID_FIELD] = { 400, "/problems/invalid-field",
+	    "A field of the body is invalid", "field" },
+	[PROBLEM_INVALID_PARAMETER] = { 400, "/problems/invalid-parameter",
+	    "A query parameter is invalid", "parameter" },
+	[PROBLEM_UNAUTHORIZED] = { 401, "/problems/unauthorized",
+	    "A valid deploy token is required", NULL },
+	[PROBLEM_NOT_FOUND] = { 404, "/problems/not-found",
+	    "Not found", NULL },
+	[PROBLEM_METHOD_NOT_ALLOWED] = { 405, "/problems/method-not-allowed",
+	    "Method not allowed", NULL },
+	[PROBLEM_PAYLOAD_TOO_LARGE] = { 413, "/problems/payload-too-large",
+	    "The body is too large", NULL },
+	[PROBLEM_UNAVAILABLE] = { 503, "/problems/unavailable",
+	    "The service is unavailable; try again later", NULL },
+};
+
+/* Seconds a client is asked to wait after a 503. */
+#define RETRY_AFTER_SECONDS	2
+
+void
+invalid_set(struct invalid *invalid, enum problem_kind kind, const char *name,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	invalid->kind = kind;
+	invalid->name = name;
+	va_start(ap, fmt);
+	vsnprintf(invalid->detail, sizeof(invalid->detail), fmt, ap);
+	va_end(ap);
+}
+
+void
+response_init(struct response *response)
+{
+	memset(response, 0, sizeof(*response));
+	response->status = 200;
+}
+
+void
+response_free(struct response *response)
+{
+	free(response->body);
+	response_init(response);
+}
+
+void
+response_json(struct response *response, int status, char *body,
+    size_t body_len)
+{
+	free(response->body);
+	response->status = status;
+	response->content_type = "application/json";
+	response->body = body;
+	response->body_len = body_len;
+}
+
+/*
+ * Answers a problem whose detail is already formatted. Without memory for
+ * the body, the status and headers still go out, with an empty body.
+ */
+static void
+respond_problem(struct response *response, enum problem_kind kind,
+    const char *name, const char *detail)
+{
+	const struct problem *problem = &problems[kind];
+
+	free(response->body);
+	response->status = problem->status;
+	response->content_type = "application/problem+json";
+	response->body = json_render_problem(problem->status, problem->type,
+	    problem->title, detail, problem->ext_key, name, &response->body_len);
+	if (response->body == NULL)
+		response->body_len = 0;
+	if (kind == PROBLEM_UNAUTHORIZED)
+		response->www_authenticate = "Bearer realm=\"releasemgr\"";
+	if (kind == PROBLEM_UNAVAILABLE)
+		response->retry_after = RETRY_AFTER_SECONDS;
+}
+
+void
+response_problem(struct response *response, enum problem_kind kind,
+    const char *name, const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	respond_problem(response, kind, name, detail);
+}
+
+void
+response_invalid(struct response *response, const struct invalid *invalid)
+{
+	respond_problem(response, invalid->kind, invalid->name, invalid->detail);
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Content Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Unknown";
+	}
+}

@@ -1,0 +1,93 @@
+/*
+ * A request as the FastCGI edge hands it to the router, and the response a
+ * handler fills in. Both are free of any FastCGI or JSON library type.
+ */
+#ifndef RELEASEMGR_HTTP_H
+#define RELEASEMGR_HTTP_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define REQUEST_BODY_MAX	65536	/* bytes; larger bodies are a 413 */
+
+enum http_method {
+	HTTP_GET,
+	HTTP_HEAD,
+	HTTP_POST,
+	HTTP_OTHER		/* any method no route accepts */
+};
+
+/* The request: every pointer is owned by the edge and valid until it answers. */
+struct request {
+	enum http_method	 method;
+	const char		*path;		/* DOCUMENT_URI, never NULL */
+	const char		*query;		/* QUERY_STRING, "" when absent */
+	const char		*authorization;	/* NULL when absent */
+	const char		*body;		/* body_len bytes, not NUL-terminated */
+	size_t			 body_len;
+};
+
+/*
+ * The problems releasemgr answers with (RFC 9457). Each has one status, one
+ * type URI and one title, kept in a single table in http.c.
+ */
+enum problem_kind {
+	PROBLEM_INVALID_JSON,		/* 400: the body is not exactly one JSON object */
+	PROBLEM_INVALID_FIELD,		/* 400: a body member failed validation */
+	PROBLEM_INVALID_PARAMETER,	/* 400: a query parameter failed validation */
+	PROBLEM_UNAUTHORIZED,		/* 401: a deploy without the right bearer token */
+	PROBLEM_NOT_FOUND,		/* 404: no such route, environment or version */
+	PROBLEM_METHOD_NOT_ALLOWED,	/* 405: the route exists, the method does not */
+	PROBLEM_PAYLOAD_TOO_LARGE,	/* 413: a body over REQUEST_BODY_MAX */
+	PROBLEM_UNAVAILABLE		/* 503: the store cannot serve now */
+};
+
+/*
+ * A validation failure, described before any response exists: the problem,
+ * the offending member or parameter (a static string, or NULL) and a
+ * sentence for the client.
+ */
+struct invalid {
+	enum problem_kind	 kind;
+	const char		*name;
+	char			 detail[192];
+};
+
+/* Fills in an invalid description; the detail is formatted like printf. */
+void	invalid_set(struct invalid *invalid, enum problem_kind kind,
+	    const char *name, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
+/*
+ * The response. The body is owned by the response (malloc'd) and released
+ * by response_free(); header values are static strings.
+ */
+struct response {
+	int		 status;
+	const char	*content_type;
+	char		*body;
+	size_t		 body_len;
+	const char	*allow;			/* Allow, for a 405 */
+	const char	*www_authenticate;	/* WWW-Authenticate, for a 401 */
+	unsigned	 retry_after;		/* Retry-After seconds; 0 for none */
+};
+
+void	response_init(struct response *response);
+void	response_free(struct response *response);
+
+/* Answers status with a JSON body, taking ownership of body (malloc'd). */
+void	response_json(struct response *response, int status, char *body,
+	    size_t body_len);
+
+/* Answers the problem kind with a detail formatted like printf. */
+void	response_problem(struct response *response, enum problem_kind kind,
+	    const char *name, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
+/* Answers the problem an invalid input was found to be. */
+void	response_invalid(struct response *response, const struct invalid *invalid);
+
+/* The reason phrase of an HTTP status code, for the Status: line. */
+const char *http_reason(int status);
+
+#endif

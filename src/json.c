@@ -1,0 +1,589 @@
+/*
+ * JSON in and out with json-c.
+ *
+ * json-c is lenient where RFC 8259 is not (single quotes, NaN, raw control
+ * characters, lone surrogate escapes turned silently into U+FFFD), so a
+ * body is first checked against the RFC grammar by a small scanner here,
+ * and only then handed to json-c to build the tree the members are read
+ * from.
+ */
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "validate.h"
+
+/* The members of a deploy body, in the order they are reported missing. */
+enum member {
+	MEMBER_NAME,
+	MEMBER_SERVICE_NAME,
+	MEMBER_VERSION,
+	MEMBER_SERVICE_VERSION_NUMBER,
+	MEMBER_ENVIRONMENT,
+	MEMBER_DEPLOYED_BY,
+	MEMBER_REASON,
+	MEMBER_RELEASE_HASH,
+	MEMBER_COUNT
+};
+
+static const char *const member_names[MEMBER_COUNT] = {
+	"name", "serviceName", "version", "serviceVersionNumber",
+	"environment", "deployedBy", "reason", "releaseHash"
+};
+
+/* The state of the RFC 8259 scanner over one body. */
+struct scan {
+	const char	*start;
+	const char	*p;
+	const char	*end;
+	int		 depth;
+	const char	*member;	/* the known top-level member being read, or NULL */
+	unsigned	 seen;		/* bit per enum member found at the top level */
+	struct invalid	*invalid;
+};
+
+static bool scan_value(struct scan *);
+
+static void
+skip_space(struct scan *sc)
+{
+	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' ||
+	    *sc->p == '\n' || *sc->p == '\r'))
+		sc->p++;
+}
+
+/* Reports malformed JSON at the scanner's position; always false. */
+static bool
+syntax_error(struct scan *sc, const char *what)
+{
+	invalid_set(sc->invalid, PROBLEM_INVALID_JSON, NULL,
+	    "the body is not valid JSON: %s at byte %zu", what,
+	    (size_t)(sc->p - sc->start));
+	return false;
+}
+
+/*
+ * Reports a string that is well-formed JSON but not acceptable text: a
+ * problem of the member when it is a known top-level one.
+ */
+static bool
+text_error(struct scan *sc, const char *what)
+{
+	if (sc->member != NULL && sc->depth == 1)
+		invalid_set(sc->invalid, PROBLEM_INVALID_FIELD, sc->member,
+		    "%s %s", sc->member, what);
+	else
+		invalid_set(sc->invalid, PROBLEM_INVALID_JSON, NULL,
+		    "the body is not valid JSON: a string %s", what);
+	return false;
+}
+
+/* Reads four hex digits at sc->p into *out. */
+static bool
+scan_hex4(struct scan *sc, unsigned *out)
+{
+	unsigned value = 0;
+
+	if (sc->end - sc->p < 4)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		char c = *sc->p++;
+
+		value <<= 4;
+		if (c >= '0' && c <= '9')
+			value |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			value |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			value |= (unsigned)(c - 'A' + 10);
+		else
+			return false;
+	}
+	*out = value;
+	return true;
+}
+
+/*
+ * Scans a string starting at its opening quote. When key is not NULL, the
+ * decoded ASCII text of a short key is copied there (empty when the key is
+ * long or not plain ASCII), so that known members can be recognised.
+ */
+static bool
+scan_string(struct scan *sc, char *key, size_t key_cap)
+{
+	size_t key_len = 0;
+	bool key_plain = key != NULL;
+
+	sc->p++;	/* the opening quote */
+	for (;;) {
+		unsigned char c;
+
+		if (sc->p >= sc->end)
+			return syntax_error(sc, "unterminated string");
+		c = (unsigned char)*sc->p;
+		if (c == '"') {
+			sc->p++;
+			break;
+		}
+		if (c < 0x20)
+			return syntax_error(sc, "raw control character in a string");
+		if (c == '\\') {
+			unsigned unit, low;
+
+			sc->p++;
+			if (sc->p >= sc->end)
+				return syntax_error(sc, "unterminated string");
+			c = (unsigned char)*sc->p++;
+			if (c == 'u') {
+				if (!scan_hex4(sc, &unit))
+					return syntax_error(sc, "bad \\u escape");
+				if (unit >= 0xDC00 && unit <= 0xDFFF)
+					return text_error(sc,
+					    "holds a lone UTF-16 surrogate escape");
+				if (unit >= 0xD800 && unit <= 0xDBFF) {
+					if (sc->end - sc->p < 6 || sc->p[0] != '\\' ||
+					    sc->p[1] != 'u')
+						return text_error(sc,
+						    "holds a lone UTF-16 surrogate escape");
+					sc->p += 2;
+					if (!scan_hex4(sc, &low))
+						return syntax_error(sc, "bad \\u escape");
+					if (low < 0xDC00 || low > 0xDFFF)
+						return text_error(sc,
+						    "holds a lone UTF-16 surrogate escape");
+				}
+				key_plain = false;
+				continue;
+			}
+			if (strchr("\"\\/bfnrt", c) == NULL || c == '\0')
+				return syntax_error(sc, "bad escape in a string");
+			key_plain = false;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t n = utf8_sequence_length(sc->p,
+			    (size_t)(sc->end - sc->p));
+
+			if (n == 0)
+				return text_error(sc, "is not valid UTF-8");
+			sc->p += n;
+			key_plain = false;
+			continue;
+		}
+		if (key_plain && key_len + 1 < key_cap)
+			key[key_len++] = (char)c;
+		else
+			key_plain = false;
+		sc->p++;
+	}
+	if (key != NULL)
+		key[key_plain ? key_len : 0] = '\0';
+	return true;
+}
+
+/* Scans a number per the RFC 8259 grammar. */
+static bool
+scan_number(struct scan *sc)
+{
+	const char *p = sc->p;
+
+	if (p < sc->end && *p == '-')
+		p++;
+	if (p >= sc->end || *p < '0' || *p > '9')
+		return syntax_error(sc, "bad number");
+	if (*p == '0')
+		p++;
+	else
+		while (p < sc->end && *p >= '0' && *p <= '9')
+			p++;
+	if (p < sc->end && *p == '.') {
+		p++;
+		if (p >= sc->end || *p < '0' || *p > '9')
+			return syntax_error(sc, "bad number");
+		while (p < sc->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < sc->end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < sc->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= sc->end || *p < '0' || *p > '9')
+			return syntax_error(sc, "bad number");
+		while (p < sc->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	sc->p = p;
+	return true;
+}
+
+/* Scans an object or an array, whose opening bracket is at sc->p. */
+static bool
+scan_container(struct scan *sc)
+{
+	bool object = *sc->p == '{';
+	char close = object ? '}' : ']';
+	const char *outer_member = sc->member;
+
+	if (++sc->depth > JSON_DEPTH_MAX)
+		return syntax_error(sc, "nesting too deep");
+	sc->p++;
+	skip_space(sc);
+	if (sc->p < sc->end && *sc->p == close) {
+		sc->p++;
+		sc->depth--;
+		return true;
+	}
+	for (;;) {
+		skip_space(sc);
+		if (object) {
+			char key[32];
+
+			if (sc->p >= sc->end || *sc->p != '"')
+				return syntax_error(sc, "expected a member name");
+			if (!scan_string(sc, key, sizeof(key)))
+				return false;
+			sc->member = NULL;
+			for (int m = 0; sc->depth == 1 && m < MEMBER_COUNT; m++) {
+				if (strcmp(key, member_names[m]) != 0)
+					continue;
+				if (sc->seen & (1u << m)) {
+					invalid_set(sc->invalid,
+					    PROBLEM_INVALID_FIELD, member_names[m],
+					    "%s is given more than once",
+					    member_names[m]);
+					return false;
+				}
+				sc->seen |= 1u << m;
+				sc->member = member_names[m];
+			}
+			skip_space(sc);
+			if (sc->p >= sc->end || *sc->p != ':')
+				return syntax_error(sc, "expected ':'");
+			sc->p++;
+		}
+		if (!scan_value(sc))
+			return false;
+		skip_space(sc);
+		if (sc->p < sc->end && *sc->p == ',') {
+			sc->p++;
+			continue;
+		}
+		if (sc->p < sc->end && *sc->p == close) {
+			sc->p++;
+			break;
+		}
+		return syntax_error(sc, object ? "expected ',' or '}'" :
+		    "expected ',' or ']'");
+	}
+	sc->member = outer_member;
+	sc->depth--;
+	return true;
+}
+
+/* Scans a literal such as true at sc->p. */
+static bool
+scan_literal(struct scan *sc, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, word, n) != 0)
+		return syntax_error(sc, "unexpected character");
+	sc->p += n;
+	return true;
+}
+
+static bool
+scan_value(struct scan *sc)
+{
+	skip_space(sc);
+	if (sc->p >= sc->end)
+		return syntax_error(sc, "unexpected end");
+	switch (*sc->p) {
+	case '{':
+	case '[':
+		return scan_container(sc);
+	case '"':
+		return scan_string(sc, NULL, 0);
+	case 't':
+		return scan_literal(sc, "true");
+	case 'f':
+		return scan_literal(sc, "false");
+	case 'n':
+		return scan_literal(sc, "null");
+	default:
+		return scan_number(sc);
+	}
+}
+
+/*
+ * Checks that body is exactly one JSON object per RFC 8259, with no known
+ * member given twice at its top level.
+ */
+static bool
+scan_body(const char *body, size_t len, struct invalid *invalid)
+{
+	struct scan sc = { body, body, body + len, 0, NULL, 0, invalid };
+
+	skip_space(&sc);
+	if (sc.p >= sc.end || *sc.p != '{') {
+		invalid_set(invalid, PROBLEM_INVALID_JSON, NULL,
+		    "the body must be one JSON object");
+		return false;
+	}
+	if (!scan_container(&sc))
+		return false;
+	skip_space(&sc);
+	if (sc.p != sc.end)
+		return syntax_error(&sc, "trailing data after the object");
+	return true;
+}
+
+/*
+ * Finds a member that may be given under its name or its alias; giving
+ * both is ambiguous. Sets *value to NULL when neither is present.
+ */
+static bool
+get_member(struct json_object *object, enum member name, enum member alias,
+    struct json_object **value, const char **used, struct invalid *invalid)
+{
+	struct json_object *by_name = NULL, *by_alias = NULL;
+	bool has_name, has_alias;
+
+	has_name = json_object_object_get_ex(object, member_names[name], &by_name);
+	has_alias = alias != MEMBER_COUNT &&
+	    json_object_object_get_ex(object, member_names[alias], &by_alias);
+	if (has_name && has_alias) {
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, member_names[alias],
+		    "give either %s or %s, not both", member_names[name],
+		    member_names[alias]);
+		return false;
+	}
+	*used = member_names[has_alias ? alias : name];
+	*value = has_alias ? by_alias : by_name;
+	if ((has_name || has_alias) && *value == NULL) {
+		/* json-c stores null members as NULL values */
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, *used,
+		    "%s must not be null", *used);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Copies a string member, checked by check, into buf (cap bytes). A missing
+ * optional member leaves *present false.
+ */
+static bool
+take_string(struct json_object *object, enum member name, enum member alias,
+    bool required, const char *(*check)(const char *, size_t),
+    char *buf, size_t cap, size_t *len, bool *present, struct invalid *invalid)
+{
+	struct json_object *value;
+	const char *used, *text, *why;
+	size_t text_len;
+
+	if (!get_member(object, name, alias, &value, &used, invalid))
+		return false;
+	*present = value != NULL;
+	if (value == NULL) {
+		if (!required)
+			return true;
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, used,
+		    "%s is required", used);
+		return false;
+	}
+	if (!json_object_is_type(value, json_type_string)) {
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, used,
+		    "%s must be a string", used);
+		return false;
+	}
+	text = json_object_get_string(value);
+	text_len = (size_t)json_object_get_string_len(value);
+	if ((why = check(text, text_len)) != NULL) {
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, used, "%s %s",
+		    used, why);
+		return false;
+	}
+	if (text_len >= cap) {
+		/* the checks bound every member below its buffer */
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, used,
+		    "%s is too long", used);
+		return false;
+	}
+	memcpy(buf, text, text_len);
+	buf[text_len] = '\0';
+	*len = text_len;
+	return true;
+}
+
+/* Reads the required version member: an integer in 0 .. 2^53 - 1. */
+static bool
+take_version(struct json_object *object, uint64_t *version,
+    struct invalid *invalid)
+{
+	struct json_object *value;
+	const char *used;
+	int64_t number;
+
+	if (!get_member(object, MEMBER_VERSION, MEMBER_SERVICE_VERSION_NUMBER,
+	    &value, &used, invalid))
+		return false;
+	if (value == NULL) {
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, used,
+		    "%s is required", used);
+		return false;
+	}
+	/* json-c reads fractions and exponents as doubles, and clamps huge integers */
+	number = json_object_get_int64(value);
+	if (!json_object_is_type(value, json_type_int) || number < 0 ||
+	    (uint64_t)number > SERVICE_VERSION_MAX) {
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, used,
+		    "%s must be an integer from 0 to %llu", used,
+		    (unsigned long long)SERVICE_VERSION_MAX);
+		return false;
+	}
+	*version = (uint64_t)number;
+	return true;
+}
+
+/* Reads an optional metadata member into text. */
+static bool
+take_metadata(struct json_object *object, enum member name,
+    struct metadata_text *text, struct invalid *invalid)
+{
+	return take_string(object, name, MEMBER_COUNT, false, check_metadata,
+	    text->text, sizeof(text->text), &text->len, &text->present, invalid);
+}
+
+bool
+json_parse_deploy(const char *body, size_t len, struct deploy *out,
+    struct invalid *invalid)
+{
+	struct json_tokener *tokener = NULL;
+	struct json_object *object = NULL;
+	size_t environment_len;
+	bool present, ok = false;
+
+	memset(out, 0, sizeof(*out));
+	if (!scan_body(body, len, invalid))
+		goto done;
+	if ((tokener = json_tokener_new_ex(JSON_DEPTH_MAX + 1)) == NULL)
+		goto oom;
+	object = json_tokener_parse_ex(tokener, body, (int)len);
+	if (object == NULL || !json_object_is_type(object, json_type_object)) {
+		/* the scanner accepted it, so only memory can be short */
+		goto oom;
+	}
+	if (!take_string(object, MEMBER_NAME, MEMBER_SERVICE_NAME, true,
+	    check_service_name, out->name, sizeof(out->name), &out->name_len,
+	    &present, invalid))
+		goto done;
+	if (!take_version(object, &out->version, invalid))
+		goto done;
+	if (!take_string(object, MEMBER_ENVIRONMENT, MEMBER_COUNT, false,
+	    check_environment, out->environment, sizeof(out->environment),
+	    &environment_len, &present, invalid))
+		goto done;
+	if (!present)
+		memcpy(out->environment, DEFAULT_ENVIRONMENT,
+		    sizeof(DEFAULT_ENVIRONMENT));
+	if (!take_metadata(object, MEMBER_DEPLOYED_BY, &out->deployed_by, invalid) ||
+	    !take_metadata(object, MEMBER_REASON, &out->reason, invalid) ||
+	    !take_metadata(object, MEMBER_RELEASE_HASH, &out->release_hash, invalid))
+		goto done;
+	ok = true;
+	goto done;
+oom:
+	invalid_set(invalid, PROBLEM_UNAVAILABLE, NULL,
+	    "the server is short of memory");
+done:
+	json_object_put(object);
+	if (tokener != NULL)
+		json_tokener_free(tokener);
+	return ok;
+}
+
+/* Serialises root (consuming the caller's reference) into a malloc'd copy. */
+static char *
+finish(struct json_object *root, size_t *len)
+{
+	const char *text;
+	size_t text_len;
+	char *copy = NULL;
+
+	if (root == NULL)
+		return NULL;
+	text = json_object_to_json_string_length(root,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &text_len);
+	if (text != NULL && (copy = malloc(text_len + 1)) != NULL) {
+		memcpy(copy, text, text_len + 1);
+		*len = text_len;
+	}
+	json_object_put(root);
+	return copy;
+}
+
+/*
+ * Adds key: value to object, taking the reference to value; false (value
+ * released) when either is missing or memory is short.
+ */
+static bool
+add(struct json_object *object, const char *key, struct json_object *value)
+{
+	if (object == NULL || value == NULL) {
+		json_object_put(value);
+		return false;
+	}
+	if (json_object_object_add(object, key, value) != 0) {
+		json_object_put(value);
+		return false;
+	}
+	return true;
+}
+
+char *
+json_render_uint(uint64_t value, size_t *len)
+{
+	return finish(json_object_new_uint64(value), len);
+}
+
+char *
+json_render_services(const struct service_list *list, size_t *len)
+{
+	struct json_object *array = json_object_new_array_ext((int)list->count);
+
+	for (size_t i = 0; array != NULL && i < list->count; i++) {
+		struct json_object *item = json_object_new_object();
+
+		if (!add(item, "name", json_object_new_string_len(
+		    service_list_name(list, i), (int)list->items[i].name_len)) ||
+		    !add(item, "version",
+		    json_object_new_uint64(list->items[i].version)) ||
+		    json_object_array_add(array, item) != 0) {
+			json_object_put(item);
+			json_object_put(array);
+			return NULL;
+		}
+	}
+	return finish(array, len);
+}
+
+char *
+json_render_problem(int status, const char *type, const char *title,
+    const char *detail, const char *ext_key, const char *ext_value,
+    size_t *len)
+{
+	struct json_object *object = json_object_new_object();
+
+	if (!add(object, "type", json_object_new_string(type)) ||
+	    !add(object, "title", json_object_new_string(title)) ||
+	    !add(object, "status", json_object_new_int(status)) ||
+	    !add(object, "detail", json_object_new_string(detail)) ||
+	    (ext_key != NULL && ext_value != NULL &&
+	    !add(object, ext_key, json_object_new_string(ext_value)))) {
+		json_object_put(object);
+		return NULL;
+	}
+	return finish(object, len);
+}

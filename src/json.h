@@ -1,0 +1,41 @@
+/*
+ * JSON in and out: the only module that uses json-c. Parsing turns a body
+ * into validated domain values; rendering returns a malloc'd string that
+ * the caller owns and frees.
+ */
+#ifndef RELEASEMGR_JSON_H
+#define RELEASEMGR_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "model.h"
+
+#define JSON_DEPTH_MAX	32	/* nesting levels accepted in a body */
+
+/*
+ * Parses a POST /deploy body: exactly one RFC 8259 JSON object, whose
+ * members are validated into out. On failure fills invalid (malformed JSON
+ * or the first offending member) and returns false.
+ */
+bool	json_parse_deploy(const char *body, size_t len, struct deploy *out,
+	    struct invalid *invalid);
+
+/*
+ * The renderers return a NUL-terminated string of *len bytes, owned by the
+ * caller, or NULL when out of memory.
+ */
+char	*json_render_uint(uint64_t value, size_t *len);
+/* [{"name":...,"version":...},...] in the list's order. */
+char	*json_render_services(const struct service_list *list, size_t *len);
+/*
+ * An RFC 9457 problem object; ext_key and ext_value, when not NULL, add one
+ * extension member (such as "field": "version").
+ */
+char	*json_render_problem(int status, const char *type, const char *title,
+	    const char *detail, const char *ext_key, const char *ext_value,
+	    size_t *len);
+
+#endif

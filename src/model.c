@@ -1,0 +1,76 @@
+/*
+ * The service list: entries in one array, names packed in one arena, so a
+ * snapshot of any size costs two allocations that grow geometrically.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+void
+service_list_init(struct service_list *list)
+{
+	memset(list, 0, sizeof(*list));
+}
+
+void
+service_list_clear(struct service_list *list)
+{
+	list->count = 0;
+	list->names_len = 0;
+}
+
+void
+service_list_free(struct service_list *list)
+{
+	free(list->items);
+	free(list->names);
+	service_list_init(list);
+}
+
+/* Grows *buf to hold at least need elements of size bytes; false on failure. */
+static bool
+grow(void **buf, size_t *capacity, size_t need, size_t size, size_t first)
+{
+	size_t capacity_new = *capacity != 0 ? *capacity : first;
+	void *bigger;
+
+	if (need <= *capacity)
+		return true;
+	while (capacity_new < need) {
+		if (capacity_new > SIZE_MAX / 2 / size)
+			return false;
+		capacity_new *= 2;
+	}
+	if ((bigger = realloc(*buf, capacity_new * size)) == NULL)
+		return false;
+	*buf = bigger;
+	*capacity = capacity_new;
+	return true;
+}
+
+bool
+service_list_append(struct service_list *list, const char *name,
+    size_t name_len, uint64_t version)
+{
+	struct service_entry *entry;
+
+	if (!grow((void **)&list->items, &list->capacity, list->count + 1,
+	    sizeof(*list->items), 16) ||
+	    !grow((void **)&list->names, &list->names_capacity,
+	    list->names_len + name_len, 1, 512))
+		return false;
+	memcpy(list->names + list->names_len, name, name_len);
+	entry = &list->items[list->count++];
+	entry->name_offset = list->names_len;
+	entry->name_len = name_len;
+	entry->version = version;
+	list->names_len += name_len;
+	return true;
+}
+
+const char *
+service_list_name(const struct service_list *list, size_t i)
+{
+	return list->names + list->items[i].name_offset;
+}

@@ -1,0 +1,74 @@
+/*
+ * The domain values that travel between the JSON layer, the handlers and
+ * the store: validated, typed and bounded. Nothing here points into a
+ * network buffer.
+ */
+#ifndef RELEASEMGR_MODEL_H
+#define RELEASEMGR_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SERVICE_NAME_MAX	256	/* bytes of UTF-8 in a service name */
+#define ENVIRONMENT_MAX		64	/* characters of [A-Za-z0-9._-] */
+#define METADATA_MAX		256	/* bytes of UTF-8 in each metadata string */
+#define SERVICE_VERSION_MAX	UINT64_C(9007199254740991)	/* 2^53 - 1 */
+#define SYSTEM_VERSION_MAX	UINT64_C(9007199254740991)
+#define DEFAULT_ENVIRONMENT	"default"
+
+/* An optional, bounded metadata string sent with a deploy. */
+struct metadata_text {
+	bool	present;
+	size_t	len;
+	char	text[METADATA_MAX + 1];
+};
+
+/* One report of the deployment watcher, after validation. */
+struct deploy {
+	char			environment[ENVIRONMENT_MAX + 1];
+	char			name[SERVICE_NAME_MAX + 1];
+	size_t			name_len;
+	uint64_t		version;
+	struct metadata_text	deployed_by;
+	struct metadata_text	reason;
+	struct metadata_text	release_hash;
+};
+
+/* What a deploy did: the system version in force after it, and whether it made a new one. */
+struct deploy_result {
+	uint64_t	system_version;
+	bool		changed;
+};
+
+/* One service of a snapshot: its name lives in the owning list's arena. */
+struct service_entry {
+	size_t		name_offset;
+	size_t		name_len;
+	uint64_t	version;
+};
+
+/*
+ * The services of one system version, in bytewise name order. The list owns
+ * its arrays; service_list_free() releases them, and service_list_clear()
+ * empties the list for reuse.
+ */
+struct service_list {
+	struct service_entry	*items;
+	size_t			 count;
+	size_t			 capacity;
+	char			*names;
+	size_t			 names_len;
+	size_t			 names_capacity;
+};
+
+void	service_list_init(struct service_list *list);
+void	service_list_clear(struct service_list *list);
+void	service_list_free(struct service_list *list);
+/* Appends a copy of name; returns false (list unchanged) when out of memory. */
+bool	service_list_append(struct service_list *list, const char *name,
+	    size_t name_len, uint64_t version);
+/* The name of entry i (not NUL-terminated; see name_len). */
+const char *service_list_name(const struct service_list *list, size_t i);
+
+#endif

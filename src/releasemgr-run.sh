@@ -1,0 +1,89 @@
+#!/bin/bash
+# releasemgr-run: starts the release manager in the foreground: the FastCGI
+# pool (cgi-bin/releasemgr) and nginx in front of it on 127.0.0.1:PORT.
+# SIGTERM or SIGINT stops both: nginx first (it finishes what it has in
+# flight), then the pool. When either dies, the other is stopped too.
+#
+# usage: releasemgr-run [--port PORT] [--data-dir DIR] [--workers N]
+#                       [--config FILE]
+set -euo pipefail
+
+bin_dir=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$bin_dir")
+port=8080
+data_dir=$root/var
+workers=
+config=$root/conf/releasemgr.conf
+
+die() { echo "releasemgr-run: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--port) port=${2:?}; shift 2 ;;
+	--data-dir) data_dir=${2:?}; shift 2 ;;
+	--workers) workers=${2:?}; shift 2 ;;
+	--config) config=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+	*) die "unknown option $1 (see --help)" ;;
+	esac
+done
+case $port in
+''|*[!0-9]*) die "--port must be a number" ;;
+esac
+[ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "--port must be 1 to 65535"
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx is not installed"
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+mkdir -p "$data_dir"
+data_dir=$(cd "$data_dir" && pwd)
+mkdir -p "$data_dir/run" "$data_dir/log" "$data_dir/nginx"
+chmod 711 "$data_dir" "$data_dir/run"
+user_line=
+if [ "$(id -u)" -eq 0 ]; then
+	# nginx's workers drop root; they need their temporary directories
+	nginx_user=www-data
+	id "$nginx_user" >/dev/null 2>&1 || nginx_user=nobody
+	user_line="user $nginx_user;"
+	chown "$nginx_user" "$data_dir/nginx"
+fi
+sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$data_dir/run/releasemgr.sock|g" \
+    -e "s|@STATIC_ROOT@|$root/static|g" -e "s|@DATA_DIR@|$data_dir|g" \
+    -e "s|@USER@|$user_line|g" "$root/conf/nginx.conf" >"$data_dir/run/nginx.conf"
+"$nginx_bin" -t -q -e "$data_dir/log/nginx-error.log" -p "$data_dir/nginx/" \
+    -c "$data_dir/run/nginx.conf" || die "the nginx configuration is invalid"
+
+pool_pid= nginx_pid=
+stop() {
+	trap '' INT TERM
+	if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
+		kill -QUIT "$nginx_pid" 2>/dev/null || true
+		wait "$nginx_pid" 2>/dev/null || true
+	fi
+	if [ -n "$pool_pid" ] && kill -0 "$pool_pid" 2>/dev/null; then
+		kill -TERM "$pool_pid" 2>/dev/null || true
+		wait "$pool_pid" 2>/dev/null || true
+	fi
+}
+trap 'stop; exit 0' INT TERM
+
+"$bin_dir/releasemgr" --config "$config" --data-dir "$data_dir" \
+    ${workers:+--workers "$workers"} &
+pool_pid=$!
+for _ in $(seq 300); do
+	[ -S "$data_dir/run/releasemgr.sock" ] && [ -s "$data_dir/run/releasemgr.pid" ] && break
+	kill -0 "$pool_pid" 2>/dev/null || { wait "$pool_pid" || true; die "the pool failed to start"; }
+	sleep 0.1
+done
+[ -S "$data_dir/run/releasemgr.sock" ] || { stop; die "the pool did not start in 30 s"; }
+
+"$nginx_bin" -e "$data_dir/log/nginx-error.log" -p "$data_dir/nginx/" \
+    -c "$data_dir/run/nginx.conf" -g 'daemon off;' &
+nginx_pid=$!
+echo "releasemgr-run: serving http://127.0.0.1:$port/ (data in $data_dir)" >&2
+
+# Whichever stops first, the other follows.
+status=0
+wait -n "$pool_pid" "$nginx_pid" || status=$?
+echo "releasemgr-run: $(kill -0 "$pool_pid" 2>/dev/null && echo nginx || echo the pool) stopped; stopping the rest" >&2
+stop
+exit "$status"

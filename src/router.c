@@ -1,0 +1,49 @@
+/*
+ * The route table.
+ */
+#include <string.h>
+
+#include "router.h"
+
+#define METHOD(m)	(1u << (m))
+#define READ_METHODS	(METHOD(HTTP_GET) | METHOD(HTTP_HEAD))
+
+enum route {
+	ROUTE_DEPLOY,
+	ROUTE_SERVICES,
+	ROUTE_COUNT
+};
+
+static const struct route_entry {
+	const char	*path;
+	unsigned	 methods;	/* bit per enum http_method */
+	const char	*allow;		/* the same, for an Allow header */
+	handler_fn	*handler;
+} routes[ROUTE_COUNT] = {
+	[ROUTE_DEPLOY] = { "/deploy", METHOD(HTTP_POST), "POST", handle_deploy },
+	[ROUTE_SERVICES] = { "/services", READ_METHODS, "GET, HEAD",
+	    handle_services },
+};
+
+void
+router_dispatch(struct app *app, const struct request *request,
+    struct response *response)
+{
+	for (size_t i = 0; i < ROUTE_COUNT; i++) {
+		const struct route_entry *route = &routes[i];
+
+		if (strcmp(request->path, route->path) != 0)
+			continue;
+		if (!(route->methods & METHOD(request->method))) {
+			response_problem(response, PROBLEM_METHOD_NOT_ALLOWED,
+			    NULL, "%s accepts only %s", route->path,
+			    route->allow);
+			response->allow = route->allow;
+			return;
+		}
+		route->handler(app, request, response);
+		return;
+	}
+	response_problem(response, PROBLEM_NOT_FOUND, NULL,
+	    "there is no resource at this path");
+}

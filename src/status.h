@@ -1,0 +1,21 @@
+/*
+ * The one outcome convention of releasemgr: every function that can fail
+ * returns an enum status, and only the storage layer knows the Berkeley DB
+ * codes behind it.
+ */
+#ifndef RELEASEMGR_STATUS_H
+#define RELEASEMGR_STATUS_H
+
+enum status {
+	STATUS_OK = 0,		/* done as asked */
+	STATUS_NOT_FOUND,	/* what was asked for does not exist */
+	STATUS_INVALID,		/* the input failed validation; nothing changed */
+	STATUS_BUSY,		/* lock conflicts outlasted the bounded retries; try later */
+	STATUS_UNAVAILABLE,	/* the store cannot serve now (disk full, needs recovery) */
+	STATUS_SYSTEM		/* an unexpected system or library failure */
+};
+
+/* A short constant English name for a status, for logs. */
+const char *status_name(enum status status);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * The store: every system version of every environment, in a transactional
+ * Berkeley DB environment. The only module that includes db.h; its callers
+ * see enum status and the domain types of model.h, never a DB_* value.
+ */
+#ifndef RELEASEMGR_STORE_H
+#define RELEASEMGR_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "model.h"
+#include "status.h"
+
+struct store;
+
+/* How a process joins the store. */
+enum store_role {
+	STORE_RECOVER,	/* alone, before any worker: create if needed and run recovery */
+	STORE_JOIN	/* a worker, after the fork: join the recovered environment */
+};
+
+struct store_options {
+	const char	*home;		/* the environment directory; must exist */
+	enum store_role	 role;
+	unsigned	 cache_mb;	/* shared buffer pool, in MiB */
+	unsigned	 lock_timeout_ms;	/* a lock wait longer than this fails busy */
+	unsigned	 max_processes;	/* processes that may join at once */
+	bool		 durable;	/* flush the log at commit (false only in benchmarks) */
+};
+
+/*
+ * Opens the store. On success *out is a handle the caller releases with
+ * store_close(); on failure *out is NULL and the reason is logged.
+ */
+enum status	store_open(const struct store_options *options,
+		    struct store **out);
+/* Closes the handle; NULL is accepted. */
+void		store_close(struct store *store);
+
+/*
+ * Records one deploy in one transaction. When the service is new in the
+ * environment or its version differs from the current one, the
+ * environment's system version goes up by one and the new snapshot is
+ * recorded; otherwise nothing is written. On STATUS_OK, result holds the
+ * system version in force; it is on disk when the store is durable.
+ */
+enum status	store_deploy(struct store *store, const struct deploy *deploy,
+		    struct deploy_result *result);
+
+/*
+ * The current system version of an environment: STATUS_NOT_FOUND when it
+ * has never seen a deploy.
+ */
+enum status	store_current(struct store *store, const char *environment,
+		    uint64_t *system_version);
+
+/*
+ * Fills list (emptied first) with the services of system_version of
+ * environment, sorted by name. STATUS_NOT_FOUND when the environment is
+ * unknown or the version is above its current one.
+ */
+enum status	store_services(struct store *store, const char *environment,
+		    uint64_t system_version, struct service_list *list);
+
+/*
+ * Maintenance, for the supervisor. store_checkpoint() writes a checkpoint
+ * and removes log files no longer needed; store_expire_locks() fails lock
+ * waits that outlived their timeout; store_failchk() releases what dead
+ * processes held, and answers STATUS_UNAVAILABLE when only recovery can
+ * repair the environment.
+ */
+enum status	store_checkpoint(struct store *store);
+enum status	store_expire_locks(struct store *store);
+enum status	store_failchk(struct store *store);
+
+/* True once the environment has panicked: this process must close it and exit. */
+bool		store_needs_recovery(const struct store *store);
+
+#endif

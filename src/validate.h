@@ -1,0 +1,59 @@
+/*
+ * Validation of everything that arrives from the network: UTF-8, names,
+ * integers and query strings. Pure functions with no allocation.
+ */
+#ifndef RELEASEMGR_VALIDATE_H
+#define RELEASEMGR_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "model.h"
+
+/*
+ * True when s holds exactly len bytes of well-formed UTF-8 (RFC 3629): no
+ * overlong forms, no surrogates, nothing above U+10FFFF.
+ */
+bool	utf8_valid(const char *s, size_t len);
+
+/*
+ * The length (1 to 4) of the well-formed UTF-8 sequence that starts s, of
+ * at most len bytes, or 0 when none does.
+ */
+size_t	utf8_sequence_length(const char *s, size_t len);
+
+/*
+ * The check_* functions return NULL when the value is acceptable, or a
+ * static phrase saying what is wrong with it ("is not valid UTF-8"), to
+ * follow the value's name in a problem detail.
+ */
+const char *check_service_name(const char *s, size_t len);
+const char *check_environment(const char *s, size_t len);
+const char *check_metadata(const char *s, size_t len);
+
+/*
+ * Parses exactly len bytes of plain decimal digits (no sign, no space, no
+ * leading zero unless the value is 0) into a value in [min, max].
+ * Returns false on anything else, overflow included.
+ */
+bool	parse_decimal(const char *s, size_t len, uint64_t min, uint64_t max,
+	    uint64_t *out);
+
+/* The query parameters of the read routes, after validation. */
+struct query {
+	bool		has_system_version;
+	uint64_t	system_version;		/* 1 .. SYSTEM_VERSION_MAX */
+	bool		has_environment;
+	char		environment[ENVIRONMENT_MAX + 1];	/* "default" unless given */
+};
+
+/*
+ * Parses a QUERY_STRING (application/x-www-form-urlencoded) into q. Unknown
+ * parameters are ignored; a known one given twice, empty, badly escaped or
+ * out of range fills invalid and returns false.
+ */
+bool	query_parse(const char *query, struct query *q, struct invalid *invalid);
+
+#endif
