@@ -229,7 +229,7 @@ static enum status
 restart_with_recovery(struct pool *pool)
 {
 	log_warn("pool: the store needs recovery; restarting every worker");
-	stop_workers(pool, 3);
+	stop_workers(pool, 1);
 	store_close(pool->store);
 	pool->store = NULL;
 	if (recover_store(pool) != STATUS_OK)
@@ -440,6 +440,7 @@ pool_run(const struct config *config, const struct auth *auth)
 				log_error("pool: recovery failed; stopping");
 				goto done;
 			}
+			spawn_missing(&pool);
 		}
 		if (got_tick) {
 			got_tick = 0;

@@ -138,6 +138,12 @@ translate(struct store *store, int rc, const char *what)
 		log_warn("store: %s: %s", what, db_strerror(rc));
 		return STATUS_BUSY;
 	case DB_RUNRECOVERY:
+		/*
+		 * Make every process of the pool see it too, so that none
+		 * waits on what a dead one left behind.
+		 */
+		if (!store->panicked)
+			store->env->set_flags(store->env, DB_PANIC_ENVIRONMENT, 1);
 		store->panicked = true;
 		log_error("store: %s: %s", what, db_strerror(rc));
 		return STATUS_UNAVAILABLE;
@@ -160,6 +166,14 @@ log_db_message(const DB_ENV *env, const char *prefix, const char *message)
 	(void)env;
 	(void)prefix;
 	log_error("berkeley db: %s", message);
+}
+
+/* Berkeley DB's informational messages (failchk's among them) too. */
+static void
+log_db_info(const DB_ENV *env, const char *message)
+{
+	(void)env;
+	log_info("berkeley db: %s", message);
 }
 
 /*
@@ -216,6 +230,7 @@ store_open(const struct store_options *options, struct store **out)
 	store->env = env;
 	env->app_private = store;
 	env->set_errcall(env, log_db_message);
+	env->set_msgcall(env, log_db_info);
 	if ((rc = env->set_cachesize(env, 0, options->cache_mb * 1024 * 1024,
 	    1)) != 0 ||
 	    (rc = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
@@ -260,9 +275,10 @@ store_close(struct store *store)
 	dbs[2] = &store->current;
 	dbs[3] = &store->environments;
 	dbs[4] = &store->meta;
+	/* a panicked environment is not flushed: recovery rebuilds it */
 	for (size_t i = 0; i < 5; i++)
 		if (*dbs[i] != NULL)
-			(*dbs[i])->close(*dbs[i], 0);
+			(*dbs[i])->close(*dbs[i], store->panicked ? DB_NOSYNC : 0);
 	if (store->env != NULL)
 		store->env->close(store->env, 0);
 	free(store);
