@@ -36,7 +36,7 @@ handle_deploy(struct app *app, const struct request *request,
 {
 	struct deploy deploy;
 	struct deploy_result result;
-	struct invalid invalid;
+	struct invalid invalid = { 0 };
 	enum status status;
 	size_t len = 0;
 	char *body;
@@ -69,7 +69,7 @@ handle_services(struct app *app, const struct request *request,
     struct response *response)
 {
 	struct query query;
-	struct invalid invalid;
+	struct invalid invalid = { 0 };
 	struct service_list list;
 	enum status status;
 	size_t len = 0;

@@ -104,10 +104,57 @@ scan_hex4(struct scan *sc, unsigned *out)
 	return true;
 }
 
+/* What a one-character escape such as \n stands for, or 0 for a bad one. */
+static char
+simple_escape(char c)
+{
+	switch (c) {
+	case '"': return '"';
+	case '\\': return '\\';
+	case '/': return '/';
+	case 'b': return '\b';
+	case 'f': return '\f';
+	case 'n': return '\n';
+	case 'r': return '\r';
+	case 't': return '\t';
+	default: return 0;
+	}
+}
+
+/*
+ * Scans a \u escape (the backslash and u already read), which must not
+ * leave half of a UTF-16 surrogate pair alone. *ascii is the character it
+ * stands for when that is ASCII, or -1.
+ */
+static bool
+scan_unicode_escape(struct scan *sc, int *ascii)
+{
+	unsigned unit, low;
+
+	*ascii = -1;
+	if (!scan_hex4(sc, &unit))
+		return syntax_error(sc, "bad \\u escape");
+	if (unit >= 0xDC00 && unit <= 0xDFFF)
+		return text_error(sc, "holds a lone UTF-16 surrogate escape");
+	if (unit >= 0xD800 && unit <= 0xDBFF) {
+		if (sc->end - sc->p < 6 || sc->p[0] != '\\' || sc->p[1] != 'u')
+			return text_error(sc, "holds a lone UTF-16 surrogate escape");
+		sc->p += 2;
+		if (!scan_hex4(sc, &low))
+			return syntax_error(sc, "bad \\u escape");
+		if (low < 0xDC00 || low > 0xDFFF)
+			return text_error(sc, "holds a lone UTF-16 surrogate escape");
+	}
+	if (unit < 0x80)
+		*ascii = (int)unit;
+	return true;
+}
+
 /*
  * Scans a string starting at its opening quote. When key is not NULL, the
- * decoded ASCII text of a short key is copied there (empty when the key is
- * long or not plain ASCII), so that known members can be recognised.
+ * decoded text of a short ASCII key is copied there (empty when the key is
+ * long or not ASCII), so that known members are recognised however they
+ * are escaped.
  */
 static bool
 scan_string(struct scan *sc, char *key, size_t key_cap)
@@ -118,6 +165,7 @@ scan_string(struct scan *sc, char *key, size_t key_cap)
 	sc->p++;	/* the opening quote */
 	for (;;) {
 		unsigned char c;
+		int decoded;
 
 		if (sc->p >= sc->end)
 			return syntax_error(sc, "unterminated string");
@@ -129,53 +177,30 @@ scan_string(struct scan *sc, char *key, size_t key_cap)
 		if (c < 0x20)
 			return syntax_error(sc, "raw control character in a string");
 		if (c == '\\') {
-			unsigned unit, low;
-
-			sc->p++;
-			if (sc->p >= sc->end)
+			if (++sc->p >= sc->end)
 				return syntax_error(sc, "unterminated string");
 			c = (unsigned char)*sc->p++;
 			if (c == 'u') {
-				if (!scan_hex4(sc, &unit))
-					return syntax_error(sc, "bad \\u escape");
-				if (unit >= 0xDC00 && unit <= 0xDFFF)
-					return text_error(sc,
-					    "holds a lone UTF-16 surrogate escape");
-				if (unit >= 0xD800 && unit <= 0xDBFF) {
-					if (sc->end - sc->p < 6 || sc->p[0] != '\\' ||
-					    sc->p[1] != 'u')
-						return text_error(sc,
-						    "holds a lone UTF-16 surrogate escape");
-					sc->p += 2;
-					if (!scan_hex4(sc, &low))
-						return syntax_error(sc, "bad \\u escape");
-					if (low < 0xDC00 || low > 0xDFFF)
-						return text_error(sc,
-						    "holds a lone UTF-16 surrogate escape");
-				}
-				key_plain = false;
-				continue;
-			}
-			if (strchr("\"\\/bfnrt", c) == NULL || c == '\0')
+				if (!scan_unicode_escape(sc, &decoded))
+					return false;
+			} else if ((decoded = simple_escape((char)c)) == 0)
 				return syntax_error(sc, "bad escape in a string");
-			key_plain = false;
-			continue;
-		}
-		if (c >= 0x80) {
+		} else if (c >= 0x80) {
 			size_t n = utf8_sequence_length(sc->p,
 			    (size_t)(sc->end - sc->p));
 
 			if (n == 0)
 				return text_error(sc, "is not valid UTF-8");
 			sc->p += n;
-			key_plain = false;
-			continue;
+			decoded = -1;
+		} else {
+			decoded = c;
+			sc->p++;
 		}
-		if (key_plain && key_len + 1 < key_cap)
-			key[key_len++] = (char)c;
+		if (key_plain && decoded > 0 && key_len + 1 < key_cap)
+			key[key_len++] = (char)decoded;
 		else
 			key_plain = false;
-		sc->p++;
 	}
 	if (key != NULL)
 		key[key_plain ? key_len : 0] = '\0';
@@ -241,9 +266,9 @@ scan_container(struct scan *sc)
 
 			if (sc->p >= sc->end || *sc->p != '"')
 				return syntax_error(sc, "expected a member name");
+			sc->member = NULL;	/* a key is never a member's value */
 			if (!scan_string(sc, key, sizeof(key)))
 				return false;
-			sc->member = NULL;
 			for (int m = 0; sc->depth == 1 && m < MEMBER_COUNT; m++) {
 				if (strcmp(key, member_names[m]) != 0)
 					continue;
