@@ -39,15 +39,24 @@ data_dir=$(cd "$data_dir" && pwd)
 mkdir -p "$data_dir/run" "$data_dir/log" "$data_dir/nginx"
 chmod 711 "$data_dir" "$data_dir/run"
 user_line=
+static_root=$root/static
 if [ "$(id -u)" -eq 0 ]; then
-	# nginx's workers drop root; they need their temporary directories
+	# nginx's workers drop root: they need their temporary directories,
+	# and the pages, which a checkout in a private directory hides
 	nginx_user=www-data
 	id "$nginx_user" >/dev/null 2>&1 || nginx_user=nobody
 	user_line="user $nginx_user;"
 	chown "$nginx_user" "$data_dir/nginx"
+	if ! runuser -u "$nginx_user" -- test -r "$static_root/index.html" 2>/dev/null; then
+		echo "releasemgr-run: $nginx_user cannot read $static_root; serving a copy" >&2
+		rm -rf "$data_dir/static"
+		cp -R "$static_root" "$data_dir/static"
+		chmod -R a+rX "$data_dir/static"
+		static_root=$data_dir/static
+	fi
 fi
 sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$data_dir/run/releasemgr.sock|g" \
-    -e "s|@STATIC_ROOT@|$root/static|g" -e "s|@DATA_DIR@|$data_dir|g" \
+    -e "s|@STATIC_ROOT@|$static_root|g" -e "s|@DATA_DIR@|$data_dir|g" \
     -e "s|@USER@|$user_line|g" "$root/conf/nginx.conf" >"$data_dir/run/nginx.conf"
 "$nginx_bin" -t -q -e "$data_dir/log/nginx-error.log" -p "$data_dir/nginx/" \
     -c "$data_dir/run/nginx.conf" || die "the nginx configuration is invalid"
