@@ -42,8 +42,12 @@ auth_load(struct auth *auth, const char *path, char *err, size_t err_len)
 		    n < 0 ? strerror(errno) : "longer than 4096 bytes");
 		goto done;
 	}
+	if (memchr(auth->token, '\0', (size_t)n) != NULL) {
+		snprintf(err, err_len, "the token file %s holds a NUL byte", path);
+		goto done;
+	}
 	len = strcspn(auth->token, "\r\n");	/* the first line */
-	if (len == 0 || memchr(auth->token, '\0', len) != NULL) {
+	if (len == 0) {
 		snprintf(err, err_len, "the token file %s holds no usable token",
 		    path);
 		goto done;

@@ -176,6 +176,7 @@ config_finish(struct config *config, char *err, size_t err_len)
 	n = snprintf(config->socket_path, sizeof(config->socket_path),
 	    "%s/run/releasemgr.sock", config->data_dir);
 	if (n < 0 || (size_t)n >= sizeof(config->socket_path)) {
+		config->socket_path[0] = '\0';	/* not a cut-off path */
 		snprintf(err, err_len, "the socket path under %s is too long "
 		    "for a unix socket; set socket", config->data_dir);
 		return STATUS_INVALID;

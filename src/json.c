@@ -197,6 +197,9 @@ scan_string(struct scan *sc, char *key, size_t key_cap)
 			decoded = c;
 			sc->p++;
 		}
+		/* json-c would cut a member name at a NUL: refuse it */
+		if (key != NULL && decoded == 0)
+			return syntax_error(sc, "a member name holds \\u0000");
 		if (key_plain && decoded > 0 && key_len + 1 < key_cap)
 			key[key_len++] = (char)decoded;
 		else

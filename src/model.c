@@ -60,7 +60,8 @@ service_list_append(struct service_list *list, const char *name,
 	    !grow((void **)&list->names, &list->names_capacity,
 	    list->names_len + name_len, 1, 512))
 		return false;
-	memcpy(list->names + list->names_len, name, name_len);
+	if (name_len > 0)
+		memcpy(list->names + list->names_len, name, name_len);
 	entry = &list->items[list->count++];
 	entry->name_offset = list->names_len;
 	entry->name_len = name_len;

@@ -231,8 +231,8 @@ store_open(const struct store_options *options, struct store **out)
 	env->app_private = store;
 	env->set_errcall(env, log_db_message);
 	env->set_msgcall(env, log_db_info);
-	if ((rc = env->set_cachesize(env, 0, options->cache_mb * 1024 * 1024,
-	    1)) != 0 ||
+	if ((rc = env->set_cachesize(env, options->cache_mb / 1024,
+	    (options->cache_mb % 1024) * 1024 * 1024, 1)) != 0 ||
 	    (rc = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
 	    (rc = env->set_timeout(env, options->lock_timeout_ms * 1000,
 	    DB_SET_LOCK_TIMEOUT)) != 0 ||

@@ -256,7 +256,8 @@ query_parse(const char *query, struct query *q, struct invalid *invalid)
 			const struct query_field *field = &query_fields[f];
 			bool *seen = (bool *)((char *)q + field->seen_offset);
 
-			if (strcmp(key, field->name) != 0)
+			if ((size_t)key_len != strlen(field->name) ||
+			    memcmp(key, field->name, (size_t)key_len) != 0)
 				continue;
 			if (*seen) {
 				invalid_set(invalid, PROBLEM_INVALID_PARAMETER,

@@ -1,0 +1,437 @@
+/*
+ * The config suite: defaults, config_set over a table of good and bad
+ * values, config_load of temporary files, config_finish.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "tests.h"
+
+/* The temporary directory of the running test, for configuration files. */
+static char config_dir[64];
+
+static void
+config_setup(void)
+{
+	temp_dir_create(config_dir, sizeof(config_dir));
+}
+
+static void
+config_teardown(void)
+{
+	temp_dir_remove(config_dir);
+	config_dir[0] = '\0';
+}
+
+/* The value of one setting as text, as a file would give it. */
+static const char *
+setting_text(const struct config *c, const char *name, char *buf, size_t cap)
+{
+	if (strcmp(name, "workers") == 0)
+		snprintf(buf, cap, "%u", c->workers);
+	else if (strcmp(name, "cache_mb") == 0)
+		snprintf(buf, cap, "%u", c->cache_mb);
+	else if (strcmp(name, "lock_timeout_ms") == 0)
+		snprintf(buf, cap, "%u", c->lock_timeout_ms);
+	else if (strcmp(name, "checkpoint_seconds") == 0)
+		snprintf(buf, cap, "%u", c->checkpoint_seconds);
+	else if (strcmp(name, "durable_commits") == 0)
+		snprintf(buf, cap, "%s", c->durable_commits ? "yes" : "no");
+	else if (strcmp(name, "data_dir") == 0)
+		snprintf(buf, cap, "%s", c->data_dir);
+	else if (strcmp(name, "socket") == 0)
+		snprintf(buf, cap, "%s", c->socket_path);
+	else if (strcmp(name, "token_file") == 0)
+		snprintf(buf, cap, "%s", c->token_file);
+	else
+		snprintf(buf, cap, "(no such setting)");
+	return buf;
+}
+
+static void
+test_defaults(void)
+{
+	struct config c;
+
+	memset(&c, 0x5A, sizeof(c));
+	config_defaults(&c);
+	CHECK(c.workers == 2, "workers %u", c.workers);
+	CHECK(c.cache_mb == 16, "cache_mb %u", c.cache_mb);
+	CHECK(c.lock_timeout_ms == 5000, "lock_timeout_ms %u", c.lock_timeout_ms);
+	CHECK(c.checkpoint_seconds == 30, "checkpoint_seconds %u",
+	    c.checkpoint_seconds);
+	CHECK(c.durable_commits, "durable_commits");
+	CHECK(strcmp(c.data_dir, "var") == 0, "data_dir '%.64s'", c.data_dir);
+	CHECK(c.socket_path[0] == '\0', "socket_path '%.64s'", c.socket_path);
+	CHECK(c.token_file[0] == '\0', "token_file '%.64s'", c.token_file);
+}
+
+struct set_case {
+	const char	*name;
+	const char	*value;
+	bool		 ok;
+	const char	*err_has;	/* a word the error must hold */
+};
+
+static const struct set_case set_cases[] = {
+	{ "workers", "1", true, NULL },
+	{ "workers", "3", true, NULL },
+	{ "workers", "64", true, NULL },
+	{ "workers", "0", false, "workers" },
+	{ "workers", "65", false, "workers" },
+	{ "workers", "", false, "workers" },
+	{ "workers", "-1", false, "workers" },
+	{ "workers", "+2", false, "workers" },
+	{ "workers", " 2", false, "workers" },
+	{ "workers", "2 ", false, "workers" },
+	{ "workers", "02", false, "workers" },
+	{ "workers", "two", false, "workers" },
+	{ "workers", "2.0", false, "workers" },
+	{ "workers", "0x2", false, "workers" },
+	{ "workers", "4294967298", false, "workers" },	/* 2^32 + 2 */
+	{ "workers", "18446744073709551618", false, "workers" },
+	{ "cache_mb", "1", true, NULL },
+	{ "cache_mb", "4096", true, NULL },
+	{ "cache_mb", "0", false, "cache_mb" },
+	{ "cache_mb", "4097", false, "cache_mb" },
+	{ "lock_timeout_ms", "10", true, NULL },
+	{ "lock_timeout_ms", "60000", true, NULL },
+	{ "lock_timeout_ms", "9", false, "lock_timeout_ms" },
+	{ "lock_timeout_ms", "60001", false, "lock_timeout_ms" },
+	{ "checkpoint_seconds", "1", true, NULL },
+	{ "checkpoint_seconds", "86400", true, NULL },
+	{ "checkpoint_seconds", "0", false, "checkpoint_seconds" },
+	{ "checkpoint_seconds", "86401", false, "checkpoint_seconds" },
+	{ "durable_commits", "no", true, NULL },
+	{ "durable_commits", "yes", true, NULL },
+	{ "durable_commits", "maybe", false, "durable_commits" },
+	{ "durable_commits", "Yes", false, "durable_commits" },
+	{ "durable_commits", "true", false, "durable_commits" },
+	{ "durable_commits", "1", false, "durable_commits" },
+	{ "durable_commits", "", false, "durable_commits" },
+	{ "data_dir", "/srv/releasemgr", true, NULL },
+	{ "data_dir", "relative/dir with space", true, NULL },
+	{ "socket", "/run/releasemgr.sock", true, NULL },
+	{ "token_file", "/etc/releasemgr/token", true, NULL },
+	{ "nope", "1", false, "nope" },
+	{ "Workers", "2", false, "Workers" },
+	{ "", "2", false, "unknown" },
+};
+
+static void
+test_set_table(void)
+{
+	char before[CONFIG_PATH_MAX], after[CONFIG_PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(set_cases) / sizeof(set_cases[0]); i++) {
+		const struct set_case *c = &set_cases[i];
+		struct config config;
+		char err[512] = "";
+		enum status status;
+
+		config_defaults(&config);
+		/* start away from the value, so that a set is visible */
+		if (strcmp(c->name, "durable_commits") == 0)
+			config.durable_commits = strcmp(c->value, "yes") != 0;
+		setting_text(&config, c->name, before, sizeof(before));
+		status = config_set(&config, c->name, c->value, err, sizeof(err));
+		setting_text(&config, c->name, after, sizeof(after));
+		if (c->ok) {
+			CHECK(status == STATUS_OK && strcmp(after, c->value) == 0,
+			    "set %s = '%s': %s, now '%s': %s", c->name, c->value,
+			    status_name(status), after, err);
+		} else {
+			if (!CHECK(status == STATUS_INVALID, "set %s = '%s': %s",
+			    c->name, c->value, status_name(status)))
+				continue;
+			CHECK(strcmp(before, after) == 0, "set %s = '%s': the "
+			    "setting changed from '%s' to '%s'", c->name,
+			    c->value, before, after);
+			CHECK(strstr(err, c->err_has) != NULL, "set %s = '%s': "
+			    "the error '%s' does not say '%s'", c->name, c->value,
+			    err, c->err_has);
+		}
+	}
+}
+
+/* Paths: the longest that fits its buffer, and one byte more. */
+static void
+test_set_path_lengths(void)
+{
+	static const struct {
+		const char	*name;
+		size_t		 longest;
+	} paths[] = {
+		{ "data_dir", CONFIG_PATH_MAX - 1 },
+		{ "token_file", CONFIG_PATH_MAX - 1 },
+		{ "socket", SOCKET_PATH_MAX },
+	};
+	char *value = malloc(CONFIG_PATH_MAX + 1);
+	char *text = malloc(CONFIG_PATH_MAX + 1);
+
+	if (!CHECK(value != NULL && text != NULL, "out of memory")) {
+		free(value);
+		free(text);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct config config;
+		char err[512] = "";
+		enum status status;
+
+		config_defaults(&config);
+		memset(value, 'p', paths[i].longest);
+		value[paths[i].longest] = '\0';
+		status = config_set(&config, paths[i].name, value, err,
+		    sizeof(err));
+		setting_text(&config, paths[i].name, text, CONFIG_PATH_MAX + 1);
+		CHECK(status == STATUS_OK && strcmp(text, value) == 0,
+		    "%s of %zu bytes: %s %s", paths[i].name, paths[i].longest,
+		    status_name(status), err);
+
+		config_defaults(&config);
+		value[paths[i].longest] = 'p';
+		value[paths[i].longest + 1] = '\0';
+		status = config_set(&config, paths[i].name, value, err,
+		    sizeof(err));
+		setting_text(&config, paths[i].name, text, CONFIG_PATH_MAX + 1);
+		CHECK(status == STATUS_INVALID && strlen(text) < 4 &&
+		    strstr(err, paths[i].name) != NULL, "%s of %zu bytes: %s, "
+		    "error '%s'", paths[i].name, paths[i].longest + 1,
+		    status_name(status), err);
+	}
+	free(text);
+	free(value);
+}
+
+/* Writes text to a file of the test's directory; path gets its path. */
+static bool
+config_file(const char *text, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/releasemgr.conf", config_dir);
+	return CHECK(write_file(path, text, strlen(text), 0644),
+	    "write %s", path);
+}
+
+static void
+test_load(void)
+{
+	static const char text[] =
+	    "# releasemgr configuration\n"
+	    "\n"
+	    "   \n"
+	    "\t# an indented comment\n"
+	    "workers = 8\n"
+	    "  cache_mb=32   # a trailing comment\n"
+	    "\tlock_timeout_ms\t=\t250\t\n"
+	    "checkpoint_seconds = 5\n"
+	    "durable_commits = no\n"
+	    "data_dir = /srv/release mgr\n"
+	    "token_file = /etc/releasemgr/token\n"
+	    "socket = /run/rm.sock\n"
+	    "workers = 9\n"		/* a later line wins */
+	    "# the end";
+	struct config c;
+	char path[128], err[512] = "";
+	enum status status;
+
+	if (!config_file(text, path, sizeof(path)))
+		return;
+	config_defaults(&c);
+	status = config_load(&c, path, err, sizeof(err));
+	if (!CHECK(status == STATUS_OK, "load: %s: %s", status_name(status), err))
+		return;
+	CHECK(c.workers == 9, "workers %u", c.workers);
+	CHECK(c.cache_mb == 32, "cache_mb %u", c.cache_mb);
+	CHECK(c.lock_timeout_ms == 250, "lock_timeout_ms %u", c.lock_timeout_ms);
+	CHECK(c.checkpoint_seconds == 5, "checkpoint_seconds %u",
+	    c.checkpoint_seconds);
+	CHECK(!c.durable_commits, "durable_commits");
+	CHECK(strcmp(c.data_dir, "/srv/release mgr") == 0, "data_dir '%s'",
+	    c.data_dir);
+	CHECK(strcmp(c.token_file, "/etc/releasemgr/token") == 0,
+	    "token_file '%s'", c.token_file);
+	CHECK(strcmp(c.socket_path, "/run/rm.sock") == 0, "socket '%s'",
+	    c.socket_path);
+}
+
+static void
+test_load_crlf_and_empty(void)
+{
+	struct config c;
+	char path[128], err[512] = "";
+	enum status status;
+
+	if (!config_file("workers = 3\r\ndurable_commits = no\r\n", path,
+	    sizeof(path)))
+		return;
+	config_defaults(&c);
+	status = config_load(&c, path, err, sizeof(err));
+	CHECK(status == STATUS_OK && c.workers == 3 && !c.durable_commits,
+	    "CRLF lines: %s: %s", status_name(status), err);
+
+	/* an empty file changes nothing */
+	if (!config_file("", path, sizeof(path)))
+		return;
+	config_defaults(&c);
+	status = config_load(&c, path, err, sizeof(err));
+	CHECK(status == STATUS_OK && c.workers == 2 && c.cache_mb == 16 &&
+	    strcmp(c.data_dir, "var") == 0, "empty file: %s: %s",
+	    status_name(status), err);
+}
+
+/* Each bad file, and the file:line and word its error must hold. */
+static void
+test_load_errors(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*text;
+		unsigned	 line;
+		const char	*err_has;
+	} cases[] = {
+		{ "workers out of bounds", "workers = 2\n# c\nworkers = 0\n", 3,
+		    "workers" },
+		{ "no '='", "workers = 2\nworkers 4\n", 2, "=" },
+		{ "unknown setting", "\n\n\nthreads = 4\n", 4, "threads" },
+		{ "bad boolean", "durable_commits = maybe\n", 1,
+		    "durable_commits" },
+		{ "empty value", "cache_mb =\n", 1, "cache_mb" },
+		{ "empty name", " = 4\n", 1, "unknown" },
+		{ "comment hides '='", "workers # = 4\n", 1, "=" },
+		{ "no line end on the bad line", "workers = 2\nworkers = x", 2,
+		    "workers" },
+	};
+	char path[128], where[160];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		char err[512] = "";
+		enum status status;
+
+		if (!config_file(cases[i].text, path, sizeof(path)))
+			return;
+		config_defaults(&c);
+		status = config_load(&c, path, err, sizeof(err));
+		snprintf(where, sizeof(where), "%s:%u:", path, cases[i].line);
+		CHECK(status == STATUS_INVALID && strstr(err, where) != NULL &&
+		    strstr(err, cases[i].err_has) != NULL, "file '%s': %s, "
+		    "error '%s', expected '%s' and '%s'", cases[i].label,
+		    status_name(status), err, where, cases[i].err_has);
+	}
+}
+
+static void
+test_load_missing_and_long_lines(void)
+{
+	struct config c;
+	char path[128], err[512] = "";
+	char *text;
+	size_t n;
+	enum status status;
+
+	snprintf(path, sizeof(path), "%s/missing.conf", config_dir);
+	config_defaults(&c);
+	status = config_load(&c, path, err, sizeof(err));
+	CHECK(status == STATUS_INVALID && strstr(err, path) != NULL,
+	    "missing file: %s, error '%s'", status_name(status), err);
+
+	/* a line longer than any setting can be */
+	if (!CHECK((text = malloc(3 * CONFIG_PATH_MAX)) != NULL, "memory"))
+		return;
+	n = (size_t)snprintf(text, 3 * CONFIG_PATH_MAX, "workers = 2\ndata_dir = ");
+	memset(text + n, 'd', 2 * CONFIG_PATH_MAX);
+	n += 2 * CONFIG_PATH_MAX;
+	snprintf(text + n, 3 * CONFIG_PATH_MAX - n, "\n");
+	if (config_file(text, path, sizeof(path))) {
+		char where[160];
+
+		snprintf(where, sizeof(where), "%s:2:", path);
+		config_defaults(&c);
+		status = config_load(&c, path, err, sizeof(err));
+		CHECK(status == STATUS_INVALID && strstr(err, where) != NULL &&
+		    strcmp(c.data_dir, "var") == 0, "long line: %s, error '%s'",
+		    status_name(status), err);
+	}
+	free(text);
+}
+
+static void
+test_finish(void)
+{
+	struct config c;
+	char err[512] = "", dir[CONFIG_PATH_MAX];
+	enum status status;
+	/* "/run/releasemgr.sock" is 20 bytes; a socket path holds 107 */
+	size_t longest = SOCKET_PATH_MAX - strlen("/run/releasemgr.sock");
+
+	config_defaults(&c);
+	status = config_finish(&c, err, sizeof(err));
+	CHECK(status == STATUS_OK &&
+	    strcmp(c.socket_path, "var/run/releasemgr.sock") == 0,
+	    "defaults: %s, socket '%s'", status_name(status), c.socket_path);
+
+	config_defaults(&c);
+	CHECK(config_set(&c, "data_dir", "/srv/rm", err, sizeof(err)) ==
+	    STATUS_OK, "set data_dir");
+	status = config_finish(&c, err, sizeof(err));
+	CHECK(status == STATUS_OK &&
+	    strcmp(c.socket_path, "/srv/rm/run/releasemgr.sock") == 0,
+	    "data_dir /srv/rm: %s, socket '%s'", status_name(status),
+	    c.socket_path);
+
+	/* a socket given is kept */
+	config_defaults(&c);
+	CHECK(config_set(&c, "socket", "/run/x.sock", err, sizeof(err)) ==
+	    STATUS_OK && config_set(&c, "data_dir", "/srv/rm", err,
+	    sizeof(err)) == STATUS_OK, "set socket and data_dir");
+	status = config_finish(&c, err, sizeof(err));
+	CHECK(status == STATUS_OK && strcmp(c.socket_path, "/run/x.sock") == 0,
+	    "socket given: %s, socket '%s'", status_name(status),
+	    c.socket_path);
+
+	/* the longest data_dir whose socket fits, and one byte more */
+	config_defaults(&c);
+	memset(dir, 'd', longest);
+	dir[longest] = '\0';
+	CHECK(config_set(&c, "data_dir", dir, err, sizeof(err)) == STATUS_OK,
+	    "set data_dir");
+	status = config_finish(&c, err, sizeof(err));
+	CHECK(status == STATUS_OK && strlen(c.socket_path) == SOCKET_PATH_MAX &&
+	    strncmp(c.socket_path, dir, longest) == 0,
+	    "data_dir of %zu bytes: %s, socket of %zu bytes", longest,
+	    status_name(status), strlen(c.socket_path));
+
+	config_defaults(&c);
+	dir[longest] = 'd';
+	dir[longest + 1] = '\0';
+	CHECK(config_set(&c, "data_dir", dir, err, sizeof(err)) == STATUS_OK,
+	    "set data_dir");
+	err[0] = '\0';
+	status = config_finish(&c, err, sizeof(err));
+	CHECK(status == STATUS_INVALID && err[0] != '\0',
+	    "data_dir of %zu bytes: %s, error '%s'", longest + 1,
+	    status_name(status), err);
+}
+
+static const CU_TestInfo config_tests[] = {
+	{ "defaults", test_defaults },
+	{ "config_set table", test_set_table },
+	{ "config_set path lengths", test_set_path_lengths },
+	{ "config_load", test_load },
+	{ "config_load CRLF and empty file", test_load_crlf_and_empty },
+	{ "config_load errors name file:line", test_load_errors },
+	{ "config_load missing file and long line",
+	    test_load_missing_and_long_lines },
+	{ "config_finish", test_finish },
+	CU_TEST_INFO_NULL,
+};
+
+int
+add_config_suite(void)
+{
+	return add_suite_with_tests("config", config_setup, config_teardown,
+	    config_tests);
+}

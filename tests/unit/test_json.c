@@ -1,0 +1,905 @@
+/*
+ * The json suite: json_parse_deploy over a table of bodies, good and bad,
+ * and the renderers, whose output is compared byte for byte and parsed
+ * back with json-c. Each body is copied into a buffer of exactly its
+ * length, so a read past it is caught under AddressSanitizer and valgrind.
+ */
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "tests.h"
+
+/* Which metadata members a good body carries. */
+#define MD_DEPLOYED_BY	0x1
+#define MD_REASON	0x2
+#define MD_RELEASE_HASH	0x4
+
+struct deploy_case {
+	const char		*label;
+	const char		*body;
+	size_t			 len;
+	bool			 ok;
+	/* when not ok */
+	enum problem_kind	 kind;
+	const char		*field;		/* NULL: no member is named */
+	/* when ok */
+	const char		*name;
+	size_t			 name_len;
+	uint64_t		 version;
+	const char		*environment;
+	unsigned		 metadata;
+};
+
+#define GOOD(label, body, name, version, env, md) \
+	{ label, LIT(body), true, PROBLEM_INVALID_JSON, NULL, LIT(name), \
+	  version, env, md }
+#define BAD_JSON(label, body) \
+	{ label, LIT(body), false, PROBLEM_INVALID_JSON, NULL, NULL, 0, 0, \
+	  NULL, 0 }
+#define BAD_FIELD(label, body, field) \
+	{ label, LIT(body), false, PROBLEM_INVALID_FIELD, field, NULL, 0, 0, \
+	  NULL, 0 }
+
+static const struct deploy_case deploy_cases[] = {
+	/* accepted bodies, with what they decode to */
+	GOOD("seed body", "{\"name\": \"Service A\", \"version\": 1}",
+	    "Service A", 1, "default", 0),
+	GOOD("seed body B", "{\"name\": \"Service B\", \"version\": 1}",
+	    "Service B", 1, "default", 0),
+	GOOD("aliases", "{\"serviceName\": \"svc\", \"serviceVersionNumber\": 2}",
+	    "svc", 2, "default", 0),
+	GOOD("name + serviceVersionNumber",
+	    "{\"name\":\"svc\",\"serviceVersionNumber\":3}", "svc", 3, "default", 0),
+	GOOD("serviceName + version", "{\"serviceName\":\"svc\",\"version\":4}",
+	    "svc", 4, "default", 0),
+	GOOD("members in any order",
+	    "{\"version\":5,\"environment\":\"prod\",\"name\":\"svc\"}",
+	    "svc", 5, "prod", 0),
+	GOOD("version 0", "{\"name\":\"a\",\"version\":0}", "a", 0, "default", 0),
+	GOOD("version 2^53 - 1", "{\"name\":\"a\",\"version\":9007199254740991}",
+	    "a", UINT64_C(9007199254740991), "default", 0),
+	GOOD("whitespace around and inside",
+	    " \t\r\n{ \"name\" :\t\"a\" ,\n\r\"version\" : 1 }\r\n\t ",
+	    "a", 1, "default", 0),
+	GOOD("unknown members ignored",
+	    "{\"name\":\"a\",\"extra\":{\"nested\":[1,2.5,-3e-2,null,true,false,"
+	    "{\"x\":\"y\"},[],{}]},\"version\":7,\"foo\":null,\"bar\":"
+	    "\"\\u0000\\ud83d\\ude00\",\"baz\":true}",
+	    "a", 7, "default", 0),
+	GOOD("known names nested in an unknown member are not members",
+	    "{\"x\":{\"name\":1,\"name\":2,\"version\":\"v\",\"environment\":\"a b\"},"
+	    "\"name\":\"a\",\"version\":1,\"y\":[{\"version\":null}]}",
+	    "a", 1, "default", 0),
+	GOOD("duplicate unknown member", "{\"x\":1,\"x\":2,\"name\":\"a\","
+	    "\"version\":1}", "a", 1, "default", 0),
+	GOOD("member names are case-sensitive",
+	    "{\"Name\":\"zzz\",\"name\":\"a\",\"VERSION\":\"x\",\"version\":1,"
+	    "\"Environment\":\"a b\"}", "a", 1, "default", 0),
+	GOOD("empty member name", "{\"\":1,\"name\":\"a\",\"version\":1}",
+	    "a", 1, "default", 0),
+	GOOD("surrogate pair U+1F600", "{\"name\":\"\\ud83d\\ude00\",\"version\":1}",
+	    "\xf0\x9f\x98\x80", 1, "default", 0),
+	GOOD("surrogate pair U+10FFFF, upper case",
+	    "{\"name\":\"x\\uDBFF\\uDFFF\",\"version\":1}",
+	    "x\xf4\x8f\xbf\xbf", 1, "default", 0),
+	GOOD("escapes in name",
+	    "{\"name\":\"q\\\"b\\\\s\\/\\u00e9\\u20AC\",\"version\":1}",
+	    "q\"b\\s/\xc3\xa9\xe2\x82\xac", 1, "default", 0),
+	GOOD("raw UTF-8 in name", "{\"name\":\"Dienst \xc3\xa9\xf0\x9f\x98\x80\","
+	    "\"version\":1}", "Dienst \xc3\xa9\xf0\x9f\x98\x80", 1, "default", 0),
+	GOOD("large numbers in unknown members",
+	    "{\"name\":\"a\",\"version\":1,\"big\":123456789012345678901234567890,"
+	    "\"huge\":1E400,\"neg\":-0.0e-5,\"small\":-123456789012345678901234567}",
+	    "a", 1, "default", 0),
+	GOOD("environment given", "{\"name\":\"a\",\"version\":1,"
+	    "\"environment\":\"staging_1.x-y\"}", "a", 1, "staging_1.x-y", 0),
+	GOOD("environment default given",
+	    "{\"name\":\"a\",\"version\":1,\"environment\":\"default\"}",
+	    "a", 1, "default", 0),
+	GOOD("all metadata", "{\"name\":\"a\",\"version\":1,\"deployedBy\":\"ci\","
+	    "\"reason\":\"\",\"releaseHash\":\"abc\"}", "a", 1, "default",
+	    MD_DEPLOYED_BY | MD_REASON | MD_RELEASE_HASH),
+	GOOD("deployedBy only", "{\"name\":\"a\",\"version\":1,"
+	    "\"deployedBy\":\"J\xc3\xbcrgen\"}", "a", 1, "default", MD_DEPLOYED_BY),
+	GOOD("reason and releaseHash", "{\"releaseHash\":\"0f\",\"reason\":"
+	    "\"fix\",\"name\":\"a\",\"version\":1}", "a", 1, "default",
+	    MD_REASON | MD_RELEASE_HASH),
+
+	/* the members of the object */
+	BAD_FIELD("name and serviceName",
+	    "{\"name\":\"a\",\"serviceName\":\"a\",\"version\":1}", "serviceName"),
+	BAD_FIELD("version and serviceVersionNumber",
+	    "{\"name\":\"a\",\"version\":1,\"serviceVersionNumber\":1}",
+	    "serviceVersionNumber"),
+	BAD_FIELD("empty object", "{}", "name"),
+	BAD_FIELD("missing name", "{\"version\":1}", "name"),
+	BAD_FIELD("missing version", "{\"name\":\"a\"}", "version"),
+	BAD_FIELD("missing version, alias name", "{\"serviceName\":\"a\"}",
+	    "version"),
+	BAD_FIELD("version 1.5", "{\"name\":\"a\",\"version\":1.5}", "version"),
+	BAD_FIELD("version \"1\"", "{\"name\":\"a\",\"version\":\"1\"}", "version"),
+	BAD_FIELD("version true", "{\"name\":\"a\",\"version\":true}", "version"),
+	BAD_FIELD("version null", "{\"name\":\"a\",\"version\":null}", "version"),
+	BAD_FIELD("version -1", "{\"name\":\"a\",\"version\":-1}", "version"),
+	BAD_FIELD("version 1e3", "{\"name\":\"a\",\"version\":1e3}", "version"),
+	BAD_FIELD("version 1E0", "{\"name\":\"a\",\"version\":1E0}", "version"),
+	BAD_FIELD("version 1.0", "{\"name\":\"a\",\"version\":1.0}", "version"),
+	BAD_FIELD("version 2^53", "{\"name\":\"a\",\"version\":9007199254740992}",
+	    "version"),
+	BAD_FIELD("version 2^63 - 1",
+	    "{\"name\":\"a\",\"version\":9223372036854775807}", "version"),
+	BAD_FIELD("version 2^64 - 1",
+	    "{\"name\":\"a\",\"version\":18446744073709551615}", "version"),
+	BAD_FIELD("version 2^64", "{\"name\":\"a\",\"version\":18446744073709551616}",
+	    "version"),
+	BAD_FIELD("version below -2^63",
+	    "{\"name\":\"a\",\"version\":-9223372036854775809}", "version"),
+	BAD_FIELD("version []", "{\"name\":\"a\",\"version\":[]}", "version"),
+	BAD_FIELD("version {}", "{\"name\":\"a\",\"version\":{}}", "version"),
+	BAD_FIELD("serviceVersionNumber 1.5",
+	    "{\"name\":\"a\",\"serviceVersionNumber\":1.5}", "serviceVersionNumber"),
+	BAD_FIELD("serviceVersionNumber null",
+	    "{\"name\":\"a\",\"serviceVersionNumber\":null}", "serviceVersionNumber"),
+	BAD_FIELD("name 1", "{\"name\":1,\"version\":1}", "name"),
+	BAD_FIELD("name null", "{\"name\":null,\"version\":1}", "name"),
+	BAD_FIELD("name true", "{\"name\":true,\"version\":1}", "name"),
+	BAD_FIELD("name []", "{\"name\":[\"a\"],\"version\":1}", "name"),
+	BAD_FIELD("name {}", "{\"name\":{},\"version\":1}", "name"),
+	BAD_FIELD("name empty", "{\"name\":\"\",\"version\":1}", "name"),
+	BAD_FIELD("serviceName empty", "{\"serviceName\":\"\",\"version\":1}",
+	    "serviceName"),
+	BAD_FIELD("name \\u0000", "{\"name\":\"\\u0000\",\"version\":1}", "name"),
+	BAD_FIELD("name a\\u0000b", "{\"name\":\"a\\u0000b\",\"version\":1}", "name"),
+	BAD_FIELD("name \\u001f", "{\"name\":\"\\u001f\",\"version\":1}", "name"),
+	BAD_FIELD("name \\u007f", "{\"name\":\"a\\u007f\",\"version\":1}", "name"),
+	BAD_FIELD("name \\t", "{\"name\":\"a\\tb\",\"version\":1}", "name"),
+	BAD_FIELD("name \\n", "{\"name\":\"a\\n\",\"version\":1}", "name"),
+	BAD_FIELD("lone surrogate \\ud800", "{\"name\":\"\\ud800\",\"version\":1}",
+	    "name"),
+	BAD_FIELD("lone surrogate \\udc00", "{\"name\":\"\\udc00\",\"version\":1}",
+	    "name"),
+	BAD_FIELD("high surrogate then \\u0041",
+	    "{\"name\":\"\\ud800\\u0041\",\"version\":1}", "name"),
+	BAD_FIELD("high surrogate then x", "{\"name\":\"\\ud800x\",\"version\":1}",
+	    "name"),
+	BAD_FIELD("high surrogate at the end",
+	    "{\"name\":\"a\\udbff\",\"version\":1}", "name"),
+	BAD_FIELD("two high surrogates",
+	    "{\"name\":\"\\ud800\\ud800\",\"version\":1}", "name"),
+	BAD_FIELD("low then high surrogate",
+	    "{\"name\":\"\\udfff\\ud800\",\"version\":1}", "name"),
+	BAD_FIELD("lone surrogate in serviceName",
+	    "{\"serviceName\":\"\\ud800\",\"version\":1}", "serviceName"),
+	BAD_FIELD("lone surrogate in reason",
+	    "{\"name\":\"a\",\"version\":1,\"reason\":\"\\udc00\"}", "reason"),
+	BAD_FIELD("raw C0 80 in name", "{\"name\":\"\xc0\x80\",\"version\":1}",
+	    "name"),
+	BAD_FIELD("raw surrogate in name", "{\"name\":\"\xed\xa0\x80\",\"version\":1}",
+	    "name"),
+	BAD_FIELD("raw FF in name", "{\"name\":\"a\xff\",\"version\":1}", "name"),
+	BAD_FIELD("raw truncated sequence in name",
+	    "{\"name\":\"\xe2\x82\",\"version\":1}", "name"),
+	BAD_FIELD("raw F4 90 80 80 in name",
+	    "{\"name\":\"\xf4\x90\x80\x80\",\"version\":1}", "name"),
+	BAD_FIELD("raw invalid UTF-8 in serviceName",
+	    "{\"serviceName\":\"\xc3\",\"version\":1}", "serviceName"),
+	BAD_FIELD("name given twice", "{\"name\":\"a\",\"name\":\"b\",\"version\":1}",
+	    "name"),
+	BAD_FIELD("name given twice, same value",
+	    "{\"name\":\"a\",\"version\":1,\"name\":\"a\"}", "name"),
+	BAD_FIELD("serviceName given twice",
+	    "{\"serviceName\":\"a\",\"serviceName\":\"b\",\"version\":1}",
+	    "serviceName"),
+	BAD_FIELD("version given twice", "{\"version\":1,\"name\":\"a\",\"version\":2}",
+	    "version"),
+	BAD_FIELD("environment given twice", "{\"name\":\"a\",\"version\":1,"
+	    "\"environment\":\"a\",\"environment\":\"a\"}", "environment"),
+	BAD_FIELD("deployedBy given twice", "{\"name\":\"a\",\"version\":1,"
+	    "\"deployedBy\":\"x\",\"deployedBy\":\"y\"}", "deployedBy"),
+	BAD_FIELD("environment empty",
+	    "{\"name\":\"a\",\"version\":1,\"environment\":\"\"}", "environment"),
+	BAD_FIELD("environment a b",
+	    "{\"name\":\"a\",\"version\":1,\"environment\":\"a b\"}", "environment"),
+	BAD_FIELD("environment a/b",
+	    "{\"name\":\"a\",\"version\":1,\"environment\":\"a/b\"}", "environment"),
+	BAD_FIELD("environment U+00E9",
+	    "{\"name\":\"a\",\"version\":1,\"environment\":\"\\u00e9\"}",
+	    "environment"),
+	BAD_FIELD("environment 1",
+	    "{\"name\":\"a\",\"version\":1,\"environment\":1}", "environment"),
+	BAD_FIELD("environment null",
+	    "{\"name\":\"a\",\"version\":1,\"environment\":null}", "environment"),
+	BAD_FIELD("environment of 65 characters",
+	    "{\"name\":\"a\",\"version\":1,\"environment\":"
+	    "\"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-\"}",
+	    "environment"),
+	BAD_FIELD("deployedBy 1",
+	    "{\"name\":\"a\",\"version\":1,\"deployedBy\":1}", "deployedBy"),
+	BAD_FIELD("reason null",
+	    "{\"name\":\"a\",\"version\":1,\"reason\":null}", "reason"),
+	BAD_FIELD("releaseHash {}",
+	    "{\"name\":\"a\",\"version\":1,\"releaseHash\":{}}", "releaseHash"),
+	BAD_FIELD("releaseHash true",
+	    "{\"name\":\"a\",\"version\":1,\"releaseHash\":true}", "releaseHash"),
+	BAD_FIELD("deployedBy with a newline",
+	    "{\"name\":\"a\",\"version\":1,\"deployedBy\":\"a\\nb\"}", "deployedBy"),
+	/*
+	 * RFC 8259 compares member names after unescaping: "n\u0061me" is
+	 * "name". json-c cuts a member name at \u0000, so such a name is
+	 * refused rather than read as another member.
+	 */
+	BAD_FIELD("name given twice, once escaped",
+	    "{\"name\":\"a\",\"n\\u0061me\":\"b\",\"version\":1}", "name"),
+	BAD_FIELD("escaped member name with a lone surrogate",
+	    "{\"n\\u0061me\":\"\\ud800\",\"version\":1}", "name"),
+	BAD_JSON("a member named name\\u0000",
+	    "{\"name\":\"a\",\"name\\u0000\":\"b\",\"version\":1}"),
+	BAD_JSON("a member named name\\u0000x",
+	    "{\"name\\u0000x\":\"b\",\"version\":1}"),
+
+	/* the body is not one JSON object */
+	BAD_JSON("empty body", ""),
+	BAD_JSON("whitespace only", " \r\n\t"),
+	BAD_JSON("array", "[]"),
+	BAD_JSON("array of the object", "[{\"name\":\"a\",\"version\":1}]"),
+	BAD_JSON("number", "1"),
+	BAD_JSON("string", "\"name\""),
+	BAD_JSON("true", "true"),
+	BAD_JSON("null", "null"),
+	BAD_JSON("trailing data", "{\"name\":\"a\",\"version\":1} x"),
+	BAD_JSON("two objects", "{}{}"),
+	BAD_JSON("object then object",
+	    "{\"name\":\"a\",\"version\":1}\n{\"name\":\"b\",\"version\":2}"),
+	BAD_JSON("trailing comma after the object",
+	    "{\"name\":\"a\",\"version\":1},"),
+	BAD_JSON("trailing NUL", "{\"name\":\"a\",\"version\":1}\0"),
+	BAD_JSON("leading garbage", "x{\"name\":\"a\",\"version\":1}"),
+	BAD_JSON("form feed is not whitespace",
+	    "{\f\"name\":\"a\",\"version\":1}"),
+	BAD_JSON("no-break space is not whitespace",
+	    "{\xc2\xa0\"name\":\"a\",\"version\":1}"),
+	BAD_JSON("single quotes", "{'name':'a','version':1}"),
+	BAD_JSON("unquoted member names", "{name:\"a\",version:1}"),
+	BAD_JSON("NaN", "{\"name\":\"a\",\"version\":NaN}"),
+	BAD_JSON("nan in an unknown member", "{\"name\":\"a\",\"version\":1,\"x\":nan}"),
+	BAD_JSON("Infinity", "{\"name\":\"a\",\"version\":Infinity}"),
+	BAD_JSON("-Infinity", "{\"name\":\"a\",\"version\":1,\"x\":-Infinity}"),
+	BAD_JSON("trailing comma in the object", "{\"name\":\"a\",\"version\":1,}"),
+	BAD_JSON("trailing comma in an array",
+	    "{\"name\":\"a\",\"version\":1,\"x\":[1,]}"),
+	BAD_JSON("leading comma", "{,\"name\":\"a\",\"version\":1}"),
+	BAD_JSON("double comma", "{\"name\":\"a\",,\"version\":1}"),
+	BAD_JSON("missing colon", "{\"name\" \"a\",\"version\":1}"),
+	BAD_JSON("missing comma", "{\"name\":\"a\" \"version\":1}"),
+	BAD_JSON("missing value", "{\"name\":,\"version\":1}"),
+	BAD_JSON("member name not a string", "{1:\"a\",\"version\":1}"),
+	BAD_JSON("unterminated object", "{\"name\":\"a\",\"version\":1"),
+	BAD_JSON("unterminated string", "{\"name\":\"a"),
+	BAD_JSON("wrong closing bracket", "{\"name\":\"a\",\"version\":1]"),
+	BAD_JSON("unterminated array", "{\"name\":\"a\",\"version\":1,\"x\":[1,2}"),
+	BAD_JSON("raw tab in a string", "{\"name\":\"a\tb\",\"version\":1}"),
+	BAD_JSON("raw newline in a string", "{\"name\":\"a\nb\",\"version\":1}"),
+	BAD_JSON("raw 0x01 in a string", "{\"name\":\"a\x01\",\"version\":1}"),
+	BAD_JSON("raw 0x1f in a member name", "{\"na\x1fme\":\"a\",\"version\":1}"),
+	BAD_JSON("raw NUL in a string", "{\"name\":\"a\0b\",\"version\":1}"),
+	BAD_JSON("bad escape \\x", "{\"name\":\"\\x41\",\"version\":1}"),
+	BAD_JSON("bad escape \\'", "{\"name\":\"\\'\",\"version\":1}"),
+	BAD_JSON("bad escape \\U", "{\"name\":\"\\U0041\",\"version\":1}"),
+	BAD_JSON("bad escape \\0", "{\"name\":\"\\0\",\"version\":1}"),
+	BAD_JSON("bad escape \\a", "{\"name\":\"\\a\",\"version\":1}"),
+	BAD_JSON("short \\u escape", "{\"name\":\"\\u12\",\"version\":1}"),
+	BAD_JSON("non-hex \\u escape", "{\"name\":\"\\u12G4\",\"version\":1}"),
+	BAD_JSON("bad low surrogate escape",
+	    "{\"name\":\"\\ud800\\uZZZZ\",\"version\":1}"),
+	BAD_JSON("backslash at the end", "{\"name\":\"a\\"),
+	BAD_JSON("leading zero", "{\"name\":\"a\",\"version\":01}"),
+	BAD_JSON("negative leading zero", "{\"name\":\"a\",\"version\":-01}"),
+	BAD_JSON("minus alone", "{\"name\":\"a\",\"version\":-}"),
+	BAD_JSON("plus sign", "{\"name\":\"a\",\"version\":+1}"),
+	BAD_JSON("point without digits", "{\"name\":\"a\",\"version\":1.}"),
+	BAD_JSON("point first", "{\"name\":\"a\",\"version\":.5}"),
+	BAD_JSON("exponent without digits", "{\"name\":\"a\",\"version\":1e}"),
+	BAD_JSON("exponent sign without digits", "{\"name\":\"a\",\"version\":1e+}"),
+	BAD_JSON("hexadecimal", "{\"name\":\"a\",\"version\":0x1}"),
+	BAD_JSON("double minus", "{\"name\":\"a\",\"version\":--1}"),
+	BAD_JSON("tru", "{\"name\":\"a\",\"version\":1,\"x\":tru}"),
+	BAD_JSON("True", "{\"name\":\"a\",\"version\":1,\"x\":True}"),
+	BAD_JSON("nul", "{\"name\":\"a\",\"version\":1,\"x\":nul}"),
+	BAD_JSON("falsey", "{\"name\":\"a\",\"version\":1,\"x\":falsey}"),
+	BAD_JSON("block comment", "{\"name\":\"a\",/* c */\"version\":1}"),
+	BAD_JSON("line comment", "{\"name\":\"a\", // c\n\"version\":1}"),
+	BAD_JSON("invalid UTF-8 in an unknown member",
+	    "{\"name\":\"a\",\"version\":1,\"x\":\"\xff\"}"),
+	BAD_JSON("overlong UTF-8 in an unknown member",
+	    "{\"name\":\"a\",\"version\":1,\"x\":\"\xc0\x80\"}"),
+	BAD_JSON("invalid UTF-8 in a nested name",
+	    "{\"name\":\"a\",\"version\":1,\"x\":{\"name\":\"\xed\xa0\x80\"}}"),
+	BAD_JSON("invalid UTF-8 in an array under name",
+	    "{\"name\":[\"\xff\"],\"version\":1}"),
+	BAD_JSON("lone surrogate in an unknown member",
+	    "{\"name\":\"a\",\"version\":1,\"x\":\"\\ud800\"}"),
+	BAD_JSON("invalid UTF-8 in the first member name",
+	    "{\"\xff\":1,\"name\":\"a\",\"version\":1}"),
+	/*
+	 * A member name is not the value of the member before it: its bad
+	 * text makes the body invalid JSON, whatever came before.
+	 */
+	BAD_JSON("invalid UTF-8 in a member name after name",
+	    "{\"name\":\"a\",\"\xff\":1,\"version\":1}"),
+	BAD_JSON("lone surrogate in a member name after version",
+	    "{\"version\":1,\"\\ud800\":1,\"name\":\"a\"}"),
+};
+
+/* Clears what json_parse_deploy fills, so that the test sees what it wrote. */
+static void
+reset_invalid(struct invalid *invalid)
+{
+	memset(invalid, 0, sizeof(*invalid));
+	invalid->kind = PROBLEM_UNAVAILABLE;
+	invalid->name = "(unset)";
+}
+
+static const char *
+kind_name(enum problem_kind kind)
+{
+	switch (kind) {
+	case PROBLEM_INVALID_JSON:
+		return "INVALID_JSON";
+	case PROBLEM_INVALID_FIELD:
+		return "INVALID_FIELD";
+	case PROBLEM_INVALID_PARAMETER:
+		return "INVALID_PARAMETER";
+	case PROBLEM_UNAUTHORIZED:
+		return "UNAUTHORIZED";
+	case PROBLEM_NOT_FOUND:
+		return "NOT_FOUND";
+	case PROBLEM_METHOD_NOT_ALLOWED:
+		return "METHOD_NOT_ALLOWED";
+	case PROBLEM_PAYLOAD_TOO_LARGE:
+		return "PAYLOAD_TOO_LARGE";
+	case PROBLEM_UNAVAILABLE:
+		return "UNAVAILABLE";
+	}
+	return "?";
+}
+
+/* Checks a parse that must fail with kind and field; label names the case. */
+static void
+expect_invalid(const char *label, bool ok, const struct invalid *invalid,
+    enum problem_kind kind, const char *field)
+{
+	if (!CHECK(!ok, "body '%s': accepted", label))
+		return;
+	CHECK(invalid->kind == kind, "body '%s': got %s (%s), expected %s",
+	    label, kind_name(invalid->kind), invalid->detail, kind_name(kind));
+	if (field == NULL)
+		CHECK(invalid->name == NULL, "body '%s': names member %s, "
+		    "expected none", label, invalid->name);
+	else if (CHECK(invalid->name != NULL && strcmp(invalid->name, field) == 0,
+	    "body '%s': names member %s (%s), expected %s", label,
+	    invalid->name != NULL ? invalid->name : "NULL", invalid->detail,
+	    field))
+		CHECK(strstr(invalid->detail, field) != NULL,
+		    "body '%s': detail '%s' does not name %s", label,
+		    invalid->detail, field);
+	CHECK(invalid->detail[0] != '\0', "body '%s': empty detail", label);
+}
+
+/* Parses len bytes of body from a buffer of exactly that size. */
+static bool
+parse_exact(const char *body, size_t len, struct deploy *out,
+    struct invalid *invalid)
+{
+	char *copy = copy_exact(body, len);
+	bool ok;
+
+	if (!CHECK(copy != NULL, "out of memory"))
+		return false;
+	ok = json_parse_deploy(copy, len, out, invalid);
+	free(copy);
+	return ok;
+}
+
+static void
+test_deploy_table(void)
+{
+	char shown[256];
+
+	for (size_t i = 0; i < sizeof(deploy_cases) / sizeof(deploy_cases[0]); i++) {
+		const struct deploy_case *c = &deploy_cases[i];
+		struct deploy d;
+		struct invalid invalid;
+		bool ok;
+		unsigned md;
+
+		reset_invalid(&invalid);
+		memset(&d, 0xA5, sizeof(d));
+		ok = parse_exact(c->body, c->len, &d, &invalid);
+		if (!c->ok) {
+			expect_invalid(c->label, ok, &invalid, c->kind, c->field);
+			continue;
+		}
+		if (!CHECK(ok, "body '%s': refused: %s %s: %s", c->label,
+		    kind_name(invalid.kind), invalid.name != NULL ? invalid.name :
+		    "", invalid.detail))
+			continue;
+		CHECK(d.name_len == c->name_len &&
+		    memcmp(d.name, c->name, c->name_len) == 0 &&
+		    d.name[d.name_len] == '\0', "body '%s': name [%s] (%zu bytes)",
+		    c->label, printable(d.name, d.name_len < sizeof(d.name) ?
+		    d.name_len : 0, shown, sizeof(shown)), d.name_len);
+		CHECK(d.version == c->version, "body '%s': version %llu, expected "
+		    "%llu", c->label, (unsigned long long)d.version,
+		    (unsigned long long)c->version);
+		CHECK(memchr(d.environment, '\0', sizeof(d.environment)) != NULL &&
+		    strcmp(d.environment, c->environment) == 0,
+		    "body '%s': environment '%.64s', expected '%s'", c->label,
+		    d.environment, c->environment);
+		md = (d.deployed_by.present ? MD_DEPLOYED_BY : 0) |
+		    (d.reason.present ? MD_REASON : 0) |
+		    (d.release_hash.present ? MD_RELEASE_HASH : 0);
+		CHECK(md == c->metadata, "body '%s': metadata present 0x%x, "
+		    "expected 0x%x", c->label, md, c->metadata);
+	}
+}
+
+/* The decoded metadata texts and lengths. */
+static void
+test_deploy_metadata_values(void)
+{
+	static const char body[] = "{\"name\":\"a\",\"version\":1,"
+	    "\"deployedBy\":\"ci \\u00e9\",\"reason\":\"\","
+	    "\"releaseHash\":\"0123abcd\"}";
+	struct deploy d;
+	struct invalid invalid;
+
+	reset_invalid(&invalid);
+	if (!CHECK(parse_exact(LIT(body), &d, &invalid), "refused: %s",
+	    invalid.detail))
+		return;
+	CHECK(d.deployed_by.present && d.deployed_by.len == 5 &&
+	    memcmp(d.deployed_by.text, "ci \xc3\xa9", 6) == 0,
+	    "deployedBy: %zu bytes", d.deployed_by.len);
+	CHECK(d.reason.present && d.reason.len == 0 && d.reason.text[0] == '\0',
+	    "reason: the empty string is present, %zu bytes", d.reason.len);
+	CHECK(d.release_hash.present && d.release_hash.len == 8 &&
+	    strcmp(d.release_hash.text, "0123abcd") == 0,
+	    "releaseHash: %zu bytes", d.release_hash.len);
+
+	reset_invalid(&invalid);
+	if (!CHECK(parse_exact(LIT("{\"name\":\"a\",\"version\":1}"), &d,
+	    &invalid), "refused: %s", invalid.detail))
+		return;
+	CHECK(!d.deployed_by.present && !d.reason.present &&
+	    !d.release_hash.present, "absent metadata is not present");
+}
+
+/*
+ * Builds a deploy body whose member holds count copies of unit (JSON text)
+ * in buf; returns its length.
+ */
+static size_t
+body_with_member(char *buf, size_t cap, const char *member, const char *unit,
+    size_t count)
+{
+	size_t n, unit_len = strlen(unit);
+
+	if (strcmp(member, "name") == 0)
+		n = (size_t)snprintf(buf, cap, "{\"version\":1,\"name\":\"");
+	else
+		n = (size_t)snprintf(buf, cap,
+		    "{\"version\":1,\"name\":\"a\",\"%s\":\"", member);
+	for (size_t i = 0; i < count && n + unit_len + 3 < cap; i++) {
+		memcpy(buf + n, unit, unit_len);
+		n += unit_len;
+	}
+	n += (size_t)snprintf(buf + n, cap - n, "\"}");
+	return n;
+}
+
+/* Member lengths: names and metadata hold at most 256 bytes of UTF-8. */
+static void
+test_deploy_lengths(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*member;
+		const char	*unit;		/* JSON text of one character */
+		size_t		 unit_bytes;	/* its UTF-8 length */
+		size_t		 count;
+		bool		 ok;
+	} cases[] = {
+		{ "name of 256 bytes", "name", "n", 1, 256, true },
+		{ "name of 257 bytes", "name", "n", 1, 257, false },
+		{ "name of 128 x U+00E9", "name", "\xc3\xa9", 2, 128, true },
+		{ "name of 129 x U+00E9", "name", "\xc3\xa9", 2, 129, false },
+		{ "name of 128 x \\u00e9", "name", "\\u00e9", 2, 128, true },
+		{ "name of 64 x U+1F600 escaped", "name", "\\ud83d\\ude00", 4,
+		    64, true },
+		{ "name of 65 x U+1F600 escaped", "name", "\\ud83d\\ude00", 4,
+		    65, false },
+		{ "deployedBy of 256 bytes", "deployedBy", "d", 1, 256, true },
+		{ "deployedBy of 257 bytes", "deployedBy", "d", 1, 257, false },
+		{ "reason of 257 bytes", "reason", "r", 1, 257, false },
+		{ "releaseHash of 256 bytes", "releaseHash", "h", 1, 256, true },
+		{ "releaseHash of 257 bytes", "releaseHash", "h", 1, 257, false },
+		{ "environment of 64 characters", "environment", "e", 1, 64, true },
+		{ "environment of 65 characters", "environment", "e", 1, 65, false },
+	};
+	char body[4096];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = body_with_member(body, sizeof(body),
+		    cases[i].member, cases[i].unit, cases[i].count);
+		size_t bytes = cases[i].unit_bytes * cases[i].count;
+		struct deploy d;
+		struct invalid invalid;
+		bool ok;
+
+		reset_invalid(&invalid);
+		ok = parse_exact(body, len, &d, &invalid);
+		if (!cases[i].ok) {
+			expect_invalid(cases[i].label, ok, &invalid,
+			    PROBLEM_INVALID_FIELD, cases[i].member);
+			continue;
+		}
+		if (!CHECK(ok, "body '%s': refused: %s", cases[i].label,
+		    invalid.detail))
+			continue;
+		if (strcmp(cases[i].member, "name") == 0)
+			CHECK(d.name_len == bytes && d.name[bytes] == '\0',
+			    "body '%s': name of %zu bytes", cases[i].label,
+			    d.name_len);
+		else if (strcmp(cases[i].member, "deployedBy") == 0)
+			CHECK(d.deployed_by.present && d.deployed_by.len == bytes &&
+			    d.deployed_by.text[bytes] == '\0',
+			    "body '%s': %zu bytes", cases[i].label,
+			    d.deployed_by.len);
+		else if (strcmp(cases[i].member, "releaseHash") == 0)
+			CHECK(d.release_hash.present &&
+			    d.release_hash.len == bytes &&
+			    d.release_hash.text[bytes] == '\0',
+			    "body '%s': %zu bytes", cases[i].label,
+			    d.release_hash.len);
+		else
+			CHECK(strlen(d.environment) == bytes,
+			    "body '%s': environment of %zu bytes", cases[i].label,
+			    strlen(d.environment));
+	}
+}
+
+/*
+ * Nesting: the body may nest JSON_DEPTH_MAX (32) levels, the object itself
+ * being the first; one more is invalid JSON, whatever member holds it.
+ */
+static void
+test_deploy_nesting(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*member;	/* holds the nested value */
+		const char	*kinds;		/* '[' or '{' per level, cycled */
+		int		 depth;		/* levels of the whole body */
+		bool		 ok;
+	} cases[] = {
+		{ "arrays, 2 levels", "x", "[", 2, true },
+		{ "arrays, 32 levels", "x", "[", 32, true },
+		{ "arrays, 33 levels", "x", "[", 33, false },
+		{ "arrays, 34 levels", "x", "[", 34, false },
+		{ "objects, 32 levels", "x", "{", 32, true },
+		{ "objects, 33 levels", "x", "{", 33, false },
+		{ "mixed, 32 levels", "x", "[{", 32, true },
+		{ "mixed, 33 levels", "x", "{[", 33, false },
+		{ "arrays, 1000 levels", "x", "[", 1000, false },
+		{ "arrays under name, 33 levels", "name", "[", 33, false },
+		{ "arrays under version, 33 levels", "version", "[", 33, false },
+	};
+	size_t cap = 64 * 1024;
+	char *body, *closers;
+
+	body = malloc(cap);
+	closers = malloc(cap);
+	if (!CHECK(body != NULL && closers != NULL, "out of memory")) {
+		free(body);
+		free(closers);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n, kinds = strlen(cases[i].kinds), closed = 0;
+		struct deploy d;
+		struct invalid invalid;
+		bool ok;
+
+		if (strcmp(cases[i].member, "name") == 0)
+			n = (size_t)snprintf(body, cap, "{\"version\":1,\"name\":");
+		else if (strcmp(cases[i].member, "version") == 0)
+			n = (size_t)snprintf(body, cap, "{\"name\":\"a\",\"version\":");
+		else
+			n = (size_t)snprintf(body, cap,
+			    "{\"name\":\"a\",\"version\":1,\"x\":");
+		/* levels 2 .. depth; the innermost one is empty */
+		for (int level = 2; level <= cases[i].depth; level++) {
+			char kind = cases[i].kinds[(size_t)(level - 2) % kinds];
+			bool inner = level == cases[i].depth;
+
+			if (kind == '[')
+				n += (size_t)snprintf(body + n, cap - n, "[");
+			else
+				n += (size_t)snprintf(body + n, cap - n, "%s",
+				    inner ? "{" : "{\"k\":");
+			closers[closed++] = kind == '[' ? ']' : '}';
+		}
+		while (closed > 0)
+			body[n++] = closers[--closed];
+		body[n++] = '}';
+		reset_invalid(&invalid);
+		ok = parse_exact(body, n, &d, &invalid);
+		if (cases[i].ok)
+			CHECK(ok && d.version == 1 && d.name_len == 1,
+			    "body '%s': refused: %s", cases[i].label,
+			    invalid.detail);
+		else
+			expect_invalid(cases[i].label, ok, &invalid,
+			    PROBLEM_INVALID_JSON, NULL);
+	}
+	free(closers);
+	free(body);
+}
+
+/* Nothing past len is read: the parser sees exactly the bytes it is given. */
+static void
+test_deploy_respects_len(void)
+{
+	static const char text[] = "{\"name\":\"a\",\"version\":12}garbage";
+	size_t object_len = strlen("{\"name\":\"a\",\"version\":12}");
+	struct deploy d;
+	struct invalid invalid;
+
+	reset_invalid(&invalid);
+	CHECK(json_parse_deploy(text, object_len, &d, &invalid) &&
+	    d.version == 12, "the object without what follows it: %s",
+	    invalid.detail);
+	reset_invalid(&invalid);
+	CHECK(!json_parse_deploy(text, object_len - 1, &d, &invalid) &&
+	    invalid.kind == PROBLEM_INVALID_JSON,
+	    "the object without its closing brace");
+	reset_invalid(&invalid);
+	CHECK(!json_parse_deploy(text, 0, &d, &invalid) &&
+	    invalid.kind == PROBLEM_INVALID_JSON, "no bytes at all");
+}
+
+/* A failed parse leaves no stale value from an earlier one. */
+static void
+test_deploy_clears_output(void)
+{
+	struct deploy d;
+	struct invalid invalid;
+
+	memset(&d, 0x41, sizeof(d));
+	reset_invalid(&invalid);
+	CHECK(!json_parse_deploy(LIT("{\"version\":1}"), &d, &invalid),
+	    "missing name accepted");
+	CHECK(d.name_len == 0 && d.name[0] == '\0' && !d.deployed_by.present,
+	    "the output is cleared: name_len %zu", d.name_len);
+}
+
+/* Renders a list of (name, len, version) and compares with expected. */
+static void
+expect_services(const char *label, const struct service_list *list,
+    const char *expected, size_t expected_len)
+{
+	char shown[512];
+	size_t len = 0;
+	char *out = json_render_services(list, &len);
+
+	if (!CHECK(out != NULL, "render '%s': NULL", label))
+		return;
+	CHECK(len == expected_len && memcmp(out, expected, len) == 0 &&
+	    out[len] == '\0', "render '%s': got [%s]", label,
+	    printable(out, len, shown, sizeof(shown)));
+	free(out);
+}
+
+static void
+test_render_services(void)
+{
+	struct service_list list;
+	struct json_object *root;
+	size_t len = 0;
+	char *out;
+	static const char *const names[] = {
+		"a\"b", "back\\slash", "ctl\x01\x1f", "nl\n\t\r",
+		"caf\xc3\xa9 \xf0\x9f\x98\x80", "x/y", "", "z\0y",
+	};
+	static const size_t name_lens[] = { 3, 10, 5, 5, 10, 3, 0, 3 };
+	size_t count = sizeof(names) / sizeof(names[0]);
+
+	service_list_init(&list);
+	expect_services("empty list", &list, LIT("[]"));
+
+	CHECK(service_list_append(&list, "b", 1, 2) &&
+	    service_list_append(&list, "a", 1, 1) &&
+	    service_list_append(&list, "c", 1, UINT64_C(9007199254740991)),
+	    "append");
+	expect_services("order preserved", &list,
+	    LIT("[{\"name\":\"b\",\"version\":2},{\"name\":\"a\",\"version\":1},"
+	    "{\"name\":\"c\",\"version\":9007199254740991}]"));
+
+	service_list_clear(&list);
+	/* the empty name comes after others: the arena already exists */
+	for (size_t i = 0; i < count; i++)
+		CHECK(service_list_append(&list, names[i], name_lens[i], i),
+		    "append %zu", i);
+	expect_services("escapes", &list, LIT(
+	    "[{\"name\":\"a\\\"b\",\"version\":0},"
+	    "{\"name\":\"back\\\\slash\",\"version\":1},"
+	    "{\"name\":\"ctl\\u0001\\u001f\",\"version\":2},"
+	    "{\"name\":\"nl\\n\\t\\r\",\"version\":3},"
+	    "{\"name\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\",\"version\":4},"
+	    "{\"name\":\"x/y\",\"version\":5},"
+	    "{\"name\":\"\",\"version\":6},"
+	    "{\"name\":\"z\\u0000y\",\"version\":7}]"));
+
+	/* and json-c reads every name back, byte for byte */
+	out = json_render_services(&list, &len);
+	if (CHECK(out != NULL, "render")) {
+		root = json_tokener_parse(out);
+		if (CHECK(root != NULL && json_object_is_type(root,
+		    json_type_array) && json_object_array_length(root) == count,
+		    "parse back [%s]", out)) {
+			for (size_t i = 0; i < count; i++) {
+				struct json_object *item, *name, *version;
+
+				item = json_object_array_get_idx(root, i);
+				CHECK(json_object_object_length(item) == 2 &&
+				    json_object_object_get_ex(item, "name", &name) &&
+				    json_object_object_get_ex(item, "version",
+				    &version) &&
+				    (size_t)json_object_get_string_len(name) ==
+				    name_lens[i] && memcmp(json_object_get_string(
+				    name), names[i], name_lens[i]) == 0 &&
+				    json_object_get_int64(version) == (int64_t)i,
+				    "item %zu read back", i);
+			}
+		}
+		json_object_put(root);
+		free(out);
+	}
+	service_list_free(&list);
+}
+
+static void
+test_render_uint(void)
+{
+	static const struct {
+		uint64_t	 value;
+		const char	*text;
+	} cases[] = {
+		{ 0, "0" },
+		{ 1, "1" },
+		{ 3, "3" },
+		{ 1000, "1000" },
+		{ UINT64_C(9007199254740991), "9007199254740991" },
+		{ UINT64_C(9223372036854775808), "9223372036854775808" },
+		{ UINT64_MAX, "18446744073709551615" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = 0;
+		char *out = json_render_uint(cases[i].value, &len);
+
+		if (!CHECK(out != NULL, "render %s: NULL", cases[i].text))
+			continue;
+		CHECK(len == strlen(cases[i].text) &&
+		    strcmp(out, cases[i].text) == 0, "render %s: got '%s' "
+		    "(%zu bytes)", cases[i].text, out, len);
+		free(out);
+	}
+}
+
+/* Checks one string member of a parsed problem. */
+static bool
+has_string(struct json_object *object, const char *key, const char *want)
+{
+	struct json_object *value;
+
+	return json_object_object_get_ex(object, key, &value) &&
+	    json_object_is_type(value, json_type_string) &&
+	    strcmp(json_object_get_string(value), want) == 0;
+}
+
+static void
+test_render_problem(void)
+{
+	static const struct {
+		const char	*label;
+		int		 status;
+		const char	*type, *title, *detail, *ext_key, *ext_value;
+		int		 members;
+	} cases[] = {
+		{ "with a field", 400, "/problems/invalid-field",
+		    "A field of the body is invalid",
+		    "version must be an integer from 0 to 9007199254740991",
+		    "field", "version", 5 },
+		{ "without extension", 404, "/problems/not-found", "Not found",
+		    "environment prod has no system version 9", NULL, NULL, 4 },
+		{ "extension key without value", 503, "/problems/unavailable",
+		    "Unavailable", "retry", "field", NULL, 4 },
+		{ "quotes, backslashes and controls", 400, "/problems/x",
+		    "T \"q\" \\ /", "line\nnext\ttab \x01 caf\xc3\xa9", "parameter",
+		    "a\"b", 5 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = 0;
+		char *out = json_render_problem(cases[i].status, cases[i].type,
+		    cases[i].title, cases[i].detail, cases[i].ext_key,
+		    cases[i].ext_value, &len);
+		struct json_object *root, *status;
+		struct json_tokener *tok;
+
+		if (!CHECK(out != NULL, "problem '%s': NULL", cases[i].label))
+			continue;
+		CHECK(len == strlen(out), "problem '%s': len %zu for %zu bytes",
+		    cases[i].label, len, strlen(out));
+		/* strict: the whole output is one JSON object */
+		tok = json_tokener_new();
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		root = tok != NULL ? json_tokener_parse_ex(tok, out, (int)len) :
+		    NULL;
+		if (CHECK(root != NULL && json_object_is_type(root,
+		    json_type_object) && json_tokener_get_parse_end(tok) == len,
+		    "problem '%s': not one JSON object: %s", cases[i].label, out)) {
+			CHECK(json_object_object_length(root) == cases[i].members,
+			    "problem '%s': %d members, expected %d: %s",
+			    cases[i].label, json_object_object_length(root),
+			    cases[i].members, out);
+			CHECK(has_string(root, "type", cases[i].type) &&
+			    has_string(root, "title", cases[i].title) &&
+			    has_string(root, "detail", cases[i].detail),
+			    "problem '%s': type, title, detail: %s", cases[i].label,
+			    out);
+			CHECK(json_object_object_get_ex(root, "status", &status) &&
+			    json_object_is_type(status, json_type_int) &&
+			    json_object_get_int(status) == cases[i].status,
+			    "problem '%s': status: %s", cases[i].label, out);
+			if (cases[i].members == 5)
+				CHECK(has_string(root, cases[i].ext_key,
+				    cases[i].ext_value), "problem '%s': %s: %s",
+				    cases[i].label, cases[i].ext_key, out);
+			else
+				CHECK(cases[i].ext_key == NULL ||
+				    !json_object_object_get_ex(root,
+				    cases[i].ext_key, NULL),
+				    "problem '%s': no extension: %s",
+				    cases[i].label, out);
+		}
+		json_object_put(root);
+		if (tok != NULL)
+			json_tokener_free(tok);
+		free(out);
+	}
+}
+
+static const CU_TestInfo json_tests[] = {
+	{ "json_parse_deploy table", test_deploy_table },
+	{ "json_parse_deploy metadata values", test_deploy_metadata_values },
+	{ "json_parse_deploy lengths", test_deploy_lengths },
+	{ "json_parse_deploy nesting", test_deploy_nesting },
+	{ "json_parse_deploy respects len", test_deploy_respects_len },
+	{ "json_parse_deploy clears its output", test_deploy_clears_output },
+	{ "json_render_services", test_render_services },
+	{ "json_render_uint", test_render_uint },
+	{ "json_render_problem", test_render_problem },
+	CU_TEST_INFO_NULL,
+};
+
+int
+add_json_suite(void)
+{
+	return add_suite_with_tests("json", NULL, NULL, json_tests);
+}

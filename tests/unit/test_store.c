@@ -1,0 +1,806 @@
+/*
+ * The store suite: every test runs on a fresh Berkeley DB environment in
+ * its own temporary directory (made by the setup, removed by the
+ * teardown), opened as the supervisor opens it (STORE_RECOVER). It also
+ * covers the service list of model.c, which the store fills.
+ */
+#include <db.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "tests.h"
+
+/* The environment of the running test. */
+static struct {
+	char		 dir[64];
+	struct store	*store;
+} fx;
+
+static struct store_options
+options_for(const char *home, enum store_role role)
+{
+	struct store_options options;
+
+	memset(&options, 0, sizeof(options));
+	options.home = home;
+	options.role = role;
+	options.cache_mb = 4;
+	options.lock_timeout_ms = 1000;
+	options.max_processes = 4;
+	options.durable = true;
+	return options;
+}
+
+static void
+store_setup(void)
+{
+	struct store_options options;
+	enum status status;
+
+	fx.store = NULL;
+	if (!temp_dir_create(fx.dir, sizeof(fx.dir)))
+		return;
+	options = options_for(fx.dir, STORE_RECOVER);
+	status = store_open(&options, &fx.store);
+	CHECK(status == STATUS_OK && fx.store != NULL, "store_open(%s): %s",
+	    fx.dir, status_name(status));
+}
+
+static void
+store_teardown(void)
+{
+	store_close(fx.store);
+	fx.store = NULL;
+	temp_dir_remove(fx.dir);
+	fx.dir[0] = '\0';
+}
+
+/* Stops the test when the setup could not open the store. */
+#define REQUIRE_STORE() \
+	do { \
+		if (fx.store == NULL) { \
+			CU_FAIL_FATAL("no store: the setup failed"); \
+		} \
+	} while (0)
+
+/* Deploys len bytes of name at version into environment. */
+static enum status
+deploy_to(struct store *store, const char *environment, const char *name,
+    size_t len, uint64_t version, struct deploy_result *result)
+{
+	struct deploy d;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.environment, sizeof(d.environment), "%s", environment);
+	memcpy(d.name, name, len);
+	d.name_len = len;
+	d.version = version;
+	memset(result, 0xA5, sizeof(*result));
+	return store_deploy(store, &d, result);
+}
+
+/* Deploys and checks the system version answered and whether it changed. */
+static void
+expect_deploy(struct store *store, const char *environment, const char *name,
+    uint64_t version, uint64_t system_version, bool changed)
+{
+	struct deploy_result r;
+	enum status status;
+
+	status = deploy_to(store, environment, name, strlen(name), version, &r);
+	CHECK(status == STATUS_OK && r.system_version == system_version &&
+	    r.changed == changed, "deploy %s/%s %llu: got %s, system version "
+	    "%llu, changed %d; expected system version %llu, changed %d",
+	    environment, name, (unsigned long long)version, status_name(status),
+	    (unsigned long long)r.system_version, (int)r.changed,
+	    (unsigned long long)system_version, (int)changed);
+}
+
+/* One expected service of a snapshot. */
+struct pair {
+	const char	*name;
+	size_t		 len;		/* 0: strlen(name) */
+	uint64_t	 version;
+};
+
+/* Describes a list as "name=version, ..." into buf. */
+static const char *
+describe(const struct service_list *list, char *buf, size_t cap)
+{
+	size_t n = 0;
+	char shown[128];
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < list->count && n + 1 < cap; i++) {
+		int w = snprintf(buf + n, cap - n, "%s%s=%llu", i ? ", " : "",
+		    printable(service_list_name(list, i),
+		    list->items[i].name_len > 40 ? 40 : list->items[i].name_len,
+		    shown, sizeof(shown)),
+		    (unsigned long long)list->items[i].version);
+
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	return buf;
+}
+
+/* True when list holds exactly the count pairs, in order. */
+static bool
+list_equals(const struct service_list *list, const struct pair *pairs,
+    size_t count)
+{
+	if (list->count != count)
+		return false;
+	for (size_t i = 0; i < count; i++) {
+		size_t len = pairs[i].len != 0 ? pairs[i].len :
+		    strlen(pairs[i].name);
+
+		if (list->items[i].name_len != len ||
+		    memcmp(service_list_name(list, i), pairs[i].name, len) != 0 ||
+		    list->items[i].version != pairs[i].version)
+			return false;
+	}
+	return true;
+}
+
+/* Reads a snapshot and compares it with the expected pairs. */
+static void
+expect_snapshot(struct store *store, const char *environment,
+    uint64_t system_version, const struct pair *pairs, size_t count)
+{
+	struct service_list list;
+	enum status status;
+	char got[2048];
+
+	service_list_init(&list);
+	status = store_services(store, environment, system_version, &list);
+	if (CHECK(status == STATUS_OK, "snapshot %s/%llu: %s", environment,
+	    (unsigned long long)system_version, status_name(status)))
+		CHECK(list_equals(&list, pairs, count), "snapshot %s/%llu: got "
+		    "[%s] (%zu services), expected %zu services", environment,
+		    (unsigned long long)system_version,
+		    describe(&list, got, sizeof(got)), list.count, count);
+	service_list_free(&list);
+}
+
+/* Expects STATUS_NOT_FOUND and an emptied list. */
+static void
+expect_no_snapshot(struct store *store, const char *environment,
+    uint64_t system_version)
+{
+	struct service_list list;
+	enum status status;
+
+	service_list_init(&list);
+	/* a stale entry that the store must clear */
+	CHECK(service_list_append(&list, "stale", 5, 99), "append");
+	status = store_services(store, environment, system_version, &list);
+	CHECK(status == STATUS_NOT_FOUND && list.count == 0,
+	    "snapshot %s/%llu: got %s with %zu services, expected not found",
+	    environment, (unsigned long long)system_version,
+	    status_name(status), list.count);
+	service_list_free(&list);
+}
+
+static void
+expect_current(struct store *store, const char *environment, uint64_t want)
+{
+	uint64_t got = UINT64_C(0xDEAD);
+	enum status status = store_current(store, environment, &got);
+
+	CHECK(status == STATUS_OK && got == want, "current %s: %s %llu, "
+	    "expected %llu", environment, status_name(status),
+	    (unsigned long long)got, (unsigned long long)want);
+}
+
+#define PAIRS(...)	(const struct pair[]){ __VA_ARGS__ }, \
+	sizeof((const struct pair[]){ __VA_ARGS__ }) / sizeof(struct pair)
+
+/* The example of the product brief. */
+static void
+test_seed_example(void)
+{
+	REQUIRE_STORE();
+	expect_deploy(fx.store, "default", "Service A", 1, 1, true);
+	expect_deploy(fx.store, "default", "Service B", 1, 2, true);
+	expect_deploy(fx.store, "default", "Service A", 2, 3, true);
+	expect_deploy(fx.store, "default", "Service B", 1, 3, false);
+
+	expect_snapshot(fx.store, "default", 1, PAIRS({ "Service A", 0, 1 }));
+	expect_snapshot(fx.store, "default", 2,
+	    PAIRS({ "Service A", 0, 1 }, { "Service B", 0, 1 }));
+	expect_snapshot(fx.store, "default", 3,
+	    PAIRS({ "Service A", 0, 2 }, { "Service B", 0, 1 }));
+	/* 0 is the current version */
+	expect_snapshot(fx.store, "default", 0,
+	    PAIRS({ "Service A", 0, 2 }, { "Service B", 0, 1 }));
+	expect_current(fx.store, "default", 3);
+	expect_no_snapshot(fx.store, "default", 4);
+}
+
+static void
+test_unknown_environment(void)
+{
+	uint64_t sv = 77;
+
+	REQUIRE_STORE();
+	expect_no_snapshot(fx.store, "default", 0);
+	expect_no_snapshot(fx.store, "default", 1);
+	CHECK(store_current(fx.store, "default", &sv) == STATUS_NOT_FOUND &&
+	    sv == 77, "current of a new store");
+
+	expect_deploy(fx.store, "prod", "svc", 1, 1, true);
+	expect_no_snapshot(fx.store, "default", 0);
+	expect_no_snapshot(fx.store, "staging", 1);
+	/* prefixes and extensions of a known environment are other environments */
+	expect_no_snapshot(fx.store, "pro", 0);
+	expect_no_snapshot(fx.store, "prod2", 0);
+	expect_no_snapshot(fx.store, "Prod", 1);
+	CHECK(store_current(fx.store, "prod-eu", &sv) == STATUS_NOT_FOUND,
+	    "current of an unknown environment");
+}
+
+static void
+test_version_above_current(void)
+{
+	REQUIRE_STORE();
+	expect_deploy(fx.store, "default", "svc", 1, 1, true);
+	expect_deploy(fx.store, "default", "svc", 2, 2, true);
+	expect_no_snapshot(fx.store, "default", 3);
+	expect_no_snapshot(fx.store, "default", 1000);
+	expect_no_snapshot(fx.store, "default", UINT64_C(9007199254740991));
+	expect_snapshot(fx.store, "default", 2, PAIRS({ "svc", 0, 2 }));
+}
+
+static void
+test_environments_are_separate(void)
+{
+	REQUIRE_STORE();
+	expect_deploy(fx.store, "a", "svc", 1, 1, true);
+	expect_deploy(fx.store, "b", "svc", 1, 1, true);
+	expect_deploy(fx.store, "a", "svc", 2, 2, true);
+	expect_deploy(fx.store, "b", "other", 5, 2, true);
+	expect_deploy(fx.store, "a-2", "svc", 9, 1, true);
+	expect_deploy(fx.store, "b", "svc", 1, 2, false);
+	expect_deploy(fx.store, "a", "other", 1, 3, true);
+	expect_deploy(fx.store, "b", "svc", 3, 3, true);
+	expect_deploy(fx.store, "a", "svc", 2, 3, false);
+
+	expect_current(fx.store, "a", 3);
+	expect_current(fx.store, "b", 3);
+	expect_current(fx.store, "a-2", 1);
+	expect_snapshot(fx.store, "a", 1, PAIRS({ "svc", 0, 1 }));
+	expect_snapshot(fx.store, "a", 2, PAIRS({ "svc", 0, 2 }));
+	expect_snapshot(fx.store, "a", 3,
+	    PAIRS({ "other", 0, 1 }, { "svc", 0, 2 }));
+	expect_snapshot(fx.store, "b", 1, PAIRS({ "svc", 0, 1 }));
+	expect_snapshot(fx.store, "b", 2,
+	    PAIRS({ "other", 0, 5 }, { "svc", 0, 1 }));
+	expect_snapshot(fx.store, "b", 3,
+	    PAIRS({ "other", 0, 5 }, { "svc", 0, 3 }));
+	expect_snapshot(fx.store, "a-2", 1, PAIRS({ "svc", 0, 9 }));
+	expect_no_snapshot(fx.store, "a-2", 2);
+}
+
+static void
+test_unchanged_redeploy(void)
+{
+	REQUIRE_STORE();
+	expect_deploy(fx.store, "default", "x", 5, 1, true);
+	expect_deploy(fx.store, "default", "x", 5, 1, false);
+	expect_deploy(fx.store, "default", "x", 5, 1, false);
+	expect_deploy(fx.store, "default", "y", 0, 2, true);
+	expect_deploy(fx.store, "default", "x", 5, 2, false);
+	expect_deploy(fx.store, "default", "y", 0, 2, false);
+	expect_current(fx.store, "default", 2);
+	expect_no_snapshot(fx.store, "default", 3);
+	expect_snapshot(fx.store, "default", 1, PAIRS({ "x", 0, 5 }));
+	expect_snapshot(fx.store, "default", 2,
+	    PAIRS({ "x", 0, 5 }, { "y", 0, 0 }));
+}
+
+static void
+test_rollback_is_a_change(void)
+{
+	REQUIRE_STORE();
+	expect_deploy(fx.store, "default", "x", 2, 1, true);
+	expect_deploy(fx.store, "default", "x", 1, 2, true);
+	expect_deploy(fx.store, "default", "x", 2, 3, true);
+	expect_deploy(fx.store, "default", "x", 0, 4, true);
+	expect_deploy(fx.store, "default", "x", UINT64_C(9007199254740991), 5,
+	    true);
+	expect_deploy(fx.store, "default", "x", 0, 6, true);
+	expect_snapshot(fx.store, "default", 1, PAIRS({ "x", 0, 2 }));
+	expect_snapshot(fx.store, "default", 2, PAIRS({ "x", 0, 1 }));
+	expect_snapshot(fx.store, "default", 3, PAIRS({ "x", 0, 2 }));
+	expect_snapshot(fx.store, "default", 4, PAIRS({ "x", 0, 0 }));
+	expect_snapshot(fx.store, "default", 5,
+	    PAIRS({ "x", 0, UINT64_C(9007199254740991) }));
+	expect_snapshot(fx.store, "default", 6, PAIRS({ "x", 0, 0 }));
+}
+
+/* Names that are prefixes of each other sort bytewise and stay apart. */
+static void
+test_prefix_names(void)
+{
+	REQUIRE_STORE();
+	expect_deploy(fx.store, "default", "AB", 1, 1, true);
+	expect_deploy(fx.store, "default", "A\xc3\xa9", 2, 2, true);
+	expect_deploy(fx.store, "default", "A", 3, 3, true);
+	expect_deploy(fx.store, "default", "A B", 4, 4, true);
+	expect_deploy(fx.store, "default", "A ", 5, 5, true);
+	expect_deploy(fx.store, "default", "A", 30, 6, true);
+	expect_deploy(fx.store, "default", "AB", 1, 6, false);
+	expect_deploy(fx.store, "default", "ABC", 7, 7, true);
+	expect_deploy(fx.store, "default", "a", 8, 8, true);
+
+	expect_snapshot(fx.store, "default", 1, PAIRS({ "AB", 0, 1 }));
+	expect_snapshot(fx.store, "default", 3, PAIRS({ "A", 0, 3 },
+	    { "AB", 0, 1 }, { "A\xc3\xa9", 0, 2 }));
+	expect_snapshot(fx.store, "default", 5, PAIRS({ "A", 0, 3 },
+	    { "A ", 0, 5 }, { "A B", 0, 4 }, { "AB", 0, 1 },
+	    { "A\xc3\xa9", 0, 2 }));
+	expect_snapshot(fx.store, "default", 8, PAIRS({ "A", 0, 30 },
+	    { "A ", 0, 5 }, { "A B", 0, 4 }, { "AB", 0, 1 },
+	    { "ABC", 0, 7 }, { "A\xc3\xa9", 0, 2 }, { "a", 0, 8 }));
+}
+
+/* Names of the longest size, differing only in their last byte. */
+static void
+test_longest_names(void)
+{
+	char a[SERVICE_NAME_MAX], b[SERVICE_NAME_MAX], e[SERVICE_NAME_MAX];
+	struct deploy_result r;
+	enum status status;
+
+	REQUIRE_STORE();
+	memset(a, 'n', sizeof(a));
+	memcpy(b, a, sizeof(b));
+	b[sizeof(b) - 1] = 'o';
+	for (size_t i = 0; i < sizeof(e); i += 2)
+		memcpy(e + i, "\xc3\xa9", 2);
+	status = deploy_to(fx.store, "default", b, sizeof(b), 2, &r);
+	CHECK(status == STATUS_OK && r.system_version == 1, "deploy b: %s",
+	    status_name(status));
+	status = deploy_to(fx.store, "default", a, sizeof(a), 1, &r);
+	CHECK(status == STATUS_OK && r.system_version == 2, "deploy a: %s",
+	    status_name(status));
+	status = deploy_to(fx.store, "default", e, sizeof(e), 3, &r);
+	CHECK(status == STATUS_OK && r.system_version == 3, "deploy e: %s",
+	    status_name(status));
+	status = deploy_to(fx.store, "default", a, sizeof(a), 1, &r);
+	CHECK(status == STATUS_OK && r.system_version == 3 && !r.changed,
+	    "redeploy a: %s", status_name(status));
+
+	expect_snapshot(fx.store, "default", 1, PAIRS({ b, sizeof(b), 2 }));
+	expect_snapshot(fx.store, "default", 3, PAIRS({ a, sizeof(a), 1 },
+	    { b, sizeof(b), 2 }, { e, sizeof(e), 3 }));
+}
+
+/*
+ * The model test: a pseudo-random sequence of deploys over MODEL_SERVICES
+ * services in MODEL_ENVS environments, replayed on an in-memory model;
+ * every answer and every snapshot of every version must match it.
+ */
+#define MODEL_ENVS	3
+#define MODEL_SERVICES	40
+#define MODEL_DEPLOYS	500
+
+static const char *const model_envs[MODEL_ENVS] = { "default", "prod", "prod-eu" };
+
+static const char *const model_names[MODEL_SERVICES] = {
+	"api", "api-gateway", "api gateway", "api_gateway", "Api", "API",
+	"auth", "auth-v2", "auth\xc3\xa9", "billing", "billing worker",
+	"cache", "cdn", "cron", "db", "db-replica", "db replica", "dns",
+	"edge", "email", "feed", "gateway", "i", "id", "ids", "index",
+	"jobs", "kafka", "ledger", "mail", "metrics", "\xc3\xa9tat",
+	"queue", "search", "search!", "search/index", "svc", "z",
+	"\xe2\x82\xac-pay", "\xf0\x9f\x98\x80 emoji",
+};
+
+/* A deterministic generator (Knuth's MMIX LCG), so that a failure repeats. */
+static uint64_t
+next_random(uint64_t *state)
+{
+	*state = *state * UINT64_C(6364136223846793005) +
+	    UINT64_C(1442695040888963407);
+	return *state >> 33;
+}
+
+static int
+compare_model_names(const void *x, const void *y)
+{
+	const char *a = model_names[*(const size_t *)x];
+	const char *b = model_names[*(const size_t *)y];
+	size_t la = strlen(a), lb = strlen(b);
+	int c = memcmp(a, b, la < lb ? la : lb);
+
+	return c != 0 ? c : la < lb ? -1 : la > lb;
+}
+
+/* The model: versions[env][system version][service], -1 when absent. */
+static int64_t model[MODEL_ENVS][MODEL_DEPLOYS + 1][MODEL_SERVICES];
+
+static void
+test_model_replay(void)
+{
+	uint64_t state = UINT64_C(20261122), current[MODEL_ENVS] = { 0 };
+	size_t order[MODEL_SERVICES];
+	unsigned wrong_answers = 0, changes = 0, unchanged = 0;
+	struct service_list list;
+	char got[4096];
+
+	REQUIRE_STORE();
+	for (size_t i = 0; i < MODEL_SERVICES; i++)
+		order[i] = i;
+	qsort(order, MODEL_SERVICES, sizeof(order[0]), compare_model_names);
+	memset(model, 0xFF, sizeof(model));	/* every entry -1 */
+
+	for (unsigned step = 0; step < MODEL_DEPLOYS; step++) {
+		size_t e = next_random(&state) % MODEL_ENVS;
+		size_t s = next_random(&state) % MODEL_SERVICES;
+		uint64_t r = next_random(&state) % 50;
+		uint64_t version = r == 0 ? UINT64_C(9007199254740991) : r % 5;
+		int64_t *now = model[e][current[e]];
+		bool changed = now[s] != (int64_t)version;
+		struct deploy_result result;
+		enum status status;
+
+		if (changed) {
+			current[e]++;
+			memcpy(model[e][current[e]], now, sizeof(model[e][0]));
+			model[e][current[e]][s] = (int64_t)version;
+			changes++;
+		} else
+			unchanged++;
+		status = deploy_to(fx.store, model_envs[e], model_names[s],
+		    strlen(model_names[s]), version, &result);
+		if (!CHECK(status == STATUS_OK &&
+		    result.system_version == current[e] &&
+		    result.changed == changed, "step %u: deploy %s/%s %llu: %s, "
+		    "system version %llu changed %d; model: %llu changed %d",
+		    step, model_envs[e], model_names[s],
+		    (unsigned long long)version, status_name(status),
+		    (unsigned long long)result.system_version,
+		    (int)result.changed, (unsigned long long)current[e],
+		    (int)changed) && ++wrong_answers >= 5)
+			return;
+	}
+	/* the sequence exercises both outcomes */
+	CHECK(changes > 100 && unchanged > 20, "%u changes, %u unchanged",
+	    changes, unchanged);
+
+	service_list_init(&list);
+	for (size_t e = 0; e < MODEL_ENVS; e++) {
+		unsigned wrong = 0;
+
+		expect_current(fx.store, model_envs[e], current[e]);
+		for (uint64_t v = 0; v <= current[e]; v++) {
+			/* 0 asks for the current version */
+			uint64_t sv = v == 0 ? current[e] : v;
+			struct pair pairs[MODEL_SERVICES];
+			size_t count = 0;
+			enum status status;
+
+			if (current[e] == 0)
+				break;
+			for (size_t k = 0; k < MODEL_SERVICES; k++) {
+				int64_t version = model[e][sv][order[k]];
+
+				if (version < 0)
+					continue;
+				pairs[count].name = model_names[order[k]];
+				pairs[count].len = 0;
+				pairs[count].version = (uint64_t)version;
+				count++;
+			}
+			status = store_services(fx.store, model_envs[e], v, &list);
+			if (!CHECK(status == STATUS_OK &&
+			    list_equals(&list, pairs, count), "snapshot %s/%llu: "
+			    "%s [%s] (%zu services), model %zu services",
+			    model_envs[e], (unsigned long long)v,
+			    status_name(status), describe(&list, got, sizeof(got)),
+			    list.count, count) && ++wrong >= 5)
+				break;
+		}
+		expect_no_snapshot(fx.store, model_envs[e], current[e] + 1);
+	}
+	service_list_free(&list);
+}
+
+/* Closing and opening again (with recovery) keeps every version. */
+static void
+test_reopen_keeps_everything(void)
+{
+	struct store_options options = options_for(fx.dir, STORE_RECOVER);
+	enum status status;
+
+	REQUIRE_STORE();
+	expect_deploy(fx.store, "default", "Service A", 1, 1, true);
+	expect_deploy(fx.store, "default", "Service B", 1, 2, true);
+	expect_deploy(fx.store, "prod", "Service A", 7, 1, true);
+	expect_deploy(fx.store, "default", "Service A", 2, 3, true);
+	store_close(fx.store);
+	fx.store = NULL;
+
+	status = store_open(&options, &fx.store);
+	if (!CHECK(status == STATUS_OK && fx.store != NULL, "reopen: %s",
+	    status_name(status)))
+		return;
+	expect_current(fx.store, "default", 3);
+	expect_current(fx.store, "prod", 1);
+	expect_snapshot(fx.store, "default", 1, PAIRS({ "Service A", 0, 1 }));
+	expect_snapshot(fx.store, "default", 2,
+	    PAIRS({ "Service A", 0, 1 }, { "Service B", 0, 1 }));
+	expect_snapshot(fx.store, "default", 3,
+	    PAIRS({ "Service A", 0, 2 }, { "Service B", 0, 1 }));
+	expect_snapshot(fx.store, "prod", 1, PAIRS({ "Service A", 0, 7 }));
+	/* and it goes on from where it was */
+	expect_deploy(fx.store, "default", "Service B", 1, 3, false);
+	expect_deploy(fx.store, "default", "Service C", 1, 4, true);
+	expect_deploy(fx.store, "prod", "Service A", 8, 2, true);
+	expect_deploy(fx.store, "staging", "Service A", 1, 1, true);
+
+	/* twice, with a checkpoint in between */
+	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint");
+	store_close(fx.store);
+	fx.store = NULL;
+	status = store_open(&options, &fx.store);
+	if (!CHECK(status == STATUS_OK && fx.store != NULL, "reopen: %s",
+	    status_name(status)))
+		return;
+	expect_snapshot(fx.store, "default", 4, PAIRS({ "Service A", 0, 2 },
+	    { "Service B", 0, 1 }, { "Service C", 0, 1 }));
+	expect_snapshot(fx.store, "prod", 2, PAIRS({ "Service A", 0, 8 }));
+	expect_snapshot(fx.store, "staging", 1, PAIRS({ "Service A", 0, 1 }));
+}
+
+/* A worker's handle (STORE_JOIN) shares the environment with the first. */
+static void
+test_join_shares_data(void)
+{
+	struct store_options options = options_for(fx.dir, STORE_JOIN);
+	struct store *worker = NULL;
+	enum status status;
+
+	REQUIRE_STORE();
+	expect_deploy(fx.store, "default", "svc", 1, 1, true);
+	status = store_open(&options, &worker);
+	if (!CHECK(status == STATUS_OK && worker != NULL, "join: %s",
+	    status_name(status)))
+		return;
+	expect_current(worker, "default", 1);
+	expect_snapshot(worker, "default", 1, PAIRS({ "svc", 0, 1 }));
+	/* each sees what the other writes */
+	expect_deploy(worker, "default", "svc", 2, 2, true);
+	expect_deploy(fx.store, "default", "svc", 2, 2, false);
+	expect_deploy(fx.store, "default", "other", 1, 3, true);
+	expect_snapshot(worker, "default", 3,
+	    PAIRS({ "other", 0, 1 }, { "svc", 0, 2 }));
+	expect_snapshot(fx.store, "default", 2, PAIRS({ "svc", 0, 2 }));
+	CHECK(store_failchk(worker) == STATUS_OK, "failchk with two handles");
+	CHECK(!store_needs_recovery(worker), "the worker needs no recovery");
+	store_close(worker);
+	expect_snapshot(fx.store, "default", 3,
+	    PAIRS({ "other", 0, 1 }, { "svc", 0, 2 }));
+}
+
+static void
+test_open_failures(void)
+{
+	static char sentinel;
+	char other[128];
+	struct store_options options;
+	struct store *store;
+	enum status status;
+
+	REQUIRE_STORE();
+	/* a home that does not exist */
+	snprintf(other, sizeof(other), "%s/missing", fx.dir);
+	options = options_for(other, STORE_RECOVER);
+	store = (struct store *)(void *)&sentinel;
+	status = store_open(&options, &store);
+	CHECK(status != STATUS_OK && store == NULL,
+	    "open a missing home: %s", status_name(status));
+	if (status == STATUS_OK)
+		store_close(store);
+	/* joining a directory where no environment was created */
+	if (temp_dir_create(other, sizeof(other))) {
+		options = options_for(other, STORE_JOIN);
+		store = (struct store *)(void *)&sentinel;
+		status = store_open(&options, &store);
+		CHECK(status != STATUS_OK && store == NULL,
+		    "join an empty directory: %s", status_name(status));
+		if (status == STATUS_OK)
+			store_close(store);
+		temp_dir_remove(other);
+	}
+	store_close(NULL);	/* accepted */
+}
+
+/*
+ * The cache asked for is the cache the environment gets, up to the largest
+ * cache_mb the configuration accepts (4096). The store's API does not show
+ * it, so it is read back through a Berkeley DB handle joined to the
+ * environment: the one place the tests look behind store.h.
+ */
+static void
+test_cache_size(void)
+{
+	static const unsigned sizes_mb[] = { 4, 4095, 4096 };
+
+	for (size_t i = 0; i < sizeof(sizes_mb) / sizeof(sizes_mb[0]); i++) {
+		char dir[64];
+		struct store_options options;
+		struct store *store = NULL;
+		DB_ENV *env = NULL;
+		u_int32_t gbytes = 0, bytes = 0;
+		int ncache = 0, rc;
+		uint64_t got;
+		enum status status;
+
+		if (!temp_dir_create(dir, sizeof(dir)))
+			return;
+		options = options_for(dir, STORE_RECOVER);
+		options.cache_mb = sizes_mb[i];
+		status = store_open(&options, &store);
+		if (CHECK(status == STATUS_OK, "open with cache_mb %u: %s",
+		    sizes_mb[i], status_name(status))) {
+			if ((rc = db_env_create(&env, 0)) == 0 &&
+			    (rc = env->open(env, dir, DB_JOINENV, 0)) == 0)
+				rc = env->get_cachesize(env, &gbytes, &bytes,
+				    &ncache);
+			got = (uint64_t)gbytes << 30 | bytes;
+			CHECK(rc == 0 && got >= (uint64_t)sizes_mb[i] << 20,
+			    "cache_mb %u: the environment has a cache of %llu "
+			    "bytes (%s)", sizes_mb[i], (unsigned long long)got,
+			    db_strerror(rc));
+			if (env != NULL)
+				env->close(env, 0);
+		}
+		store_close(store);
+		temp_dir_remove(dir);
+	}
+}
+
+static void
+test_maintenance(void)
+{
+	REQUIRE_STORE();
+	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint, empty");
+	CHECK(store_expire_locks(fx.store) == STATUS_OK, "expire locks, empty");
+	CHECK(store_failchk(fx.store) == STATUS_OK, "failchk, empty");
+	expect_deploy(fx.store, "default", "svc", 1, 1, true);
+	expect_deploy(fx.store, "default", "svc", 2, 2, true);
+	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint");
+	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint again");
+	CHECK(store_expire_locks(fx.store) == STATUS_OK, "expire locks");
+	CHECK(store_failchk(fx.store) == STATUS_OK, "failchk");
+	CHECK(!store_needs_recovery(fx.store), "needs recovery");
+	/* and the data is untouched */
+	expect_snapshot(fx.store, "default", 1, PAIRS({ "svc", 0, 1 }));
+	expect_snapshot(fx.store, "default", 2, PAIRS({ "svc", 0, 2 }));
+}
+
+/* The service list: append, name, clear, free. */
+static void
+test_service_list(void)
+{
+	struct service_list list;
+	char name[32], shown[64];
+	bool ok = true;
+
+	service_list_init(&list);
+	CHECK(list.count == 0 && list.items == NULL && list.names == NULL,
+	    "init");
+	CHECK(service_list_append(&list, "Service A", 9, 1) &&
+	    service_list_append(&list, "x\xc3\xa9y", 4, 2), "append");
+	CHECK(list.count == 2 && list.items[0].name_len == 9 &&
+	    memcmp(service_list_name(&list, 0), "Service A", 9) == 0 &&
+	    list.items[0].version == 1 && list.items[1].name_len == 4 &&
+	    memcmp(service_list_name(&list, 1), "x\xc3\xa9y", 4) == 0 &&
+	    list.items[1].version == 2, "two entries: %s",
+	    printable(service_list_name(&list, 1), 4, shown, sizeof(shown)));
+
+	service_list_clear(&list);
+	CHECK(list.count == 0, "clear empties");
+	CHECK(service_list_append(&list, "b", 1, 3) && list.count == 1 &&
+	    list.items[0].name_len == 1 &&
+	    memcmp(service_list_name(&list, 0), "b", 1) == 0 &&
+	    list.items[0].version == 3, "reuse after clear");
+
+	/* past the first capacities (16 entries, 512 bytes of names) */
+	service_list_clear(&list);
+	for (unsigned i = 0; i < 1000; i++) {
+		int n = snprintf(name, sizeof(name), "service-%04u", i);
+
+		ok = ok && service_list_append(&list, name, (size_t)n, i);
+	}
+	CHECK(ok && list.count == 1000, "1000 appends: %zu", list.count);
+	for (unsigned i = 0; ok && i < 1000; i++) {
+		int n = snprintf(name, sizeof(name), "service-%04u", i);
+
+		if (!CHECK(list.items[i].name_len == (size_t)n &&
+		    memcmp(service_list_name(&list, i), name, (size_t)n) == 0 &&
+		    list.items[i].version == i, "entry %u after growth", i))
+			break;
+	}
+	service_list_free(&list);
+	CHECK(list.count == 0 && list.items == NULL && list.names == NULL &&
+	    list.capacity == 0 && list.names_capacity == 0, "free resets");
+	service_list_free(&list);	/* twice is harmless */
+}
+
+/*
+ * An empty name is a name of 0 bytes, even as the first entry of a new
+ * list. Run in a child process: under UndefinedBehaviorSanitizer, undefined
+ * behaviour aborts the process, and the rest of the run (and its summary)
+ * must survive that.
+ */
+static void
+test_service_list_empty_name(void)
+{
+	int wstatus = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		struct service_list list;
+		bool ok;
+
+		service_list_init(&list);
+		ok = service_list_append(&list, "", 0, 7) && list.count == 1 &&
+		    list.items[0].name_len == 0 && list.items[0].version == 7 &&
+		    service_list_append(&list, "a", 1, 8) && list.count == 2 &&
+		    list.items[1].name_len == 1 &&
+		    memcmp(service_list_name(&list, 1), "a", 1) == 0;
+		service_list_free(&list);
+		_exit(ok ? 0 : 1);
+	}
+	if (!CHECK(pid > 0, "fork: %s", strerror(errno)))
+		return;
+	if (!CHECK(waitpid(pid, &wstatus, 0) == pid, "waitpid: %s",
+	    strerror(errno)))
+		return;
+	CHECK(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0,
+	    "appending an empty name to a new list: the child %s %d (a "
+	    "sanitizer's report, if any, is on standard error)",
+	    WIFEXITED(wstatus) ? "exited with" : "was killed by signal",
+	    WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus));
+}
+
+static const CU_TestInfo store_tests[] = {
+	{ "seed example", test_seed_example },
+	{ "unknown environment", test_unknown_environment },
+	{ "version above current", test_version_above_current },
+	{ "environments are separate", test_environments_are_separate },
+	{ "unchanged redeploy", test_unchanged_redeploy },
+	{ "rollback is a change", test_rollback_is_a_change },
+	{ "prefix names", test_prefix_names },
+	{ "longest names", test_longest_names },
+	{ "model replay", test_model_replay },
+	{ "reopen keeps everything", test_reopen_keeps_everything },
+	{ "join shares data", test_join_shares_data },
+	{ "open failures", test_open_failures },
+	{ "cache size", test_cache_size },
+	{ "maintenance", test_maintenance },
+	{ "service list", test_service_list },
+	{ "service list empty name", test_service_list_empty_name },
+	CU_TEST_INFO_NULL,
+};
+
+int
+add_store_suite(void)
+{
+	return add_suite_with_tests("store", store_setup, store_teardown,
+	    store_tests);
+}

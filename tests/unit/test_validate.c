@@ -1,0 +1,690 @@
+/*
+ * The validate suite: UTF-8, names, environments, metadata, decimal
+ * integers and query strings, each driven by a table of good and bad
+ * inputs. Every input is copied into a buffer of exactly its length, so a
+ * read past it is caught under AddressSanitizer and valgrind.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests.h"
+#include "validate.h"
+
+/* One UTF-8 input: whether it is valid, and the length of its first sequence. */
+struct utf8_case {
+	const char	*label;
+	const char	*bytes;
+	size_t		 len;
+	bool		 valid;
+	size_t		 first;
+};
+
+#define UTF8(label, lit, valid, first)	{ label, LIT(lit), valid, first }
+
+static const struct utf8_case utf8_cases[] = {
+	UTF8("empty", "", true, 0),
+	UTF8("ASCII letter", "A", true, 1),
+	UTF8("ASCII text", "Service A", true, 1),
+	UTF8("NUL alone", "\0", true, 1),
+	UTF8("embedded NUL", "a\0b", true, 1),
+	UTF8("DEL", "\x7f", true, 1),
+	UTF8("U+0080, lowest 2-byte", "\xc2\x80", true, 2),
+	UTF8("U+00E9", "\xc3\xa9", true, 2),
+	UTF8("U+07FF, highest 2-byte", "\xdf\xbf", true, 2),
+	UTF8("U+0800, lowest 3-byte", "\xe0\xa0\x80", true, 3),
+	UTF8("U+20AC", "\xe2\x82\xac", true, 3),
+	UTF8("U+D7FF, below the surrogates", "\xed\x9f\xbf", true, 3),
+	UTF8("U+E000, above the surrogates", "\xee\x80\x80", true, 3),
+	UTF8("U+FFFF, highest 3-byte", "\xef\xbf\xbf", true, 3),
+	UTF8("U+10000, lowest 4-byte", "\xf0\x90\x80\x80", true, 4),
+	UTF8("U+1F600", "\xf0\x9f\x98\x80", true, 4),
+	UTF8("U+10FFFF, highest", "\xf4\x8f\xbf\xbf", true, 4),
+	UTF8("mixed widths", "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z", true, 1),
+	UTF8("overlong NUL C0 80", "\xc0\x80", false, 0),
+	UTF8("overlong C1 BF", "\xc1\xbf", false, 0),
+	UTF8("overlong E0 80 80", "\xe0\x80\x80", false, 0),
+	UTF8("overlong E0 9F BF", "\xe0\x9f\xbf", false, 0),
+	UTF8("overlong F0 80 80 80", "\xf0\x80\x80\x80", false, 0),
+	UTF8("overlong F0 8F BF BF", "\xf0\x8f\xbf\xbf", false, 0),
+	UTF8("surrogate ED A0 80", "\xed\xa0\x80", false, 0),
+	UTF8("surrogate ED AD BF", "\xed\xad\xbf", false, 0),
+	UTF8("surrogate ED B0 80", "\xed\xb0\x80", false, 0),
+	UTF8("surrogate ED BF BF", "\xed\xbf\xbf", false, 0),
+	UTF8("surrogate pair in UTF-8", "\xed\xa0\xbd\xed\xb8\x80", false, 0),
+	UTF8("F4 90 80 80, above U+10FFFF", "\xf4\x90\x80\x80", false, 0),
+	UTF8("F4 BF BF BF", "\xf4\xbf\xbf\xbf", false, 0),
+	UTF8("F5 lead byte", "\xf5\x80\x80\x80", false, 0),
+	UTF8("F7 lead byte", "\xf7\xbf\xbf\xbf", false, 0),
+	UTF8("F8 5-byte form", "\xf8\x88\x80\x80\x80", false, 0),
+	UTF8("FC 6-byte form", "\xfc\x84\x80\x80\x80\x80", false, 0),
+	UTF8("FE", "\xfe", false, 0),
+	UTF8("FF", "\xff", false, 0),
+	UTF8("truncated 2-byte", "\xc3", false, 0),
+	UTF8("truncated 3-byte after 1", "\xe2", false, 0),
+	UTF8("truncated 3-byte after 2", "\xe2\x82", false, 0),
+	UTF8("truncated 4-byte after 3", "\xf0\x9f\x98", false, 0),
+	UTF8("truncated then ASCII", "\xe2\x82" "A", false, 0),
+	UTF8("truncated at the end", "ab\xc3", false, 1),
+	UTF8("stray continuation 80", "\x80", false, 0),
+	UTF8("stray continuation BF", "\xbf", false, 0),
+	UTF8("stray continuation after ASCII", "A\x80", false, 1),
+	UTF8("extra continuation", "\xc3\xa9\xa9", false, 2),
+	UTF8("bad 2nd byte of 2", "\xc3\x41", false, 0),
+	UTF8("bad 3rd byte of 3", "\xe2\x82\x41", false, 0),
+	UTF8("bad 4th byte of 4", "\xf0\x9f\x98\x41", false, 0),
+	UTF8("lead byte as 2nd", "\xe2\xc3\xa9", false, 0),
+};
+
+static void
+test_utf8_table(void)
+{
+	char shown[128];
+
+	for (size_t i = 0; i < sizeof(utf8_cases) / sizeof(utf8_cases[0]); i++) {
+		const struct utf8_case *c = &utf8_cases[i];
+		char *s = copy_exact(c->bytes, c->len);
+		size_t first;
+
+		if (!CHECK(s != NULL, "out of memory"))
+			return;
+		printable(c->bytes, c->len, shown, sizeof(shown));
+		CHECK(utf8_valid(s, c->len) == c->valid,
+		    "utf8_valid, case '%s' [%s]: expected %s", c->label, shown,
+		    c->valid ? "valid" : "invalid");
+		first = utf8_sequence_length(s, c->len);
+		CHECK(first == c->first, "utf8_sequence_length, case '%s' [%s]: "
+		    "got %zu, expected %zu", c->label, shown, first, c->first);
+		free(s);
+	}
+}
+
+/* A well-formed sequence cut short by len is not a sequence. */
+static void
+test_utf8_respects_len(void)
+{
+	static const struct {
+		const char	*bytes;
+		size_t		 full;
+	} seqs[] = {
+		{ "\xc3\xa9", 2 },
+		{ "\xe2\x82\xac", 3 },
+		{ "\xf0\x9f\x98\x80", 4 },
+	};
+
+	for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++)
+		for (size_t len = 1; len < seqs[i].full; len++) {
+			char *s = copy_exact(seqs[i].bytes, len);
+
+			if (!CHECK(s != NULL, "out of memory"))
+				return;
+			CHECK(utf8_sequence_length(s, len) == 0,
+			    "%zu-byte sequence given %zu bytes", seqs[i].full, len);
+			CHECK(!utf8_valid(s, len),
+			    "%zu-byte sequence given %zu bytes", seqs[i].full, len);
+			free(s);
+		}
+	/* and len 0 reads nothing at all */
+	CHECK(utf8_sequence_length("A", 0) == 0, "len 0");
+	CHECK(utf8_valid("\xff", 0), "len 0 is the empty string");
+}
+
+/* Every code point, encoded by the test, is valid; every surrogate is not. */
+static void
+test_utf8_every_code_point(void)
+{
+	unsigned bad_valid = 0, bad_invalid = 0;
+	uint32_t first_bad = 0;
+
+	for (uint32_t cp = 0; cp <= 0x10FFFF; cp++) {
+		unsigned char b[4];
+		size_t n;
+		bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
+
+		if (cp < 0x80) {
+			b[0] = (unsigned char)cp;
+			n = 1;
+		} else if (cp < 0x800) {
+			b[0] = (unsigned char)(0xC0 | cp >> 6);
+			b[1] = (unsigned char)(0x80 | (cp & 0x3F));
+			n = 2;
+		} else if (cp < 0x10000) {
+			b[0] = (unsigned char)(0xE0 | cp >> 12);
+			b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+			b[2] = (unsigned char)(0x80 | (cp & 0x3F));
+			n = 3;
+		} else {
+			b[0] = (unsigned char)(0xF0 | cp >> 18);
+			b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+			b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+			b[3] = (unsigned char)(0x80 | (cp & 0x3F));
+			n = 4;
+		}
+		if (surrogate ? utf8_sequence_length((const char *)b, n) != 0 :
+		    utf8_sequence_length((const char *)b, n) != n) {
+			if (bad_valid + bad_invalid == 0)
+				first_bad = cp;
+			if (surrogate)
+				bad_invalid++;
+			else
+				bad_valid++;
+		}
+	}
+	CHECK(bad_valid == 0 && bad_invalid == 0, "%u code points rejected, "
+	    "%u surrogates accepted; first wrong: U+%04X", bad_valid,
+	    bad_invalid, (unsigned)first_bad);
+}
+
+/* One input of a check_* function; why_has is a word the refusal must hold. */
+struct text_case {
+	const char	*label;
+	const char	*bytes;
+	size_t		 len;
+	bool		 ok;
+	const char	*why_has;
+};
+
+#define TEXT(label, lit, ok, why)	{ label, LIT(lit), ok, why }
+
+/* Runs a table of cases through check, which is named fn in messages. */
+static void
+run_text_cases(const char *fn, const char *(*check)(const char *, size_t),
+    const struct text_case *cases, size_t count)
+{
+	char shown[128];
+
+	for (size_t i = 0; i < count; i++) {
+		const struct text_case *c = &cases[i];
+		char *s = copy_exact(c->bytes, c->len);
+		const char *why;
+
+		if (!CHECK(s != NULL, "out of memory"))
+			return;
+		printable(c->bytes, c->len > 40 ? 40 : c->len, shown,
+		    sizeof(shown));
+		why = check(s, c->len);
+		if (c->ok)
+			CHECK(why == NULL, "%s, case '%s' [%s] (%zu bytes): "
+			    "refused: %s", fn, c->label, shown, c->len,
+			    why != NULL ? why : "");
+		else if (CHECK(why != NULL, "%s, case '%s' [%s] (%zu bytes): "
+		    "accepted", fn, c->label, shown, c->len))
+			CHECK(c->why_has == NULL || strstr(why, c->why_has) != NULL,
+			    "%s, case '%s': the reason '%s' does not say '%s'",
+			    fn, c->label, why, c->why_has);
+		free(s);
+	}
+}
+
+/* Fills buf with count copies of unit (unit_len bytes); returns the length. */
+static size_t
+repeat(char *buf, const char *unit, size_t unit_len, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		memcpy(buf + i * unit_len, unit, unit_len);
+	return count * unit_len;
+}
+
+static void
+test_check_service_name(void)
+{
+	static const struct text_case cases[] = {
+		TEXT("empty", "", false, "empty"),
+		TEXT("plain", "Service A", true, NULL),
+		TEXT("one byte", "x", true, NULL),
+		TEXT("punctuation", "svc/api:v1 (eu-west) #2 \"q\" \\", true, NULL),
+		TEXT("non-ASCII", "Dienst \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+		    true, NULL),
+		TEXT("SOH", "\x01", false, "control"),
+		TEXT("US inside", "a\x1f" "b", false, "control"),
+		TEXT("DEL", "a\x7f", false, "control"),
+		TEXT("tab", "a\tb", false, "control"),
+		TEXT("newline", "a\n", false, "control"),
+		TEXT("carriage return", "\ra", false, "control"),
+		TEXT("embedded NUL", "a\0b", false, "control"),
+		TEXT("invalid UTF-8 FF", "a\xff", false, "UTF-8"),
+		TEXT("overlong C0 80", "\xc0\x80", false, "UTF-8"),
+		TEXT("surrogate", "\xed\xa0\x80", false, "UTF-8"),
+		TEXT("truncated", "ab\xe2\x82", false, "UTF-8"),
+	};
+	static char a256[256], a257[257], e256[256], e258[258], eu256[256],
+	    emoji256[256], emoji260[260], mixed257[257];
+	struct text_case sized[] = {
+		{ "256 ASCII bytes", a256, repeat(a256, "a", 1, 256), true, NULL },
+		{ "257 ASCII bytes", a257, repeat(a257, "a", 1, 257), false, "256" },
+		{ "128 x U+00E9 = 256 bytes", e256,
+		    repeat(e256, "\xc3\xa9", 2, 128), true, NULL },
+		{ "129 x U+00E9 = 258 bytes", e258,
+		    repeat(e258, "\xc3\xa9", 2, 129), false, "256" },
+		{ "85 x U+20AC + 'a' = 256 bytes", eu256,
+		    repeat(eu256, "\xe2\x82\xac", 3, 85) + 1, true, NULL },
+		{ "64 x U+1F600 = 256 bytes", emoji256,
+		    repeat(emoji256, "\xf0\x9f\x98\x80", 4, 64), true, NULL },
+		{ "65 x U+1F600 = 260 bytes", emoji260,
+		    repeat(emoji260, "\xf0\x9f\x98\x80", 4, 65), false, "256" },
+		{ "255 ASCII + U+00E9 = 257 bytes", mixed257,
+		    repeat(mixed257, "a", 1, 255) + 2, false, "256" },
+	};
+
+	eu256[255] = 'a';
+	memcpy(mixed257 + 255, "\xc3\xa9", 2);
+	run_text_cases("check_service_name", check_service_name, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+	run_text_cases("check_service_name", check_service_name, sized,
+	    sizeof(sized) / sizeof(sized[0]));
+}
+
+static void
+test_check_environment(void)
+{
+	static const struct text_case cases[] = {
+		TEXT("default", "default", true, NULL),
+		TEXT("prod", "prod", true, NULL),
+		TEXT("every class", "Az09._-", true, NULL),
+		TEXT("dot", ".", true, NULL),
+		TEXT("dot dot", "..", true, NULL),
+		TEXT("dash", "-", true, NULL),
+		TEXT("underscore", "_", true, NULL),
+		TEXT("64 characters",
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-",
+		    true, NULL),
+		TEXT("65 characters",
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_",
+		    false, "64"),
+		TEXT("empty", "", false, "empty"),
+		TEXT("space", "a b", false, NULL),
+		TEXT("slash", "a/b", false, NULL),
+		TEXT("backslash", "a\\b", false, NULL),
+		TEXT("plus", "a+b", false, NULL),
+		TEXT("colon", "a:b", false, NULL),
+		TEXT("percent", "a%20", false, NULL),
+		TEXT("tab", "a\tb", false, NULL),
+		TEXT("embedded NUL", "a\0b", false, NULL),
+		TEXT("U+00E9", "\xc3\xa9", false, NULL),
+		TEXT("prod + U+00E9", "prod\xc3\xa9", false, NULL),
+		TEXT("byte FF", "\xff", false, NULL),
+	};
+
+	run_text_cases("check_environment", check_environment, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+}
+
+static void
+test_check_metadata(void)
+{
+	static const struct text_case cases[] = {
+		TEXT("empty", "", true, NULL),
+		TEXT("plain", "ci-bot", true, NULL),
+		TEXT("sentence", "fix: the \"login\" bug, see #42 / \\o/", true, NULL),
+		TEXT("non-ASCII", "J\xc3\xbcrgen \xf0\x9f\x9a\x80", true, NULL),
+		TEXT("SOH", "\x01", false, "control"),
+		TEXT("tab", "a\tb", false, "control"),
+		TEXT("newline", "line 1\nline 2", false, "control"),
+		TEXT("DEL", "\x7f", false, "control"),
+		TEXT("embedded NUL", "a\0", false, "control"),
+		TEXT("invalid UTF-8", "\xc3(", false, "UTF-8"),
+		TEXT("surrogate", "\xed\xbf\xbf", false, "UTF-8"),
+	};
+	static char m256[256], m257[257], e256[256], e258[258];
+	struct text_case sized[] = {
+		{ "256 bytes", m256, repeat(m256, "m", 1, 256), true, NULL },
+		{ "257 bytes", m257, repeat(m257, "m", 1, 257), false, "256" },
+		{ "128 x U+00E9 = 256 bytes", e256,
+		    repeat(e256, "\xc3\xa9", 2, 128), true, NULL },
+		{ "129 x U+00E9 = 258 bytes", e258,
+		    repeat(e258, "\xc3\xa9", 2, 129), false, "256" },
+	};
+
+	run_text_cases("check_metadata", check_metadata, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+	run_text_cases("check_metadata", check_metadata, sized,
+	    sizeof(sized) / sizeof(sized[0]));
+}
+
+/* One parse_decimal input with its bounds and outcome. */
+struct decimal_case {
+	const char	*text;
+	uint64_t	 min, max;
+	bool		 ok;
+	uint64_t	 value;
+};
+
+static void
+test_parse_decimal(void)
+{
+	static const struct decimal_case cases[] = {
+		{ "0", 0, UINT64_MAX, true, 0 },
+		{ "1", 0, UINT64_MAX, true, 1 },
+		{ "7", 0, 9, true, 7 },
+		{ "10", 0, UINT64_MAX, true, 10 },
+		{ "1234567890", 0, UINT64_MAX, true, 1234567890 },
+		{ "9007199254740991", 1, UINT64_C(9007199254740991), true,
+		    UINT64_C(9007199254740991) },
+		{ "9007199254740992", 1, UINT64_C(9007199254740991), false, 0 },
+		{ "18446744073709551615", 0, UINT64_MAX, true, UINT64_MAX },
+		{ "18446744073709551616", 0, UINT64_MAX, false, 0 },
+		{ "18446744073709551620", 0, UINT64_MAX, false, 0 },
+		{ "99999999999999999999", 0, UINT64_MAX, false, 0 },
+		{ "184467440737095516150", 0, UINT64_MAX, false, 0 },
+		{ "01", 0, UINT64_MAX, false, 0 },
+		{ "00", 0, UINT64_MAX, false, 0 },
+		{ "007", 0, UINT64_MAX, false, 0 },
+		{ "", 0, UINT64_MAX, false, 0 },
+		{ "+1", 0, UINT64_MAX, false, 0 },
+		{ "-1", 0, UINT64_MAX, false, 0 },
+		{ "-0", 0, UINT64_MAX, false, 0 },
+		{ " 1", 0, UINT64_MAX, false, 0 },
+		{ "1 ", 0, UINT64_MAX, false, 0 },
+		{ "1\n", 0, UINT64_MAX, false, 0 },
+		{ "1.5", 0, UINT64_MAX, false, 0 },
+		{ "1.0", 0, UINT64_MAX, false, 0 },
+		{ "1e1", 0, UINT64_MAX, false, 0 },
+		{ "0x1", 0, UINT64_MAX, false, 0 },
+		{ "1a", 0, UINT64_MAX, false, 0 },
+		{ "a", 0, UINT64_MAX, false, 0 },
+		{ "1,000", 0, UINT64_MAX, false, 0 },
+		{ "\xd9\xa1", 0, UINT64_MAX, false, 0 },	/* ARABIC-INDIC ONE */
+		/* bounds */
+		{ "0", 1, 10, false, 0 },
+		{ "1", 1, 10, true, 1 },
+		{ "10", 1, 10, true, 10 },
+		{ "11", 1, 10, false, 0 },
+		{ "5", 5, 5, true, 5 },
+		{ "4", 5, 5, false, 0 },
+		{ "6", 5, 5, false, 0 },
+		{ "65", 1, 64, false, 0 },
+		{ "64", 1, 64, true, 64 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct decimal_case *c = &cases[i];
+		size_t len = strlen(c->text);
+		char *s = copy_exact(c->text, len);
+		uint64_t out = UINT64_C(0xDEADBEEF);
+		bool ok;
+
+		if (!CHECK(s != NULL, "out of memory"))
+			return;
+		ok = parse_decimal(s, len, c->min, c->max, &out);
+		if (c->ok)
+			CHECK(ok && out == c->value, "parse_decimal(\"%s\", %llu, "
+			    "%llu): got %s %llu, expected %llu", c->text,
+			    (unsigned long long)c->min, (unsigned long long)c->max,
+			    ok ? "true" : "false", (unsigned long long)out,
+			    (unsigned long long)c->value);
+		else
+			CHECK(!ok && out == UINT64_C(0xDEADBEEF),
+			    "parse_decimal(\"%s\", %llu, %llu): got %s %llu, "
+			    "expected false and *out untouched", c->text,
+			    (unsigned long long)c->min, (unsigned long long)c->max,
+			    ok ? "true" : "false", (unsigned long long)out);
+		free(s);
+	}
+}
+
+/* parse_decimal reads exactly len bytes, whatever follows them. */
+static void
+test_parse_decimal_respects_len(void)
+{
+	uint64_t out = 0;
+
+	CHECK(parse_decimal("123abc", 3, 0, UINT64_MAX, &out) && out == 123,
+	    "the first 3 bytes of \"123abc\": got %llu", (unsigned long long)out);
+	CHECK(parse_decimal("42", 1, 0, UINT64_MAX, &out) && out == 4,
+	    "the first byte of \"42\": got %llu", (unsigned long long)out);
+	CHECK(!parse_decimal("5", 0, 0, UINT64_MAX, &out), "zero bytes");
+}
+
+/* One query string and what query_parse must make of it. */
+struct query_case {
+	const char	*label;
+	const char	*query;
+	bool		 ok;
+	/* when ok */
+	bool		 has_system_version;
+	uint64_t	 system_version;
+	const char	*environment;
+	bool		 has_environment;
+	/* when not ok: the offending parameter */
+	const char	*parameter;
+};
+
+#define QUERY_OK(label, query, has_sv, sv, env, has_env) \
+	{ label, query, true, has_sv, sv, env, has_env, NULL }
+#define QUERY_BAD(label, query, parameter) \
+	{ label, query, false, false, 0, NULL, false, parameter }
+
+static const struct query_case query_cases[] = {
+	QUERY_OK("empty", "", false, 0, "default", false),
+	QUERY_OK("systemVersion=3", "systemVersion=3", true, 3, "default", false),
+	QUERY_OK("systemVersion=1", "systemVersion=1", true, 1, "default", false),
+	QUERY_OK("environment=prod", "environment=prod", false, 0, "prod", true),
+	QUERY_OK("both", "systemVersion=12&environment=staging-2", true, 12,
+	    "staging-2", true),
+	QUERY_OK("both, reversed", "environment=a.b_c&systemVersion=7", true, 7,
+	    "a.b_c", true),
+	QUERY_OK("explicit default", "environment=default", false, 0, "default",
+	    true),
+	QUERY_OK("unknown parameters ignored", "foo=bar&systemVersion=2&x=%zz&y",
+	    true, 2, "default", false),
+	QUERY_OK("unknown only", "page=2&sort=name", false, 0, "default", false),
+	QUERY_OK("unknown given twice", "a=1&a=2", false, 0, "default", false),
+	QUERY_OK("case matters in names", "SystemVersion=abc&ENVIRONMENT=a b",
+	    false, 0, "default", false),
+	QUERY_OK("empty pairs", "&&systemVersion=5&&", true, 5, "default", false),
+	QUERY_OK("an unknown key without '='", "verbose&environment=prod", false, 0,
+	    "prod", true),
+	QUERY_OK("9007199254740991", "systemVersion=9007199254740991", true,
+	    UINT64_C(9007199254740991), "default", false),
+	QUERY_OK("percent-decoded value", "environment=pr%6Fd", false, 0, "prod",
+	    true),
+	QUERY_OK("upper-case escape", "environment=pr%6fd%2D1", false, 0,
+	    "prod-1", true),
+	QUERY_OK("percent-decoded key", "%73ystemVersion=4", true, 4, "default",
+	    false),
+	QUERY_OK("percent-decoded digits", "systemVersion=%31%30", true, 10,
+	    "default", false),
+	QUERY_OK("64-character environment", "environment="
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._",
+	    false, 0,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._",
+	    true),
+	/*
+	 * "systemVersion%00x" decodes to a key that is not systemVersion: an
+	 * unknown parameter, to be ignored.
+	 */
+	QUERY_OK("key with an escaped NUL is unknown", "systemVersion%00x=7",
+	    false, 0, "default", false),
+	QUERY_OK("key with an escaped NUL is unknown (environment)",
+	    "environment%00=prod", false, 0, "default", false),
+
+	QUERY_BAD("systemVersion twice", "systemVersion=1&systemVersion=1",
+	    "systemVersion"),
+	QUERY_BAD("systemVersion twice, apart",
+	    "systemVersion=1&environment=prod&systemVersion=2", "systemVersion"),
+	QUERY_BAD("environment twice", "environment=a&environment=a",
+	    "environment"),
+	QUERY_BAD("systemVersion=0", "systemVersion=0", "systemVersion"),
+	QUERY_BAD("systemVersion=-1", "systemVersion=-1", "systemVersion"),
+	QUERY_BAD("systemVersion=abc", "systemVersion=abc", "systemVersion"),
+	QUERY_BAD("systemVersion=1.5", "systemVersion=1.5", "systemVersion"),
+	QUERY_BAD("systemVersion=1e1", "systemVersion=1e1", "systemVersion"),
+	QUERY_BAD("systemVersion=0x1", "systemVersion=0x1", "systemVersion"),
+	QUERY_BAD("systemVersion=01", "systemVersion=01", "systemVersion"),
+	QUERY_BAD("systemVersion=+1 (a space)", "systemVersion=+1", "systemVersion"),
+	QUERY_BAD("systemVersion=%2B1", "systemVersion=%2B1", "systemVersion"),
+	QUERY_BAD("systemVersion=%201", "systemVersion=%201", "systemVersion"),
+	QUERY_BAD("systemVersion empty", "systemVersion=", "systemVersion"),
+	QUERY_BAD("systemVersion without '='", "systemVersion", "systemVersion"),
+	QUERY_BAD("systemVersion=9007199254740992",
+	    "systemVersion=9007199254740992", "systemVersion"),
+	QUERY_BAD("systemVersion=18446744073709551616",
+	    "systemVersion=18446744073709551616", "systemVersion"),
+	QUERY_BAD("systemVersion with an escaped NUL", "systemVersion=1%00",
+	    "systemVersion"),
+	QUERY_BAD("environment empty", "environment=", "environment"),
+	QUERY_BAD("environment without '='", "environment", "environment"),
+	QUERY_BAD("environment with a space", "environment=a+b", "environment"),
+	QUERY_BAD("environment with an escaped space", "environment=a%20b",
+	    "environment"),
+	QUERY_BAD("environment with a slash", "environment=a%2Fb", "environment"),
+	QUERY_BAD("environment U+00E9", "environment=%C3%A9", "environment"),
+	QUERY_BAD("environment with an escaped NUL", "environment=prod%00",
+	    "environment"),
+	QUERY_BAD("65-character environment", "environment="
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+	    "environment"),
+	QUERY_BAD("bad escape %zz", "environment=%zz", "environment"),
+	QUERY_BAD("short escape %4", "environment=pr%4", "environment"),
+	QUERY_BAD("lone %", "environment=prod%", "environment"),
+	QUERY_BAD("bad escape in systemVersion", "systemVersion=%3", "systemVersion"),
+	QUERY_BAD("error after a good parameter",
+	    "environment=prod&systemVersion=x", "systemVersion"),
+};
+
+static void
+test_query_table(void)
+{
+	for (size_t i = 0; i < sizeof(query_cases) / sizeof(query_cases[0]); i++) {
+		const struct query_case *c = &query_cases[i];
+		struct query q;
+		struct invalid invalid;
+		bool ok;
+
+		memset(&q, 0xA5, sizeof(q));
+		memset(&invalid, 0, sizeof(invalid));
+		invalid.kind = PROBLEM_UNAVAILABLE;
+		invalid.name = "(unset)";
+		ok = query_parse(c->query, &q, &invalid);
+		if (c->ok) {
+			if (!CHECK(ok, "query '%s' (%s): refused: %s", c->label,
+			    c->query, invalid.detail))
+				continue;
+			CHECK(q.has_system_version == c->has_system_version &&
+			    (!c->has_system_version ||
+			    q.system_version == c->system_version),
+			    "query '%s' (%s): systemVersion %s %llu, expected "
+			    "%s %llu", c->label, c->query,
+			    q.has_system_version ? "given" : "absent",
+			    (unsigned long long)q.system_version,
+			    c->has_system_version ? "given" : "absent",
+			    (unsigned long long)c->system_version);
+			CHECK(memchr(q.environment, '\0',
+			    sizeof(q.environment)) != NULL &&
+			    strcmp(q.environment, c->environment) == 0 &&
+			    q.has_environment == c->has_environment,
+			    "query '%s' (%s): environment '%.64s' (%s), expected "
+			    "'%s' (%s)", c->label, c->query, q.environment,
+			    q.has_environment ? "given" : "absent",
+			    c->environment, c->has_environment ? "given" :
+			    "absent");
+		} else {
+			if (!CHECK(!ok, "query '%s' (%s): accepted", c->label,
+			    c->query))
+				continue;
+			CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
+			    invalid.name != NULL &&
+			    strcmp(invalid.name, c->parameter) == 0 &&
+			    invalid.detail[0] != '\0',
+			    "query '%s' (%s): got kind %d name %s detail '%s', "
+			    "expected an invalid parameter %s", c->label,
+			    c->query, (int)invalid.kind,
+			    invalid.name != NULL ? invalid.name : "NULL",
+			    invalid.detail, c->parameter);
+		}
+	}
+}
+
+/* Values longer than a parameter may be are refused, not truncated. */
+static void
+test_query_long_values(void)
+{
+	char query[2048];
+	struct query q;
+	struct invalid invalid;
+	size_t n;
+
+	/* an environment value of 300 bytes */
+	n = (size_t)snprintf(query, sizeof(query), "environment=");
+	memset(query + n, 'a', 300);
+	query[n + 300] = '\0';
+	memset(&invalid, 0, sizeof(invalid));
+	CHECK(!query_parse(query, &q, &invalid), "a 300-byte environment");
+	CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
+	    invalid.name != NULL && strcmp(invalid.name, "environment") == 0,
+	    "a 300-byte environment: kind %d", (int)invalid.kind);
+
+	/* decoded values of 256 and 257 bytes: at and past the value buffer */
+	for (size_t len = 256; len <= 257; len++) {
+		n = (size_t)snprintf(query, sizeof(query), "environment=");
+		memset(query + n, 'b', len);
+		query[n + len] = '\0';
+		memset(&invalid, 0, sizeof(invalid));
+		CHECK(!query_parse(query, &q, &invalid) &&
+		    invalid.kind == PROBLEM_INVALID_PARAMETER &&
+		    invalid.name != NULL &&
+		    strcmp(invalid.name, "environment") == 0,
+		    "an environment of %zu bytes", len);
+		n = (size_t)snprintf(query, sizeof(query), "systemVersion=");
+		for (size_t k = 0; k < len / 3; k++)
+			n += (size_t)snprintf(query + n, sizeof(query) - n, "%%31");
+		memset(query + n, '1', len - len / 3);
+		query[n + len - len / 3] = '\0';
+		memset(&invalid, 0, sizeof(invalid));
+		CHECK(!query_parse(query, &q, &invalid) &&
+		    invalid.kind == PROBLEM_INVALID_PARAMETER &&
+		    invalid.name != NULL &&
+		    strcmp(invalid.name, "systemVersion") == 0,
+		    "a systemVersion of %zu escaped and plain digits", len);
+	}
+
+	/* a systemVersion of 1000 digits */
+	n = (size_t)snprintf(query, sizeof(query), "systemVersion=");
+	memset(query + n, '1', 1000);
+	query[n + 1000] = '\0';
+	memset(&invalid, 0, sizeof(invalid));
+	CHECK(!query_parse(query, &q, &invalid), "a 1000-digit systemVersion");
+	CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
+	    invalid.name != NULL && strcmp(invalid.name, "systemVersion") == 0,
+	    "a 1000-digit systemVersion: kind %d", (int)invalid.kind);
+
+	/* a long value of an unknown parameter is ignored */
+	n = (size_t)snprintf(query, sizeof(query), "comment=");
+	memset(query + n, 'c', 1500);
+	n += 1500;
+	snprintf(query + n, sizeof(query) - n, "&systemVersion=9");
+	memset(&invalid, 0, sizeof(invalid));
+	CHECK(query_parse(query, &q, &invalid) && q.has_system_version &&
+	    q.system_version == 9, "a 1500-byte unknown parameter: %s",
+	    invalid.detail);
+
+	/* and a long unknown key too */
+	n = 0;
+	memset(query, 'k', 100);
+	n = 100;
+	snprintf(query + n, sizeof(query) - n, "=1&environment=e");
+	memset(&invalid, 0, sizeof(invalid));
+	CHECK(query_parse(query, &q, &invalid) && q.has_environment &&
+	    strcmp(q.environment, "e") == 0, "a 100-byte unknown key: %s",
+	    invalid.detail);
+}
+
+static const CU_TestInfo validate_tests[] = {
+	{ "utf8 table", test_utf8_table },
+	{ "utf8 respects len", test_utf8_respects_len },
+	{ "utf8 every code point", test_utf8_every_code_point },
+	{ "check_service_name", test_check_service_name },
+	{ "check_environment", test_check_environment },
+	{ "check_metadata", test_check_metadata },
+	{ "parse_decimal", test_parse_decimal },
+	{ "parse_decimal respects len", test_parse_decimal_respects_len },
+	{ "query_parse table", test_query_table },
+	{ "query_parse long values", test_query_long_values },
+	CU_TEST_INFO_NULL,
+};
+
+int
+add_validate_suite(void)
+{
+	return add_suite_with_tests("validate", NULL, NULL, validate_tests);
+}
