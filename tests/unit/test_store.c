@@ -5,6 +5,7 @@
  * covers the service list of model.c, which the store fills.
  */
 #include <db.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -689,6 +690,67 @@ test_maintenance(void)
 	expect_snapshot(fx.store, "default", 2, PAIRS({ "svc", 0, 2 }));
 }
 
+/* How many log.* files the environment in dir holds. */
+static unsigned
+count_log_files(const char *dir)
+{
+	struct dirent *entry;
+	unsigned n = 0;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return 0;
+	while ((entry = readdir(d)) != NULL)
+		if (strncmp(entry->d_name, "log.", 4) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Checkpoints remove the log files no longer needed: with 256 KiB log
+ * files (set through the environment's DB_CONFIG), a few thousand deploys
+ * fill several, and a checkpoint leaves only the newest behind.
+ */
+static void
+test_checkpoint_removes_logs(void)
+{
+	static const char db_config[] = "set_lg_max 262144\n";
+	struct store_options options;
+	struct deploy_result result;
+	struct store *store = NULL;
+	char dir[64], path[128], name[32];
+	unsigned before, after;
+	enum status status = STATUS_OK;
+
+	if (!temp_dir_create(dir, sizeof(dir)))
+		return;
+	snprintf(path, sizeof(path), "%s/DB_CONFIG", dir);
+	if (!CHECK(write_file(path, LIT(db_config), 0600), "write %s", path))
+		goto done;
+	options = options_for(dir, STORE_RECOVER);
+	options.durable = false;	/* the test is about files, not flushes */
+	if (!CHECK(store_open(&options, &store) == STATUS_OK, "open %s", dir))
+		goto done;
+	for (unsigned i = 0; i < 4000 && status == STATUS_OK; i++) {
+		int len = snprintf(name, sizeof(name), "service-%u", i % 100);
+
+		status = deploy_to(store, "default", name, (size_t)len, i, &result);
+	}
+	CHECK(status == STATUS_OK, "deploys: %s", status_name(status));
+	before = count_log_files(dir);
+	CHECK(before >= 3, "4000 deploys fill %u log files of 256 KiB", before);
+	CHECK(store_checkpoint(store) == STATUS_OK, "first checkpoint");
+	CHECK(store_checkpoint(store) == STATUS_OK, "second checkpoint");
+	after = count_log_files(dir);
+	CHECK(after >= 1 && after <= 2, "log files: %u before, %u after "
+	    "checkpoints", before, after);
+	expect_snapshot(store, "default", 1, PAIRS({ "service-0", 0, 0 }));
+done:
+	store_close(store);
+	temp_dir_remove(dir);
+}
+
 /* The service list: append, name, clear, free. */
 static void
 test_service_list(void)
@@ -793,6 +855,7 @@ static const CU_TestInfo store_tests[] = {
 	{ "open failures", test_open_failures },
 	{ "cache size", test_cache_size },
 	{ "maintenance", test_maintenance },
+	{ "checkpoint removes logs", test_checkpoint_removes_logs },
 	{ "service list", test_service_list },
 	{ "service list empty name", test_service_list_empty_name },
 	CU_TEST_INFO_NULL,
