@@ -1,10 +1,16 @@
 /*
- * The supervisor. It alone opens the store with recovery, before any
- * worker exists; each worker joins the environment after the fork. When a
- * worker dies, failchk releases the locks and aborts the transactions it
- * held, so its siblings never wait on a dead process; when failchk (or a
- * worker) says only recovery can help, every worker is stopped and the
- * store recovered before the pool starts again.
+ * The supervisor. It never keeps the store open: it recovers the Berkeley
+ * DB environment, alone, before any child exists, then forks the workers
+ * (which serve requests) and one maintainer (which checkpoints and expires
+ * lock waits); each child joins the environment after the fork.
+ *
+ * A child that dies may have left locks, a transaction or a library mutex
+ * behind, which could block its siblings forever. Berkeley DB's failchk
+ * is meant to release them, but with this glibc it can hang destroying a
+ * mutex another process waits on, so the supervisor does what always
+ * works: it stops every child, runs recovery, and starts them all again.
+ * Recovery of a checkpointed environment takes milliseconds, and nothing
+ * acknowledged is lost, since an answer is only sent after its commit.
  *
  * Signal handlers only set flags; the supervisor sleeps in sigsuspend().
  */
@@ -31,30 +37,35 @@
 
 #define LISTEN_BACKLOG		128
 #define STOP_GRACE_SECONDS	10	/* in-flight requests get this long */
+#define RECOVERY_GRACE_SECONDS	1	/* before recovery, siblings get this long */
 #define LOCK_WAIT_SECONDS	15	/* for a previous instance to let go */
 
-struct worker {
-	pid_t	pid;		/* 0: the slot is empty */
-	time_t	started;
-	time_t	respawn_at;	/* when an empty slot may be filled again */
+enum child_role {
+	ROLE_WORKER,
+	ROLE_MAINTAINER
+};
+
+struct child {
+	enum child_role	role;
+	pid_t		pid;		/* 0: the slot is empty */
+	time_t		started;
+	time_t		respawn_at;	/* when an empty slot may be filled again */
 };
 
 struct pool {
 	const struct config	*config;
 	const struct auth	*auth;
-	struct store		*store;
 	int			 listen_fd;
 	int			 lock_fd;
 	pid_t			 supervisor;
-	struct worker		*workers;
-	unsigned		 ticks;
+	struct child		*children;	/* the workers, then the maintainer */
+	size_t			 child_count;
 	char			 pid_path[CONFIG_PATH_MAX + 32];
 };
 
 static volatile sig_atomic_t got_stop;
 static volatile sig_atomic_t got_child;
-static volatile sig_atomic_t got_tick;
-static volatile sig_atomic_t worker_stop;
+static volatile sig_atomic_t child_stop;
 
 static void
 on_stop(int signo)
@@ -73,15 +84,14 @@ on_child(int signo)
 static void
 on_tick(int signo)
 {
-	(void)signo;
-	got_tick = 1;
+	(void)signo;	/* only wakes sigsuspend() */
 }
 
 static void
-on_worker_stop(int signo)
+on_child_stop(int signo)
 {
 	(void)signo;
-	worker_stop = 1;
+	child_stop = 1;
 }
 
 /* Installs handler for signo, without SA_RESTART so that waits are interrupted. */
@@ -96,36 +106,65 @@ set_handler(int signo, void (*handler)(int))
 	sigaction(signo, &sa, NULL);
 }
 
-/* The store options every process of the pool uses, for its role. */
-static struct store_options
-store_options(const struct pool *pool, char *home, size_t home_len,
-    enum store_role role)
+/* Opens the store for role; the caller closes it. */
+static enum status
+open_store(const struct pool *pool, enum store_role role, struct store **store)
 {
 	struct store_options options;
+	char home[CONFIG_PATH_MAX + 8];
 
-	snprintf(home, home_len, "%s/db", pool->config->data_dir);
+	snprintf(home, sizeof(home), "%s/db", pool->config->data_dir);
 	options.home = home;
 	options.role = role;
 	options.cache_mb = pool->config->cache_mb;
 	options.lock_timeout_ms = pool->config->lock_timeout_ms;
-	options.max_processes = pool->config->workers + 2;
 	options.durable = pool->config->durable_commits;
-	return options;
+	return store_open(&options, store);
 }
 
-/* The life of a worker process, after the fork; never returns. */
-static void __attribute__((noreturn))
-worker_main(struct pool *pool)
+/* Runs recovery, with no child attached; the supervisor keeps no handle. */
+static enum status
+recover(struct pool *pool)
 {
 	struct store *store = NULL;
-	struct store_options options;
+	enum status status = open_store(pool, STORE_RECOVER, &store);
+
+	store_close(store);
+	return status;
+}
+
+/*
+ * Checkpoints every checkpoint_seconds and expires overdue lock waits
+ * every second, until told to stop; then checkpoints once more.
+ */
+static int
+maintain(struct store *store, unsigned checkpoint_seconds)
+{
+	struct timespec second = { 1, 0 };
+	unsigned ticks = 0;
+
+	while (!child_stop) {
+		nanosleep(&second, NULL);	/* a signal cuts it short */
+		store_expire_locks(store);
+		if (++ticks % checkpoint_seconds == 0)
+			store_checkpoint(store);
+		if (store_needs_recovery(store))
+			return WORKER_EXIT_RECOVER;
+	}
+	return store_checkpoint(store) == STATUS_OK ? WORKER_EXIT_OK :
+	    WORKER_EXIT_RECOVER;
+}
+
+/* The life of a child process, after the fork; never returns. */
+static void __attribute__((noreturn))
+child_main(struct pool *pool, enum child_role role)
+{
+	struct store *store = NULL;
 	struct app app;
 	sigset_t none;
-	char home[CONFIG_PATH_MAX + 8];
 	int code;
 
-	/* the supervisor's store handle is not ours: it is never touched here */
-	set_handler(SIGTERM, on_worker_stop);
+	set_handler(SIGTERM, on_child_stop);
 	signal(SIGINT, SIG_IGN);	/* a terminal's ^C is the supervisor's to handle */
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
@@ -134,35 +173,43 @@ worker_main(struct pool *pool)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* the name ps and top show: rm-worker or rm-maintainer */
+	prctl(PR_SET_NAME, role == ROLE_WORKER ? "rm-worker" : "rm-maintainer");
 	if (getppid() != pool->supervisor)
 		_exit(WORKER_EXIT_OK);
 
-	options = store_options(pool, home, sizeof(home), STORE_JOIN);
-	if (store_open(&options, &store) != STATUS_OK)
+	if (open_store(pool, STORE_JOIN, &store) != STATUS_OK)
 		_exit(WORKER_EXIT_FAILED);
-	app.store = store;
-	app.auth = pool->auth;
-	code = edge_serve(pool->listen_fd, &app, &worker_stop);
+	if (role == ROLE_MAINTAINER) {
+		close(pool->listen_fd);
+		code = maintain(store, pool->config->checkpoint_seconds);
+	} else {
+		app.store = store;
+		app.auth = pool->auth;
+		code = edge_serve(pool->listen_fd, &app, &child_stop);
+	}
 	store_close(store);
 	_exit(code);
 }
 
-/* Forks a worker into slot i. */
+/* Forks the child of slot i. */
 static void
 spawn(struct pool *pool, size_t i)
 {
+	struct child *c = &pool->children[i];
 	pid_t pid = fork();
 
 	if (pid == -1) {
 		log_error("pool: fork: %s", strerror(errno));
-		pool->workers[i].respawn_at = time(NULL) + 1;
+		c->respawn_at = time(NULL) + 1;
 		return;
 	}
 	if (pid == 0)
-		worker_main(pool);
-	pool->workers[i].pid = pid;
-	pool->workers[i].started = time(NULL);
-	log_info("pool: worker %ld started", (long)pid);
+		child_main(pool, c->role);
+	c->pid = pid;
+	c->started = time(NULL);
+	log_info("pool: %s %ld started",
+	    c->role == ROLE_WORKER ? "worker" : "maintainer", (long)pid);
 }
 
 /* Fills every empty slot whose back-off has passed. */
@@ -171,40 +218,41 @@ spawn_missing(struct pool *pool)
 {
 	time_t now = time(NULL);
 
-	for (size_t i = 0; i < pool->config->workers; i++)
-		if (pool->workers[i].pid == 0 && pool->workers[i].respawn_at <= now)
+	for (size_t i = 0; i < pool->child_count; i++)
+		if (pool->children[i].pid == 0 &&
+		    pool->children[i].respawn_at <= now)
 			spawn(pool, i);
 }
 
 /*
- * Stops every worker: SIGTERM, then SIGKILL for any still there after
- * grace seconds. Returns once all are reaped.
+ * Stops the children of role: SIGTERM, then SIGKILL for any still there
+ * after grace seconds. Returns once all are reaped.
  */
 static void
-stop_workers(struct pool *pool, int grace)
+stop_children(struct pool *pool, enum child_role role, int grace)
 {
 	struct timespec pause = { 0, 10 * 1000 * 1000 };
 	time_t deadline = time(NULL) + grace;
 	size_t alive;
 
-	for (size_t i = 0; i < pool->config->workers; i++)
-		if (pool->workers[i].pid != 0)
-			kill(pool->workers[i].pid, SIGTERM);
+	for (size_t i = 0; i < pool->child_count; i++)
+		if (pool->children[i].role == role && pool->children[i].pid != 0)
+			kill(pool->children[i].pid, SIGTERM);
 	do {
 		alive = 0;
-		for (size_t i = 0; i < pool->config->workers; i++) {
-			struct worker *w = &pool->workers[i];
+		for (size_t i = 0; i < pool->child_count; i++) {
+			struct child *c = &pool->children[i];
 
-			if (w->pid == 0)
+			if (c->role != role || c->pid == 0)
 				continue;
-			if (waitpid(w->pid, NULL, WNOHANG) == w->pid)
-				w->pid = 0;
+			if (waitpid(c->pid, NULL, WNOHANG) == c->pid)
+				c->pid = 0;
 			else if (time(NULL) >= deadline) {
-				log_warn("pool: worker %ld did not stop; killing it",
-				    (long)w->pid);
-				kill(w->pid, SIGKILL);
-				waitpid(w->pid, NULL, 0);
-				w->pid = 0;
+				log_warn("pool: %ld did not stop; killing it",
+				    (long)c->pid);
+				kill(c->pid, SIGKILL);
+				waitpid(c->pid, NULL, 0);
+				c->pid = 0;
 			} else
 				alive++;
 		}
@@ -213,82 +261,56 @@ stop_workers(struct pool *pool, int grace)
 	} while (alive > 0);
 }
 
-/* Opens the store with recovery; only ever with no worker attached. */
-static enum status
-recover_store(struct pool *pool)
-{
-	struct store_options options;
-	char home[CONFIG_PATH_MAX + 8];
-
-	options = store_options(pool, home, sizeof(home), STORE_RECOVER);
-	return store_open(&options, &pool->store);
-}
-
-/* Stops the pool, recovers the store and starts the pool again. */
+/* Stops every child, recovers the store and lets the children start again. */
 static enum status
 restart_with_recovery(struct pool *pool)
 {
-	log_warn("pool: the store needs recovery; restarting every worker");
-	stop_workers(pool, 1);
-	store_close(pool->store);
-	pool->store = NULL;
-	if (recover_store(pool) != STATUS_OK)
+	log_warn("pool: recovering the store; every child restarts");
+	stop_children(pool, ROLE_WORKER, RECOVERY_GRACE_SECONDS);
+	stop_children(pool, ROLE_MAINTAINER, RECOVERY_GRACE_SECONDS);
+	if (recover(pool) != STATUS_OK)
 		return STATUS_UNAVAILABLE;
-	for (size_t i = 0; i < pool->config->workers; i++)
-		pool->workers[i].respawn_at = 0;
+	for (size_t i = 0; i < pool->child_count; i++)
+		pool->children[i].respawn_at = 0;
+	log_info("pool: recovery done");
 	return STATUS_OK;
 }
 
 /*
- * Reaps dead workers, releases what they held in the store, and decides
- * whether the pool needs recovery. Returns STATUS_UNAVAILABLE when the
- * store could not be brought back.
+ * Reaps dead children. One that stopped cleanly is replaced (after a
+ * second when it died young); one that was killed or asks for recovery
+ * may have left the store in use, so the pool restarts with recovery.
+ * Returns STATUS_UNAVAILABLE when recovery failed.
  */
 static enum status
 reap(struct pool *pool)
 {
-	bool any = false, recover = false;
+	bool recovery = false;
 	time_t now = time(NULL);
 	pid_t pid;
 	int wstatus;
 
 	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
-		for (size_t i = 0; i < pool->config->workers; i++) {
-			struct worker *w = &pool->workers[i];
+		for (size_t i = 0; i < pool->child_count; i++) {
+			struct child *c = &pool->children[i];
 
-			if (w->pid != pid)
+			if (c->pid != pid)
 				continue;
-			w->pid = 0;
-			/* a worker that dies young is not replaced at once */
-			w->respawn_at = now - w->started < 1 ? now + 1 : now;
-			any = true;
+			c->pid = 0;
+			c->respawn_at = now - c->started < 1 ? now + 1 : now;
 		}
-		if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == WORKER_EXIT_RECOVER)
-			recover = true;
-		if (WIFSIGNALED(wstatus))
-			log_warn("pool: worker %ld was killed by signal %d",
-			    (long)pid, WTERMSIG(wstatus));
-		else
-			log_warn("pool: worker %ld exited with status %d",
-			    (long)pid, WEXITSTATUS(wstatus));
+		if (WIFSIGNALED(wstatus)) {
+			log_warn("pool: %ld was killed by signal %d", (long)pid,
+			    WTERMSIG(wstatus));
+			recovery = true;
+		} else {
+			log_warn("pool: %ld exited with status %d", (long)pid,
+			    WEXITSTATUS(wstatus));
+			if (WEXITSTATUS(wstatus) == WORKER_EXIT_RECOVER)
+				recovery = true;
+		}
 	}
-	if (!any)
-		return STATUS_OK;
-	if (!recover && store_failchk(pool->store) == STATUS_UNAVAILABLE)
-		recover = true;
-	if (recover)
-		return restart_with_recovery(pool);
-	return STATUS_OK;
-}
-
-/* Once a second: expire lock waits; every checkpoint_seconds: checkpoint. */
-static void
-maintain(struct pool *pool)
-{
-	pool->ticks++;
-	store_expire_locks(pool->store);
-	if (pool->ticks % pool->config->checkpoint_seconds == 0)
-		store_checkpoint(pool->store);
+	return recovery ? restart_with_recovery(pool) : STATUS_OK;
 }
 
 /* Creates dir with mode unless it exists; false (logged) on failure. */
@@ -398,6 +420,7 @@ pool_run(const struct config *config, const struct auth *auth)
 	pool.config = config;
 	pool.auth = auth;
 	pool.listen_fd = -1;
+	pool.lock_fd = -1;
 	pool.supervisor = getpid();
 	umask(077);
 
@@ -418,20 +441,24 @@ pool_run(const struct config *config, const struct auth *auth)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 
-	if ((pool.workers = calloc(config->workers, sizeof(*pool.workers))) == NULL)
+	pool.child_count = config->workers + 1;
+	if ((pool.children = calloc(pool.child_count,
+	    sizeof(*pool.children))) == NULL)
 		goto done;
+	pool.children[config->workers].role = ROLE_MAINTAINER;
 	if ((pool.lock_fd = prepare_data_dir(config)) == -1)
 		goto done;
-	if (recover_store(&pool) != STATUS_OK)
+	if (recover(&pool) != STATUS_OK)
 		goto done;
 	if ((pool.listen_fd = listen_unix(config->socket_path)) == -1)
 		goto done;
 	spawn_missing(&pool);
 	write_pid_file(&pool);
-	setitimer(ITIMER_REAL, &tick, NULL);
 	log_info("pool: serving on %s with %u workers", config->socket_path,
 	    config->workers);
 
+	/* a tick every second, so that a slot in back-off is filled in time */
+	setitimer(ITIMER_REAL, &tick, NULL);
 	while (!got_stop) {
 		sigsuspend(&waiting);
 		if (got_child) {
@@ -440,24 +467,18 @@ pool_run(const struct config *config, const struct auth *auth)
 				log_error("pool: recovery failed; stopping");
 				goto done;
 			}
-			spawn_missing(&pool);
 		}
-		if (got_tick) {
-			got_tick = 0;
-			maintain(&pool);
-			spawn_missing(&pool);
-		}
+		spawn_missing(&pool);
 	}
 	log_info("pool: stopping; in-flight requests finish first");
 	code = 0;
 done:
 	if (pool.listen_fd != -1)
 		shutdown(pool.listen_fd, SHUT_RDWR);	/* wakes workers in accept */
-	if (pool.workers != NULL)
-		stop_workers(&pool, STOP_GRACE_SECONDS);
-	if (pool.store != NULL) {
-		store_checkpoint(pool.store);
-		store_close(pool.store);
+	if (pool.children != NULL) {
+		stop_children(&pool, ROLE_WORKER, STOP_GRACE_SECONDS);
+		/* the maintainer checkpoints once more as it stops */
+		stop_children(&pool, ROLE_MAINTAINER, STOP_GRACE_SECONDS);
 	}
 	if (pool.listen_fd != -1) {
 		close(pool.listen_fd);
@@ -465,9 +486,9 @@ done:
 	}
 	if (pool.pid_path[0] != '\0')
 		unlink(pool.pid_path);
-	if (pool.lock_fd > 0)
+	if (pool.lock_fd != -1)
 		close(pool.lock_fd);
-	free(pool.workers);
+	free(pool.children);
 	log_info("pool: stopped");
 	return code;
 }

@@ -16,11 +16,9 @@
  */
 #include <db.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "store.h"
@@ -168,25 +166,12 @@ log_db_message(const DB_ENV *env, const char *prefix, const char *message)
 	log_error("berkeley db: %s", message);
 }
 
-/* Berkeley DB's informational messages (failchk's among them) too. */
+/* Berkeley DB's informational messages too. */
 static void
 log_db_info(const DB_ENV *env, const char *message)
 {
 	(void)env;
 	log_info("berkeley db: %s", message);
-}
-
-/*
- * For failchk: a process is alive while it exists. The supervisor reaps a
- * dead worker before it asks, so a zombie never passes for alive.
- */
-static int
-process_is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
-{
-	(void)env;
-	(void)tid;
-	(void)flags;
-	return pid == getpid() || kill(pid, 0) == 0 || errno == EPERM;
 }
 
 /* Opens one B-tree database of the environment. */
@@ -236,9 +221,7 @@ store_open(const struct store_options *options, struct store **out)
 	    (rc = env->set_lk_detect(env, DB_LOCK_DEFAULT)) != 0 ||
 	    (rc = env->set_timeout(env, options->lock_timeout_ms * 1000,
 	    DB_SET_LOCK_TIMEOUT)) != 0 ||
-	    (rc = env->set_flags(env, DB_TIME_NOTGRANTED, 1)) != 0 ||
-	    (rc = env->set_thread_count(env, options->max_processes * 2 + 8)) != 0 ||
-	    (rc = env->set_isalive(env, process_is_alive)) != 0)
+	    (rc = env->set_flags(env, DB_TIME_NOTGRANTED, 1)) != 0)
 		goto fail;
 	if (!options->durable &&
 	    (rc = env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1)) != 0)
@@ -665,12 +648,6 @@ store_expire_locks(struct store *store)
 {
 	return translate(store, store->env->lock_detect(store->env, 0,
 	    DB_LOCK_EXPIRE, NULL), "expire locks");
-}
-
-enum status
-store_failchk(struct store *store)
-{
-	return translate(store, store->env->failchk(store->env, 0), "failchk");
 }
 
 bool

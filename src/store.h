@@ -26,7 +26,6 @@ struct store_options {
 	enum store_role	 role;
 	unsigned	 cache_mb;	/* shared buffer pool, in MiB */
 	unsigned	 lock_timeout_ms;	/* a lock wait longer than this fails busy */
-	unsigned	 max_processes;	/* processes that may join at once */
 	bool		 durable;	/* flush the log at commit (false only in benchmarks) */
 };
 
@@ -65,15 +64,12 @@ enum status	store_services(struct store *store, const char *environment,
 		    uint64_t system_version, struct service_list *list);
 
 /*
- * Maintenance, for the supervisor. store_checkpoint() writes a checkpoint
- * and removes log files no longer needed; store_expire_locks() fails lock
- * waits that outlived their timeout; store_failchk() releases what dead
- * processes held, and answers STATUS_UNAVAILABLE when only recovery can
- * repair the environment.
+ * Maintenance. store_checkpoint() writes a checkpoint and removes the log
+ * files no longer needed; store_expire_locks() fails the lock waits that
+ * outlived their timeout.
  */
 enum status	store_checkpoint(struct store *store);
 enum status	store_expire_locks(struct store *store);
-enum status	store_failchk(struct store *store);
 
 /* True once the environment has panicked: this process must close it and exit. */
 bool		store_needs_recovery(const struct store *store);

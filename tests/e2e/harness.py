@@ -610,11 +610,13 @@ class Server:
         return self._own_pid(read_pid_file(self.nginx_pid_file))
 
     def worker_pids(self):
-        """Live children of the supervisor (sorted); [] if no supervisor."""
+        """Live workers (the supervisor's children named rm-worker, not its
+        rm-maintainer), sorted; [] if no supervisor."""
         supervisor = self.supervisor_pid()
         if supervisor is None:
             return []
-        return [pid for pid in children_of(supervisor) if self._own_pid(pid)]
+        return [pid for pid in children_of(supervisor) if self._own_pid(pid)
+                and (proc_stat(pid) or ProcStat(0, '', '', 0, 0, 0)).comm == 'rm-worker']
 
     def wait_workers(self, count, timeout=10.0):
         """Wait until the supervisor has exactly `count` live workers; return them."""

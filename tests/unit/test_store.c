@@ -33,7 +33,6 @@ options_for(const char *home, enum store_role role)
 	options.role = role;
 	options.cache_mb = 4;
 	options.lock_timeout_ms = 1000;
-	options.max_processes = 4;
 	options.durable = true;
 	return options;
 }
@@ -586,7 +585,6 @@ test_join_shares_data(void)
 	expect_snapshot(worker, "default", 3,
 	    PAIRS({ "other", 0, 1 }, { "svc", 0, 2 }));
 	expect_snapshot(fx.store, "default", 2, PAIRS({ "svc", 0, 2 }));
-	CHECK(store_failchk(worker) == STATUS_OK, "failchk with two handles");
 	CHECK(!store_needs_recovery(worker), "the worker needs no recovery");
 	store_close(worker);
 	expect_snapshot(fx.store, "default", 3,
@@ -677,13 +675,11 @@ test_maintenance(void)
 	REQUIRE_STORE();
 	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint, empty");
 	CHECK(store_expire_locks(fx.store) == STATUS_OK, "expire locks, empty");
-	CHECK(store_failchk(fx.store) == STATUS_OK, "failchk, empty");
 	expect_deploy(fx.store, "default", "svc", 1, 1, true);
 	expect_deploy(fx.store, "default", "svc", 2, 2, true);
 	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint");
 	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint again");
 	CHECK(store_expire_locks(fx.store) == STATUS_OK, "expire locks");
-	CHECK(store_failchk(fx.store) == STATUS_OK, "failchk");
 	CHECK(!store_needs_recovery(fx.store), "needs recovery");
 	/* and the data is untouched */
 	expect_snapshot(fx.store, "default", 1, PAIRS({ "svc", 0, 1 }));
