@@ -17,7 +17,7 @@ WARNINGS	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
 CPPFLAGS	 = -D_DEFAULT_SOURCE -Isrc
 CFLAGS		 = -std=c11 -O2 -g $(WARNINGS) $$(pkg-config --cflags $(PKGS))
-LDLIBS		 = $$(pkg-config --libs $(PKGS)) -ldb
+LDLIBS		 = $$(pkg-config --libs $(PKGS)) -ldb -lpthread
 SANITIZE	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=all
 

@@ -29,6 +29,8 @@ static const struct setting {
 } settings[] = {
 	{ "workers", SETTING_UINT, offsetof(struct config, workers), 0,
 	    1, 64, 2, NULL },
+	{ "threads", SETTING_UINT, offsetof(struct config, threads), 0,
+	    1, 64, 8, NULL },
 	{ "cache_mb", SETTING_UINT, offsetof(struct config, cache_mb), 0,
 	    1, 4096, 16, NULL },
 	{ "lock_timeout_ms", SETTING_UINT,

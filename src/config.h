@@ -15,6 +15,7 @@
 
 struct config {
 	unsigned	workers;		/* FastCGI worker processes */
+	unsigned	threads;		/* serving threads per worker */
 	unsigned	cache_mb;		/* Berkeley DB buffer pool, MiB */
 	unsigned	lock_timeout_ms;	/* longest wait for a lock */
 	unsigned	checkpoint_seconds;	/* between checkpoints */

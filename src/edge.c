@@ -5,14 +5,21 @@
  */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "edge.h"
 #include "log.h"
 #include "router.h"
 #include "validate.h"
+
+#define THREAD_STACK_SIZE	(512 * 1024)
+#define STOP_POLL_NS		(100 * 1000 * 1000L)
 
 /* Maps REQUEST_METHOD to the methods the router knows. */
 static enum http_method
@@ -83,41 +90,55 @@ read_body(FCGX_Request *fcgi, char **body, size_t *body_len,
 	return true;
 }
 
+/* Appends "name: value\r\n" to the header block when value is set. */
+static void
+add_header(char *head, size_t size, size_t *len, const char *name,
+    const char *value)
+{
+	int n;
+
+	if (value == NULL || *value == '\0' || *len >= size)
+		return;
+	n = snprintf(head + *len, size - *len, "%s: %s\r\n", name, value);
+	if (n > 0)
+		*len += (size_t)n;
+}
+
 /*
  * Writes the response: a Status: line, the headers that apply, the body.
  * The headers are formatted here, not by libfcgi's own printf, which lacks
- * C99 conversions.
+ * C99 conversions. A 304 carries no body, and no length.
  */
 static void
 write_response(FCGX_Request *fcgi, const struct response *response)
 {
-	char head[512];
-	int n;
+	char head[1024], number[32];
+	size_t len = 0;
 
-	n = snprintf(head, sizeof(head),
-	    "Status: %d %s\r\n"
-	    "%s%s%s"
-	    "Content-Length: %zu\r\n"
-	    "%s%s%s"
-	    "%s%s%s",
-	    response->status, http_reason(response->status),
-	    response->content_type != NULL ? "Content-Type: " : "",
-	    response->content_type != NULL ? response->content_type : "",
-	    response->content_type != NULL ? "\r\n" : "",
-	    response->body_len,
-	    response->allow != NULL ? "Allow: " : "",
-	    response->allow != NULL ? response->allow : "",
-	    response->allow != NULL ? "\r\n" : "",
-	    response->www_authenticate != NULL ? "WWW-Authenticate: " : "",
-	    response->www_authenticate != NULL ? response->www_authenticate : "",
-	    response->www_authenticate != NULL ? "\r\n" : "");
-	if (n < 0 || (size_t)n >= sizeof(head) - 32)
-		return;
-	if (response->retry_after != 0)
-		n += snprintf(head + n, sizeof(head) - (size_t)n,
-		    "Retry-After: %u\r\n", response->retry_after);
-	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
-	FCGX_PutStr(head, n, fcgi->out);
+	snprintf(number, sizeof(number), "%d %s", response->status,
+	    http_reason(response->status));
+	add_header(head, sizeof(head), &len, "Status", number);
+	add_header(head, sizeof(head), &len, "Content-Type",
+	    response->content_type);
+	if (response->status != 304) {
+		snprintf(number, sizeof(number), "%zu", response->body_len);
+		add_header(head, sizeof(head), &len, "Content-Length", number);
+	}
+	add_header(head, sizeof(head), &len, "ETag", response->etag);
+	add_header(head, sizeof(head), &len, "Cache-Control",
+	    response->cache_control);
+	add_header(head, sizeof(head), &len, "Allow", response->allow);
+	add_header(head, sizeof(head), &len, "WWW-Authenticate",
+	    response->www_authenticate);
+	if (response->retry_after != 0) {
+		snprintf(number, sizeof(number), "%u", response->retry_after);
+		add_header(head, sizeof(head), &len, "Retry-After", number);
+	}
+	if (len + 2 >= sizeof(head))
+		return;		/* cannot happen: the values are bounded */
+	head[len++] = '\r';
+	head[len++] = '\n';
+	FCGX_PutStr(head, (int)len, fcgi->out);
 	if (response->body_len > 0)
 		FCGX_PutStr(response->body, (int)response->body_len, fcgi->out);
 }
@@ -140,6 +161,7 @@ serve_one(FCGX_Request *fcgi, struct app *app)
 	value = FCGX_GetParam("QUERY_STRING", fcgi->envp);
 	request.query = value != NULL ? value : "";
 	request.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fcgi->envp);
+	request.if_none_match = FCGX_GetParam("HTTP_IF_NONE_MATCH", fcgi->envp);
 	if (read_body(fcgi, &body, &request.body_len, &response)) {
 		request.body = body;
 		router_dispatch(app, &request, &response);
@@ -149,33 +171,144 @@ serve_one(FCGX_Request *fcgi, struct app *app)
 	free(body);
 }
 
-int
-edge_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop)
+/* What the serving threads of one worker share. */
+struct edge {
+	int		 listen_fd;
+	struct app	*app;
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 changed;	/* a thread ended, or asked for recovery */
+	bool		 stopping;	/* no new request is taken once set */
+	bool		 recover;	/* the store needs recovery */
+	unsigned	 busy;		/* threads answering a request */
+	unsigned	 running;	/* threads not yet ended */
+};
+
+/* Marks the end of one request; true when the thread should go on. */
+static bool
+request_done(struct edge *edge)
 {
+	bool go_on;
+
+	pthread_mutex_lock(&edge->lock);
+	edge->busy--;
+	if (store_needs_recovery(edge->app->store) && !edge->recover) {
+		edge->recover = true;
+		pthread_cond_signal(&edge->changed);
+	}
+	go_on = !edge->stopping && !edge->recover;
+	pthread_mutex_unlock(&edge->lock);
+	return go_on;
+}
+
+/*
+ * One serving thread: accepts and answers requests one at a time until the
+ * worker stops or the socket is shut down.
+ */
+static void *
+serve_thread(void *arg)
+{
+	struct edge *edge = arg;
 	FCGX_Request fcgi;
+	bool go_on = true;
+
+	if (FCGX_InitRequest(&fcgi, edge->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+		go_on = false;
+	while (go_on) {
+		if (FCGX_Accept_r(&fcgi) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;	/* the supervisor shut the socket down: drain */
+		}
+		pthread_mutex_lock(&edge->lock);
+		go_on = !edge->stopping;
+		if (go_on)
+			edge->busy++;
+		pthread_mutex_unlock(&edge->lock);
+		if (!go_on)
+			break;	/* the worker is closing the store: not this one */
+		serve_one(&fcgi, edge->app);
+		FCGX_Finish_r(&fcgi);
+		go_on = request_done(edge);
+	}
+	FCGX_Free(&fcgi, 1);
+	pthread_mutex_lock(&edge->lock);
+	edge->running--;
+	pthread_cond_signal(&edge->changed);
+	pthread_mutex_unlock(&edge->lock);
+	return NULL;
+}
+
+/* Starts the serving threads with the stop signals blocked; returns how many started. */
+static unsigned
+start_threads(struct edge *edge, unsigned threads)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	sigset_t blocked, saved;
+	unsigned started = 0;
+
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &blocked, &saved);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, THREAD_STACK_SIZE);
+	for (; started < threads; started++) {
+		pthread_mutex_lock(&edge->lock);
+		edge->running++;
+		pthread_mutex_unlock(&edge->lock);
+		if ((errno = pthread_create(&thread, &attr, serve_thread, edge)) != 0) {
+			log_error("edge: cannot start a thread: %s", strerror(errno));
+			pthread_mutex_lock(&edge->lock);
+			edge->running--;
+			pthread_mutex_unlock(&edge->lock);
+			break;
+		}
+	}
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	return started;
+}
+
+int
+edge_serve(int listen_fd, struct app *app, unsigned threads,
+    volatile sig_atomic_t *stop)
+{
+	/* static: threads still in accept may touch it after this returns */
+	static struct edge edge;
+	struct timespec until;
 	int code = WORKER_EXIT_OK;
 
-	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&fcgi, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (FCGX_Init() != 0) {
 		log_error("edge: cannot initialise libfcgi");
 		return WORKER_EXIT_FAILED;
 	}
-	while (!*stop) {
-		if (FCGX_Accept_r(&fcgi) < 0) {
-			if (*stop)
-				break;
-			if (errno == EINTR)
-				continue;
-			/* the supervisor shut the socket down: drain */
-			break;
+	edge.listen_fd = listen_fd;
+	edge.app = app;
+	pthread_mutex_init(&edge.lock, NULL);
+	pthread_cond_init(&edge.changed, NULL);
+	if (start_threads(&edge, threads) == 0)
+		code = WORKER_EXIT_FAILED;
+
+	/* the signal handler sets *stop: look at it a few times a second */
+	pthread_mutex_lock(&edge.lock);
+	while (!*stop && !edge.recover && edge.running > 0) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += STOP_POLL_NS;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
 		}
-		serve_one(&fcgi, app);
-		FCGX_Finish_r(&fcgi);
-		if (store_needs_recovery(app->store)) {
-			code = WORKER_EXIT_RECOVER;
-			break;
-		}
+		pthread_cond_timedwait(&edge.changed, &edge.lock, &until);
 	}
-	FCGX_Free(&fcgi, 0);
+	/* requests being answered are finished; threads waiting in accept are not waited for */
+	edge.stopping = true;
+	while (edge.busy > 0)
+		pthread_cond_wait(&edge.changed, &edge.lock);
+	if (edge.recover)
+		code = WORKER_EXIT_RECOVER;
+	pthread_mutex_unlock(&edge.lock);
+	/* the threads still in accept end with the process, which follows */
 	return code;
 }

@@ -14,10 +14,15 @@
 #define WORKER_EXIT_RECOVER	75	/* the store needs recovery */
 
 /*
- * Accepts and answers requests on the listening socket listen_fd, one at a
- * time, until *stop is set or the socket is shut down. A request that is
- * being answered is always finished. Returns a WORKER_EXIT_* code.
+ * Accepts and answers requests on the listening socket listen_fd with
+ * threads serving threads, each one request at a time, until *stop is set
+ * (by a signal handler of the calling thread: the serving threads block
+ * SIGTERM and SIGINT), the socket is shut down, or the store needs
+ * recovery. Requests being answered are always finished. Called once per
+ * process; the caller exits soon after it returns. Returns a
+ * WORKER_EXIT_* code.
  */
-int	edge_serve(int listen_fd, struct app *app, volatile sig_atomic_t *stop);
+int	edge_serve(int listen_fd, struct app *app, unsigned threads,
+	    volatile sig_atomic_t *stop);
 
 #endif

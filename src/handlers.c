@@ -2,6 +2,7 @@
  * The route handlers: validate, call the store, render. Nothing here
  * parses raw input itself or knows how records are stored.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,64 @@ handle_deploy(struct app *app, const struct request *request,
 	respond_rendered(response, body, len);
 }
 
+/* Cache-Control of the answers that can never change: an explicit system version's list. */
+#define CACHE_FOREVER	"public, max-age=31536000, immutable"
+/* Cache-Control of answers that change with the next deploy. */
+#define CACHE_REVALIDATE	"no-cache"
+/* Cache-Control of /status: status pages poll it. */
+#define CACHE_STATUS	"public, max-age=5"
+
+void
+handle_health(struct app *app, const struct request *request,
+    struct response *response)
+{
+	static const char ok[] = "{\"status\":\"ok\"}";
+	char *body = strdup(ok);
+
+	(void)app;
+	(void)request;
+	respond_rendered(response, body, sizeof(ok) - 1);
+	response->cache_control = "no-store";
+}
+
+void
+handle_status(struct app *app, const struct request *request,
+    struct response *response)
+{
+	struct query query;
+	struct invalid invalid = { 0 };
+	struct environment_state state = { 0, 0 };
+	enum status status;
+	char tag[ETAG_MAX];
+	size_t len = 0;
+	char *body;
+
+	if (!query_parse(request->query, &query, &invalid)) {
+		response_invalid(response, &invalid);
+		return;
+	}
+	status = store_current(app->store, query.environment, &state);
+	if (status == STATUS_NOT_FOUND &&
+	    strcmp(query.environment, DEFAULT_ENVIRONMENT) == 0)
+		status = STATUS_OK;	/* the default environment starts empty */
+	if (status == STATUS_NOT_FOUND) {
+		response_problem(response, PROBLEM_NOT_FOUND, NULL,
+		    "environment %s has never had a deploy", query.environment);
+		return;
+	}
+	if (status != STATUS_OK) {
+		respond_store_failure(response, status);
+		return;
+	}
+	body = json_render_status(query.environment, &state, &len);
+	respond_rendered(response, body, len);
+	if (response->status != 200)
+		return;
+	snprintf(tag, sizeof(tag), "%llu.%s",
+	    (unsigned long long)state.system_version, query.environment);
+	response_cacheable(response, request, tag, CACHE_STATUS);
+}
+
 void
 handle_services(struct app *app, const struct request *request,
     struct response *response)
@@ -72,6 +131,7 @@ handle_services(struct app *app, const struct request *request,
 	struct invalid invalid = { 0 };
 	struct service_list list;
 	enum status status;
+	char tag[ETAG_MAX];
 	size_t len = 0;
 	char *body;
 
@@ -100,6 +160,15 @@ handle_services(struct app *app, const struct request *request,
 	else {
 		body = json_render_services(&list, &len);
 		respond_rendered(response, body, len);
+		if (response->status == 200 && query.has_system_version) {
+			/* the list of a given system version never changes */
+			snprintf(tag, sizeof(tag), "%llu.%s",
+			    (unsigned long long)query.system_version,
+			    query.environment);
+			response_cacheable(response, request, tag,
+			    CACHE_FOREVER);
+		} else if (response->status == 200)
+			response->cache_control = CACHE_REVALIDATE;
 	}
 	service_list_free(&list);
 }

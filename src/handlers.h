@@ -22,5 +22,9 @@ typedef void	handler_fn(struct app *, const struct request *,
 handler_fn	handle_deploy;
 /* GET /services: the services of a system version, sorted by name. */
 handler_fn	handle_services;
+/* GET /status: an environment's current system version and its time. */
+handler_fn	handle_status;
+/* GET /healthz: the worker answers; no storage work (a liveness probe). */
+handler_fn	handle_health;
 
 #endif

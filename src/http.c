@@ -1,6 +1,7 @@
 /*
  * Responses and the table of problems releasemgr answers with.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,49 @@ void
 response_invalid(struct response *response, const struct invalid *invalid)
 {
 	respond_problem(response, invalid->kind, invalid->name, invalid->detail);
+}
+
+/*
+ * True when the If-None-Match field value lists the opaque tag (quotes
+ * included) or is "*". Entries are [W/]"etagc*", separated by commas.
+ */
+static bool
+if_none_match_lists(const char *field, const char *tag)
+{
+	size_t tag_len = strlen(tag);
+	const char *p = field, *end;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p != '"')
+			return false;	/* malformed: no match, a full answer */
+		if ((end = strchr(p + 1, '"')) == NULL)
+			return false;
+		if ((size_t)(end + 1 - p) == tag_len && memcmp(p, tag, tag_len) == 0)
+			return true;
+		p = end + 1;
+	}
+	return false;
+}
+
+void
+response_cacheable(struct response *response, const struct request *request,
+    const char *tag, const char *cache_control)
+{
+	snprintf(response->etag, sizeof(response->etag), "\"%s\"", tag);
+	response->cache_control = cache_control;
+	if (request->if_none_match != NULL &&
+	    if_none_match_lists(request->if_none_match, response->etag)) {
+		free(response->body);
+		response->body = NULL;
+		response->body_len = 0;
+		response->status = 304;
+	}
 }
 
 const char *

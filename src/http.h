@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #define REQUEST_BODY_MAX	65536	/* bytes; larger bodies are a 413 */
+#define ETAG_MAX		96	/* bytes of an ETag, quotes and NUL included */
 
 enum http_method {
 	HTTP_GET,
@@ -23,6 +24,7 @@ struct request {
 	const char		*path;		/* DOCUMENT_URI, never NULL */
 	const char		*query;		/* QUERY_STRING, "" when absent */
 	const char		*authorization;	/* NULL when absent */
+	const char		*if_none_match;	/* NULL when absent */
 	const char		*body;		/* body_len bytes, not NUL-terminated */
 	size_t			 body_len;
 };
@@ -70,6 +72,8 @@ struct response {
 	const char	*allow;			/* Allow, for a 405 */
 	const char	*www_authenticate;	/* WWW-Authenticate, for a 401 */
 	unsigned	 retry_after;		/* Retry-After seconds; 0 for none */
+	const char	*cache_control;		/* Cache-Control, or NULL */
+	char		 etag[ETAG_MAX];	/* ETag, quoted; "" for none */
 };
 
 void	response_init(struct response *response);
@@ -86,6 +90,17 @@ void	response_problem(struct response *response, enum problem_kind kind,
 
 /* Answers the problem an invalid input was found to be. */
 void	response_invalid(struct response *response, const struct invalid *invalid);
+
+/*
+ * Gives a 200 answer validators: the entity tag "tag" (at most ETAG_MAX - 3
+ * bytes of etagc) and the Cache-Control value (a static string). When the
+ * request's If-None-Match names that tag (weak comparison, as RFC 9110
+ * asks, so W/ from a gzip filter still matches) or is "*", the answer
+ * becomes a 304 with the same validators and no body.
+ */
+void	response_cacheable(struct response *response,
+	    const struct request *request, const char *tag,
+	    const char *cache_control);
 
 /* The reason phrase of an HTTP status code, for the Status: line. */
 const char *http_reason(int status);

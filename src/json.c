@@ -8,11 +8,15 @@
  * from.
  */
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "validate.h"
+
+#define INSTANT_MAX	96	/* room for any struct tm, though 25 bytes are used */
 
 /* The members of a deploy body, in the order they are reported missing. */
 enum member {
@@ -595,6 +599,39 @@ json_render_services(const struct service_list *list, size_t *len)
 		}
 	}
 	return finish(array, len);
+}
+
+/* Writes ms since the epoch as RFC 3339 UTC with milliseconds ("...T10:15:03.042Z"). */
+static void
+format_instant(uint64_t ms, char buf[INSTANT_MAX])
+{
+	time_t seconds = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&seconds, &tm);
+	snprintf(buf, INSTANT_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+}
+
+char *
+json_render_status(const char *environment,
+    const struct environment_state *state, size_t *len)
+{
+	struct json_object *object = json_object_new_object();
+	char instant[INSTANT_MAX];
+
+	format_instant(state->updated_ms, instant);
+	if (!add(object, "environment", json_object_new_string(environment)) ||
+	    !add(object, "systemVersion",
+	    json_object_new_uint64(state->system_version)) ||
+	    (state->system_version == 0 ?
+	    json_object_object_add(object, "updatedAt", NULL) != 0 :
+	    !add(object, "updatedAt", json_object_new_string(instant)))) {
+		json_object_put(object);
+		return NULL;
+	}
+	return finish(object, len);
 }
 
 char *

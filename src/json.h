@@ -31,6 +31,12 @@ char	*json_render_uint(uint64_t value, size_t *len);
 /* [{"name":...,"version":...},...] in the list's order. */
 char	*json_render_services(const struct service_list *list, size_t *len);
 /*
+ * {"environment":...,"systemVersion":N,"updatedAt":"RFC 3339"}; updatedAt
+ * is null before the first system version.
+ */
+char	*json_render_status(const char *environment,
+	    const struct environment_state *state, size_t *len);
+/*
  * An RFC 9457 problem object; ext_key and ext_value, when not NULL, add one
  * extension member (such as "field": "version").
  */

@@ -41,6 +41,12 @@ struct deploy_result {
 	bool		changed;
 };
 
+/* Where an environment stands: its current system version and since when. */
+struct environment_state {
+	uint64_t	system_version;	/* 0 before the first change */
+	uint64_t	updated_ms;	/* commit time of system_version, ms since the epoch */
+};
+
 /* One service of a snapshot: its name lives in the owning list's arena. */
 struct service_entry {
 	size_t		name_offset;

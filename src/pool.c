@@ -186,7 +186,8 @@ child_main(struct pool *pool, enum child_role role)
 	} else {
 		app.store = store;
 		app.auth = pool->auth;
-		code = edge_serve(pool->listen_fd, &app, &child_stop);
+		code = edge_serve(pool->listen_fd, &app, pool->config->threads,
+		    &child_stop);
 	}
 	store_close(store);
 	_exit(code);

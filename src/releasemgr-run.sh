@@ -5,7 +5,9 @@
 # flight), then the pool. When either dies, the other is stopped too.
 #
 # usage: releasemgr-run [--port PORT] [--data-dir DIR] [--workers N]
-#                       [--config FILE]
+#                       [--config FILE] [--nginx-include FILE]
+# --nginx-include adds FILE's directives to nginx's server block (the
+# benchmark's extra locations, say).
 set -euo pipefail
 
 bin_dir=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +16,7 @@ port=8080
 data_dir=$root/var
 workers=
 config=$root/conf/releasemgr.conf
+nginx_include=
 
 die() { echo "releasemgr-run: $*" >&2; exit 1; }
 
@@ -23,7 +26,8 @@ while [ $# -gt 0 ]; do
 	--data-dir) data_dir=${2:?}; shift 2 ;;
 	--workers) workers=${2:?}; shift 2 ;;
 	--config) config=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+	--nginx-include) nginx_include=${2:?}; shift 2 ;;
+	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
@@ -31,6 +35,10 @@ case $port in
 ''|*[!0-9]*) die "--port must be a number" ;;
 esac
 [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "--port must be 1 to 65535"
+if [ -n "$nginx_include" ]; then
+	[ -r "$nginx_include" ] || die "--nginx-include: cannot read $nginx_include"
+	nginx_include=$(cd "$(dirname "$nginx_include")" && pwd)/$(basename "$nginx_include")
+fi
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx is not installed"
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
@@ -57,7 +65,9 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$data_dir/run/releasemgr.sock|g" \
     -e "s|@STATIC_ROOT@|$static_root|g" -e "s|@DATA_DIR@|$data_dir|g" \
-    -e "s|@USER@|$user_line|g" "$root/conf/nginx.conf" >"$data_dir/run/nginx.conf"
+    -e "s|@USER@|$user_line|g" \
+    -e "s|@INCLUDE@|${nginx_include:+include $nginx_include;}|g" \
+    "$root/conf/nginx.conf" >"$data_dir/run/nginx.conf"
 "$nginx_bin" -t -q -e "$data_dir/log/nginx-error.log" -p "$data_dir/nginx/" \
     -c "$data_dir/run/nginx.conf" || die "the nginx configuration is invalid"
 

@@ -11,6 +11,8 @@
 enum route {
 	ROUTE_DEPLOY,
 	ROUTE_SERVICES,
+	ROUTE_STATUS,
+	ROUTE_HEALTH,
 	ROUTE_COUNT
 };
 
@@ -23,6 +25,8 @@ static const struct route_entry {
 	[ROUTE_DEPLOY] = { "/deploy", METHOD(HTTP_POST), "POST", handle_deploy },
 	[ROUTE_SERVICES] = { "/services", READ_METHODS, "GET, HEAD",
 	    handle_services },
+	[ROUTE_STATUS] = { "/status", READ_METHODS, "GET, HEAD", handle_status },
+	[ROUTE_HEALTH] = { "/healthz", READ_METHODS, "GET, HEAD", handle_health },
 };
 
 void

@@ -16,6 +16,7 @@
  */
 #include <db.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,7 +49,8 @@ struct store {
 	DB	*current;
 	DB	*history;
 	DB	*changes;
-	bool	 panicked;
+	bool	 durable;	/* nothing is answered before it is on disk */
+	atomic_bool panicked;	/* set by any thread, read by all */
 };
 
 /* An environments.db record. */
@@ -223,6 +225,7 @@ store_open(const struct store_options *options, struct store **out)
 	    DB_SET_LOCK_TIMEOUT)) != 0 ||
 	    (rc = env->set_flags(env, DB_TIME_NOTGRANTED, 1)) != 0)
 		goto fail;
+	store->durable = options->durable;
 	if (!options->durable &&
 	    (rc = env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1)) != 0)
 		goto fail;
@@ -399,6 +402,30 @@ put_change(struct store *store, DB_TXN *txn, uint32_t env_id,
 	    DB_NOOVERWRITE);
 }
 
+/*
+ * Commits txn without waiting for the disk: its locks are released at once,
+ * so the next deploy of the environment need not wait for this one's flush.
+ * Nothing it wrote may be answered before flush_committed() returns.
+ */
+static int
+commit_early(struct store *store, DB_TXN *txn)
+{
+	return txn->commit(txn, store->durable ? DB_TXN_NOSYNC : 0);
+}
+
+/*
+ * Puts every commit made so far, by any process, on disk (when the store
+ * is durable). One flush serves all the commits waiting for it, so
+ * concurrent deploys share their fsyncs (group commit). Called before any
+ * answer that reveals committed data: a deploy's number, or a read, which
+ * may see a commit that another request has not flushed yet.
+ */
+static int
+flush_committed(struct store *store)
+{
+	return store->durable ? store->env->log_flush(store->env, NULL) : 0;
+}
+
 /* One attempt at a deploy, in one transaction; returns a Berkeley DB code. */
 static int
 deploy_once(struct store *store, const struct deploy *deploy,
@@ -442,8 +469,8 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	if (has_previous && previous == deploy->version) {
 		result->system_version = record.current;
 		result->changed = false;
-		rc = txn->commit(txn, 0);	/* read only: nothing to flush */
-		return rc;
+		/* read only, but the version read may not be on disk yet */
+		return commit_early(store, txn);
 	}
 	if (record.current >= SYSTEM_VERSION_MAX) {
 		rc = ENOSPC;
@@ -477,7 +504,7 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	    (rc = put_environment(store, txn, deploy->environment, &record)) != 0)
 		goto fail;
 
-	rc = txn->commit(txn, 0);
+	rc = commit_early(store, txn);
 	txn = NULL;
 	if (rc == 0) {
 		result->system_version = next;
@@ -501,12 +528,14 @@ store_deploy(struct store *store, const struct deploy *deploy,
 		if (!is_deadlock(rc) || attempt == DEADLOCK_RETRIES)
 			break;
 	}
+	if (rc == 0)
+		rc = flush_committed(store);
 	return translate(store, rc, "deploy");
 }
 
 enum status
 store_current(struct store *store, const char *environment,
-    uint64_t *system_version)
+    struct environment_state *state)
 {
 	struct environment_record record;
 	int rc;
@@ -518,7 +547,11 @@ store_current(struct store *store, const char *environment,
 			break;
 	}
 	if (rc == 0)
-		*system_version = record.current;
+		rc = flush_committed(store);
+	if (rc == 0) {
+		state->system_version = record.current;
+		state->updated_ms = record.updated_ms;
+	}
 	return translate(store, rc, "read environment");
 }
 
@@ -610,7 +643,7 @@ done:
 	if (cursor != NULL && (rc_close = cursor->close(cursor)) != 0 && rc == 0)
 		rc = rc_close;
 	if (rc == 0 || rc == DB_NOTFOUND) {
-		rc_close = txn->commit(txn, 0);
+		rc_close = commit_early(store, txn);
 		return rc != 0 ? rc : rc_close;
 	}
 	txn->abort(txn);
@@ -628,6 +661,8 @@ store_services(struct store *store, const char *environment,
 		if (!is_deadlock(rc) || attempt == DEADLOCK_RETRIES)
 			break;
 	}
+	if (rc == 0)
+		rc = flush_committed(store);
 	if (rc != 0)
 		service_list_clear(list);
 	return translate(store, rc, "read services");

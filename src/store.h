@@ -49,11 +49,11 @@ enum status	store_deploy(struct store *store, const struct deploy *deploy,
 		    struct deploy_result *result);
 
 /*
- * The current system version of an environment: STATUS_NOT_FOUND when it
- * has never seen a deploy.
+ * The current system version of an environment and its commit time:
+ * STATUS_NOT_FOUND when it has never seen a deploy.
  */
 enum status	store_current(struct store *store, const char *environment,
-		    uint64_t *system_version);
+		    struct environment_state *state);
 
 /*
  * Fills list (emptied first) with the services of system_version of

@@ -31,6 +31,8 @@ setting_text(const struct config *c, const char *name, char *buf, size_t cap)
 {
 	if (strcmp(name, "workers") == 0)
 		snprintf(buf, cap, "%u", c->workers);
+	else if (strcmp(name, "threads") == 0)
+		snprintf(buf, cap, "%u", c->threads);
 	else if (strcmp(name, "cache_mb") == 0)
 		snprintf(buf, cap, "%u", c->cache_mb);
 	else if (strcmp(name, "lock_timeout_ms") == 0)
@@ -58,6 +60,7 @@ test_defaults(void)
 	memset(&c, 0x5A, sizeof(c));
 	config_defaults(&c);
 	CHECK(c.workers == 2, "workers %u", c.workers);
+	CHECK(c.threads == 8, "threads %u", c.threads);
 	CHECK(c.cache_mb == 16, "cache_mb %u", c.cache_mb);
 	CHECK(c.lock_timeout_ms == 5000, "lock_timeout_ms %u", c.lock_timeout_ms);
 	CHECK(c.checkpoint_seconds == 30, "checkpoint_seconds %u",
@@ -79,6 +82,10 @@ static const struct set_case set_cases[] = {
 	{ "workers", "1", true, NULL },
 	{ "workers", "3", true, NULL },
 	{ "workers", "64", true, NULL },
+	{ "threads", "1", true, NULL },
+	{ "threads", "64", true, NULL },
+	{ "threads", "0", false, "threads" },
+	{ "threads", "65", false, "threads" },
 	{ "workers", "0", false, "workers" },
 	{ "workers", "65", false, "workers" },
 	{ "workers", "", false, "workers" },
@@ -295,7 +302,7 @@ test_load_errors(void)
 		{ "workers out of bounds", "workers = 2\n# c\nworkers = 0\n", 3,
 		    "workers" },
 		{ "no '='", "workers = 2\nworkers 4\n", 2, "=" },
-		{ "unknown setting", "\n\n\nthreads = 4\n", 4, "threads" },
+		{ "unknown setting", "\n\n\nthread = 4\n", 4, "thread" },
 		{ "bad boolean", "durable_commits = maybe\n", 1,
 		    "durable_commits" },
 		{ "empty value", "cache_mb =\n", 1, "cache_mb" },

@@ -192,12 +192,15 @@ expect_no_snapshot(struct store *store, const char *environment,
 static void
 expect_current(struct store *store, const char *environment, uint64_t want)
 {
-	uint64_t got = UINT64_C(0xDEAD);
+	struct environment_state got = { UINT64_C(0xDEAD), 0 };
 	enum status status = store_current(store, environment, &got);
 
-	CHECK(status == STATUS_OK && got == want, "current %s: %s %llu, "
-	    "expected %llu", environment, status_name(status),
-	    (unsigned long long)got, (unsigned long long)want);
+	CHECK(status == STATUS_OK && got.system_version == want &&
+	    got.updated_ms > UINT64_C(1700000000000), "current %s: %s %llu "
+	    "at %llu ms, expected %llu at a time after 2023",
+	    environment, status_name(status),
+	    (unsigned long long)got.system_version,
+	    (unsigned long long)got.updated_ms, (unsigned long long)want);
 }
 
 #define PAIRS(...)	(const struct pair[]){ __VA_ARGS__ }, \
@@ -228,13 +231,13 @@ test_seed_example(void)
 static void
 test_unknown_environment(void)
 {
-	uint64_t sv = 77;
+	struct environment_state sv = { 77, 0 };
 
 	REQUIRE_STORE();
 	expect_no_snapshot(fx.store, "default", 0);
 	expect_no_snapshot(fx.store, "default", 1);
 	CHECK(store_current(fx.store, "default", &sv) == STATUS_NOT_FOUND &&
-	    sv == 77, "current of a new store");
+	    sv.system_version == 77, "current of a new store");
 
 	expect_deploy(fx.store, "prod", "svc", 1, 1, true);
 	expect_no_snapshot(fx.store, "default", 0);
