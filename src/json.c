@@ -580,25 +580,99 @@ json_render_uint(uint64_t value, size_t *len)
 	return finish(json_object_new_uint64(value), len);
 }
 
+/* Bytes of name once escaped as the inside of a JSON string. */
+static size_t
+escaped_len(const char *name, size_t len)
+{
+	size_t n = len;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c == '"' || c == '\\' || c == '\n' || c == '\r' ||
+		    c == '\t' || c == '\b' || c == '\f')
+			n += 1;
+		else if (c < 0x20 || c == 0x7f)
+			n += 5;
+	}
+	return n;
+}
+
+/* Writes name escaped (escaped_len bytes); UTF-8 passes through as is. */
+static char *
+put_escaped(char *p, const char *name, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		const char *short_form = NULL;
+
+		switch (c) {
+		case '"': short_form = "\\\""; break;
+		case '\\': short_form = "\\\\"; break;
+		case '\n': short_form = "\\n"; break;
+		case '\r': short_form = "\\r"; break;
+		case '\t': short_form = "\\t"; break;
+		case '\b': short_form = "\\b"; break;
+		case '\f': short_form = "\\f"; break;
+		default: break;
+		}
+		if (short_form != NULL) {
+			memcpy(p, short_form, 2);
+			p += 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(p, "\\u00", 4);
+			p[4] = hex[c >> 4];
+			p[5] = hex[c & 0xf];
+			p += 6;
+		} else
+			*p++ = (char)c;
+	}
+	return p;
+}
+
+/*
+ * The list is the hot path of every read, so it is written straight into
+ * one buffer of the exact size, with no tree: the output is the same as
+ * json-c's (names are validated UTF-8, which passes through unescaped).
+ */
 char *
 json_render_services(const struct service_list *list, size_t *len)
 {
-	struct json_object *array = json_object_new_array_ext((int)list->count);
+	static const char open[] = "{\"name\":\"", middle[] = "\",\"version\":";
+	char number[24], *body, *p;
+	size_t total = 2;	/* [ and ] */
 
-	for (size_t i = 0; array != NULL && i < list->count; i++) {
-		struct json_object *item = json_object_new_object();
+	for (size_t i = 0; i < list->count; i++)
+		total += (i > 0) + sizeof(open) - 1 +
+		    escaped_len(service_list_name(list, i),
+		    list->items[i].name_len) + sizeof(middle) - 1 +
+		    (size_t)snprintf(number, sizeof(number), "%llu",
+		    (unsigned long long)list->items[i].version) + 1;
+	if ((body = malloc(total + 1)) == NULL)
+		return NULL;
+	p = body;
+	*p++ = '[';
+	for (size_t i = 0; i < list->count; i++) {
+		int n = snprintf(number, sizeof(number), "%llu",
+		    (unsigned long long)list->items[i].version);
 
-		if (!add(item, "name", json_object_new_string_len(
-		    service_list_name(list, i), (int)list->items[i].name_len)) ||
-		    !add(item, "version",
-		    json_object_new_uint64(list->items[i].version)) ||
-		    json_object_array_add(array, item) != 0) {
-			json_object_put(item);
-			json_object_put(array);
-			return NULL;
-		}
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, open, sizeof(open) - 1);
+		p = put_escaped(p + sizeof(open) - 1,
+		    service_list_name(list, i), list->items[i].name_len);
+		memcpy(p, middle, sizeof(middle) - 1);
+		p += sizeof(middle) - 1;
+		memcpy(p, number, (size_t)n);
+		p += n;
+		*p++ = '}';
 	}
-	return finish(array, len);
+	*p++ = ']';
+	*p = '\0';
+	*len = (size_t)(p - body);
+	return body;
 }
 
 /* Writes ms since the epoch as RFC 3339 UTC with milliseconds ("...T10:15:03.042Z"). */

@@ -556,58 +556,82 @@ store_current(struct store *store, const char *environment,
 }
 
 /*
- * Appends to list the snapshot at system_version of environment env_id,
- * reading history.db through cursor. Returns a Berkeley DB code.
+ * The version of one service at system_version, when it is not its current
+ * one: its last history record at or below system_version, found with one
+ * search and one step back. *found is false when the service did not
+ * exist yet at system_version.
  */
 static int
-scan_snapshot(DBC *cursor, uint32_t env_id,
-    uint64_t system_version, struct service_list *list)
+version_at(DBC *history, uint32_t env_id, const char *name, size_t name_len,
+    uint64_t system_version, bool *found, uint64_t *version)
 {
-	unsigned char found[HISTORY_KEY_MAX], seek[HISTORY_KEY_MAX];
+	unsigned char seek[HISTORY_KEY_MAX], key_buf[HISTORY_KEY_MAX];
 	unsigned char value[HISTORY_VALUE_SIZE];
-	char name[SERVICE_NAME_MAX];
-	size_t name_len, seek_len;
+	size_t seek_len = history_key(seek, env_id, name, name_len,
+	    system_version + 1);
 	DBT key, data;
 	int rc;
 
-	put_u32(found, env_id);
-	key = dbt(found, ENV_ID_SIZE, sizeof(found));
+	*found = false;
+	memcpy(key_buf, seek, seek_len);
+	key = dbt(key_buf, seek_len, sizeof(key_buf));
 	data = dbt(value, 0, sizeof(value));
-	rc = cursor->get(cursor, &key, &data, DB_SET_RANGE);
-	while (rc == 0) {
-		if (key.size < ENV_ID_SIZE + 1 + VERSION_SIZE ||
-		    key.size > sizeof(found) || get_u32(found) != env_id)
+	/* the service has a record above system_version: land on the first */
+	rc = history->get(history, &key, &data, DB_SET_RANGE);
+	if (rc == 0)
+		rc = history->get(history, &key, &data, DB_PREV);
+	if (rc == DB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (key.size != seek_len ||
+	    memcmp(key_buf, seek, seek_len - VERSION_SIZE) != 0)
+		return 0;	/* the record before is another service's */
+	if (data.size != sizeof(value) || value[0] != RECORD_FORMAT)
+		return DB_VERIFY_BAD;
+	*found = value[1] == HISTORY_DEPLOYED;
+	*version = get_u64(value + 2);
+	return 0;
+}
+
+/*
+ * Appends to list the snapshot at system_version of environment env_id.
+ * current.db gives every service of the environment in name order, with
+ * its current version and the system version that set it: when that is
+ * at or below system_version, the current version is the answer, with no
+ * history read; otherwise history.db has it. Returns a Berkeley DB code.
+ */
+static int
+scan_snapshot(DBC *current, DBC *history, uint32_t env_id,
+    uint64_t system_version, struct service_list *list)
+{
+	unsigned char key_buf[ENV_ID_SIZE + SERVICE_NAME_MAX];
+	unsigned char value[CURRENT_VALUE_SIZE];
+	const char *name = (const char *)key_buf + ENV_ID_SIZE;
+	size_t name_len;
+	uint64_t version;
+	bool found;
+	DBT key, data;
+	int rc;
+
+	put_u32(key_buf, env_id);
+	key = dbt(key_buf, ENV_ID_SIZE, sizeof(key_buf));
+	data = dbt(value, 0, sizeof(value));
+	for (rc = current->get(current, &key, &data, DB_SET_RANGE); rc == 0;
+	    rc = current->get(current, &key, &data, DB_NEXT)) {
+		if (key.size < ENV_ID_SIZE || get_u32(key_buf) != env_id)
 			break;		/* past the environment's services */
-		name_len = key.size - ENV_ID_SIZE - 1 - VERSION_SIZE;
-		memcpy(name, found + ENV_ID_SIZE, name_len);
-
-		/* the service's last record at or below system_version */
-		seek_len = history_key(seek, env_id, name, name_len,
-		    system_version + 1);
-		memcpy(found, seek, seek_len);
-		key = dbt(found, seek_len, sizeof(found));
-		rc = cursor->get(cursor, &key, &data, DB_SET_RANGE);
-		if (rc == DB_NOTFOUND)
-			rc = cursor->get(cursor, &key, &data, DB_LAST);
-		else if (rc == 0)
-			rc = cursor->get(cursor, &key, &data, DB_PREV);
-		if (rc != 0 && rc != DB_NOTFOUND)
+		if (data.size != sizeof(value) || value[0] != RECORD_FORMAT)
+			return DB_VERIFY_BAD;
+		name_len = key.size - ENV_ID_SIZE;
+		found = true;
+		version = get_u64(value + 1);
+		if (get_u64(value + 9) > system_version &&
+		    (rc = version_at(history, env_id, name, name_len,
+		    system_version, &found, &version)) != 0)
 			return rc;
-		if (rc == 0 && key.size == seek_len &&
-		    memcmp(found, seek, seek_len - VERSION_SIZE) == 0) {
-			if (data.size != sizeof(value) || value[0] != RECORD_FORMAT)
-				return DB_VERIFY_BAD;
-			if (value[1] == HISTORY_DEPLOYED &&
-			    !service_list_append(list, name, name_len,
-			    get_u64(value + 2)))
-				return ENOMEM;
-		}
-
-		/* on to the first record of the next service */
-		seek_len = history_key(seek, env_id, name, name_len, UINT64_MAX);
-		memcpy(found, seek, seek_len);
-		key = dbt(found, seek_len, sizeof(found));
-		rc = cursor->get(cursor, &key, &data, DB_SET_RANGE);
+		if (found && !service_list_append(list, name, name_len, version))
+			return ENOMEM;
 	}
 	return rc == DB_NOTFOUND ? 0 : rc;
 }
@@ -619,7 +643,7 @@ services_once(struct store *store, const char *environment,
 {
 	DB_ENV *env = store->env;
 	DB_TXN *txn = NULL;
-	DBC *cursor = NULL;
+	DBC *current = NULL, *history = NULL;
 	struct environment_record record;
 	int rc, rc_close;
 
@@ -634,13 +658,23 @@ services_once(struct store *store, const char *environment,
 		rc = DB_NOTFOUND;
 		goto done;
 	}
-	/* versions at or below current never change: no lock is needed past this */
-	if ((rc = store->history->cursor(store->history, txn, &cursor,
+	/*
+	 * History at or below the current version never changes, and a
+	 * service that changed since is looked up there: reads need not hold
+	 * their locks.
+	 */
+	if ((rc = store->current->cursor(store->current, txn, &current,
+	    DB_READ_COMMITTED)) != 0 ||
+	    (rc = store->history->cursor(store->history, txn, &history,
 	    DB_READ_COMMITTED)) != 0)
 		goto done;
-	rc = scan_snapshot(cursor, record.id, system_version, list);
+	rc = scan_snapshot(current, history, record.id, system_version, list);
 done:
-	if (cursor != NULL && (rc_close = cursor->close(cursor)) != 0 && rc == 0)
+	if (history != NULL && (rc_close = history->close(history)) != 0 &&
+	    rc == 0)
+		rc = rc_close;
+	if (current != NULL && (rc_close = current->close(current)) != 0 &&
+	    rc == 0)
 		rc = rc_close;
 	if (rc == 0 || rc == DB_NOTFOUND) {
 		rc_close = commit_early(store, txn);
