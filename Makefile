@@ -5,6 +5,9 @@
 #                   on http://127.0.0.1:$(PORT) with data under $(DATA_DIR)
 #   make test       install what is missing, build, run the unit tests (also
 #                   under ASan and UBSan) and the end-to-end tests
+#   make bench      install wrk if missing, build, measure every route and
+#                   the store against the machine's ceilings; writes
+#                   docs/benchmarks.md
 #   make clean      remove what the build made
 
 PORT		?= 8080
@@ -35,7 +38,7 @@ TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_config.c tests/unit/test_auth.c
 HEADERS		 = $(wildcard src/*.h)
 
-.PHONY: all deps run test unit unit-asan e2e lint clean
+.PHONY: all deps run test unit unit-asan unit-valgrind e2e lint bench clean
 
 all: cgi-bin/releasemgr cgi-bin/releasemgr-run
 
@@ -81,6 +84,11 @@ build/asan/test_unit: $(TEST_SRCS) $(addprefix src/,$(notdir $(LIB_OBJS:.o=.c)))
 	  $(addprefix src/,$(notdir $(LIB_OBJS:.o=.c))) \
 	  $$(pkg-config --libs cunit) $(LDLIBS)
 
+# The store-level micro-benchmark of make bench (S1, S3, S4).
+build/store_bench: tests/bench/store_bench.c $(LIB_OBJS) $(HEADERS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/bench/store_bench.c $(LIB_OBJS) \
+	  $(LDLIBS)
+
 unit: build/test_unit
 	build/test_unit
 
@@ -94,13 +102,20 @@ unit-valgrind: build/test_unit
 
 lint:
 	cppcheck -q --error-exitcode=1 --enable=warning,portability \
-	  --inline-suppr -D_DEFAULT_SOURCE -Isrc --std=c11 src tests/unit
+	  --inline-suppr -D_DEFAULT_SOURCE -Isrc --std=c11 src tests/unit \
+	  tests/bench
 
 e2e: all
 	python3 tests/e2e/run.py
 
 test: deps
-	$(MAKE) all unit unit-asan unit-valgrind lint e2e
+	$(MAKE) all build/store_bench unit unit-asan unit-valgrind lint e2e
+
+bench: deps
+	$(MAKE) deps DEB_PACKAGES=wrk
+	$(MAKE) all build/store_bench
+	python3 tests/bench/bench.py --store-bench build/store_bench \
+	  --out docs/benchmarks.md
 
 clean:
 	rm -rf build cgi-bin/releasemgr cgi-bin/releasemgr-run

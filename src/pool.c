@@ -110,7 +110,7 @@ set_handler(int signo, void (*handler)(int))
 static enum status
 open_store(const struct pool *pool, enum store_role role, struct store **store)
 {
-	struct store_options options;
+	struct store_options options = { 0 };
 	char home[CONFIG_PATH_MAX + 8];
 
 	snprintf(home, sizeof(home), "%s/db", pool->config->data_dir);

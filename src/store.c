@@ -3,23 +3,28 @@
  *
  * Five B-tree databases (README, "Data layout", says why each exists):
  *   meta.db          "next-environment-id" -> u32
- *   environments.db  environment name -> id, current system version, updated-at
+ *   environments.db  environment name -> id, current system version,
+ *                    updated-at, number of services, last keyframe
  *   current.db       env id . service name -> version, since system version
- *   history.db       env id . service name . NUL . system version -> version
  *   changes.db       env id . system version -> the change and its metadata
+ *   keyframes.db     env id . system version -> that version's whole list
  * Integers are stored big-endian so that byte order is numeric order, and
  * every value starts with a format byte so records can evolve.
  *
- * A deploy touches a fixed number of records whatever the number of
- * services or versions; the snapshot of version N is, for each service,
- * its last history record at or below N, found with a few cursor steps.
+ * A deploy writes three records, and once every max(KEYFRAME_INTERVAL,
+ * services) system versions a keyframe: the snapshot of that version, so
+ * each version costs a bounded share of one. The snapshot of version N is
+ * the current map when nothing changed since N; otherwise the keyframe at
+ * or below N with the changes after it, read in one sequential pass.
  */
 #include <db.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store.h"
@@ -28,13 +33,15 @@
 #define DEADLOCK_RETRIES	16	/* attempts after the first */
 #define ENV_ID_SIZE		4
 #define VERSION_SIZE		8
-#define HISTORY_KEY_MAX		(ENV_ID_SIZE + SERVICE_NAME_MAX + 1 + VERSION_SIZE)
-#define ENVIRONMENT_VALUE_SIZE	(1 + 4 + 8 + 8)
+#define VERSIONED_KEY_SIZE	(ENV_ID_SIZE + VERSION_SIZE)
+#define ENVIRONMENT_VALUE_SIZE	(1 + 4 + 8 + 8 + 4 + 8)
 #define CURRENT_VALUE_SIZE	(1 + 8 + 8)
-#define HISTORY_VALUE_SIZE	(1 + 1 + 8)
 #define CHANGE_VALUE_MAX	(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX + \
 				 3 * (2 + METADATA_MAX))
-#define HISTORY_DEPLOYED	1	/* history kind: the service runs this version */
+#define CHANGE_NAME_OFFSET	(1 + 8 + 8 + 1 + 8)	/* where the name's length starts */
+#define KEYFRAME_HEADER_SIZE	(1 + 4)		/* format, number of entries */
+#define KEYFRAME_ENTRY_MAX	(2 + SERVICE_NAME_MAX + 8)
+#define KEYFRAME_INTERVAL	128	/* fewest system versions between keyframes */
 
 /* Bits of a change record's flags byte. */
 #define CHANGE_HAS_PREVIOUS	0x01
@@ -47,9 +54,10 @@ struct store {
 	DB	*meta;
 	DB	*environments;
 	DB	*current;
-	DB	*history;
 	DB	*changes;
+	DB	*keyframes;
 	bool	 durable;	/* nothing is answered before it is on disk */
+	unsigned keyframe_interval;	/* fewest system versions between keyframes */
 	atomic_bool panicked;	/* set by any thread, read by all */
 };
 
@@ -58,6 +66,8 @@ struct environment_record {
 	uint32_t	id;
 	uint64_t	current;	/* 0 before the first change */
 	uint64_t	updated_ms;	/* commit time of the current version */
+	uint32_t	services;	/* in current.db */
+	uint64_t	keyframe;	/* system version of the last keyframe; 0: none */
 };
 
 static void
@@ -196,6 +206,16 @@ open_database(DB_ENV *env, const char *file, bool create, DB **out)
 	return 0;
 }
 
+/* True when home holds the history.db of the layout before keyframes. */
+static bool
+store_has_old_layout(const char *home)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/history.db", home);
+
+	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
+}
+
 enum status
 store_open(const struct store_options *options, struct store **out)
 {
@@ -226,9 +246,18 @@ store_open(const struct store_options *options, struct store **out)
 	    (rc = env->set_flags(env, DB_TIME_NOTGRANTED, 1)) != 0)
 		goto fail;
 	store->durable = options->durable;
+	store->keyframe_interval = options->keyframe_interval != 0 ?
+	    options->keyframe_interval : KEYFRAME_INTERVAL;
 	if (!options->durable &&
 	    (rc = env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1)) != 0)
 		goto fail;
+	if (recover && store_has_old_layout(options->home)) {
+		log_error("store: %s holds history.db, from a layout before "
+		    "keyframes, which this version does not read; start on an "
+		    "empty data directory", options->home);
+		rc = EINVAL;
+		goto fail;
+	}
 	if (recover)
 		flags |= DB_CREATE | DB_RECOVER;
 	if ((rc = env->open(env, options->home, flags, 0600)) != 0)
@@ -237,8 +266,9 @@ store_open(const struct store_options *options, struct store **out)
 	    (rc = open_database(env, "environments.db", recover,
 	    &store->environments)) != 0 ||
 	    (rc = open_database(env, "current.db", recover, &store->current)) != 0 ||
-	    (rc = open_database(env, "history.db", recover, &store->history)) != 0 ||
-	    (rc = open_database(env, "changes.db", recover, &store->changes)) != 0)
+	    (rc = open_database(env, "changes.db", recover, &store->changes)) != 0 ||
+	    (rc = open_database(env, "keyframes.db", recover,
+	    &store->keyframes)) != 0)
 		goto fail;
 	*out = store;
 	return STATUS_OK;
@@ -257,7 +287,7 @@ store_close(struct store *store)
 	if (store == NULL)
 		return;
 	dbs[0] = &store->changes;
-	dbs[1] = &store->history;
+	dbs[1] = &store->keyframes;
 	dbs[2] = &store->current;
 	dbs[3] = &store->environments;
 	dbs[4] = &store->meta;
@@ -288,6 +318,8 @@ get_environment(struct store *store, DB_TXN *txn, const char *name,
 	record->id = get_u32(value + 1);
 	record->current = get_u64(value + 5);
 	record->updated_ms = get_u64(value + 13);
+	record->services = get_u32(value + 21);
+	record->keyframe = get_u64(value + 25);
 	return 0;
 }
 
@@ -303,6 +335,8 @@ put_environment(struct store *store, DB_TXN *txn, const char *name,
 	put_u32(value + 1, record->id);
 	put_u64(value + 5, record->current);
 	put_u64(value + 13, record->updated_ms);
+	put_u32(value + 21, record->services);
+	put_u64(value + 25, record->keyframe);
 	return store->environments->put(store->environments, txn, &key, &data, 0);
 }
 
@@ -343,16 +377,13 @@ service_key(unsigned char *buf, uint32_t env_id, const char *name,
 	return ENV_ID_SIZE + name_len;
 }
 
-/* Builds env id . name . NUL . system version (the history.db key). */
-static size_t
-history_key(unsigned char *buf, uint32_t env_id, const char *name,
-    size_t name_len, uint64_t system_version)
+/* Builds env id . system version (the changes.db and keyframes.db key). */
+static void
+versioned_key(unsigned char buf[VERSIONED_KEY_SIZE], uint32_t env_id,
+    uint64_t system_version)
 {
-	size_t n = service_key(buf, env_id, name, name_len);
-
-	buf[n++] = '\0';
-	put_u64(buf + n, system_version);
-	return n + VERSION_SIZE;
+	put_u32(buf, env_id);
+	put_u64(buf + ENV_ID_SIZE, system_version);
 }
 
 /* Appends a 16-bit length and the bytes of an optional text. */
@@ -371,14 +402,13 @@ put_change(struct store *store, DB_TXN *txn, uint32_t env_id,
     uint64_t system_version, uint64_t created_ms, const struct deploy *deploy,
     bool has_previous, uint64_t previous)
 {
-	unsigned char key_buf[ENV_ID_SIZE + VERSION_SIZE];
+	unsigned char key_buf[VERSIONED_KEY_SIZE];
 	unsigned char value[CHANGE_VALUE_MAX];
 	unsigned char flags = 0;
 	size_t n = 0;
 	DBT key, data;
 
-	put_u32(key_buf, env_id);
-	put_u64(key_buf + ENV_ID_SIZE, system_version);
+	versioned_key(key_buf, env_id, system_version);
 	flags |= has_previous ? CHANGE_HAS_PREVIOUS : 0;
 	flags |= deploy->deployed_by.present ? CHANGE_HAS_DEPLOYED_BY : 0;
 	flags |= deploy->reason.present ? CHANGE_HAS_REASON : 0;
@@ -426,6 +456,119 @@ flush_committed(struct store *store)
 	return store->durable ? store->env->log_flush(store->env, NULL) : 0;
 }
 
+/* Orders names as the B-trees order their keys: bytewise, a prefix first. */
+static int
+compare_names(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+	int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
+
+	if (c != 0)
+		return c;
+	return a_len < b_len ? -1 : a_len > b_len;
+}
+
+/*
+ * Appends to list every service of environment env_id in current.db, in
+ * name order, with its current version. *complete is false (and the list
+ * partial) when a service's version was set after at_most: the current
+ * map is then not the snapshot of at_most. Returns a Berkeley DB code.
+ */
+static int
+scan_current(DBC *current, uint32_t env_id, uint64_t at_most,
+    struct service_list *list, bool *complete)
+{
+	unsigned char key_buf[ENV_ID_SIZE + SERVICE_NAME_MAX];
+	unsigned char value[CURRENT_VALUE_SIZE];
+	DBT key, data;
+	int rc;
+
+	*complete = true;
+	put_u32(key_buf, env_id);
+	key = dbt(key_buf, ENV_ID_SIZE, sizeof(key_buf));
+	data = dbt(value, 0, sizeof(value));
+	for (rc = current->get(current, &key, &data, DB_SET_RANGE); rc == 0;
+	    rc = current->get(current, &key, &data, DB_NEXT)) {
+		if (key.size < ENV_ID_SIZE || get_u32(key_buf) != env_id)
+			break;		/* past the environment's services */
+		if (data.size != sizeof(value) || value[0] != RECORD_FORMAT)
+			return DB_VERIFY_BAD;
+		if (get_u64(value + 9) > at_most) {
+			*complete = false;
+			return 0;
+		}
+		if (!service_list_append(list, (const char *)key_buf +
+		    ENV_ID_SIZE, key.size - ENV_ID_SIZE, get_u64(value + 1)))
+			return ENOMEM;
+	}
+	return rc == DB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * System versions between two keyframes: at least KEYFRAME_INTERVAL (or
+ * the store's own setting), and at least the number of services, so that
+ * each version pays for at most about one service's entry.
+ */
+static uint64_t
+keyframe_interval(const struct store *store,
+    const struct environment_record *record)
+{
+	return record->services > store->keyframe_interval ?
+	    record->services : store->keyframe_interval;
+}
+
+/*
+ * Writes the keyframe of system_version: the environment's whole current
+ * map, as this transaction sees it (format, count, then for each service
+ * in name order a 16-bit name length, the name, the version).
+ */
+static int
+put_keyframe(struct store *store, DB_TXN *txn, uint32_t env_id,
+    uint64_t system_version)
+{
+	unsigned char key_buf[VERSIONED_KEY_SIZE], *value = NULL, *p;
+	struct service_list list;
+	DBC *current = NULL;
+	size_t size = KEYFRAME_HEADER_SIZE;
+	bool complete;
+	DBT key, data;
+	int rc, rc_close;
+
+	service_list_init(&list);
+	if ((rc = store->current->cursor(store->current, txn, &current, 0)) != 0)
+		goto done;
+	if ((rc = scan_current(current, env_id, UINT64_MAX, &list,
+	    &complete)) != 0)
+		goto done;
+	for (size_t i = 0; i < list.count; i++)
+		size += 2 + list.items[i].name_len + VERSION_SIZE;
+	if (list.count > UINT32_MAX || size > UINT32_MAX ||
+	    (value = malloc(size)) == NULL) {
+		rc = ENOMEM;
+		goto done;
+	}
+	value[0] = RECORD_FORMAT;
+	put_u32(value + 1, (uint32_t)list.count);
+	p = value + KEYFRAME_HEADER_SIZE;
+	for (size_t i = 0; i < list.count; i++) {
+		p += put_text(p, service_list_name(&list, i),
+		    list.items[i].name_len);
+		put_u64(p, list.items[i].version);
+		p += VERSION_SIZE;
+	}
+	versioned_key(key_buf, env_id, system_version);
+	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
+	data = dbt(value, size, size);
+	rc = store->keyframes->put(store->keyframes, txn, &key, &data,
+	    DB_NOOVERWRITE);
+done:
+	if (current != NULL && (rc_close = current->close(current)) != 0 &&
+	    rc == 0)
+		rc = rc_close;
+	free(value);
+	service_list_free(&list);
+	return rc;
+}
+
 /* One attempt at a deploy, in one transaction; returns a Berkeley DB code. */
 static int
 deploy_once(struct store *store, const struct deploy *deploy,
@@ -434,8 +577,8 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	DB_ENV *env = store->env;
 	DB_TXN *txn = NULL;
 	struct environment_record record;
-	unsigned char key_buf[HISTORY_KEY_MAX], value[CURRENT_VALUE_SIZE];
-	unsigned char history_value[HISTORY_VALUE_SIZE];
+	unsigned char key_buf[ENV_ID_SIZE + SERVICE_NAME_MAX];
+	unsigned char value[CURRENT_VALUE_SIZE];
 	DBT key, data;
 	bool has_previous = false;
 	uint64_t previous = 0, next;
@@ -485,23 +628,22 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	if ((rc = store->current->put(store->current, txn, &key, &data, 0)) != 0)
 		goto fail;
 
-	key = dbt(key_buf, history_key(key_buf, record.id, deploy->name,
-	    deploy->name_len, next), sizeof(key_buf));
-	history_value[0] = RECORD_FORMAT;
-	history_value[1] = HISTORY_DEPLOYED;
-	put_u64(history_value + 2, deploy->version);
-	data = dbt(history_value, sizeof(history_value), sizeof(history_value));
-	if ((rc = store->history->put(store->history, txn, &key, &data,
-	    DB_NOOVERWRITE)) != 0)
-		goto fail;
+	if (!has_previous)
+		record.services++;
 
 	/* createdAt never goes backwards, even when the clock does */
 	record.updated_ms = now_ms() > record.updated_ms ? now_ms() :
 	    record.updated_ms;
 	record.current = next;
 	if ((rc = put_change(store, txn, record.id, next, record.updated_ms,
-	    deploy, has_previous, previous)) != 0 ||
-	    (rc = put_environment(store, txn, deploy->environment, &record)) != 0)
+	    deploy, has_previous, previous)) != 0)
+		goto fail;
+	if (next - record.keyframe >= keyframe_interval(store, &record)) {
+		if ((rc = put_keyframe(store, txn, record.id, next)) != 0)
+			goto fail;
+		record.keyframe = next;
+	}
+	if ((rc = put_environment(store, txn, deploy->environment, &record)) != 0)
 		goto fail;
 
 	rc = commit_early(store, txn);
@@ -555,85 +697,202 @@ store_current(struct store *store, const char *environment,
 	return translate(store, rc, "read environment");
 }
 
+/* A change read back from changes.db, for merging into a keyframe. */
+struct change_ref {
+	const char	*name;
+	size_t		 name_len;
+	uint64_t	 version;
+	size_t		 order;		/* later changes of a name win */
+};
+
+/* qsort order of change_refs: by name, the latest change first. */
+static int
+compare_change_refs(const void *x, const void *y)
+{
+	const struct change_ref *a = x, *b = y;
+	int c = compare_names(a->name, a->name_len, b->name, b->name_len);
+
+	if (c != 0)
+		return c;
+	return a->order < b->order ? 1 : a->order > b->order ? -1 : 0;
+}
+
 /*
- * The version of one service at system_version, when it is not its current
- * one: its last history record at or below system_version, found with one
- * search and one step back. *found is false when the service did not
- * exist yet at system_version.
+ * Finds the last keyframe of environment env_id at or below system_version:
+ * *at is its version and *frame its value, malloc'd, for the caller to
+ * free. When there is none, the snapshot starts empty: *at is 0 and *frame
+ * empty.
  */
 static int
-version_at(DBC *history, uint32_t env_id, const char *name, size_t name_len,
-    uint64_t system_version, bool *found, uint64_t *version)
+find_keyframe(DBC *keyframes, uint32_t env_id, uint64_t system_version,
+    uint64_t *at, DBT *frame)
 {
-	unsigned char seek[HISTORY_KEY_MAX], key_buf[HISTORY_KEY_MAX];
-	unsigned char value[HISTORY_VALUE_SIZE];
-	size_t seek_len = history_key(seek, env_id, name, name_len,
-	    system_version + 1);
-	DBT key, data;
+	unsigned char key_buf[VERSIONED_KEY_SIZE];
+	DBT key, skip;
 	int rc;
 
-	*found = false;
-	memcpy(key_buf, seek, seek_len);
-	key = dbt(key_buf, seek_len, sizeof(key_buf));
-	data = dbt(value, 0, sizeof(value));
-	/* the service has a record above system_version: land on the first */
-	rc = history->get(history, &key, &data, DB_SET_RANGE);
+	*at = 0;
+	memset(frame, 0, sizeof(*frame));
+	versioned_key(key_buf, env_id, system_version + 1);
+	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
+	/* position on the first key above, without reading its value */
+	memset(&skip, 0, sizeof(skip));
+	skip.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	rc = keyframes->get(keyframes, &key, &skip, DB_SET_RANGE);
+	frame->flags = DB_DBT_MALLOC;
 	if (rc == 0)
-		rc = history->get(history, &key, &data, DB_PREV);
+		rc = keyframes->get(keyframes, &key, frame, DB_PREV);
+	else if (rc == DB_NOTFOUND)
+		rc = keyframes->get(keyframes, &key, frame, DB_LAST);
 	if (rc == DB_NOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
-	if (key.size != seek_len ||
-	    memcmp(key_buf, seek, seek_len - VERSION_SIZE) != 0)
-		return 0;	/* the record before is another service's */
-	if (data.size != sizeof(value) || value[0] != RECORD_FORMAT)
-		return DB_VERIFY_BAD;
-	*found = value[1] == HISTORY_DEPLOYED;
-	*version = get_u64(value + 2);
+	if (key.size != sizeof(key_buf) || get_u32(key_buf) != env_id) {
+		free(frame->data);	/* another environment's */
+		memset(frame, 0, sizeof(*frame));
+		return 0;
+	}
+	*at = get_u64(key_buf + ENV_ID_SIZE);
 	return 0;
 }
 
 /*
- * Appends to list the snapshot at system_version of environment env_id.
- * current.db gives every service of the environment in name order, with
- * its current version and the system version that set it: when that is
- * at or below system_version, the current version is the answer, with no
- * history read; otherwise history.db has it. Returns a Berkeley DB code.
+ * Appends to changed the name and version of every change of environment
+ * env_id after system version from, up to and including to, in order.
  */
 static int
-scan_snapshot(DBC *current, DBC *history, uint32_t env_id,
-    uint64_t system_version, struct service_list *list)
+read_changes(DBC *changes, uint32_t env_id, uint64_t from, uint64_t to,
+    struct service_list *changed)
 {
-	unsigned char key_buf[ENV_ID_SIZE + SERVICE_NAME_MAX];
-	unsigned char value[CURRENT_VALUE_SIZE];
-	const char *name = (const char *)key_buf + ENV_ID_SIZE;
+	unsigned char key_buf[VERSIONED_KEY_SIZE];
+	unsigned char value[CHANGE_NAME_OFFSET + 2 + SERVICE_NAME_MAX];
 	size_t name_len;
-	uint64_t version;
-	bool found;
 	DBT key, data;
 	int rc;
 
-	put_u32(key_buf, env_id);
-	key = dbt(key_buf, ENV_ID_SIZE, sizeof(key_buf));
+	versioned_key(key_buf, env_id, from + 1);
+	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
+	/* only what comes before the metadata */
 	data = dbt(value, 0, sizeof(value));
-	for (rc = current->get(current, &key, &data, DB_SET_RANGE); rc == 0;
-	    rc = current->get(current, &key, &data, DB_NEXT)) {
-		if (key.size < ENV_ID_SIZE || get_u32(key_buf) != env_id)
-			break;		/* past the environment's services */
-		if (data.size != sizeof(value) || value[0] != RECORD_FORMAT)
+	data.flags |= DB_DBT_PARTIAL;
+	data.dlen = sizeof(value);
+	for (rc = changes->get(changes, &key, &data, DB_SET_RANGE); rc == 0;
+	    rc = changes->get(changes, &key, &data, DB_NEXT)) {
+		if (key.size != sizeof(key_buf) || get_u32(key_buf) != env_id ||
+		    get_u64(key_buf + ENV_ID_SIZE) > to)
+			break;
+		if (data.size < CHANGE_NAME_OFFSET + 2 || value[0] != RECORD_FORMAT)
 			return DB_VERIFY_BAD;
-		name_len = key.size - ENV_ID_SIZE;
-		found = true;
-		version = get_u64(value + 1);
-		if (get_u64(value + 9) > system_version &&
-		    (rc = version_at(history, env_id, name, name_len,
-		    system_version, &found, &version)) != 0)
-			return rc;
-		if (found && !service_list_append(list, name, name_len, version))
+		name_len = (size_t)value[CHANGE_NAME_OFFSET] << 8 |
+		    value[CHANGE_NAME_OFFSET + 1];
+		if (name_len > SERVICE_NAME_MAX ||
+		    data.size < CHANGE_NAME_OFFSET + 2 + name_len)
+			return DB_VERIFY_BAD;
+		if (!service_list_append(changed, (const char *)value +
+		    CHANGE_NAME_OFFSET + 2, name_len, get_u64(value + 9)))
 			return ENOMEM;
 	}
 	return rc == DB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Appends to list the merge of a keyframe (sorted entries) with the
+ * latest of each changed name: the snapshot, in name order.
+ */
+static int
+merge_keyframe(const DBT *frame, const struct change_ref *refs, size_t count,
+    struct service_list *list)
+{
+	const unsigned char *p = frame->data, *end = p + frame->size;
+	uint32_t entries = 0;
+	size_t r = 0, name_len = 0;
+	const char *name = NULL;
+	uint64_t version = 0;
+	bool have = false;
+	int c;
+
+	if (frame->size != 0) {
+		if (frame->size < KEYFRAME_HEADER_SIZE || p[0] != RECORD_FORMAT)
+			return DB_VERIFY_BAD;
+		entries = get_u32(p + 1);
+		p += KEYFRAME_HEADER_SIZE;
+	}
+	for (;;) {
+		if (!have && entries > 0) {
+			if (end - p < 2)
+				return DB_VERIFY_BAD;
+			name_len = (size_t)p[0] << 8 | p[1];
+			if ((size_t)(end - p) < 2 + name_len + VERSION_SIZE)
+				return DB_VERIFY_BAD;
+			name = (const char *)p + 2;
+			version = get_u64(p + 2 + name_len);
+			p += 2 + name_len + VERSION_SIZE;
+			entries--;
+			have = true;
+		}
+		if (!have && r == count)
+			break;
+		c = !have ? 1 : r == count ? -1 : compare_names(name, name_len,
+		    refs[r].name, refs[r].name_len);
+		if (c < 0 ? !service_list_append(list, name, name_len, version) :
+		    !service_list_append(list, refs[r].name, refs[r].name_len,
+		    refs[r].version))
+			return ENOMEM;
+		if (c <= 0)
+			have = false;	/* the keyframe's entry is used or replaced */
+		if (c >= 0)
+			r++;
+	}
+	return 0;
+}
+
+/*
+ * Appends to list the snapshot at system_version of environment env_id
+ * from the last keyframe at or below it and the changes since.
+ */
+static int
+scan_keyframe(DBC *keyframes, DBC *changes, uint32_t env_id,
+    uint64_t system_version, struct service_list *list)
+{
+	struct service_list changed;
+	struct change_ref *refs = NULL;
+	size_t kept = 0;
+	uint64_t at = 0;
+	DBT frame;
+	int rc;
+
+	service_list_init(&changed);
+	if ((rc = find_keyframe(keyframes, env_id, system_version, &at,
+	    &frame)) != 0)
+		goto done;
+	if ((rc = read_changes(changes, env_id, at, system_version,
+	    &changed)) != 0)
+		goto done;
+	if (changed.count > 0 &&
+	    (refs = calloc(changed.count, sizeof(*refs))) == NULL) {
+		rc = ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < changed.count; i++) {
+		refs[i].name = service_list_name(&changed, i);
+		refs[i].name_len = changed.items[i].name_len;
+		refs[i].version = changed.items[i].version;
+		refs[i].order = i;
+	}
+	if (changed.count > 1)
+		qsort(refs, changed.count, sizeof(*refs), compare_change_refs);
+	/* keep the latest change of each name: the first of its run */
+	for (size_t i = 0; i < changed.count; i++)
+		if (kept == 0 || compare_names(refs[kept - 1].name,
+		    refs[kept - 1].name_len, refs[i].name, refs[i].name_len) != 0)
+			refs[kept++] = refs[i];
+	rc = merge_keyframe(&frame, refs, kept, list);
+done:
+	free(frame.data);
+	free(refs);
+	service_list_free(&changed);
+	return rc;
 }
 
 /* One attempt at reading a snapshot; returns a Berkeley DB code. */
@@ -643,8 +902,9 @@ services_once(struct store *store, const char *environment,
 {
 	DB_ENV *env = store->env;
 	DB_TXN *txn = NULL;
-	DBC *current = NULL, *history = NULL;
+	DBC *current = NULL, *keyframes = NULL, *changes = NULL;
 	struct environment_record record;
+	bool complete = false;
 	int rc, rc_close;
 
 	service_list_clear(list);
@@ -659,18 +919,32 @@ services_once(struct store *store, const char *environment,
 		goto done;
 	}
 	/*
-	 * History at or below the current version never changes, and a
-	 * service that changed since is looked up there: reads need not hold
-	 * their locks.
+	 * The newest version is the current map, unless a deploy committed
+	 * since the environment was read. Keyframes and changes at or below
+	 * the current version never change: reads need not hold their locks.
 	 */
-	if ((rc = store->current->cursor(store->current, txn, &current,
-	    DB_READ_COMMITTED)) != 0 ||
-	    (rc = store->history->cursor(store->history, txn, &history,
-	    DB_READ_COMMITTED)) != 0)
-		goto done;
-	rc = scan_snapshot(current, history, record.id, system_version, list);
+	if (system_version == record.current) {
+		if ((rc = store->current->cursor(store->current, txn, &current,
+		    DB_READ_COMMITTED)) != 0 ||
+		    (rc = scan_current(current, record.id, system_version, list,
+		    &complete)) != 0)
+			goto done;
+	}
+	if (!complete) {
+		service_list_clear(list);
+		if ((rc = store->keyframes->cursor(store->keyframes, txn,
+		    &keyframes, DB_READ_COMMITTED)) != 0 ||
+		    (rc = store->changes->cursor(store->changes, txn, &changes,
+		    DB_READ_COMMITTED)) != 0)
+			goto done;
+		rc = scan_keyframe(keyframes, changes, record.id,
+		    system_version, list);
+	}
 done:
-	if (history != NULL && (rc_close = history->close(history)) != 0 &&
+	if (changes != NULL && (rc_close = changes->close(changes)) != 0 &&
+	    rc == 0)
+		rc = rc_close;
+	if (keyframes != NULL && (rc_close = keyframes->close(keyframes)) != 0 &&
 	    rc == 0)
 		rc = rc_close;
 	if (current != NULL && (rc_close = current->close(current)) != 0 &&

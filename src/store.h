@@ -27,6 +27,7 @@ struct store_options {
 	unsigned	 cache_mb;	/* shared buffer pool, in MiB */
 	unsigned	 lock_timeout_ms;	/* a lock wait longer than this fails busy */
 	bool		 durable;	/* flush the log at commit (false only in benchmarks) */
+	unsigned	 keyframe_interval;	/* 0: the default; tests use small ones */
 };
 
 /*

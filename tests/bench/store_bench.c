@@ -45,6 +45,7 @@
 #define S1_FEW_SERVICES		10
 #define S1_MANY_SERVICES	10000
 #define S1_RATIO_TARGET		1.2	/* median with many / median with few */
+#define S1_BLOCKS		20	/* alternations of the few and the many */
 #define S3_CACHE_MB		64
 #define S3_SERVICES		100
 /*
@@ -71,19 +72,22 @@ struct settings {
 	bool		keep;		/* leave the temporary directory behind */
 };
 
-/* One S1 configuration. */
-struct deploy_run {
-	const char	*label;		/* "nosync" or "durable", in the keys */
-	bool		 durable;
-	size_t		 services;	/* distinct services seeded */
-	size_t		 deploys;	/* timed deploys */
-};
-
 /* The durations of many operations, in nanoseconds. */
 struct samples {
 	uint64_t	*ns;
 	size_t		 count;
 	size_t		 capacity;
+};
+
+/* One S1 configuration and its own store. */
+struct deploy_bench {
+	const char	*label;		/* "nosync" or "durable", in the keys */
+	bool		 durable;
+	size_t		 services;	/* distinct services seeded */
+	char		 home[PATH_MAX];
+	struct store	*store;
+	uint64_t	 version;	/* the last version deployed */
+	struct samples	 samples;
 };
 
 /* The summary of a set of samples, in microseconds. */
@@ -102,7 +106,7 @@ static const struct database_file DATABASE_FILES[] = {
 	{ "meta.db", "meta" },
 	{ "environments.db", "environments" },
 	{ "current.db", "current" },
-	{ "history.db", "history" },
+	{ "keyframes.db", "keyframes" },
 	{ "changes.db", "changes" },
 };
 #define DATABASE_FILE_COUNT	(sizeof(DATABASE_FILES) / sizeof(DATABASE_FILES[0]))
@@ -510,96 +514,134 @@ deploy_random_changes(struct store *store, size_t services, size_t count,
 
 /*
  * S1, one configuration, in a fresh store DIR/s1-<label>-<services>/db:
- * seeds run->services services without flushing, reopens the store with
- * the durability of the run, warms it up with a tenth as many untimed
- * deploys, then times run->deploys deploys that each change a random
- * service. Prints the median and p99; the median goes to *median_us.
+ * seeds bench->services services without flushing, reopens the store with
+ * the durability of the run (so both runs start from a reopened store),
+ * warms it up with a tenth of `deploys` untimed changes, and makes room
+ * for `deploys` samples. On failure bench_close() still releases it all.
  */
 static enum status
-run_deploy_latency(const char *root, const struct deploy_run *run,
-    uint64_t *rng, double *median_us)
+bench_prepare(const char *root, struct deploy_bench *bench, size_t deploys,
+    uint64_t *rng)
 {
-	char name[64], home[PATH_MAX];
-	struct store *store = NULL;
-	struct samples samples = { NULL, 0, 0 };
-	struct summary summary;
-	uint64_t version = 1, start = now_ns();
+	char name[64];
 	enum status status;
 
-	snprintf(name, sizeof(name), "s1-%s-%zu", run->label, run->services);
-	if ((status = make_home(root, name, home, sizeof(home))) != STATUS_OK ||
-	    (status = open_store(home, S1_CACHE_MB, false, &store)) != STATUS_OK ||
-	    (status = seed_services(store, run->services)) != STATUS_OK)
-		goto done;
-	/* the same path, flushed or not, always starts from a reopened store */
-	store_close(store);
-	store = NULL;
-	if ((status = open_store(home, S1_CACHE_MB, run->durable, &store)) !=
-	    STATUS_OK ||
-	    (status = deploy_random_changes(store, run->services,
-	    run->deploys / 10, &version, rng, NULL)) != STATUS_OK ||
-	    (status = samples_init(&samples, run->deploys)) != STATUS_OK ||
-	    (status = deploy_random_changes(store, run->services, run->deploys,
-	    &version, rng, &samples)) != STATUS_OK)
-		goto done;
+	snprintf(name, sizeof(name), "s1-%s-%zu", bench->label, bench->services);
+	if ((status = make_home(root, name, bench->home,
+	    sizeof(bench->home))) != STATUS_OK ||
+	    (status = open_store(bench->home, S1_CACHE_MB, false,
+	    &bench->store)) != STATUS_OK ||
+	    (status = seed_services(bench->store, bench->services)) != STATUS_OK)
+		return status;
+	store_close(bench->store);
+	bench->store = NULL;
+	bench->version = 1;
+	if ((status = open_store(bench->home, S1_CACHE_MB, bench->durable,
+	    &bench->store)) != STATUS_OK ||
+	    (status = deploy_random_changes(bench->store, bench->services,
+	    deploys / 10, &bench->version, rng, NULL)) != STATUS_OK)
+		return status;
+	return samples_init(&bench->samples, deploys);
+}
 
-	summary = summarize(&samples);
-	*median_us = summary.median_us;
+/* Times count more deploys of the configuration, each changing a random service. */
+static enum status
+bench_deploy(struct deploy_bench *bench, size_t count, uint64_t *rng)
+{
+	return deploy_random_changes(bench->store, bench->services, count,
+	    &bench->version, rng, &bench->samples);
+}
+
+/* Prints the median and p99 of the configuration; returns the median. */
+static double
+bench_report(struct deploy_bench *bench)
+{
+	struct summary summary = summarize(&bench->samples);
+
 	figure(summary.median_us, "us", "s1_%s_deploy_median_us_%zu",
-	    run->label, run->services);
-	figure(summary.p99_us, "us", "s1_%s_deploy_p99_us_%zu", run->label,
-	    run->services);
+	    bench->label, bench->services);
+	figure(summary.p99_us, "us", "s1_%s_deploy_p99_us_%zu", bench->label,
+	    bench->services);
 	fprintf(stderr, "S1 %-7s %5zu services: median %8.1f us, p99 %8.1f us "
-	    "over %zu deploys (%.1f s with seeding)\n", run->label,
-	    run->services, summary.median_us, summary.p99_us, samples.count,
-	    seconds_since(start));
+	    "over %zu deploys\n", bench->label, bench->services,
+	    summary.median_us, summary.p99_us, bench->samples.count);
+	return summary.median_us;
+}
+
+/* Closes the configuration's store and frees its samples; idempotent. */
+static void
+bench_close(struct deploy_bench *bench)
+{
+	store_close(bench->store);
+	bench->store = NULL;
+	samples_free(&bench->samples);
+}
+
+/*
+ * S1, one durability: deploy latency with S1_FEW_SERVICES services against
+ * S1_MANY_SERVICES, each in its own store. The two are timed in
+ * alternating blocks of a twentieth of `deploys`: long enough for each to
+ * run on its own warm caches, short enough that a burst of outside load
+ * hits both rather than one. Prints the ratio of the medians.
+ */
+static enum status
+run_deploy_latency(const char *root, const char *label, bool durable,
+    size_t deploys, uint64_t *rng)
+{
+	struct deploy_bench benches[2];
+	size_t block = deploys / S1_BLOCKS > 0 ? deploys / S1_BLOCKS : 1, count;
+	uint64_t start = now_ns();
+	double few_us, many_us;
+	enum status status = STATUS_OK;
+
+	memset(benches, 0, sizeof(benches));
+	for (size_t b = 0; b < 2; b++) {
+		benches[b].label = label;
+		benches[b].durable = durable;
+		benches[b].services = b == 0 ? S1_FEW_SERVICES : S1_MANY_SERVICES;
+	}
+	for (size_t b = 0; b < 2 && status == STATUS_OK; b++)
+		status = bench_prepare(root, &benches[b], deploys, rng);
+	for (size_t done = 0; done < deploys && status == STATUS_OK;
+	    done += count) {
+		count = deploys - done < block ? deploys - done : block;
+		for (size_t b = 0; b < 2 && status == STATUS_OK; b++)
+			status = bench_deploy(&benches[b], count, rng);
+	}
+	if (status != STATUS_OK)
+		goto done;
+	few_us = bench_report(&benches[0]);
+	many_us = bench_report(&benches[1]);
+	figure(many_us / few_us, "x", "s1_%s_deploy_ratio_%d_over_%d", label,
+	    S1_MANY_SERVICES, S1_FEW_SERVICES);
+	fprintf(stderr, "S1 %-7s ratio of medians %d/%d: %.2f (target, for "
+	    "nosync: at most %.1f); %.1f s with seeding\n", label,
+	    S1_MANY_SERVICES, S1_FEW_SERVICES, many_us / few_us,
+	    S1_RATIO_TARGET, seconds_since(start));
 done:
-	store_close(store);
-	samples_free(&samples);
+	for (size_t b = 0; b < 2; b++)
+		bench_close(&benches[b]);
 	return status;
 }
 
 /*
- * S1: deploy latency with few and with many services, without flushing
- * (the data layout's CPU cost, the figure the target is about) and durable
- * (fsync at every commit, fewer deploys). Prints the ratio of the medians.
+ * S1: deploy latency without flushing (the data layout's CPU cost, the
+ * figure the target is about), then durable (fsync at every commit, fewer
+ * deploys).
  */
 static enum status
 run_s1(const char *root, const struct settings *settings, uint64_t *rng)
 {
-	const struct {
-		const char	*label;
-		bool		 durable;
-		size_t		 deploys;
-	} modes[] = {
-		{ "nosync", false, settings->fast_deploys },
-		{ "durable", true, settings->durable_deploys },
-	};
-	enum status status = STATUS_OK;
+	enum status status;
 
 	fprintf(stderr, "S1: store_deploy() latency, every call a change, "
-	    "cache %d MiB; %d services against %d\n", S1_CACHE_MB,
-	    S1_FEW_SERVICES, S1_MANY_SERVICES);
-	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
-		struct deploy_run few = { modes[m].label, modes[m].durable,
-		    S1_FEW_SERVICES, modes[m].deploys };
-		struct deploy_run many = few;
-		double few_us = 0, many_us = 0, ratio;
-
-		many.services = S1_MANY_SERVICES;
-		if ((status = run_deploy_latency(root, &few, rng, &few_us)) !=
-		    STATUS_OK ||
-		    (status = run_deploy_latency(root, &many, rng, &many_us)) !=
-		    STATUS_OK)
-			break;
-		ratio = many_us / few_us;
-		figure(ratio, "x", "s1_%s_deploy_ratio_%d_over_%d",
-		    modes[m].label, S1_MANY_SERVICES, S1_FEW_SERVICES);
-		fprintf(stderr, "S1 %-7s ratio of medians %d/%d: %.2f "
-		    "(target for nosync: at most %.1f)\n", modes[m].label,
-		    S1_MANY_SERVICES, S1_FEW_SERVICES, ratio, S1_RATIO_TARGET);
-	}
-	return status;
+	    "cache %d MiB; %d services against %d, in alternating blocks\n",
+	    S1_CACHE_MB, S1_FEW_SERVICES, S1_MANY_SERVICES);
+	if ((status = run_deploy_latency(root, "nosync", false,
+	    settings->fast_deploys, rng)) != STATUS_OK)
+		return status;
+	return run_deploy_latency(root, "durable", true,
+	    settings->durable_deploys, rng);
 }
 
 /*

@@ -35,6 +35,7 @@ import itertools
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import socket
@@ -401,16 +402,26 @@ class Server:
 
     _live = set()
 
-    def __init__(self, workers=None, extra_env=None, label='server'):
+    def __init__(self, workers=None, extra_env=None, label='server', config=None,
+                 nginx_include=None):
+        """config: a dict of pool settings; when given, ROOT/releasemgr.conf
+        (conf/releasemgr.conf with those keys replaced or appended) is passed
+        with --config. nginx_include: a file passed with --nginx-include."""
         self.workers = workers
         self.extra_env = dict(extra_env or {})
         self.label = label
+        self.config = dict(config) if config is not None else None
+        self.nginx_include = nginx_include
         self.root = tempfile.mkdtemp(prefix='releasemgr-e2e-%s-' % label)
         # mkdtemp makes the directory 0700; nginx workers that dropped root
         # (user nobody / www-data) must be able to traverse it to the socket.
         os.chmod(self.root, 0o711)
         self.data_dir = os.path.join(self.root, 'data')
         os.mkdir(self.data_dir)
+        self.config_path = None
+        if self.config is not None:
+            self.config_path = os.path.join(self.root, 'releasemgr.conf')
+            write_config(self.config_path, self.config)
         self.proc = None
         self.port = None
         self.starts = 0
@@ -461,6 +472,10 @@ class Server:
         args = [LAUNCHER, '--port', str(self.port), '--data-dir', self.data_dir]
         if self.workers is not None:
             args += ['--workers', str(self.workers)]
+        if self.config_path is not None:
+            args += ['--config', self.config_path]
+        if self.nginx_include is not None:
+            args += ['--nginx-include', self.nginx_include]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, cwd=self.root, env=env,
                                      start_new_session=True)
@@ -653,6 +668,25 @@ class Server:
             except OSError:
                 pass
         return '\n'.join(parts)
+
+
+DEFAULT_CONFIG = os.path.join(REPO_ROOT, 'conf', 'releasemgr.conf')
+
+
+def write_config(path, settings, template=DEFAULT_CONFIG):
+    """Write `template` to `path` with each `name = value` line of a key in
+    `settings` replaced; keys the template lacks are appended."""
+    with open(template) as f:
+        lines = f.read().splitlines()
+    todo = dict(settings)
+    for index, line in enumerate(lines):
+        match = re.match(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*=', line)
+        if match and match.group(1) in todo:
+            name = match.group(1)
+            lines[index] = '%s = %s' % (name, todo.pop(name))
+    lines += ['%s = %s' % item for item in todo.items()]
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
 
 
 def free_port():

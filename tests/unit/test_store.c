@@ -34,6 +34,8 @@ options_for(const char *home, enum store_role role)
 	options.cache_mb = 4;
 	options.lock_timeout_ms = 1000;
 	options.durable = true;
+	/* keyframes every few versions, so that every test crosses some */
+	options.keyframe_interval = 3;
 	return options;
 }
 

@@ -1,0 +1,677 @@
+#!/usr/bin/env python3
+"""Benchmark of releasemgr over HTTP, against the machine's own ceilings.
+
+What it measures (every figure comes from this run; nothing is hard-coded):
+
+  C0   GET /bench/nginx: nginx answering by itself (the HTTP ceiling)
+  C1   GET /healthz: a FastCGI round trip with no storage work
+  W1   GET /services for one explicit system version, over and over
+       (answered from nginx's cache)
+  W2   GET /services for a random one of V system versions (V = 10,000)
+       of an environment of 100 services; W2u the same through a bench-only
+       location that bypasses nginx's cache, so the workers answer each one
+  W3   GET /status of that environment
+  W4   POST /deploy, every request a change, durable commits (the default)
+  W5   POST /deploy, every request the same unchanged deploy
+  W6   W4 on a second, fresh server with durable_commits = no
+  S2   an environment of 10,000 services: its current list through wrk
+       (S2u: the same through the bench-only location without nginx's
+       cache), and single requests for explicit versions never read before
+  S4   VmRSS of every worker at start and at the end; bytes of the *.db
+       files per system version once V versions are seeded
+  S1, S3, S4 of the store itself: build/store_bench's KEY VALUE UNIT lines
+
+How: the servers are started through tests/e2e/harness.py (the real
+launcher, nginx and pool, on 127.0.0.1 in temporary directories) with the
+default configuration (conf/releasemgr.conf, as `make run` uses), plus an
+nginx include holding the bench-only locations. Every workload is run with
+wrk (2 threads, 32 connections, 10 s, 3 runs) and a Lua done() hook
+(tests/bench/report.lua) printing the latency percentiles in microseconds
+and the error counts; the report gives the medians over the runs. Around
+each W4/W6 run, db5.3_stat gives Berkeley DB's counts of commits and log
+flushes (fsyncs). Seeding uses 16 Python threads with keep-alive
+connections. Everything started is stopped at the end, on errors and on
+Ctrl-C or SIGTERM too.
+
+  python3 tests/bench/bench.py [--store-bench build/store_bench]
+      [--out docs/benchmarks.md] [--duration S] [--runs N] [--quick]
+
+--quick (2 s, 1 run, 1,000 versions and services) is a smoke test of the
+program itself, well under a minute; its figures are not the benchmark.
+"""
+
+import argparse
+import datetime
+import http.client
+import itertools
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir))
+sys.path.insert(0, os.path.join(REPO_ROOT, 'tests', 'e2e'))
+import harness  # noqa: E402  (the e2e fixture: the real launcher)
+
+WRK_THREADS = 2
+WRK_CONNECTIONS = 32
+WRK_TIMEOUT = '10s'            # a request slower than this is a socket error
+SEED_THREADS = 16
+SEED_TIMEOUT = 900.0          # seconds for one seeding
+SERVICES = 100                # services of the W2 environment and of W4/W6
+COLD_READS = 7                # S2: single requests, each a new version
+STORE_BENCH_TIMEOUT = 1800.0
+
+ENV_W2, ENV_W4, ENV_W5, ENV_S2 = 'bench-w2', 'bench-w4', 'bench-w5', 'bench-s2'
+
+_wrk_base = itertools.count(1)   # distinct version spaces for deploy runs
+
+
+# --------------------------------------------------------------------------
+# The machine
+# --------------------------------------------------------------------------
+
+def command_output(args, timeout=30):
+    """stdout + stderr of a command, stripped ('' if it cannot run)."""
+    try:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+        return (done.stdout + done.stderr).strip()
+    except (OSError, subprocess.SubprocessError):
+        return ''
+
+
+def machine_info(directory):
+    cpu = 'unknown'
+    with open('/proc/cpuinfo') as f:
+        for line in f:
+            if line.startswith('model name'):
+                cpu = line.split(':', 1)[1].strip()
+                break
+    with open('/proc/meminfo') as f:
+        mem_kib = int(re.search(r'MemTotal:\s+(\d+)', f.read()).group(1))
+    df_lines = command_output(['df', '-T', directory]).splitlines()
+    df = df_lines[-1].split() if len(df_lines) > 1 else ['?'] * 7
+    return [
+        ('CPU', cpu),
+        ('cores (online)', str(os.cpu_count())),
+        ('RAM', '%.1f GiB' % (mem_kib / 1048576)),
+        ('kernel', platform.release()),
+        ('nginx', command_output(['nginx', '-v'])),
+        ('wrk', command_output(['wrk', '-v']).splitlines()[0] if shutil.which('wrk') else '-'),
+        ('temporary directory', '%s: %s on %s (%s)' % (directory, df[1], df[0], df[-1])),
+    ]
+
+
+# --------------------------------------------------------------------------
+# Servers
+# --------------------------------------------------------------------------
+
+def write_nginx_include(path, data_dir):
+    """The bench-only locations: C0's /bench/nginx, and W2u's uncached
+    /services (every fastcgi_param of conf/nginx.conf re-declared, since
+    declaring one in a location drops the inherited ones)."""
+    with open(os.path.join(REPO_ROOT, 'conf', 'nginx.conf')) as f:
+        params = re.findall(r'^\s*fastcgi_param\s+(\S+)\s+(.+?);', f.read(), re.M)
+    overrides = {'DOCUMENT_URI': '/services', 'REQUEST_URI': '/services$is_args$args'}
+    lines = ['location = /bench/nginx { return 200 "ok\\n"; }',
+             'location = /bench/services-uncached {',
+             '    fastcgi_pass unix:%s/run/releasemgr.sock;' % data_dir]
+    lines += ['    fastcgi_param %s %s;' % (name, overrides.get(name, value))
+              for name, value in params]
+    lines.append('}')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+
+
+def start_server(label, tmp, config=None):
+    server = harness.Server(label='bench-' + label, config=config,
+                            nginx_include=os.path.join(tmp, label + '.nginx.conf'))
+    write_nginx_include(server.nginx_include, server.data_dir)
+    return server.start()
+
+
+def status_version(server, environment):
+    resp = server.request('GET', '/status?environment=' + environment)
+    if resp.status != 200:
+        raise RuntimeError('GET /status?environment=%s: %s' % (environment, resp.describe()))
+    return json.loads(resp.body)['systemVersion']
+
+
+def seed(server, bodies):
+    """POST every body of `bodies` to /deploy from SEED_THREADS threads, each
+    on its own keep-alive connection; returns the seconds it took."""
+    bodies = list(bodies)
+    lock = threading.Lock()
+    nxt = itertools.count()
+    failures = []
+    deadline = time.monotonic() + SEED_TIMEOUT
+
+    def post(conn, body):
+        for attempt in (1, 2):   # a deploy sent twice changes nothing
+            try:
+                conn.request('POST', '/deploy', body, {'Content-Type': 'application/json'})
+                resp = conn.getresponse()
+                data = resp.read()
+                if resp.status == 200:
+                    return
+                failures.append('HTTP %d %r' % (resp.status, data[:200]))
+                return
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                if attempt == 2:
+                    failures.append(repr(exc))
+
+    def worker():
+        conn = http.client.HTTPConnection(harness.HOST, server.port, timeout=30)
+        try:
+            while not failures and time.monotonic() < deadline:
+                with lock:
+                    index = next(nxt)
+                if index >= len(bodies):
+                    return
+                post(conn, bodies[index])
+        finally:
+            conn.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(SEED_THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()) + 1)
+    if failures or any(t.is_alive() for t in threads):
+        raise RuntimeError('seeding failed: %s' % (failures[:3] or 'timed out'))
+    return time.monotonic() - started
+
+
+def deploy_body(service, version, environment):
+    return json.dumps({'name': service, 'version': version, 'environment': environment})
+
+
+def seed_versions(server, environment, versions):
+    """`versions` deploys, each a change (versions unique per service),
+    round-robin over SERVICES services; checks the result; returns seconds."""
+    seconds = seed(server, (deploy_body('svc-%03d' % (i % SERVICES), i // SERVICES + 1,
+                                        environment) for i in range(versions)))
+    got = status_version(server, environment)
+    if got != versions:
+        raise RuntimeError('%s has system version %d after %d changes' % (environment, got, versions))
+    return seconds
+
+
+# --------------------------------------------------------------------------
+# Measurements
+# --------------------------------------------------------------------------
+
+def run_wrk(url, script, script_args, duration):
+    """One wrk run; returns the figures of tests/bench/report.lua."""
+    args = ['wrk', '-t%d' % WRK_THREADS, '-c%d' % WRK_CONNECTIONS, '-d%ds' % duration,
+            '--timeout', WRK_TIMEOUT, '-s', os.path.join(HERE, script), url]
+    if script_args:
+        args += ['--'] + [str(a) for a in script_args]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60)
+    figures = {key: int(value) for key, value in
+               re.findall(r'^BENCH (\w+) (-?\d+)$', done.stdout, re.M)}
+    if done.returncode != 0 or 'p99_us' not in figures:
+        raise RuntimeError('wrk failed (%d): %s %s' % (done.returncode, done.stdout, done.stderr))
+    figures['rps'] = figures['requests'] / (figures['duration_us'] / 1e6)
+    figures['socket_errors'] = sum(figures[k] for k in ('connect_errors', 'read_errors',
+                                                        'write_errors', 'timeouts'))
+    figures['bad_status'] = max(figures['status_errors'], figures['non200'])
+    return figures
+
+
+def measure(results, name, what, server, path, duration, runs, script='report.lua',
+            script_args=(), probe=None):
+    """`runs` wrk runs of one workload into results[name]. probe(), when
+    given, returns counters read before and after each run (their
+    differences are kept in each run as delta_<counter>)."""
+    url = 'http://%s:%d%s' % (harness.HOST, server.port, path)
+    print('%-4s %s' % (name, what), end='', flush=True)
+    runs_figures = []
+    for _ in range(runs):
+        before = probe() if probe else {}
+        args = script_args() if callable(script_args) else script_args
+        figures = run_wrk(url, script, args, duration)
+        after = probe() if probe else {}
+        for key in before:
+            figures['delta_' + key] = after[key] - before[key]
+        runs_figures.append(figures)
+        print(' %.0f/s' % figures['rps'], end='', flush=True)
+    print()
+    results[name] = {
+        'what': what, 'runs': runs_figures,
+        'rps': statistics.median(r['rps'] for r in runs_figures),
+        'p50_us': statistics.median(r['p50_us'] for r in runs_figures),
+        'p99_us': statistics.median(r['p99_us'] for r in runs_figures),
+        'bad_status': sum(r['bad_status'] for r in runs_figures),
+        'socket_errors': sum(r['socket_errors'] for r in runs_figures),
+    }
+
+
+def db_stat(data_dir):
+    """Berkeley DB's counters: commits (-t), log writes and flushes (-l)."""
+    home = os.path.join(data_dir, 'db')
+    text = ''
+    for flag in ('-t', '-l'):
+        done = subprocess.run(['db5.3_stat', '-h', home, flag], capture_output=True,
+                              text=True, timeout=30)
+        if done.returncode != 0:
+            raise RuntimeError('db5.3_stat %s: %s' % (flag, done.stderr.strip()))
+        text += done.stdout
+
+    def count(label):
+        match = re.search(r'^(\d+)(M?)\t%s$' % re.escape(label), text, re.M)
+        if not match:
+            raise RuntimeError('db5.3_stat printed no %r line:\n%s' % (label, text))
+        return int(match.group(1)) * (1000000 if match.group(2) else 1)
+
+    return {'commits': count('Number of transactions committed'),
+            'log_writes': count('Total log file I/O writes'),
+            'log_flushes': count('Total log file flushes')}
+
+
+def deploy_probe(server, environment):
+    def probe():
+        counters = db_stat(server.data_dir)
+        counters['version'] = status_version(server, environment)
+        return counters
+    return probe
+
+
+def deploy_args(environment, mode):
+    return lambda: [environment, SERVICES, mode, next(_wrk_base) * 10 ** 11]
+
+
+def cold_reads(server, environment, versions):
+    """Milliseconds of single GETs, each on a new connection, for explicit
+    versions nothing has read yet (timed at the client)."""
+    times = []
+    for n in versions:
+        started = time.perf_counter()
+        resp = server.services(n, environment)
+        times.append((time.perf_counter() - started) * 1000)
+        if resp.status != 200:
+            raise RuntimeError('cold read of %d: %s' % (n, resp.describe(100)))
+    return times
+
+
+def worker_memory(server):
+    """{pid: {VmRSS, RssAnon, RssFile, RssShmem in MiB}} of every rm-worker."""
+    memory = {}
+    for pid in server.worker_pids():
+        with open('/proc/%d/status' % pid) as f:
+            fields = dict(re.findall(r'^(VmRSS|RssAnon|RssFile|RssShmem):\s+(\d+) kB', f.read(), re.M))
+        memory[pid] = {k: int(v) / 1024 for k, v in fields.items()}
+    return memory
+
+
+def db_file_bytes(data_dir):
+    home = os.path.join(data_dir, 'db')
+    return sum(os.path.getsize(os.path.join(home, name))
+               for name in os.listdir(home) if name.endswith('.db'))
+
+
+def run_store_bench(path, quick):
+    """build/store_bench's KEY VALUE UNIT lines, or (None, why not)."""
+    if not path or not os.access(path, os.X_OK):
+        return None, '%s is missing: no store-level figures (build it, then rerun)' % path
+    print('store_bench %s' % path, flush=True)
+    try:
+        done = subprocess.run([path] + (['--quick'] if quick else []), capture_output=True,
+                              text=True, timeout=STORE_BENCH_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None, '%s did not finish within %.0f s' % (path, STORE_BENCH_TIMEOUT)
+    lines = re.findall(r'^(\S+) (\S+) (\S+)$', done.stdout, re.M)
+    if done.returncode != 0:
+        return lines or None, '%s exited with status %d: %s' % (
+            path, done.returncode, done.stderr.strip()[-500:])
+    return lines, None
+
+
+# --------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------
+
+def fmt_ms(us):
+    return '%.2f ms' % (us / 1000)
+
+
+def fmt_pct(value):
+    return '%.0f %%' % (100 * value) if value is not None else '-'
+
+
+def md_table(header, rows):
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    lines += ['| ' + ' | '.join(str(cell) for cell in row) + ' |' for row in rows]
+    return '\n'.join(lines)
+
+
+def errors_cell(result):
+    if not result['bad_status'] and not result['socket_errors']:
+        return '0'
+    return '**%d bad status, %d socket errors**' % (result['bad_status'], result['socket_errors'])
+
+
+def results_table(results):
+    c0, c1 = results.get('C0'), results.get('C1')
+    rows = []
+    for name, r in results.items():
+        rows.append(['%s %s' % (name, r['what']), '%.0f' % r['rps'], fmt_ms(r['p50_us']),
+                     fmt_ms(r['p99_us']),
+                     fmt_pct(r['rps'] / c0['rps']) if c0 else '-',
+                     fmt_pct(r['rps'] / c1['rps']) if c1 else '-', errors_cell(r)])
+    return md_table(['workload', 'req/s (median)', 'p50', 'p99', 'ratio to C0',
+                     'ratio to C1', 'errors (all runs)'], rows)
+
+
+def flush_rows(name, result):
+    rows = []
+    for index, run in enumerate(result['runs'], 1):
+        flushes = run['delta_log_flushes']
+        rows.append(['%s run %d' % (name, index), run['requests'], run['bad_status'],
+                     run['delta_version'], run['delta_commits'], run['delta_log_writes'],
+                     flushes, '%.2f' % (run['delta_commits'] / flushes) if flushes else
+                     'no flush'])
+    return rows
+
+
+def commits_per_flush(result):
+    commits = sum(r['delta_commits'] for r in result['runs'])
+    flushes = sum(r['delta_log_flushes'] for r in result['runs'])
+    return commits / flushes if flushes else None
+
+
+def store_value(store_lines, *patterns):
+    """The first store_bench value whose key matches every pattern."""
+    for key, value, _unit in store_lines or ():
+        if all(re.search(p, key) for p in patterns):
+            return float(value)
+    return None
+
+
+def targets(results, extra, store_lines):
+    """[(target, measured text, met?)]; met is None when not measured."""
+    def rel(name, base):
+        if name in results and base in results:
+            return results[name]['rps'] / results[base]['rps']
+        return None
+
+    def row(target, value, text, ok):
+        return (target, text if value is not None else 'not measured',
+                None if value is None else ok)
+
+    rows = []
+    for name in ('W2', 'W2u'):
+        value = rel(name, 'C1')
+        rows.append(row('%s >= 60 %% of C1' % name, value,
+                        '%s (%.0f / %.0f req/s)' % (fmt_pct(value), results[name]['rps'],
+                                                    results['C1']['rps']) if value else '',
+                        value is not None and value >= 0.6))
+    value = rel('W1', 'C0')
+    rows.append(row('W1 >= 50 % of C0', value, fmt_pct(value), value is not None and value >= 0.5))
+    value = rel('W4', 'W6')
+    rows.append(row('W4 >= 50 % of W6', value, fmt_pct(value), value is not None and value >= 0.5))
+    value = commits_per_flush(results['W4']) if 'W4' in results else None
+    rows.append(row('W4: commits per log flush > 4', value,
+                    '%.2f' % value if value else '', value is not None and value > 4))
+    value = store_value(store_lines, r'^s1', 'nosync', 'ratio')
+    rows.append(row('S1 deploy 10k services / 10 services <= 1.2', value,
+                    '%.2f (store_bench, no log flush)' % (value or 0),
+                    value is not None and value <= 1.2))
+    value = store_value(store_lines, r'^s3', 'ratio')
+    rows.append(row('S3 old / new version read <= 2', value, '%.2f (store_bench)' % (value or 0),
+                    value is not None and value <= 2))
+    value = results['S2']['rps'] if 'S2' in results else None
+    rows.append(row('S2 current list of 10k services >= 1,000 req/s', value,
+                    '%.0f req/s' % (value or 0), value is not None and value >= 1000))
+    cold = extra.get('cold_ms')
+    value = max(cold) if cold else None
+    rows.append(row('S2 version never read before < 5 ms', value,
+                    'max %.2f ms, median %.2f ms (client, loopback)'
+                    % (value or 0, statistics.median(cold) if cold else 0),
+                    value is not None and value < 5))
+    value = extra.get('bytes_per_version')
+    rows.append(row('S4 <= 200 bytes per system version (HTTP server)', value,
+                    '%.1f bytes' % (value or 0), value is not None and value <= 200))
+    value = store_value(store_lines, r'^s4', 'size_per_version')
+    rows.append(row('S4 <= 200 bytes per system version (store_bench)', value,
+                    '%.1f bytes' % (value or 0), value is not None and value <= 200))
+    rss = [m['VmRSS'] for m in extra.get('rss_end', {}).values()]
+    value = max(rss) if rss else None
+    rows.append(row('S4 each worker < 16 MiB RSS (at the end)', value,
+                    'largest %.1f MiB' % (value or 0), value is not None and value < 16))
+    return rows
+
+
+def memory_rows(label, memory):
+    return [[label, pid, '%.1f' % m['VmRSS'], '%.1f' % m.get('RssAnon', 0),
+             '%.1f' % m.get('RssFile', 0), '%.1f' % m.get('RssShmem', 0)]
+            for pid, m in sorted(memory.items())]
+
+
+def render(opts, machine, results, extra, store_lines, store_error, warnings):
+    out = ['# releasemgr benchmarks', '',
+           'Generated by `tests/bench/bench.py` on %s.' % extra['date'], '']
+    if opts.quick:
+        out += ['**QUICK MODE (smoke test): short runs and small seeds; these figures are '
+                'not the benchmark.**', '']
+    for warning in warnings:
+        out += ['> **WARNING: %s**' % warning, '']
+    out += ['## Machine', '', md_table(['', ''], machine), '',
+            '## Method', '',
+            '- Servers: the real launcher (`cgi-bin/releasemgr-run`: nginx and the pool) '
+            'started by `tests/e2e/harness.py` on 127.0.0.1 in a temporary directory, '
+            'with the default configuration (`conf/releasemgr.conf`, as `make run`); '
+            'W6 on a second server with a fresh data directory and `durable_commits = no`. '
+            'An nginx include adds two bench-only locations: `/bench/nginx` '
+            '(`return 200`) and `/bench/services-uncached` (the pool, without '
+            '`fastcgi_cache`).',
+            '- Load: `wrk -t%d -c%d -d%ds --timeout %s`, %d run(s) per workload, medians '
+            'over the runs; latency percentiles from a Lua `done()` hook '
+            '(`tests/bench/report.lua`), in microseconds. wrk, nginx and the pool share '
+            'the machine\'s cores.' % (WRK_THREADS, WRK_CONNECTIONS, opts.duration,
+                                       WRK_TIMEOUT, opts.runs),
+            '- Errors: "bad status" is wrk\'s count of answers >= 400 (no request here '
+            'can get a 3xx), and for deploys the count of answers other than 200; '
+            '"socket errors" are connect/read/write errors and timeouts.',
+            '- Seeds: environment `%s`, %d services and %d system versions (%d deploys, '
+            'each a change, %d threads, keep-alive): %.1f s (%.0f deploys/s). W1 reads '
+            'version %d; W2 and W2u a uniformly random version among all; W3 reads its '
+            '`/status`. nginx\'s cache starts empty for W2: its first run fills it.'
+            % (ENV_W2, SERVICES, extra['versions'], extra['versions'], SEED_THREADS,
+               extra['w2_seed_s'], extra['versions'] / extra['w2_seed_s'], extra['w1_version']),
+            '- W4/W6: a random one of %d services (deployed beforehand) at a version no '
+            'thread or run used before, so every request is a change; W5: the same '
+            'service at the same version every time. Around each W4/W6 run, '
+            '`db5.3_stat -t` (transactions committed) and `db5.3_stat -l` ("Total log '
+            'file flushes", i.e. fsyncs; "Total log file I/O writes") give the counts; '
+            '`GET /status` the versions added.' % SERVICES,
+            '- S2: environment `%s`, %d services (%d deploys, %.1f s). Cold reads: %d '
+            'single GETs, each on a new connection, each for an explicit version nothing '
+            'had read (%s), made right after seeding; timed at the client on loopback, '
+            'so an upper bound of the server time (they include sending lists of up to '
+            '%d services). Then its current list (`GET /services?environment=%s`, never '
+            'cached) through wrk; S2u the same list through `/bench/services-uncached`, '
+            'where no `fastcgi_cache` (nor its `fastcgi_cache_lock`) applies.'
+            % (ENV_S2, extra['s2_services'], extra['s2_services'], extra['s2_seed_s'],
+               len(extra['cold_versions']), ', '.join(map(str, extra['cold_versions'])),
+               extra['s2_services'], ENV_S2),
+            '- S4: the size of `DATA_DIR/db/*.db` after seeding `%s` and stopping the server '
+            '(its last checkpoint writes every page), before any other environment '
+            'existed (only `default`, empty), divided by its %d system versions; then the '
+            'server was started again on the same data. Worker memory from '
+            '`/proc/PID/status` of every `rm-worker`, at the first start and after all '
+            'workloads of the main server.' % (ENV_W2, extra['versions']),
+            '', '## Results', '', results_table(results), '']
+    out += ['Ratios are of the median req/s. Per-run req/s: ' + '; '.join(
+        '%s %s' % (name, ', '.join('%.0f' % run['rps'] for run in r['runs']))
+        for name, r in results.items()) + '.', '']
+    if 'W4' in results and 'W6' in results:
+        cpf = [commits_per_flush(results[name]) for name in ('W4', 'W6')]
+        out += ['### Deploys and log flushes (W4, W6)', '',
+                md_table(['run', 'requests answered', 'bad status', 'versions added',
+                          'commits', 'log writes', 'log flushes (fsync)', 'commits per flush'],
+                         flush_rows('W4', results['W4']) + flush_rows('W6', results['W6'])),
+                '',
+                'W4 commits per log flush over all runs: %s; W6: %s. W4 / W6 (req/s): %s. '
+                '"versions added" may exceed "requests answered" by the requests still in '
+                'flight when wrk stopped.' % (
+                    '%.2f' % cpf[0] if cpf[0] else 'no flush',
+                    '%.2f' % cpf[1] if cpf[1] else 'no flush',
+                    fmt_pct(results['W4']['rps'] / results['W6']['rps'])), '']
+    out += ['### Memory and disk (S4)', '',
+            md_table(['when', 'worker pid', 'VmRSS MiB', 'RssAnon MiB', 'RssFile MiB',
+                      'RssShmem MiB'],
+                     memory_rows('start', extra['rss_start']) +
+                     memory_rows('after all workloads', extra.get('rss_end', {}))), '',
+            'VmRSS counts the pages of Berkeley DB\'s shared regions (`cache_mb` = the '
+            'buffer pool, mapped by every worker) that a worker touched; RssAnon is its '
+            'private memory.', '',
+            '`*.db` files: %d bytes for %d system versions: %.1f bytes per version.'
+            % (extra['db_bytes'], extra['versions'], extra['bytes_per_version']), '',
+            '## Store micro-benchmark (build/store_bench)', '']
+    if store_error:
+        out += ['**%s**' % store_error, '']
+    if store_lines:
+        out += [md_table(['key', 'value', 'unit'], store_lines), '']
+    out += ['## Targets', '',
+            md_table(['target', 'measured', 'verdict'],
+                     [(t, m, 'not measured' if ok is None else 'met' if ok else '**NOT met**')
+                      for t, m, ok in targets(results, extra, store_lines)]), '']
+    return '\n'.join(out)
+
+
+# --------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--store-bench', default=os.path.join(REPO_ROOT, 'build', 'store_bench'),
+                        help='the store micro-benchmark binary (default build/store_bench)')
+    parser.add_argument('--out', default=os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'))
+    parser.add_argument('--duration', type=int, help='seconds per wrk run (default 10)')
+    parser.add_argument('--runs', type=int, help='wrk runs per workload (default 3)')
+    parser.add_argument('--quick', action='store_true',
+                        help='smoke test: 2 s, 1 run, 1,000 versions and services')
+    opts = parser.parse_args()
+    opts.duration = opts.duration or (2 if opts.quick else 10)
+    opts.runs = opts.runs or (1 if opts.quick else 3)
+    opts.versions = opts.s2_services = 1000 if opts.quick else 10000
+    return opts
+
+
+def benchmark(opts, tmp, results, extra):
+    """Every HTTP workload; fills results and extra."""
+    d, n = opts.duration, opts.runs
+    main = start_server('main', tmp)
+    extra['machine'] = machine_info(main.root)
+    extra['rss_start'] = worker_memory(main)
+
+    print('seeding %s: %d versions' % (ENV_W2, opts.versions), flush=True)
+    extra['versions'] = opts.versions
+    extra['w2_seed_s'] = seed_versions(main, ENV_W2, opts.versions)
+    main.stop()   # its last checkpoint puts every page in the *.db files
+    extra['db_bytes'] = db_file_bytes(main.data_dir)
+    extra['bytes_per_version'] = extra['db_bytes'] / opts.versions
+    main.start()
+
+    w2_query = '?environment=%s&systemVersion=' % ENV_W2
+    extra['w1_version'] = opts.versions // 2
+    w1_path = '/services%s%d' % (w2_query, extra['w1_version'])
+    if main.request('GET', w1_path).status != 200:
+        raise RuntimeError('GET %s failed' % w1_path)
+    measure(results, 'C0', 'GET /bench/nginx (nginx alone)', main, '/bench/nginx', d, n)
+    measure(results, 'C1', 'GET /healthz', main, '/healthz', d, n)
+    measure(results, 'W1', 'GET /services, one version (cached)', main, w1_path, d, n)
+    measure(results, 'W2', 'GET /services, random version', main, '/', d, n,
+            'random_path.lua', ['/services' + w2_query, opts.versions])
+    measure(results, 'W2u', 'GET /services, random version, no nginx cache', main, '/', d, n,
+            'random_path.lua', ['/bench/services-uncached' + w2_query, opts.versions])
+    measure(results, 'W3', 'GET /status', main, '/status?environment=' + ENV_W2, d, n)
+
+    seed(main, [deploy_body('svc-000', 1, ENV_W5)])
+    measure(results, 'W5', 'POST /deploy, unchanged', main, '/deploy', d, n, 'deploy.lua',
+            [ENV_W5, SERVICES, 'same', 1])
+    seed(main, [deploy_body('svc-%03d' % i, 0, ENV_W4) for i in range(SERVICES)])
+    measure(results, 'W4', 'POST /deploy, every one a change', main, '/deploy', d, n,
+            'deploy.lua', deploy_args(ENV_W4, 'change'), deploy_probe(main, ENV_W4))
+
+    print('seeding %s: %d services' % (ENV_S2, opts.s2_services), flush=True)
+    extra['s2_services'] = opts.s2_services
+    extra['s2_seed_s'] = seed(main, (deploy_body('svc-%05d' % i, 1, ENV_S2)
+                                     for i in range(opts.s2_services)))
+    if status_version(main, ENV_S2) != opts.s2_services:
+        raise RuntimeError('%s: wrong system version after seeding' % ENV_S2)
+    count = opts.s2_services
+    extra['cold_versions'] = [count * k // COLD_READS for k in range(1, COLD_READS + 1)]
+    extra['cold_ms'] = cold_reads(main, ENV_S2, extra['cold_versions'])
+    measure(results, 'S2', 'GET /services, current list of %d services' % count, main,
+            '/services?environment=' + ENV_S2, d, n)
+    measure(results, 'S2u', 'the same, no nginx cache', main,
+            '/bench/services-uncached?environment=' + ENV_S2, d, n)
+    extra['rss_end'] = worker_memory(main)
+    main.cleanup()
+
+    nosync = start_server('nosync', tmp, config={'durable_commits': 'no'})
+    seed(nosync, [deploy_body('svc-%03d' % i, 0, ENV_W4) for i in range(SERVICES)])
+    measure(results, 'W6', 'POST /deploy, every one a change, durable_commits = no', nosync,
+            '/deploy', d, n, 'deploy.lua', deploy_args(ENV_W4, 'change'),
+            deploy_probe(nosync, ENV_W4))
+    nosync.cleanup()
+
+
+def main():
+    opts = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    for tool in ('wrk', 'db5.3_stat'):
+        if not shutil.which(tool):
+            sys.exit('bench: %s is missing (apt-get install -y %s)'
+                     % (tool, 'wrk' if tool == 'wrk' else 'db5.3-util'))
+    tmp = tempfile.mkdtemp(prefix='releasemgr-bench-')
+    results, extra = {}, {'date': datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}
+    try:
+        benchmark(opts, tmp, results, extra)
+    finally:
+        for server in list(harness.Server._live):
+            server.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+    store_lines, store_error = run_store_bench(opts.store_bench, opts.quick)
+
+    warnings = ['%s had %d answers with a bad status and %d socket errors'
+                % (name, r['bad_status'], r['socket_errors'])
+                for name, r in results.items() if r['bad_status'] or r['socket_errors']]
+    for name in ('W4', 'W6'):
+        for index, run in enumerate(results[name]['runs'], 1):
+            if run['delta_version'] < run['requests'] - run['bad_status']:
+                warnings.append('%s run %d: %d versions added for %d deploys answered 200'
+                                % (name, index, run['delta_version'],
+                                   run['requests'] - run['bad_status']))
+    if store_error:
+        warnings.append(store_error)
+    report = render(opts, extra['machine'], results, extra, store_lines, store_error, warnings)
+    os.makedirs(os.path.dirname(os.path.abspath(opts.out)), exist_ok=True)
+    with open(opts.out, 'w') as f:
+        f.write(report)
+    start = report.index('## Results')
+    print('\n' + '\n'.join(w for w in ('WARNING: ' + w for w in warnings)))
+    print(report[start:report.index('## Store micro')])
+    print(report[report.index('## Targets'):])
+    print('report written to %s' % opts.out)
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit('bench: interrupted; servers stopped')

@@ -1,0 +1,32 @@
+-- Shared by every workload of tests/bench/bench.py: numbers the wrk
+-- threads (global `id` in each thread: 0, 1, ...) and, when wrk is done,
+-- prints "BENCH key value" lines: counts, socket errors by kind, answers
+-- with a status >= 400 (wrk's own count), answers other than 200 (counted
+-- by scripts that define response()), and latency percentiles in
+-- microseconds.
+
+local threads = {}
+
+function setup(thread)
+   thread:set("id", #threads)
+   table.insert(threads, thread)
+end
+
+function done(summary, latency, requests)
+   local non200 = 0
+   for _, thread in ipairs(threads) do
+      non200 = non200 + (thread:get("non200") or 0)
+   end
+   local e = summary.errors
+   local figures = {
+      requests = summary.requests, duration_us = summary.duration,
+      bytes = summary.bytes, connect_errors = e.connect,
+      read_errors = e.read, write_errors = e.write, timeouts = e.timeout,
+      status_errors = e.status, non200 = non200,
+      p50_us = latency:percentile(50), p99_us = latency:percentile(99),
+      max_us = latency.max,
+   }
+   for key, value in pairs(figures) do
+      io.write(string.format("BENCH %s %.0f\n", key, value))
+   end
+end
