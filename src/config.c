@@ -37,6 +37,8 @@ static const struct setting {
 	    offsetof(struct config, lock_timeout_ms), 0, 10, 60000, 5000, NULL },
 	{ "checkpoint_seconds", SETTING_UINT,
 	    offsetof(struct config, checkpoint_seconds), 0, 1, 86400, 30, NULL },
+	{ "commit_delay_us", SETTING_UINT,
+	    offsetof(struct config, commit_delay_us), 0, 0, 100000, 1000, NULL },
 	{ "durable_commits", SETTING_BOOL,
 	    offsetof(struct config, durable_commits), 0, 0, 1, 1, NULL },
 	{ "data_dir", SETTING_PATH, offsetof(struct config, data_dir),

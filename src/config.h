@@ -20,6 +20,7 @@ struct config {
 	unsigned	lock_timeout_ms;	/* longest wait for a lock */
 	unsigned	checkpoint_seconds;	/* between checkpoints */
 	bool		durable_commits;	/* flush the log before answering */
+	unsigned	commit_delay_us;	/* a deploy's wait for company before its flush */
 	char		data_dir[CONFIG_PATH_MAX];
 	char		socket_path[SOCKET_PATH_MAX + 1];	/* "" = data_dir/run/releasemgr.sock */
 	char		token_file[CONFIG_PATH_MAX];	/* "" = deploys are open */

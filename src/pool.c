@@ -119,6 +119,7 @@ open_store(const struct pool *pool, enum store_role role, struct store **store)
 	options.cache_mb = pool->config->cache_mb;
 	options.lock_timeout_ms = pool->config->lock_timeout_ms;
 	options.durable = pool->config->durable_commits;
+	options.commit_delay_us = pool->config->commit_delay_us;
 	return store_open(&options, store);
 }
 

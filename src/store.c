@@ -19,6 +19,7 @@
  */
 #include <db.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -59,6 +60,14 @@ struct store {
 	bool	 durable;	/* nothing is answered before it is on disk */
 	unsigned keyframe_interval;	/* fewest system versions between keyframes */
 	atomic_bool panicked;	/* set by any thread, read by all */
+	unsigned commit_delay_us;	/* the flush leader's wait for company */
+	/* group commit among this process's threads (see wait_durable) */
+	pthread_mutex_t	flush_lock;
+	pthread_cond_t	flushed;
+	uint64_t	commits;	/* changing commits made so far */
+	uint64_t	commits_flushed;	/* how many of them are on disk */
+	bool		flushing;	/* a thread is flushing for the others */
+	unsigned	waiting;	/* threads waiting for their commit's flush */
 };
 
 /* An environments.db record. */
@@ -232,6 +241,8 @@ store_open(const struct store_options *options, struct store **out)
 		log_error("store: out of memory");
 		return STATUS_SYSTEM;
 	}
+	pthread_mutex_init(&store->flush_lock, NULL);
+	pthread_cond_init(&store->flushed, NULL);
 	if ((rc = db_env_create(&env, 0)) != 0)
 		goto fail;
 	store->env = env;
@@ -246,6 +257,7 @@ store_open(const struct store_options *options, struct store **out)
 	    (rc = env->set_flags(env, DB_TIME_NOTGRANTED, 1)) != 0)
 		goto fail;
 	store->durable = options->durable;
+	store->commit_delay_us = options->commit_delay_us;
 	store->keyframe_interval = options->keyframe_interval != 0 ?
 	    options->keyframe_interval : KEYFRAME_INTERVAL;
 	if (!options->durable &&
@@ -297,6 +309,8 @@ store_close(struct store *store)
 			(*dbs[i])->close(*dbs[i], store->panicked ? DB_NOSYNC : 0);
 	if (store->env != NULL)
 		store->env->close(store->env, 0);
+	pthread_cond_destroy(&store->flushed);
+	pthread_mutex_destroy(&store->flush_lock);
 	free(store);
 }
 
@@ -659,6 +673,52 @@ fail:
 	return rc;
 }
 
+/*
+ * Returns once the commit this thread just made is on disk. The threads of
+ * a process take turns: one (the leader) flushes the log for all the
+ * commits made so far, and the others wait for it rather than flush again
+ * for commits that others keep adding to the log. When others wait too,
+ * the leader first waits commit_delay_us for more commits to join the same
+ * flush: fewer, larger flushes under load, for that much more latency;
+ * a deploy alone never waits.
+ */
+static int
+wait_durable(struct store *store)
+{
+	struct timespec delay = { 0, (long)store->commit_delay_us * 1000 };
+	uint64_t mine, target;
+	int rc = 0;
+
+	if (!store->durable)
+		return 0;
+	pthread_mutex_lock(&store->flush_lock);
+	mine = ++store->commits;
+	store->waiting++;
+	while (rc == 0 && store->commits_flushed < mine) {
+		if (store->flushing) {
+			pthread_cond_wait(&store->flushed, &store->flush_lock);
+			continue;
+		}
+		store->flushing = true;
+		if (store->waiting > 1 && delay.tv_nsec > 0) {
+			pthread_mutex_unlock(&store->flush_lock);
+			nanosleep(&delay, NULL);
+			pthread_mutex_lock(&store->flush_lock);
+		}
+		target = store->commits;
+		pthread_mutex_unlock(&store->flush_lock);
+		rc = store->env->log_flush(store->env, NULL);
+		pthread_mutex_lock(&store->flush_lock);
+		if (rc == 0 && target > store->commits_flushed)
+			store->commits_flushed = target;
+		store->flushing = false;
+		pthread_cond_broadcast(&store->flushed);
+	}
+	store->waiting--;
+	pthread_mutex_unlock(&store->flush_lock);
+	return rc;
+}
+
 enum status
 store_deploy(struct store *store, const struct deploy *deploy,
     struct deploy_result *result)
@@ -670,8 +730,10 @@ store_deploy(struct store *store, const struct deploy *deploy,
 		if (!is_deadlock(rc) || attempt == DEADLOCK_RETRIES)
 			break;
 	}
+	/* an unchanged deploy answers a version another one may be flushing */
 	if (rc == 0)
-		rc = flush_committed(store);
+		rc = result->changed ? wait_durable(store) :
+		    flush_committed(store);
 	return translate(store, rc, "deploy");
 }
 

@@ -28,6 +28,7 @@ struct store_options {
 	unsigned	 lock_timeout_ms;	/* a lock wait longer than this fails busy */
 	bool		 durable;	/* flush the log at commit (false only in benchmarks) */
 	unsigned	 keyframe_interval;	/* 0: the default; tests use small ones */
+	unsigned	 commit_delay_us;	/* at most 999999; 0: flush at once */
 };
 
 /*

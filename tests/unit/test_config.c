@@ -39,6 +39,8 @@ setting_text(const struct config *c, const char *name, char *buf, size_t cap)
 		snprintf(buf, cap, "%u", c->lock_timeout_ms);
 	else if (strcmp(name, "checkpoint_seconds") == 0)
 		snprintf(buf, cap, "%u", c->checkpoint_seconds);
+	else if (strcmp(name, "commit_delay_us") == 0)
+		snprintf(buf, cap, "%u", c->commit_delay_us);
 	else if (strcmp(name, "durable_commits") == 0)
 		snprintf(buf, cap, "%s", c->durable_commits ? "yes" : "no");
 	else if (strcmp(name, "data_dir") == 0)
@@ -66,6 +68,7 @@ test_defaults(void)
 	CHECK(c.checkpoint_seconds == 30, "checkpoint_seconds %u",
 	    c.checkpoint_seconds);
 	CHECK(c.durable_commits, "durable_commits");
+	CHECK(c.commit_delay_us == 1000, "commit_delay_us %u", c.commit_delay_us);
 	CHECK(strcmp(c.data_dir, "var") == 0, "data_dir '%.64s'", c.data_dir);
 	CHECK(c.socket_path[0] == '\0', "socket_path '%.64s'", c.socket_path);
 	CHECK(c.token_file[0] == '\0', "token_file '%.64s'", c.token_file);
@@ -83,6 +86,9 @@ static const struct set_case set_cases[] = {
 	{ "workers", "3", true, NULL },
 	{ "workers", "64", true, NULL },
 	{ "threads", "1", true, NULL },
+	{ "commit_delay_us", "0", true, NULL },
+	{ "commit_delay_us", "100000", true, NULL },
+	{ "commit_delay_us", "100001", false, "commit_delay_us" },
 	{ "threads", "64", true, NULL },
 	{ "threads", "0", false, "threads" },
 	{ "threads", "65", false, "threads" },

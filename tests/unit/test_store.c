@@ -7,6 +7,7 @@
 #include <db.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ options_for(const char *home, enum store_role role)
 	options.durable = true;
 	/* keyframes every few versions, so that every test crosses some */
 	options.keyframe_interval = 3;
+	options.commit_delay_us = 200;
 	return options;
 }
 
@@ -841,6 +843,80 @@ test_service_list_empty_name(void)
 	    WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus));
 }
 
+#define GROUP_THREADS	8
+#define GROUP_DEPLOYS	40	/* per thread */
+
+/* One thread of test_group_commit: deploys its own services, records the answers. */
+struct group_thread {
+	pthread_t	thread;
+	int		index;
+	uint64_t	answers[GROUP_DEPLOYS];
+	enum status	failed;		/* the first failure, or STATUS_OK */
+};
+
+static void *
+group_deployer(void *arg)
+{
+	struct group_thread *t = arg;
+	struct deploy_result r;
+	char name[32];
+	int n;
+
+	t->failed = STATUS_OK;
+	for (int i = 0; i < GROUP_DEPLOYS; i++) {
+		enum status status;
+
+		n = snprintf(name, sizeof(name), "t%d-s%d", t->index, i);
+		status = deploy_to(fx.store, "group", name, (size_t)n, 1, &r);
+		if (status != STATUS_OK || !r.changed) {
+			t->failed = status != STATUS_OK ? status : STATUS_INVALID;
+			break;
+		}
+		t->answers[i] = r.system_version;
+	}
+	return NULL;
+}
+
+/*
+ * Threads deploying at once share log flushes (with a commit delay, so the
+ * leader waits for company): every deploy still gets its own number, the
+ * numbers are exactly 1..N, and each thread sees its own rise.
+ */
+static void
+test_group_commit(void)
+{
+	static struct group_thread threads[GROUP_THREADS];
+	bool seen[GROUP_THREADS * GROUP_DEPLOYS + 1] = { false };
+	struct environment_state state;
+	size_t distinct = 0;
+
+	REQUIRE_STORE();
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		threads[i].index = i;
+		CHECK(pthread_create(&threads[i].thread, NULL, group_deployer,
+		    &threads[i]) == 0, "thread %d", i);
+	}
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		pthread_join(threads[i].thread, NULL);
+		CHECK(threads[i].failed == STATUS_OK, "thread %d: %s", i,
+		    status_name(threads[i].failed));
+		for (int k = 0; k < GROUP_DEPLOYS; k++) {
+			uint64_t v = threads[i].answers[k];
+
+			if (CHECK(v >= 1 && v <= GROUP_THREADS * GROUP_DEPLOYS &&
+			    !seen[v], "thread %d deploy %d: version %llu twice "
+			    "or out of range", i, k, (unsigned long long)v))
+				seen[v] = true, distinct++;
+			CHECK(k == 0 || v > threads[i].answers[k - 1],
+			    "thread %d: versions do not rise", i);
+		}
+	}
+	CHECK(distinct == GROUP_THREADS * GROUP_DEPLOYS, "%zu distinct", distinct);
+	CHECK(store_current(fx.store, "group", &state) == STATUS_OK &&
+	    state.system_version == GROUP_THREADS * GROUP_DEPLOYS,
+	    "current %llu", (unsigned long long)state.system_version);
+}
+
 static const CU_TestInfo store_tests[] = {
 	{ "seed example", test_seed_example },
 	{ "unknown environment", test_unknown_environment },
@@ -851,6 +927,7 @@ static const CU_TestInfo store_tests[] = {
 	{ "prefix names", test_prefix_names },
 	{ "longest names", test_longest_names },
 	{ "model replay", test_model_replay },
+	{ "group commit", test_group_commit },
 	{ "reopen keeps everything", test_reopen_keeps_everything },
 	{ "join shares data", test_join_shares_data },
 	{ "open failures", test_open_failures },
