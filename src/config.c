@@ -32,7 +32,7 @@ static const struct setting {
 	{ "threads", SETTING_UINT, offsetof(struct config, threads), 0,
 	    1, 64, 8, NULL },
 	{ "cache_mb", SETTING_UINT, offsetof(struct config, cache_mb), 0,
-	    1, 4096, 8, NULL },
+	    1, 4096, 4, NULL },
 	{ "lock_timeout_ms", SETTING_UINT,
 	    offsetof(struct config, lock_timeout_ms), 0, 10, 60000, 5000, NULL },
 	{ "checkpoint_seconds", SETTING_UINT,

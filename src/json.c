@@ -16,6 +16,7 @@
 #include "json.h"
 #include "validate.h"
 
+#define UINT_DIGITS_MAX	20	/* digits of the largest uint64_t */
 #define INSTANT_MAX	96	/* room for any struct tm, though 25 bytes are used */
 
 /* The members of a deploy body, in the order they are reported missing. */
@@ -632,6 +633,22 @@ put_escaped(char *p, const char *name, size_t len)
 	return p;
 }
 
+/* Writes v in decimal into out (no NUL); returns the number of digits. */
+static size_t
+format_uint(uint64_t v, char out[UINT_DIGITS_MAX])
+{
+	char reversed[UINT_DIGITS_MAX];
+	size_t n = 0;
+
+	do {
+		reversed[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = reversed[n - 1 - i];
+	return n;
+}
+
 /*
  * The list is the hot path of every read, so it is written straight into
  * one buffer of the exact size, with no tree: the output is the same as
@@ -641,22 +658,20 @@ char *
 json_render_services(const struct service_list *list, size_t *len)
 {
 	static const char open[] = "{\"name\":\"", middle[] = "\",\"version\":";
-	char number[24], *body, *p;
+	char number[UINT_DIGITS_MAX], *body, *p;
 	size_t total = 2;	/* [ and ] */
 
 	for (size_t i = 0; i < list->count; i++)
 		total += (i > 0) + sizeof(open) - 1 +
 		    escaped_len(service_list_name(list, i),
 		    list->items[i].name_len) + sizeof(middle) - 1 +
-		    (size_t)snprintf(number, sizeof(number), "%llu",
-		    (unsigned long long)list->items[i].version) + 1;
+		    format_uint(list->items[i].version, number) + 1;
 	if ((body = malloc(total + 1)) == NULL)
 		return NULL;
 	p = body;
 	*p++ = '[';
 	for (size_t i = 0; i < list->count; i++) {
-		int n = snprintf(number, sizeof(number), "%llu",
-		    (unsigned long long)list->items[i].version);
+		size_t n = format_uint(list->items[i].version, number);
 
 		if (i > 0)
 			*p++ = ',';
@@ -665,7 +680,7 @@ json_render_services(const struct service_list *list, size_t *len)
 		    service_list_name(list, i), list->items[i].name_len);
 		memcpy(p, middle, sizeof(middle) - 1);
 		p += sizeof(middle) - 1;
-		memcpy(p, number, (size_t)n);
+		memcpy(p, number, n);
 		p += n;
 		*p++ = '}';
 	}

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@
 #define STOP_GRACE_SECONDS	10	/* in-flight requests get this long */
 #define RECOVERY_GRACE_SECONDS	1	/* before recovery, siblings get this long */
 #define LOCK_WAIT_SECONDS	15	/* for a previous instance to let go */
+#define MALLOC_ARENAS		2	/* per child: keeps a worker's memory small */
 
 enum child_role {
 	ROLE_WORKER,
@@ -174,6 +176,8 @@ child_main(struct pool *pool, enum child_role role)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* each serving thread would get a malloc arena of its own */
+	mallopt(M_ARENA_MAX, MALLOC_ARENAS);
 	/* the name ps and top show: rm-worker or rm-maintainer */
 	prctl(PR_SET_NAME, role == ROLE_WORKER ? "rm-worker" : "rm-maintainer");
 	if (getppid() != pool->supervisor)

@@ -63,7 +63,7 @@ test_defaults(void)
 	config_defaults(&c);
 	CHECK(c.workers == 2, "workers %u", c.workers);
 	CHECK(c.threads == 8, "threads %u", c.threads);
-	CHECK(c.cache_mb == 8, "cache_mb %u", c.cache_mb);
+	CHECK(c.cache_mb == 4, "cache_mb %u", c.cache_mb);
 	CHECK(c.lock_timeout_ms == 5000, "lock_timeout_ms %u", c.lock_timeout_ms);
 	CHECK(c.checkpoint_seconds == 30, "checkpoint_seconds %u",
 	    c.checkpoint_seconds);
@@ -290,7 +290,7 @@ test_load_crlf_and_empty(void)
 		return;
 	config_defaults(&c);
 	status = config_load(&c, path, err, sizeof(err));
-	CHECK(status == STATUS_OK && c.workers == 2 && c.cache_mb == 8 &&
+	CHECK(status == STATUS_OK && c.workers == 2 && c.cache_mb == 4 &&
 	    strcmp(c.data_dir, "var") == 0, "empty file: %s: %s",
 	    status_name(status), err);
 }

@@ -730,6 +730,15 @@ test_render_services(void)
 	    "{\"name\":\"c\",\"version\":9007199254740991}]"));
 
 	service_list_clear(&list);
+	CHECK(service_list_append(&list, "d", 1, 10) &&
+	    service_list_append(&list, "e", 1, UINT64_MAX) &&
+	    service_list_append(&list, "f", 1, 0), "append");
+	expect_services("number edges", &list,
+	    LIT("[{\"name\":\"d\",\"version\":10},"
+	    "{\"name\":\"e\",\"version\":18446744073709551615},"
+	    "{\"name\":\"f\",\"version\":0}]"));
+
+	service_list_clear(&list);
 	/* the empty name comes after others: the arena already exists */
 	for (size_t i = 0; i < count; i++)
 		CHECK(service_list_append(&list, names[i], name_lens[i], i),
