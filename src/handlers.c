@@ -2,6 +2,7 @@
  * The route handlers: validate, call the store, render. Nothing here
  * parses raw input itself or knows how records are stored.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,48 @@ handle_deploy(struct app *app, const struct request *request,
 /* Cache-Control of /status: status pages poll it. */
 #define CACHE_STATUS	"public, max-age=5"
 
+/* Parses the query string; on failure answers its problem and returns false. */
+static bool
+parse_query(const struct request *request, struct response *response,
+    struct query *query)
+{
+	struct invalid invalid = { 0 };
+
+	if (query_parse(request->query, query, &invalid))
+		return true;
+	response_invalid(response, &invalid);
+	return false;
+}
+
+/*
+ * The default environment exists before its first deploy: for it, the
+ * store's not-found means an empty answer.
+ */
+static enum status
+default_exists(enum status status, const char *environment)
+{
+	return status == STATUS_NOT_FOUND &&
+	    strcmp(environment, DEFAULT_ENVIRONMENT) == 0 ? STATUS_OK : status;
+}
+
+/*
+ * Gives a 200 answer about system_version of environment its validators:
+ * the ETag "system_version.environment" and cache_control.
+ */
+static void
+tag_version(struct response *response, const struct request *request,
+    uint64_t system_version, const char *environment,
+    const char *cache_control)
+{
+	char tag[ETAG_MAX];
+
+	if (response->status != 200)
+		return;
+	snprintf(tag, sizeof(tag), "%llu.%s",
+	    (unsigned long long)system_version, environment);
+	response_cacheable(response, request, tag, cache_control);
+}
+
 void
 handle_health(struct app *app, const struct request *request,
     struct response *response)
@@ -90,21 +133,15 @@ handle_status(struct app *app, const struct request *request,
     struct response *response)
 {
 	struct query query;
-	struct invalid invalid = { 0 };
 	struct environment_state state = { 0, 0 };
 	enum status status;
-	char tag[ETAG_MAX];
 	size_t len = 0;
 	char *body;
 
-	if (!query_parse(request->query, &query, &invalid)) {
-		response_invalid(response, &invalid);
+	if (!parse_query(request, response, &query))
 		return;
-	}
-	status = store_current(app->store, query.environment, &state);
-	if (status == STATUS_NOT_FOUND &&
-	    strcmp(query.environment, DEFAULT_ENVIRONMENT) == 0)
-		status = STATUS_OK;	/* the default environment starts empty */
+	status = default_exists(store_current(app->store, query.environment,
+	    &state), query.environment);
 	if (status == STATUS_NOT_FOUND) {
 		response_problem(response, PROBLEM_NOT_FOUND, NULL,
 		    "environment %s has never had a deploy", query.environment);
@@ -116,11 +153,8 @@ handle_status(struct app *app, const struct request *request,
 	}
 	body = json_render_status(query.environment, &state, &len);
 	respond_rendered(response, body, len);
-	if (response->status != 200)
-		return;
-	snprintf(tag, sizeof(tag), "%llu.%s",
-	    (unsigned long long)state.system_version, query.environment);
-	response_cacheable(response, request, tag, CACHE_STATUS);
+	tag_version(response, request, state.system_version, query.environment,
+	    CACHE_STATUS);
 }
 
 void
@@ -128,23 +162,18 @@ handle_services(struct app *app, const struct request *request,
     struct response *response)
 {
 	struct query query;
-	struct invalid invalid = { 0 };
 	struct service_list list;
 	enum status status;
-	char tag[ETAG_MAX];
 	size_t len = 0;
 	char *body;
 
-	if (!query_parse(request->query, &query, &invalid)) {
-		response_invalid(response, &invalid);
+	if (!parse_query(request, response, &query))
 		return;
-	}
 	service_list_init(&list);
 	status = store_services(app->store, query.environment,
 	    query.has_system_version ? query.system_version : 0, &list);
-	if (status == STATUS_NOT_FOUND && !query.has_system_version &&
-	    strcmp(query.environment, DEFAULT_ENVIRONMENT) == 0)
-		status = STATUS_OK;	/* the default environment starts empty */
+	if (!query.has_system_version)
+		status = default_exists(status, query.environment);
 	if (status == STATUS_NOT_FOUND) {
 		if (query.has_system_version)
 			response_problem(response, PROBLEM_NOT_FOUND, NULL,
@@ -160,14 +189,11 @@ handle_services(struct app *app, const struct request *request,
 	else {
 		body = json_render_services(&list, &len);
 		respond_rendered(response, body, len);
-		if (response->status == 200 && query.has_system_version) {
-			/* the list of a given system version never changes */
-			snprintf(tag, sizeof(tag), "%llu.%s",
-			    (unsigned long long)query.system_version,
-			    query.environment);
-			response_cacheable(response, request, tag,
-			    CACHE_FOREVER);
-		} else if (response->status == 200)
+		/* the list of a given system version never changes */
+		if (query.has_system_version)
+			tag_version(response, request, query.system_version,
+			    query.environment, CACHE_FOREVER);
+		else if (response->status == 200)
 			response->cache_control = CACHE_REVALIDATE;
 	}
 	service_list_free(&list);
