@@ -127,6 +127,7 @@ write_response(FCGX_Request *fcgi, const struct response *response)
 	add_header(head, sizeof(head), &len, "ETag", response->etag);
 	add_header(head, sizeof(head), &len, "Cache-Control",
 	    response->cache_control);
+	add_header(head, sizeof(head), &len, "Link", response->link);
 	add_header(head, sizeof(head), &len, "Allow", response->allow);
 	add_header(head, sizeof(head), &len, "WWW-Authenticate",
 	    response->www_authenticate);

@@ -115,6 +115,14 @@ tag_version(struct response *response, const struct request *request,
 	response_cacheable(response, request, tag, cache_control);
 }
 
+/* Answers the problem of an environment never seen (404). */
+static void
+respond_unknown_environment(struct response *response, const char *environment)
+{
+	response_problem(response, PROBLEM_NOT_FOUND, NULL,
+	    "environment %s has never had a deploy", environment);
+}
+
 void
 handle_health(struct app *app, const struct request *request,
     struct response *response)
@@ -143,8 +151,7 @@ handle_status(struct app *app, const struct request *request,
 	status = default_exists(store_current(app->store, query.environment,
 	    &state), query.environment);
 	if (status == STATUS_NOT_FOUND) {
-		response_problem(response, PROBLEM_NOT_FOUND, NULL,
-		    "environment %s has never had a deploy", query.environment);
+		respond_unknown_environment(response, query.environment);
 		return;
 	}
 	if (status != STATUS_OK) {
@@ -181,8 +188,7 @@ handle_services(struct app *app, const struct request *request,
 			    query.environment,
 			    (unsigned long long)query.system_version);
 		else
-			response_problem(response, PROBLEM_NOT_FOUND, NULL,
-			    "environment %s has never had a deploy",
+			respond_unknown_environment(response,
 			    query.environment);
 	} else if (status != STATUS_OK)
 		respond_store_failure(response, status);
@@ -197,4 +203,108 @@ handle_services(struct app *app, const struct request *request,
 			response->cache_control = CACHE_REVALIDATE;
 	}
 	service_list_free(&list);
+}
+
+void
+handle_history(struct app *app, const struct request *request,
+    struct response *response)
+{
+	struct query query;
+	struct change_record *records;
+	enum status status;
+	size_t count = 0, len = 0;
+	bool more = false;
+	char *body;
+
+	if (!parse_query(request, response, &query))
+		return;
+	if ((records = calloc(query.limit, sizeof(*records))) == NULL) {
+		respond_store_failure(response, STATUS_SYSTEM);
+		return;
+	}
+	status = default_exists(store_history(app->store, query.environment,
+	    query.has_before ? query.before : 0, query.limit, records, &count,
+	    &more), query.environment);
+	if (status == STATUS_NOT_FOUND)
+		respond_unknown_environment(response, query.environment);
+	else if (status != STATUS_OK)
+		respond_store_failure(response, status);
+	else {
+		body = json_render_history(records, count, &len);
+		respond_rendered(response, body, len);
+		response->cache_control = CACHE_REVALIDATE;
+		if (more && count > 0)
+			snprintf(response->link, sizeof(response->link),
+			    "</systemversions?environment=%s&limit=%llu&"
+			    "before=%llu>; rel=\"next\"", query.environment,
+			    (unsigned long long)query.limit, (unsigned long long)
+			    records[count - 1].system_version);
+	}
+	free(records);
+}
+
+void
+handle_version(struct app *app, const struct request *request,
+    struct response *response)
+{
+	const char *segment = strrchr(request->path, '/') + 1;
+	struct query query;
+	struct change_record record;
+	struct service_list list;
+	uint64_t system_version;
+	enum status status;
+	size_t len = 0;
+	char *body;
+
+	if (!parse_query(request, response, &query))
+		return;
+	if (!parse_decimal(segment, strlen(segment), 1, SYSTEM_VERSION_MAX,
+	    &system_version)) {
+		response_problem(response, PROBLEM_INVALID_PARAMETER,
+		    "systemVersion", "systemVersion (the last segment of the "
+		    "path) must be a decimal integer from 1 to %llu",
+		    (unsigned long long)SYSTEM_VERSION_MAX);
+		return;
+	}
+	service_list_init(&list);
+	status = store_change(app->store, query.environment, system_version,
+	    &record);
+	if (status == STATUS_OK)
+		status = store_services(app->store, query.environment,
+		    system_version, &list);
+	if (status == STATUS_NOT_FOUND)
+		response_problem(response, PROBLEM_NOT_FOUND, NULL,
+		    "environment %s has no system version %llu",
+		    query.environment, (unsigned long long)system_version);
+	else if (status != STATUS_OK)
+		respond_store_failure(response, status);
+	else {
+		body = json_render_version(&record, &list, &len);
+		respond_rendered(response, body, len);
+		/* a system version never changes */
+		tag_version(response, request, system_version,
+		    query.environment, CACHE_FOREVER);
+	}
+	service_list_free(&list);
+}
+
+void
+handle_environments(struct app *app, const struct request *request,
+    struct response *response)
+{
+	struct environment_summary *list = NULL;
+	enum status status;
+	size_t count = 0, len = 0;
+	char *body;
+
+	(void)request;
+	if ((status = store_environments(app->store, &list, &count)) !=
+	    STATUS_OK) {
+		respond_store_failure(response, status);
+		return;
+	}
+	body = json_render_environments(list, count, &len);
+	respond_rendered(response, body, len);
+	response->cache_control = CACHE_REVALIDATE;
+	free(list);
 }

@@ -26,5 +26,11 @@ handler_fn	handle_services;
 handler_fn	handle_status;
 /* GET /healthz: the worker answers; no storage work (a liveness probe). */
 handler_fn	handle_health;
+/* GET /systemversions: an environment's system versions, newest first, paged. */
+handler_fn	handle_history;
+/* GET /systemversions/N: one system version, its change and its services. */
+handler_fn	handle_version;
+/* GET /environments: every environment with its current version. */
+handler_fn	handle_environments;
 
 #endif

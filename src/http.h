@@ -10,6 +10,7 @@
 
 #define REQUEST_BODY_MAX	65536	/* bytes; larger bodies are a 413 */
 #define ETAG_MAX		96	/* bytes of an ETag, quotes and NUL included */
+#define LINK_MAX		256	/* bytes of a Link header value */
 
 enum http_method {
 	HTTP_GET,
@@ -74,6 +75,7 @@ struct response {
 	unsigned	 retry_after;		/* Retry-After seconds; 0 for none */
 	const char	*cache_control;		/* Cache-Control, or NULL */
 	char		 etag[ETAG_MAX];	/* ETag, quoted; "" for none */
+	char		 link[LINK_MAX];	/* Link, for a next page; "" for none */
 };
 
 void	response_init(struct response *response);

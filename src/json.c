@@ -723,6 +723,122 @@ json_render_status(const char *environment,
 	return finish(object, len);
 }
 
+/* Adds key: text when the metadata text is present; false when memory ran out. */
+static bool
+add_metadata(struct json_object *object, const char *key,
+    const struct metadata_text *text)
+{
+	return !text->present || add(object, key,
+	    json_object_new_string_len(text->text, (int)text->len));
+}
+
+/*
+ * A new object for one system version: systemVersion, createdAt and
+ * change (name, previousVersion, version and the metadata sent); NULL
+ * when memory ran out.
+ */
+static struct json_object *
+version_object(const struct change_record *record)
+{
+	struct json_object *object = json_object_new_object();
+	struct json_object *change = json_object_new_object();
+	char instant[INSTANT_MAX];
+
+	format_instant(record->created_ms, instant);
+	if (!add(change, "name", json_object_new_string_len(record->name,
+	    (int)record->name_len)) ||
+	    (record->has_previous ? !add(change, "previousVersion",
+	    json_object_new_uint64(record->previous)) :
+	    json_object_object_add(change, "previousVersion", NULL) != 0) ||
+	    !add(change, "version", json_object_new_uint64(record->version)) ||
+	    !add_metadata(change, "deployedBy", &record->deployed_by) ||
+	    !add_metadata(change, "reason", &record->reason) ||
+	    !add_metadata(change, "releaseHash", &record->release_hash) ||
+	    !add(object, "systemVersion",
+	    json_object_new_uint64(record->system_version)) ||
+	    !add(object, "createdAt", json_object_new_string(instant))) {
+		json_object_put(change);
+		json_object_put(object);
+		return NULL;
+	}
+	if (!add(object, "change", change)) {
+		json_object_put(object);
+		return NULL;
+	}
+	return object;
+}
+
+char *
+json_render_history(const struct change_record *records, size_t count,
+    size_t *len)
+{
+	struct json_object *array = json_object_new_array_ext((int)count);
+
+	for (size_t i = 0; array != NULL && i < count; i++) {
+		struct json_object *item = version_object(&records[i]);
+
+		if (item == NULL || json_object_array_add(array, item) != 0) {
+			json_object_put(item);
+			json_object_put(array);
+			return NULL;
+		}
+	}
+	return finish(array, len);
+}
+
+char *
+json_render_version(const struct change_record *record,
+    const struct service_list *services, size_t *len)
+{
+	struct json_object *object = version_object(record);
+	struct json_object *array = json_object_new_array_ext(
+	    (int)services->count);
+
+	for (size_t i = 0; array != NULL && i < services->count; i++) {
+		struct json_object *item = json_object_new_object();
+
+		if (!add(item, "name", json_object_new_string_len(
+		    service_list_name(services, i),
+		    (int)services->items[i].name_len)) ||
+		    !add(item, "version",
+		    json_object_new_uint64(services->items[i].version)) ||
+		    json_object_array_add(array, item) != 0) {
+			json_object_put(item);
+			json_object_put(array);
+			array = NULL;
+		}
+	}
+	if (!add(object, "services", array)) {
+		json_object_put(object);
+		return NULL;
+	}
+	return finish(object, len);
+}
+
+char *
+json_render_environments(const struct environment_summary *list,
+    size_t count, size_t *len)
+{
+	struct json_object *array = json_object_new_array_ext((int)count);
+	char instant[INSTANT_MAX];
+
+	for (size_t i = 0; array != NULL && i < count; i++) {
+		struct json_object *item = json_object_new_object();
+
+		format_instant(list[i].state.updated_ms, instant);
+		if (!add(item, "name", json_object_new_string(list[i].name)) ||
+		    !add(item, "systemVersion",
+		    json_object_new_uint64(list[i].state.system_version)) ||
+		    !add(item, "updatedAt", json_object_new_string(instant)) ||
+		    json_object_array_add(array, item) != 0) {
+			json_object_put(item);
+			json_object_put(array);
+			return NULL;
+		}
+	}
+	return finish(array, len);
+}
+
 char *
 json_render_problem(int status, const char *type, const char *title,
     const char *detail, const char *ext_key, const char *ext_value,

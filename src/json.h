@@ -36,6 +36,15 @@ char	*json_render_services(const struct service_list *list, size_t *len);
  */
 char	*json_render_status(const char *environment,
 	    const struct environment_state *state, size_t *len);
+/* [version object, ...] for GET /systemversions, in the records' order. */
+char	*json_render_history(const struct change_record *records, size_t count,
+	    size_t *len);
+/* One version object with its "services" list, for GET /systemversions/N. */
+char	*json_render_version(const struct change_record *record,
+	    const struct service_list *services, size_t *len);
+/* [{"name","systemVersion","updatedAt"}, ...] for GET /environments. */
+char	*json_render_environments(const struct environment_summary *list,
+	    size_t count, size_t *len);
 /*
  * An RFC 9457 problem object; ext_key and ext_value, when not NULL, add one
  * extension member (such as "field": "version").

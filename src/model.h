@@ -47,6 +47,26 @@ struct environment_state {
 	uint64_t	updated_ms;	/* commit time of system_version, ms since the epoch */
 };
 
+/* One system version's change, as the history shows it. */
+struct change_record {
+	uint64_t		system_version;
+	uint64_t		created_ms;	/* commit time, ms since the epoch */
+	char			name[SERVICE_NAME_MAX + 1];
+	size_t			name_len;
+	uint64_t		version;
+	bool			has_previous;	/* false for a new service */
+	uint64_t		previous;
+	struct metadata_text	deployed_by;
+	struct metadata_text	reason;
+	struct metadata_text	release_hash;
+};
+
+/* One environment, as GET /environments lists it. */
+struct environment_summary {
+	char			name[ENVIRONMENT_MAX + 1];
+	struct environment_state state;
+};
+
 /* One service of a snapshot: its name lives in the owning list's arena. */
 struct service_entry {
 	size_t		name_offset;

@@ -1,6 +1,7 @@
 /*
  * The route table.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "router.h"
@@ -13,11 +14,14 @@ enum route {
 	ROUTE_SERVICES,
 	ROUTE_STATUS,
 	ROUTE_HEALTH,
+	ROUTE_HISTORY,
+	ROUTE_VERSION,
+	ROUTE_ENVIRONMENTS,
 	ROUTE_COUNT
 };
 
 static const struct route_entry {
-	const char	*path;
+	const char	*path;		/* ends with '/' for a path with a last segment */
 	unsigned	 methods;	/* bit per enum http_method */
 	const char	*allow;		/* the same, for an Allow header */
 	handler_fn	*handler;
@@ -27,7 +31,28 @@ static const struct route_entry {
 	    handle_services },
 	[ROUTE_STATUS] = { "/status", READ_METHODS, "GET, HEAD", handle_status },
 	[ROUTE_HEALTH] = { "/healthz", READ_METHODS, "GET, HEAD", handle_health },
+	[ROUTE_HISTORY] = { "/systemversions", READ_METHODS, "GET, HEAD",
+	    handle_history },
+	[ROUTE_VERSION] = { "/systemversions/", READ_METHODS, "GET, HEAD",
+	    handle_version },
+	[ROUTE_ENVIRONMENTS] = { "/environments", READ_METHODS, "GET, HEAD",
+	    handle_environments },
 };
+
+/*
+ * True when path is the route's: the same, or for a route ending in '/',
+ * that prefix and a last segment with no further '/'.
+ */
+static bool
+route_matches(const struct route_entry *route, const char *path)
+{
+	size_t len = strlen(route->path);
+
+	if (route->path[len - 1] != '/')
+		return strcmp(path, route->path) == 0;
+	return strncmp(path, route->path, len) == 0 && path[len] != '\0' &&
+	    strchr(path + len, '/') == NULL;
+}
 
 void
 router_dispatch(struct app *app, const struct request *request,
@@ -36,11 +61,11 @@ router_dispatch(struct app *app, const struct request *request,
 	for (size_t i = 0; i < ROUTE_COUNT; i++) {
 		const struct route_entry *route = &routes[i];
 
-		if (strcmp(request->path, route->path) != 0)
+		if (!route_matches(route, request->path))
 			continue;
 		if (!(route->methods & METHOD(request->method))) {
 			response_problem(response, PROBLEM_METHOD_NOT_ALLOWED,
-			    NULL, "%s accepts only %s", route->path,
+			    NULL, "%s accepts only %s", request->path,
 			    route->allow);
 			response->allow = route->allow;
 			return;

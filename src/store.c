@@ -828,28 +828,6 @@ store_deploy(struct store *store, const struct deploy *deploy,
 	return translate(store, rc, "deploy");
 }
 
-enum status
-store_current(struct store *store, const char *environment,
-    struct environment_state *state)
-{
-	struct environment_record record;
-	int rc;
-
-	for (int attempt = 0;; attempt++) {
-		rc = get_environment(store, NULL, environment,
-		    DB_READ_COMMITTED, &record);
-		if (!is_deadlock(rc) || attempt == DEADLOCK_RETRIES)
-			break;
-	}
-	if (rc == 0)
-		rc = flush_committed(store);
-	if (rc == 0) {
-		state->system_version = record.current;
-		state->updated_ms = record.updated_ms;
-	}
-	return translate(store, rc, "read environment");
-}
-
 /* A change read back from changes.db, for merging into a keyframe. */
 struct change_ref {
 	const char	*name;
@@ -1075,29 +1053,61 @@ done:
 	return rc;
 }
 
-/* One attempt at reading a snapshot; returns a Berkeley DB code. */
+/* What a read does inside its transaction; returns a Berkeley DB code. */
+typedef int read_fn(struct store *, DB_TXN *, void *);
+
+/*
+ * Runs read in a read-committed transaction, again after a deadlock (a
+ * bounded number of times), then makes sure that what it saw is on disk:
+ * it may have seen a commit whose own flush is still running.
+ */
 static int
-services_once(struct store *store, const char *environment,
-    uint64_t system_version, struct service_list *list)
+run_read(struct store *store, read_fn *read, void *arg)
 {
-	DB_ENV *env = store->env;
-	DB_TXN *txn = NULL;
+	DB_TXN *txn;
+	int rc, rc_end;
+
+	for (int attempt = 0;; attempt++) {
+		if ((rc = store->env->txn_begin(store->env, NULL, &txn,
+		    DB_READ_COMMITTED)) != 0)
+			return rc;
+		rc = read(store, txn, arg);
+		if (rc == 0 || rc == DB_NOTFOUND) {
+			if ((rc_end = commit_early(store, txn)) != 0 && rc == 0)
+				rc = rc_end;
+		} else
+			txn->abort(txn);
+		if (!is_deadlock(rc) || attempt == DEADLOCK_RETRIES)
+			break;
+	}
+	return rc == 0 ? flush_committed(store) : rc;
+}
+
+/* The arguments and result of a snapshot read. */
+struct services_read {
+	const char		*environment;
+	uint64_t		 system_version;	/* 0: the current one */
+	struct service_list	*list;
+};
+
+/* Reads a snapshot (read_fn). */
+static int
+read_services(struct store *store, DB_TXN *txn, void *arg)
+{
+	struct services_read *r = arg;
 	DBC *current = NULL, *keyframes = NULL, *changes = NULL;
 	struct environment_record record;
+	uint64_t system_version = r->system_version;
 	bool complete = false;
 	int rc, rc_close;
 
-	service_list_clear(list);
-	if ((rc = env->txn_begin(env, NULL, &txn, DB_READ_COMMITTED)) != 0)
+	service_list_clear(r->list);
+	if ((rc = get_environment(store, txn, r->environment, 0, &record)) != 0)
 		return rc;
-	if ((rc = get_environment(store, txn, environment, 0, &record)) != 0)
-		goto done;
 	if (system_version == 0)
 		system_version = record.current;
-	if (system_version > record.current) {
-		rc = DB_NOTFOUND;
-		goto done;
-	}
+	if (system_version > record.current)
+		return DB_NOTFOUND;
 	/*
 	 * The newest version is the current map, unless a deploy committed
 	 * since the environment was read. Keyframes and changes at or below
@@ -1107,19 +1117,18 @@ services_once(struct store *store, const char *environment,
 		if ((rc = store->current->cursor(store->current, txn, &current,
 		    DB_READ_COMMITTED)) != 0 ||
 		    (rc = scan_current(current, record.id, record.services,
-		    system_version, list,
-		    &complete)) != 0)
+		    system_version, r->list, &complete)) != 0)
 			goto done;
 	}
 	if (!complete) {
-		service_list_clear(list);
+		service_list_clear(r->list);
 		if ((rc = store->keyframes->cursor(store->keyframes, txn,
 		    &keyframes, DB_READ_COMMITTED)) != 0 ||
 		    (rc = store->changes->cursor(store->changes, txn, &changes,
 		    DB_READ_COMMITTED)) != 0)
 			goto done;
 		rc = scan_keyframe(keyframes, changes, record.id,
-		    system_version, list);
+		    system_version, r->list);
 	}
 done:
 	if (changes != NULL && (rc_close = changes->close(changes)) != 0 &&
@@ -1131,11 +1140,6 @@ done:
 	if (current != NULL && (rc_close = current->close(current)) != 0 &&
 	    rc == 0)
 		rc = rc_close;
-	if (rc == 0 || rc == DB_NOTFOUND) {
-		rc_close = commit_early(store, txn);
-		return rc != 0 ? rc : rc_close;
-	}
-	txn->abort(txn);
 	return rc;
 }
 
@@ -1143,18 +1147,250 @@ enum status
 store_services(struct store *store, const char *environment,
     uint64_t system_version, struct service_list *list)
 {
-	int rc;
+	struct services_read r = { environment, system_version, list };
+	int rc = run_read(store, read_services, &r);
 
-	for (int attempt = 0;; attempt++) {
-		rc = services_once(store, environment, system_version, list);
-		if (!is_deadlock(rc) || attempt == DEADLOCK_RETRIES)
-			break;
-	}
-	if (rc == 0)
-		rc = flush_committed(store);
 	if (rc != 0)
 		service_list_clear(list);
 	return translate(store, rc, "read services");
+}
+
+/* The arguments and result of a read of an environment's record. */
+struct current_read {
+	const char			*environment;
+	struct environment_record	 record;
+};
+
+/* Reads an environment's record (read_fn). */
+static int
+read_current(struct store *store, DB_TXN *txn, void *arg)
+{
+	struct current_read *r = arg;
+
+	return get_environment(store, txn, r->environment, 0, &r->record);
+}
+
+enum status
+store_current(struct store *store, const char *environment,
+    struct environment_state *state)
+{
+	struct current_read r = { environment, { 0, 0, 0, 0, 0 } };
+	int rc = run_read(store, read_current, &r);
+
+	if (rc == 0) {
+		state->system_version = r.record.current;
+		state->updated_ms = r.record.updated_ms;
+	}
+	return translate(store, rc, "read environment");
+}
+
+/* Reads the length-prefixed text at *p into text; false when it does not fit. */
+static bool
+take_text(const unsigned char **p, const unsigned char *end, char *text,
+    size_t cap, size_t *len)
+{
+	if (end - *p < 2)
+		return false;
+	*len = (size_t)(*p)[0] << 8 | (*p)[1];
+	if (*len >= cap || (size_t)(end - *p - 2) < *len)
+		return false;
+	memcpy(text, *p + 2, *len);
+	text[*len] = '\0';
+	*p += 2 + *len;
+	return true;
+}
+
+/* Reads an optional metadata text: present when flag is set in flags. */
+static bool
+take_metadata(const unsigned char **p, const unsigned char *end,
+    unsigned flags, unsigned flag, struct metadata_text *out)
+{
+	out->present = (flags & flag) != 0;
+	return take_text(p, end, out->text, sizeof(out->text), &out->len);
+}
+
+/* Decodes a changes.db record (written by put_change); false when malformed. */
+static bool
+parse_change(const unsigned char *value, size_t size, uint64_t system_version,
+    struct change_record *out)
+{
+	const unsigned char *p = value + CHANGE_NAME_OFFSET, *end = value + size;
+	unsigned flags;
+
+	if (size < CHANGE_NAME_OFFSET || value[0] != RECORD_FORMAT)
+		return false;
+	out->system_version = system_version;
+	out->created_ms = get_u64(value + 1);
+	out->version = get_u64(value + 9);
+	flags = value[17];
+	out->has_previous = (flags & CHANGE_HAS_PREVIOUS) != 0;
+	out->previous = get_u64(value + 18);
+	return take_text(&p, end, out->name, sizeof(out->name),
+	    &out->name_len) &&
+	    take_metadata(&p, end, flags, CHANGE_HAS_DEPLOYED_BY,
+	    &out->deployed_by) &&
+	    take_metadata(&p, end, flags, CHANGE_HAS_REASON, &out->reason) &&
+	    take_metadata(&p, end, flags, CHANGE_HAS_RELEASE_HASH,
+	    &out->release_hash) && p == end;
+}
+
+/* The arguments and result of a history read. */
+struct history_read {
+	const char		*environment;
+	uint64_t		 before;	/* 0: from the newest */
+	size_t			 limit;
+	struct change_record	*out;
+	size_t			 count;
+	bool			 more;
+};
+
+/*
+ * Reads the changes newest first (read_fn): system versions are gapless,
+ * so they are versions top, top - 1, ... down to 1.
+ */
+static int
+read_history(struct store *store, DB_TXN *txn, void *arg)
+{
+	struct history_read *r = arg;
+	struct environment_record record;
+	unsigned char key_buf[VERSIONED_KEY_SIZE], value[CHANGE_VALUE_MAX];
+	uint64_t version;
+	DBC *cursor = NULL;
+	DBT key, data;
+	int rc, rc_close;
+
+	r->count = 0;
+	r->more = false;
+	if ((rc = get_environment(store, txn, r->environment, 0, &record)) != 0)
+		return rc;
+	version = record.current;
+	if (r->before != 0 && r->before - 1 < version)
+		version = r->before - 1;
+	if (version == 0 || r->limit == 0)
+		return 0;
+	if ((rc = store->changes->cursor(store->changes, txn, &cursor,
+	    DB_READ_COMMITTED)) != 0)
+		return rc;
+	versioned_key(key_buf, record.id, version);
+	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
+	data = dbt(value, 0, sizeof(value));
+	for (rc = cursor->get(cursor, &key, &data, DB_SET); rc == 0;
+	    rc = cursor->get(cursor, &key, &data, DB_PREV)) {
+		if (key.size != sizeof(key_buf) || get_u32(key_buf) != record.id ||
+		    get_u64(key_buf + ENV_ID_SIZE) != version - r->count ||
+		    !parse_change(value, data.size, version - r->count,
+		    &r->out[r->count])) {
+			rc = DB_VERIFY_BAD;	/* a gap, or a broken record */
+			break;
+		}
+		if (++r->count == r->limit || version - r->count == 0)
+			break;
+	}
+	r->more = rc == 0 && version - r->count > 0;
+	if ((rc_close = cursor->close(cursor)) != 0 && rc == 0)
+		rc = rc_close;
+	return rc;
+}
+
+enum status
+store_history(struct store *store, const char *environment, uint64_t before,
+    size_t limit, struct change_record *out, size_t *count, bool *more)
+{
+	struct history_read r = { environment, before, limit, out, 0, false };
+	int rc = run_read(store, read_history, &r);
+
+	*count = rc == 0 ? r.count : 0;
+	*more = rc == 0 && r.more;
+	return translate(store, rc, "read history");
+}
+
+enum status
+store_change(struct store *store, const char *environment,
+    uint64_t system_version, struct change_record *out)
+{
+	size_t count;
+	bool more;
+	enum status status;
+
+	if (system_version == 0 || system_version == UINT64_MAX)
+		return STATUS_NOT_FOUND;
+	status = store_history(store, environment, system_version + 1, 1, out,
+	    &count, &more);
+	if (status == STATUS_OK && (count != 1 ||
+	    out->system_version != system_version))
+		status = STATUS_NOT_FOUND;
+	return status;
+}
+
+/* The arguments and result of a read of every environment. */
+struct environments_read {
+	struct environment_summary	*list;
+	size_t				 count;
+	size_t				 capacity;
+};
+
+/* Reads environments.db in name order (read_fn). */
+static int
+read_environments(struct store *store, DB_TXN *txn, void *arg)
+{
+	struct environments_read *r = arg;
+	struct environment_summary *bigger;
+	unsigned char name[ENVIRONMENT_MAX + 1], value[ENVIRONMENT_VALUE_SIZE];
+	DBC *cursor = NULL;
+	DBT key, data;
+	int rc, rc_close;
+
+	r->count = 0;
+	if ((rc = store->environments->cursor(store->environments, txn,
+	    &cursor, DB_READ_COMMITTED)) != 0)
+		return rc;
+	key = dbt(name, 0, sizeof(name) - 1);
+	data = dbt(value, 0, sizeof(value));
+	while ((rc = cursor->get(cursor, &key, &data, DB_NEXT)) == 0) {
+		if (data.size != sizeof(value) || value[0] != RECORD_FORMAT ||
+		    key.size == 0 || key.size > ENVIRONMENT_MAX) {
+			rc = DB_VERIFY_BAD;
+			break;
+		}
+		if (r->count == r->capacity) {
+			size_t capacity = r->capacity != 0 ? 2 * r->capacity : 16;
+
+			if ((bigger = realloc(r->list,
+			    capacity * sizeof(*bigger))) == NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			r->list = bigger;
+			r->capacity = capacity;
+		}
+		memcpy(r->list[r->count].name, name, key.size);
+		r->list[r->count].name[key.size] = '\0';
+		r->list[r->count].state.system_version = get_u64(value + 5);
+		r->list[r->count].state.updated_ms = get_u64(value + 13);
+		r->count++;
+	}
+	if (rc == DB_NOTFOUND)
+		rc = 0;
+	if ((rc_close = cursor->close(cursor)) != 0 && rc == 0)
+		rc = rc_close;
+	return rc;
+}
+
+enum status
+store_environments(struct store *store, struct environment_summary **out,
+    size_t *count)
+{
+	struct environments_read r = { NULL, 0, 0 };
+	int rc = run_read(store, read_environments, &r);
+
+	if (rc != 0) {
+		free(r.list);
+		r.list = NULL;
+		r.count = 0;
+	}
+	*out = r.list;
+	*count = r.count;
+	return translate(store, rc, "read environments");
 }
 
 enum status

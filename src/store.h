@@ -66,6 +66,30 @@ enum status	store_services(struct store *store, const char *environment,
 		    uint64_t system_version, struct service_list *list);
 
 /*
+ * The changes of environment, newest first: at most limit of them, all
+ * below system version before (0: from the newest). out has room for
+ * limit records; *count says how many were filled, *more whether older
+ * ones remain. STATUS_NOT_FOUND when the environment is unknown.
+ */
+enum status	store_history(struct store *store, const char *environment,
+		    uint64_t before, size_t limit, struct change_record *out,
+		    size_t *count, bool *more);
+
+/*
+ * The change that made system_version of environment: STATUS_NOT_FOUND
+ * when either does not exist.
+ */
+enum status	store_change(struct store *store, const char *environment,
+		    uint64_t system_version, struct change_record *out);
+
+/*
+ * Every environment in name order: *out (malloc'd, the caller frees it)
+ * gets *count summaries.
+ */
+enum status	store_environments(struct store *store,
+		    struct environment_summary **out, size_t *count);
+
+/*
  * Maintenance. store_checkpoint() writes a checkpoint and removes the log
  * files no longer needed; store_expire_locks() fails the lock waits that
  * outlived their timeout.

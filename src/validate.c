@@ -221,6 +221,34 @@ take_environment(struct query *q, const char *value, size_t len,
 }
 
 /* The parameters the read routes understand, with their validators. */
+static bool
+take_limit(struct query *q, const char *value, size_t len,
+    struct invalid *invalid)
+{
+	if (!parse_decimal(value, len, 1, HISTORY_PAGE_MAX, &q->limit)) {
+		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, "limit",
+		    "limit must be a decimal integer from 1 to %d",
+		    HISTORY_PAGE_MAX);
+		return false;
+	}
+	q->has_limit = true;
+	return true;
+}
+
+static bool
+take_before(struct query *q, const char *value, size_t len,
+    struct invalid *invalid)
+{
+	if (!parse_decimal(value, len, 1, SYSTEM_VERSION_MAX, &q->before)) {
+		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, "before",
+		    "before must be a decimal integer from 1 to %llu",
+		    (unsigned long long)SYSTEM_VERSION_MAX);
+		return false;
+	}
+	q->has_before = true;
+	return true;
+}
+
 static const struct query_field {
 	const char	*name;
 	size_t		 seen_offset;	/* the bool that says it was given */
@@ -231,6 +259,8 @@ static const struct query_field {
 	    take_system_version },
 	{ "environment", offsetof(struct query, has_environment),
 	    take_environment },
+	{ "limit", offsetof(struct query, has_limit), take_limit },
+	{ "before", offsetof(struct query, has_before), take_before },
 };
 
 bool
@@ -240,6 +270,7 @@ query_parse(const char *query, struct query *q, struct invalid *invalid)
 
 	memset(q, 0, sizeof(*q));
 	memcpy(q->environment, DEFAULT_ENVIRONMENT, sizeof(DEFAULT_ENVIRONMENT));
+	q->limit = HISTORY_PAGE_DEFAULT;
 
 	while (*p != '\0') {
 		const char *end = strchr(p, '&');

@@ -41,12 +41,19 @@ const char *check_metadata(const char *s, size_t len);
 bool	parse_decimal(const char *s, size_t len, uint64_t min, uint64_t max,
 	    uint64_t *out);
 
+#define HISTORY_PAGE_DEFAULT	50	/* system versions per page of history */
+#define HISTORY_PAGE_MAX	500
+
 /* The query parameters of the read routes, after validation. */
 struct query {
 	bool		has_system_version;
 	uint64_t	system_version;		/* 1 .. SYSTEM_VERSION_MAX */
 	bool		has_environment;
 	char		environment[ENVIRONMENT_MAX + 1];	/* "default" unless given */
+	bool		has_limit;
+	uint64_t	limit;			/* 1 .. HISTORY_PAGE_MAX */
+	bool		has_before;
+	uint64_t	before;			/* 1 .. SYSTEM_VERSION_MAX */
 };
 
 /*
