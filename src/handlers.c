@@ -222,9 +222,17 @@ handle_history(struct app *app, const struct request *request,
 		respond_store_failure(response, STATUS_SYSTEM);
 		return;
 	}
-	status = default_exists(store_history(app->store, query.environment,
-	    query.has_before ? query.before : 0, query.limit, records, &count,
-	    &more), query.environment);
+	if (query.has_at) {
+		/* the version in force at an instant: one item, or none */
+		status = store_version_at(app->store, query.environment,
+		    query.at_ms, records, &more);
+		count = more ? 1 : 0;
+		more = false;
+	} else
+		status = store_history(app->store, query.environment,
+		    query.has_before ? query.before : 0, query.limit, records,
+		    &count, &more);
+	status = default_exists(status, query.environment);
 	if (status == STATUS_NOT_FOUND)
 		respond_unknown_environment(response, query.environment);
 	else if (status != STATUS_OK)
@@ -307,4 +315,61 @@ handle_environments(struct app *app, const struct request *request,
 	respond_rendered(response, body, len);
 	response->cache_control = CACHE_REVALIDATE;
 	free(list);
+}
+
+/*
+ * Reads the snapshot of one end of a diff; on failure answers the problem
+ * (naming the parameter of a version that does not exist) and returns false.
+ */
+static bool
+read_diff_end(struct app *app, const struct query *query, uint64_t version,
+    struct service_list *list, struct response *response)
+{
+	enum status status = store_services(app->store, query->environment,
+	    version, list);
+
+	if (status == STATUS_NOT_FOUND)
+		response_problem(response, PROBLEM_NOT_FOUND, NULL,
+		    "environment %s has no system version %llu",
+		    query->environment, (unsigned long long)version);
+	else if (status != STATUS_OK)
+		respond_store_failure(response, status);
+	return status == STATUS_OK;
+}
+
+void
+handle_diff(struct app *app, const struct request *request,
+    struct response *response)
+{
+	struct query query;
+	struct service_list from, to;
+	struct service_difference *diff = NULL;
+	size_t count = 0, len = 0;
+	char *body;
+
+	if (!parse_query(request, response, &query))
+		return;
+	if (!query.has_from || !query.has_to) {
+		response_problem(response, PROBLEM_INVALID_PARAMETER,
+		    query.has_from ? "to" : "from", "%s is required: GET "
+		    "/diff?from=A&to=B", query.has_from ? "to" : "from");
+		return;
+	}
+	service_list_init(&from);
+	service_list_init(&to);
+	if (read_diff_end(app, &query, query.from, &from, response) &&
+	    read_diff_end(app, &query, query.to, &to, response)) {
+		if (!service_list_diff(&from, &to, &diff, &count))
+			respond_store_failure(response, STATUS_SYSTEM);
+		else {
+			body = json_render_diff(&from, &to, diff, count, &len);
+			respond_rendered(response, body, len);
+			/* two versions that never change */
+			if (response->status == 200)
+				response->cache_control = CACHE_FOREVER;
+		}
+	}
+	free(diff);
+	service_list_free(&from);
+	service_list_free(&to);
 }

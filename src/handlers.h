@@ -30,6 +30,8 @@ handler_fn	handle_health;
 handler_fn	handle_history;
 /* GET /systemversions/N: one system version, its change and its services. */
 handler_fn	handle_version;
+/* GET /diff: the services whose version differs between two system versions. */
+handler_fn	handle_diff;
 /* GET /environments: every environment with its current version. */
 handler_fn	handle_environments;
 

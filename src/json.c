@@ -815,6 +815,44 @@ json_render_version(const struct change_record *record,
 	return finish(object, len);
 }
 
+/* Adds key: the version of entry index of list, or null when absent. */
+static bool
+add_optional_version(struct json_object *object, const char *key,
+    const struct service_list *list, bool present, size_t index)
+{
+	if (!present)
+		return json_object_object_add(object, key, NULL) == 0;
+	return add(object, key, json_object_new_uint64(list->items[index].version));
+}
+
+char *
+json_render_diff(const struct service_list *from, const struct service_list *to,
+    const struct service_difference *diff, size_t count, size_t *len)
+{
+	struct json_object *array = json_object_new_array_ext((int)count);
+
+	for (size_t i = 0; array != NULL && i < count; i++) {
+		const struct service_list *named = diff[i].has_from ? from : to;
+		size_t index = diff[i].has_from ? diff[i].index_from :
+		    diff[i].index_to;
+		struct json_object *item = json_object_new_object();
+
+		if (!add(item, "name", json_object_new_string_len(
+		    service_list_name(named, index),
+		    (int)named->items[index].name_len)) ||
+		    !add_optional_version(item, "from", from, diff[i].has_from,
+		    diff[i].index_from) ||
+		    !add_optional_version(item, "to", to, diff[i].has_to,
+		    diff[i].index_to) ||
+		    json_object_array_add(array, item) != 0) {
+			json_object_put(item);
+			json_object_put(array);
+			return NULL;
+		}
+	}
+	return finish(array, len);
+}
+
 char *
 json_render_environments(const struct environment_summary *list,
     size_t count, size_t *len)

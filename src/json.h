@@ -42,6 +42,10 @@ char	*json_render_history(const struct change_record *records, size_t count,
 /* One version object with its "services" list, for GET /systemversions/N. */
 char	*json_render_version(const struct change_record *record,
 	    const struct service_list *services, size_t *len);
+/* [{"name","from","to"}, ...] for GET /diff: null where a service is absent. */
+char	*json_render_diff(const struct service_list *from,
+	    const struct service_list *to, const struct service_difference *diff,
+	    size_t count, size_t *len);
 /* [{"name","systemVersion","updatedAt"}, ...] for GET /environments. */
 char	*json_render_environments(const struct environment_summary *list,
 	    size_t count, size_t *len);

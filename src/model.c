@@ -75,3 +75,38 @@ service_list_name(const struct service_list *list, size_t i)
 {
 	return list->names + list->items[i].name_offset;
 }
+
+bool
+service_list_diff(const struct service_list *from,
+    const struct service_list *to, struct service_difference **out,
+    size_t *count)
+{
+	struct service_difference *diff;
+	size_t i = 0, k = 0, n = 0;
+	int c;
+
+	*out = NULL;
+	*count = 0;
+	/* at most one difference per service of either list */
+	if ((diff = calloc(from->count + to->count + 1, sizeof(*diff))) == NULL)
+		return false;
+	while (i < from->count || k < to->count) {
+		c = i == from->count ? 1 : k == to->count ? -1 :
+		    service_name_compare(service_list_name(from, i),
+		    from->items[i].name_len, service_list_name(to, k),
+		    to->items[k].name_len);
+		if (c == 0 && from->items[i].version == to->items[k].version) {
+			i++;
+			k++;
+			continue;
+		}
+		diff[n].has_from = c <= 0;
+		diff[n].index_from = c <= 0 ? i++ : 0;
+		diff[n].has_to = c >= 0;
+		diff[n].index_to = c >= 0 ? k++ : 0;
+		n++;
+	}
+	*out = diff;
+	*count = n;
+	return true;
+}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SERVICE_NAME_MAX	256	/* bytes of UTF-8 in a service name */
 #define ENVIRONMENT_MAX		64	/* characters of [A-Za-z0-9._-] */
@@ -87,6 +88,37 @@ struct service_list {
 	size_t			 names_len;
 	size_t			 names_capacity;
 };
+
+/*
+ * Orders names as the store's B-trees order their keys, and as every list
+ * is sorted: bytewise, a prefix before the longer names it starts.
+ */
+static inline int
+service_name_compare(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+	int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
+
+	if (c != 0)
+		return c;
+	return a_len < b_len ? -1 : a_len > b_len;
+}
+
+/* One service whose version differs between two snapshots. */
+struct service_difference {
+	size_t		index_from;	/* in the from list, when has_from */
+	size_t		index_to;	/* in the to list, when has_to */
+	bool		has_from;	/* false: absent from the from list */
+	bool		has_to;		/* false: absent from the to list */
+};
+
+/*
+ * Appends to *out (malloc'd, the caller frees it) the services whose
+ * version differs between two sorted lists, in name order; *count says how
+ * many. False when out of memory.
+ */
+bool	service_list_diff(const struct service_list *from,
+	    const struct service_list *to, struct service_difference **out,
+	    size_t *count);
 
 void	service_list_init(struct service_list *list);
 void	service_list_clear(struct service_list *list);

@@ -17,6 +17,7 @@ enum route {
 	ROUTE_HISTORY,
 	ROUTE_VERSION,
 	ROUTE_ENVIRONMENTS,
+	ROUTE_DIFF,
 	ROUTE_COUNT
 };
 
@@ -37,6 +38,7 @@ static const struct route_entry {
 	    handle_version },
 	[ROUTE_ENVIRONMENTS] = { "/environments", READ_METHODS, "GET, HEAD",
 	    handle_environments },
+	[ROUTE_DIFF] = { "/diff", READ_METHODS, "GET, HEAD", handle_diff },
 };
 
 /*

@@ -474,17 +474,6 @@ flush_committed(struct store *store)
 	return store->durable ? store->env->log_flush(store->env, NULL) : 0;
 }
 
-/* Orders names as the B-trees order their keys: bytewise, a prefix first. */
-static inline int
-compare_names(const char *a, size_t a_len, const char *b, size_t b_len)
-{
-	int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
-
-	if (c != 0)
-		return c;
-	return a_len < b_len ? -1 : a_len > b_len;
-}
-
 /*
  * A forward scan of a cursor from a key on, with bulk retrieval: each call
  * into Berkeley DB returns as many records as fit in the buffer, so a long
@@ -853,7 +842,7 @@ sort_change_refs(struct change_ref *refs, struct change_ref *spare,
 			size_t i = lo, j = mid, k = lo;
 
 			while (i < mid && j < hi)
-				to[k++] = compare_names(from[j].name,
+				to[k++] = service_name_compare(from[j].name,
 				    from[j].name_len, from[i].name,
 				    from[i].name_len) < 0 ? from[j++] : from[i++];
 			while (i < mid)
@@ -989,8 +978,8 @@ merge_keyframe(const DBT *frame, const struct change_ref *refs, size_t count,
 		}
 		if (!have && r == count)
 			break;
-		c = !have ? 1 : r == count ? -1 : compare_names(name, name_len,
-		    refs[r].name, refs[r].name_len);
+		c = !have ? 1 : r == count ? -1 : service_name_compare(name,
+		    name_len, refs[r].name, refs[r].name_len);
 		if (c < 0 ? !service_list_append(list, name, name_len, version) :
 		    !service_list_append(list, refs[r].name, refs[r].name_len,
 		    refs[r].version))
@@ -1039,7 +1028,7 @@ scan_keyframe(DBC *keyframes, DBC *changes, uint32_t env_id,
 	sorted = sort_change_refs(refs, refs + changed.count, changed.count);
 	/* keep the latest change of each name: the last of its run */
 	for (size_t i = 0; i < changed.count; i++) {
-		if (kept > 0 && compare_names(sorted[kept - 1].name,
+		if (kept > 0 && service_name_compare(sorted[kept - 1].name,
 		    sorted[kept - 1].name_len, sorted[i].name,
 		    sorted[i].name_len) == 0)
 			kept--;
@@ -1304,22 +1293,107 @@ store_history(struct store *store, const char *environment, uint64_t before,
 	return translate(store, rc, "read history");
 }
 
+/* Reads the change of one system version with a point lookup; a Berkeley DB code. */
+static int
+get_change(struct store *store, DB_TXN *txn, uint32_t env_id,
+    uint64_t system_version, struct change_record *out)
+{
+	unsigned char key_buf[VERSIONED_KEY_SIZE], value[CHANGE_VALUE_MAX];
+	DBT key, data;
+	int rc;
+
+	versioned_key(key_buf, env_id, system_version);
+	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
+	data = dbt(value, 0, sizeof(value));
+	if ((rc = store->changes->get(store->changes, txn, &key, &data,
+	    DB_READ_COMMITTED)) != 0)
+		return rc;
+	return parse_change(value, data.size, system_version, out) ? 0 :
+	    DB_VERIFY_BAD;
+}
+
+/* The arguments and result of a read of one change. */
+struct change_read {
+	const char		*environment;
+	uint64_t		 system_version;
+	struct change_record	*out;
+};
+
+/* Reads the change that made a system version (read_fn). */
+static int
+read_change(struct store *store, DB_TXN *txn, void *arg)
+{
+	struct change_read *r = arg;
+	struct environment_record record;
+	int rc;
+
+	if ((rc = get_environment(store, txn, r->environment, 0, &record)) != 0)
+		return rc;
+	if (r->system_version == 0 || r->system_version > record.current)
+		return DB_NOTFOUND;
+	return get_change(store, txn, record.id, r->system_version, r->out);
+}
+
 enum status
 store_change(struct store *store, const char *environment,
     uint64_t system_version, struct change_record *out)
 {
-	size_t count;
-	bool more;
-	enum status status;
+	struct change_read r = { environment, system_version, out };
 
-	if (system_version == 0 || system_version == UINT64_MAX)
-		return STATUS_NOT_FOUND;
-	status = store_history(store, environment, system_version + 1, 1, out,
-	    &count, &more);
-	if (status == STATUS_OK && (count != 1 ||
-	    out->system_version != system_version))
-		status = STATUS_NOT_FOUND;
-	return status;
+	return translate(store, run_read(store, read_change, &r),
+	    "read a change");
+}
+
+/* The arguments and result of a point-in-time read. */
+struct instant_read {
+	const char		*environment;
+	uint64_t		 at_ms;
+	struct change_record	*out;
+	bool			 found;
+};
+
+/*
+ * Finds the last system version created at or before at_ms (read_fn):
+ * createdAt never goes backwards, so a binary search over the versions
+ * finds it in a few lookups.
+ */
+static int
+read_instant(struct store *store, DB_TXN *txn, void *arg)
+{
+	struct instant_read *r = arg;
+	struct environment_record record;
+	struct change_record probe;
+	uint64_t low = 1, high, middle;
+	int rc;
+
+	r->found = false;
+	if ((rc = get_environment(store, txn, r->environment, 0, &record)) != 0)
+		return rc;
+	/* invariant: versions below low are at or before at_ms, above high after */
+	high = record.current;
+	while (low <= high) {
+		middle = low + (high - low) / 2;
+		if ((rc = get_change(store, txn, record.id, middle, &probe)) != 0)
+			return rc == DB_NOTFOUND ? DB_VERIFY_BAD : rc;
+		if (probe.created_ms <= r->at_ms) {
+			*r->out = probe;
+			r->found = true;
+			low = middle + 1;
+		} else
+			high = middle - 1;
+	}
+	return 0;
+}
+
+enum status
+store_version_at(struct store *store, const char *environment,
+    uint64_t at_ms, struct change_record *out, bool *found)
+{
+	struct instant_read r = { environment, at_ms, out, false };
+	int rc = run_read(store, read_instant, &r);
+
+	*found = rc == 0 && r.found;
+	return translate(store, rc, "read the version at an instant");
 }
 
 /* The arguments and result of a read of every environment. */

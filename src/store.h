@@ -83,6 +83,14 @@ enum status	store_change(struct store *store, const char *environment,
 		    uint64_t system_version, struct change_record *out);
 
 /*
+ * The system version of environment in force at at_ms: the last one
+ * created at or before it. *found is false before the first one.
+ * STATUS_NOT_FOUND when the environment is unknown.
+ */
+enum status	store_version_at(struct store *store, const char *environment,
+		    uint64_t at_ms, struct change_record *out, bool *found);
+
+/*
  * Every environment in name order: *out (malloc'd, the caller frees it)
  * gets *count summaries.
  */

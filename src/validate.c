@@ -187,19 +187,140 @@ form_decode(const char *s, size_t len, char *out, size_t cap)
 }
 
 /* Stores a validated systemVersion; false fills invalid. */
+/* Parses exactly n digits at s into *out. */
+static bool
+fixed_digits(const char *s, size_t n, unsigned *out)
+{
+	*out = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*out = *out * 10 + (unsigned)(s[i] - '0');
+	}
+	return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (valid, year >= 1970). */
+static uint64_t
+days_since_epoch(unsigned year, unsigned month, unsigned day)
+{
+	/* shift the year to start in March, so February's day is last */
+	unsigned y = month <= 2 ? year - 1 : year;
+	unsigned m = month <= 2 ? month + 9 : month - 3;
+	uint64_t era_days = (uint64_t)y * 365 + y / 4 - y / 100 + y / 400;
+
+	return era_days + (153 * m + 2) / 5 + day - 1 - 719468;
+}
+
+/* Days in a month of a year. */
+static unsigned
+month_days(unsigned year, unsigned month)
+{
+	static const unsigned days[12] = { 31, 28, 31, 30, 31, 30, 31, 31,
+	    30, 31, 30, 31 };
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : days[month - 1];
+}
+
+bool
+parse_instant(const char *s, size_t len, uint64_t *ms)
+{
+	unsigned year, month, day, hour, minute, second, millis = 0;
+	unsigned offset_hours = 0, offset_minutes = 0;
+	int64_t offset = 0, total;
+	size_t i = 19, digits = 0;
+
+	if (len < 20 || !fixed_digits(s, 4, &year) || s[4] != '-' ||
+	    !fixed_digits(s + 5, 2, &month) || s[7] != '-' ||
+	    !fixed_digits(s + 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
+	    !fixed_digits(s + 11, 2, &hour) || s[13] != ':' ||
+	    !fixed_digits(s + 14, 2, &minute) || s[16] != ':' ||
+	    !fixed_digits(s + 17, 2, &second))
+		return false;
+	if (year < 1970 || month < 1 || month > 12 || day < 1 ||
+	    day > month_days(year, month) || hour > 23 || minute > 59 ||
+	    second > 60)
+		return false;
+	if (s[i] == '.') {
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+			if (digits < 3)
+				millis = millis * 10 + (unsigned)(s[i] - '0');
+		if (digits == 0)
+			return false;
+		for (; digits < 3; digits++)
+			millis *= 10;
+	}
+	if (i + 1 == len && (s[i] == 'Z' || s[i] == 'z'))
+		offset = 0;
+	else if (i + 6 == len && (s[i] == '+' || s[i] == '-') &&
+	    fixed_digits(s + i + 1, 2, &offset_hours) && s[i + 3] == ':' &&
+	    fixed_digits(s + i + 4, 2, &offset_minutes) &&
+	    offset_hours <= 23 && offset_minutes <= 59)
+		offset = (s[i] == '+' ? 1 : -1) *
+		    (int64_t)(offset_hours * 60 + offset_minutes) * 60;
+	else
+		return false;
+	/* a leap second counts as the last second of its minute */
+	total = (int64_t)days_since_epoch(year, month, day) * 86400 +
+	    hour * 3600 + minute * 60 + (second == 60 ? 59 : second) - offset;
+	if (total < 0)
+		return false;
+	*ms = (uint64_t)total * 1000 + millis;
+	return true;
+}
+
+/* Takes a parameter that must be a system version (1 .. SYSTEM_VERSION_MAX). */
+static bool
+take_version_parameter(const char *name, const char *value, size_t len,
+    uint64_t *out, bool *has, struct invalid *invalid)
+{
+	if (!parse_decimal(value, len, 1, SYSTEM_VERSION_MAX, out)) {
+		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, name,
+		    "%s must be a decimal integer from 1 to %llu", name,
+		    (unsigned long long)SYSTEM_VERSION_MAX);
+		return false;
+	}
+	*has = true;
+	return true;
+}
+
+static bool
+take_at(struct query *q, const char *value, size_t len,
+    struct invalid *invalid)
+{
+	if (!parse_instant(value, len, &q->at_ms)) {
+		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, "at",
+		    "at must be an RFC 3339 date and time, such as "
+		    "2026-11-22T10:15:03Z, from 1970 on");
+		return false;
+	}
+	q->has_at = true;
+	return true;
+}
+
+static bool
+take_from(struct query *q, const char *value, size_t len,
+    struct invalid *invalid)
+{
+	return take_version_parameter("from", value, len, &q->from,
+	    &q->has_from, invalid);
+}
+
+static bool
+take_to(struct query *q, const char *value, size_t len,
+    struct invalid *invalid)
+{
+	return take_version_parameter("to", value, len, &q->to, &q->has_to,
+	    invalid);
+}
+
 static bool
 take_system_version(struct query *q, const char *value, size_t len,
     struct invalid *invalid)
 {
-	if (!parse_decimal(value, len, 1, SYSTEM_VERSION_MAX,
-	    &q->system_version)) {
-		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, "systemVersion",
-		    "systemVersion must be a decimal integer from 1 to %llu",
-		    (unsigned long long)SYSTEM_VERSION_MAX);
-		return false;
-	}
-	q->has_system_version = true;
-	return true;
+	return take_version_parameter("systemVersion", value, len,
+	    &q->system_version, &q->has_system_version, invalid);
 }
 
 /* Stores a validated environment; false fills invalid. */
@@ -239,14 +360,8 @@ static bool
 take_before(struct query *q, const char *value, size_t len,
     struct invalid *invalid)
 {
-	if (!parse_decimal(value, len, 1, SYSTEM_VERSION_MAX, &q->before)) {
-		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, "before",
-		    "before must be a decimal integer from 1 to %llu",
-		    (unsigned long long)SYSTEM_VERSION_MAX);
-		return false;
-	}
-	q->has_before = true;
-	return true;
+	return take_version_parameter("before", value, len, &q->before,
+	    &q->has_before, invalid);
 }
 
 static const struct query_field {
@@ -261,6 +376,9 @@ static const struct query_field {
 	    take_environment },
 	{ "limit", offsetof(struct query, has_limit), take_limit },
 	{ "before", offsetof(struct query, has_before), take_before },
+	{ "at", offsetof(struct query, has_at), take_at },
+	{ "from", offsetof(struct query, has_from), take_from },
+	{ "to", offsetof(struct query, has_to), take_to },
 };
 
 bool

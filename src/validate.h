@@ -44,6 +44,15 @@ bool	parse_decimal(const char *s, size_t len, uint64_t min, uint64_t max,
 #define HISTORY_PAGE_DEFAULT	50	/* system versions per page of history */
 #define HISTORY_PAGE_MAX	500
 
+/*
+ * Parses exactly len bytes of an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS,
+ * an optional fraction, then Z or an offset +HH:MM / -HH:MM; T and Z in
+ * either case) into milliseconds since the epoch, the fraction cut to
+ * whole milliseconds. Returns false on anything else, on dates that do
+ * not exist (February 30), and before 1970.
+ */
+bool	parse_instant(const char *s, size_t len, uint64_t *ms);
+
 /* The query parameters of the read routes, after validation. */
 struct query {
 	bool		has_system_version;
@@ -54,6 +63,12 @@ struct query {
 	uint64_t	limit;			/* 1 .. HISTORY_PAGE_MAX */
 	bool		has_before;
 	uint64_t	before;			/* 1 .. SYSTEM_VERSION_MAX */
+	bool		has_at;
+	uint64_t	at_ms;			/* an instant, ms since the epoch */
+	bool		has_from;
+	uint64_t	from;			/* 1 .. SYSTEM_VERSION_MAX */
+	bool		has_to;
+	uint64_t	to;			/* 1 .. SYSTEM_VERSION_MAX */
 };
 
 /*

@@ -3,6 +3,7 @@ GET /systemversions/N (one version with its services) and GET /environments."""
 
 import datetime
 import re
+import time
 import urllib.parse
 
 import harness
@@ -154,6 +155,113 @@ class HistoryTest(E2ETestCase):
                            '/problems/method-not-allowed', allow='GET, HEAD')
         self.assertProblem(SERVER.request('GET', '/systemversions/1/x'), 404,
                            '/problems/not-found')
+
+
+class PointInTimeTest(E2ETestCase):
+    """GET /systemversions?at=T: the version in force at instant T."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = unique_env('at')
+        for n in range(1, 31):
+            resp = SERVER.deploy('svc-%d' % (n % 4), n, cls.env)
+            assert resp.status == 200, resp.describe()
+            if n % 10 == 0:
+                time.sleep(0.01)    # some versions a few ms apart
+        resp = history(SERVER, environment=cls.env, limit=500)
+        cls.created = {i['systemVersion']: parse_instant(i['createdAt'])
+                       for i in resp.json()}
+
+    def expected_at(self, instant):
+        return max((v for v, t in self.created.items() if t <= instant), default=None)
+
+    def at(self, text):
+        return history(SERVER, environment=self.env, at=text)
+
+    def assertAt(self, text, instant):
+        resp = self.at(text)
+        self.assertEqual(resp.status, 200, resp.describe())
+        want = self.expected_at(instant)
+        got = resp.json()
+        self.assertEqual([i['systemVersion'] for i in got], [] if want is None else [want])
+        if got:
+            self.assertEqual(got[0], history(SERVER, environment=self.env,
+                                             before=want + 1, limit=1).json()[0])
+
+    def test_exact_instants_and_between(self):
+        ms = datetime.timedelta(milliseconds=1)
+        for v in (1, 10, 11, 20, 21, 30):
+            t = self.created[v]
+            with self.subTest(exact=v):
+                self.assertAt(t.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z', t)
+            with self.subTest(between=v):
+                later = t + ms
+                self.assertAt(later.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z', later)
+                # the same instant with an offset and more digits
+                shifted = later + datetime.timedelta(hours=2)
+                self.assertAt(shifted.strftime('%Y-%m-%dT%H:%M:%S.%f') + '999+02:00', later)
+        first = self.created[1] - ms
+        self.assertAt(first.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3] + 'Z', first)
+        self.assertAt('2999-01-01T00:00:00Z', datetime.datetime(2999, 1, 1))
+        self.assertAt('1970-01-01T00:00:00Z', datetime.datetime(1970, 1, 1))
+
+    def test_bad_instants(self):
+        for text in ('yesterday', '2026-02-30T00:00:00Z', '2026-11-22T10:15:03',
+                     '2026-11-22 10:15:03Z', '1969-12-31T23:59:59Z', ''):
+            with self.subTest(text=text):
+                self.assertProblem(self.at(text), 400, '/problems/invalid-parameter',
+                                   parameter='at')
+        self.assertProblem(history(SERVER, environment=unique_env('never'),
+                                   at='2026-01-01T00:00:00Z'), 404, '/problems/not-found')
+
+
+class DiffTest(E2ETestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = unique_env('diff')
+        steps = [('a', 1), ('b', 1), ('c', 1), ('a', 2), ('d', 1), ('b', 0), ('a', 1)]
+        for n, (name, version) in enumerate(steps, 1):
+            resp = SERVER.deploy(name, version, cls.env)
+            assert resp.status == 200 and int(resp.body) == n, resp.describe()
+        cls.versions = len(steps)
+
+    def diff(self, **params):
+        return SERVER.request('GET', '/diff' + harness.query(environment=self.env, **params))
+
+    def expected(self, a, b):
+        left = {i['name']: i['version'] for i in SERVER.services(a, self.env).json()}
+        right = {i['name']: i['version'] for i in SERVER.services(b, self.env).json()}
+        names = sorted(set(left) | set(right), key=lambda n: n.encode())
+        return [{'name': n, 'from': left.get(n), 'to': right.get(n)}
+                for n in names if left.get(n) != right.get(n)]
+
+    def test_every_pair_both_ways(self):
+        for a in range(1, self.versions + 1):
+            for b in range(1, self.versions + 1):
+                with self.subTest(a=a, b=b):
+                    resp = self.diff(**{'from': a, 'to': b})
+                    self.assertEqual(resp.status, 200, resp.describe())
+                    self.assertEqual(resp.json(), self.expected(a, b))
+        self.assertEqual(self.diff(**{'from': 3, 'to': 4}).json(),
+                         [{'name': 'a', 'from': 1, 'to': 2}])
+        self.assertEqual(self.diff(**{'from': 5, 'to': 3}).json(),
+                         [{'name': 'a', 'from': 2, 'to': 1}, {'name': 'd', 'from': 1, 'to': None}])
+
+    def test_errors(self):
+        self.assertProblem(self.diff(**{'from': 1}), 400, '/problems/invalid-parameter',
+                           parameter='to')
+        self.assertProblem(self.diff(to=1), 400, '/problems/invalid-parameter',
+                           parameter='from')
+        self.assertProblem(self.diff(**{'from': 0, 'to': 1}), 400,
+                           '/problems/invalid-parameter', parameter='from')
+        self.assertProblem(self.diff(**{'from': 1, 'to': 'x'}), 400,
+                           '/problems/invalid-parameter', parameter='to')
+        self.assertProblem(self.diff(**{'from': 1, 'to': self.versions + 1}), 404,
+                           '/problems/not-found')
+        self.assertProblem(SERVER.request('GET', '/diff' + harness.query(
+            environment=unique_env('never'), **{'from': 1, 'to': 1})), 404,
+            '/problems/not-found')
 
 
 class EnvironmentsTest(E2ETestCase):

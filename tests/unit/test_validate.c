@@ -669,6 +669,76 @@ test_query_long_values(void)
 	    invalid.detail);
 }
 
+/* One parse_instant case: the text, and the milliseconds when it is valid. */
+struct instant_case {
+	const char	*text;
+	bool		 ok;
+	uint64_t	 ms;
+};
+
+static void
+test_parse_instant(void)
+{
+	static const struct instant_case cases[] = {
+		{ "1970-01-01T00:00:00Z", true, 0 },
+		{ "2026-11-22T10:15:03.042Z", true, UINT64_C(1795342503042) },
+		{ "2026-11-22t10:15:03.042z", true, UINT64_C(1795342503042) },
+		{ "2026-11-22T12:15:03+02:00", true, UINT64_C(1795342503000) },
+		{ "2026-11-22T05:15:03.5-05:00", true, UINT64_C(1795342503500) },
+		/* digits past the millisecond are cut, never rounded up */
+		{ "2026-11-22T10:15:03.042999999Z", true, UINT64_C(1795342503042) },
+		{ "2024-02-29T23:59:59.999Z", true, UINT64_C(1709251199999) },
+		{ "2000-03-01T00:00:00Z", true, UINT64_C(951868800000) },
+		{ "2100-12-31T23:59:59Z", true, UINT64_C(4133980799000) },
+		{ "1970-01-01T01:00:00+01:00", true, 0 },
+		/* a leap second is the last second of its minute */
+		{ "2016-12-31T23:59:60Z", true, UINT64_C(1483228799000) },
+		{ "1969-12-31T23:59:59Z", false, 0 },
+		{ "1970-01-01T00:00:00+00:01", false, 0 },
+		{ "2023-02-29T00:00:00Z", false, 0 },
+		{ "2100-02-29T00:00:00Z", false, 0 },
+		{ "2026-04-31T00:00:00Z", false, 0 },
+		{ "2026-13-01T00:00:00Z", false, 0 },
+		{ "2026-00-01T00:00:00Z", false, 0 },
+		{ "2026-11-00T00:00:00Z", false, 0 },
+		{ "2026-11-22T24:00:00Z", false, 0 },
+		{ "2026-11-22T10:60:00Z", false, 0 },
+		{ "2026-11-22T10:15:61Z", false, 0 },
+		{ "2026-11-22T10:15:03", false, 0 },
+		{ "2026-11-22T10:15:03.Z", false, 0 },
+		{ "2026-11-22T10:15:03.042", false, 0 },
+		{ "2026-11-22 10:15:03Z", false, 0 },
+		{ "2026-11-22", false, 0 },
+		{ "2026-11-22T10:15Z", false, 0 },
+		{ "2026-11-22T10:15:03+0200", false, 0 },
+		{ "2026-11-22T10:15:03+02", false, 0 },
+		{ "2026-11-22T10:15:03+24:00", false, 0 },
+		{ "2026-11-22T10:15:03Z ", false, 0 },
+		{ " 2026-11-22T10:15:03Z", false, 0 },
+		{ "+2026-11-22T10:15:03Z", false, 0 },
+		{ "2026-1-22T10:15:03Z", false, 0 },
+		{ "2026-11-22T10:15:03ZZ", false, 0 },
+		{ "", false, 0 },
+		{ "now", false, 0 },
+		{ "1795342503042", false, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t ms = UINT64_C(0xDEAD);
+		bool ok = parse_instant(cases[i].text, strlen(cases[i].text),
+		    &ms);
+
+		CHECK(ok == cases[i].ok && (!ok || ms == cases[i].ms),
+		    "parse_instant(\"%s\"): %s %llu, expected %s %llu",
+		    cases[i].text, ok ? "ok" : "refused",
+		    (unsigned long long)ms, cases[i].ok ? "ok" : "refused",
+		    (unsigned long long)cases[i].ms);
+	}
+	/* only len bytes are read */
+	CHECK(!parse_instant("2026-11-22T10:15:03Z", 19, &(uint64_t){ 0 }),
+	    "the first 19 bytes are no instant");
+}
+
 static const CU_TestInfo validate_tests[] = {
 	{ "utf8 table", test_utf8_table },
 	{ "utf8 respects len", test_utf8_respects_len },
@@ -678,6 +748,7 @@ static const CU_TestInfo validate_tests[] = {
 	{ "check_metadata", test_check_metadata },
 	{ "parse_decimal", test_parse_decimal },
 	{ "parse_decimal respects len", test_parse_decimal_respects_len },
+	{ "parse_instant", test_parse_instant },
 	{ "query_parse table", test_query_table },
 	{ "query_parse long values", test_query_long_values },
 	CU_TEST_INFO_NULL,
