@@ -768,14 +768,17 @@ version_object(const struct change_record *record)
 	return object;
 }
 
-char *
-json_render_history(const struct change_record *records, size_t count,
-    size_t *len)
+/* Makes item i of an array from ctx; NULL when memory ran out. */
+typedef struct json_object *item_fn(const void *ctx, size_t i);
+
+/* A new array of count items made by make_item; NULL when memory ran out. */
+static struct json_object *
+build_array(size_t count, item_fn *make_item, const void *ctx)
 {
 	struct json_object *array = json_object_new_array_ext((int)count);
 
 	for (size_t i = 0; array != NULL && i < count; i++) {
-		struct json_object *item = version_object(&records[i]);
+		struct json_object *item = make_item(ctx, i);
 
 		if (item == NULL || json_object_array_add(array, item) != 0) {
 			json_object_put(item);
@@ -783,7 +786,37 @@ json_render_history(const struct change_record *records, size_t count,
 			return NULL;
 		}
 	}
-	return finish(array, len);
+	return array;
+}
+
+/* Item i of a history: records[i] (item_fn). */
+static struct json_object *
+history_item(const void *ctx, size_t i)
+{
+	return version_object((const struct change_record *)ctx + i);
+}
+
+char *
+json_render_history(const struct change_record *records, size_t count,
+    size_t *len)
+{
+	return finish(build_array(count, history_item, records), len);
+}
+
+/* Item i of a service list: {"name", "version"} (item_fn). */
+static struct json_object *
+service_item(const void *ctx, size_t i)
+{
+	const struct service_list *list = ctx;
+	struct json_object *item = json_object_new_object();
+
+	if (!add(item, "name", json_object_new_string_len(
+	    service_list_name(list, i), (int)list->items[i].name_len)) ||
+	    !add(item, "version", json_object_new_uint64(list->items[i].version))) {
+		json_object_put(item);
+		return NULL;
+	}
+	return item;
 }
 
 char *
@@ -791,24 +824,9 @@ json_render_version(const struct change_record *record,
     const struct service_list *services, size_t *len)
 {
 	struct json_object *object = version_object(record);
-	struct json_object *array = json_object_new_array_ext(
-	    (int)services->count);
 
-	for (size_t i = 0; array != NULL && i < services->count; i++) {
-		struct json_object *item = json_object_new_object();
-
-		if (!add(item, "name", json_object_new_string_len(
-		    service_list_name(services, i),
-		    (int)services->items[i].name_len)) ||
-		    !add(item, "version",
-		    json_object_new_uint64(services->items[i].version)) ||
-		    json_object_array_add(array, item) != 0) {
-			json_object_put(item);
-			json_object_put(array);
-			array = NULL;
-		}
-	}
-	if (!add(object, "services", array)) {
+	if (!add(object, "services", build_array(services->count, service_item,
+	    services))) {
 		json_object_put(object);
 		return NULL;
 	}
@@ -825,56 +843,69 @@ add_optional_version(struct json_object *object, const char *key,
 	return add(object, key, json_object_new_uint64(list->items[index].version));
 }
 
+/* What the items of a diff are made from. */
+struct diff_context {
+	const struct service_list	*from;
+	const struct service_list	*to;
+	const struct service_difference	*diff;
+};
+
+/* Item i of a diff: {"name", "from", "to"} (item_fn). */
+static struct json_object *
+diff_item(const void *ctx, size_t i)
+{
+	const struct diff_context *c = ctx;
+	const struct service_difference *d = &c->diff[i];
+	const struct service_list *named = d->has_from ? c->from : c->to;
+	size_t index = d->has_from ? d->index_from : d->index_to;
+	struct json_object *item = json_object_new_object();
+
+	if (!add(item, "name", json_object_new_string_len(
+	    service_list_name(named, index),
+	    (int)named->items[index].name_len)) ||
+	    !add_optional_version(item, "from", c->from, d->has_from,
+	    d->index_from) ||
+	    !add_optional_version(item, "to", c->to, d->has_to, d->index_to)) {
+		json_object_put(item);
+		return NULL;
+	}
+	return item;
+}
+
 char *
 json_render_diff(const struct service_list *from, const struct service_list *to,
     const struct service_difference *diff, size_t count, size_t *len)
 {
-	struct json_object *array = json_object_new_array_ext((int)count);
+	struct diff_context ctx = { from, to, diff };
 
-	for (size_t i = 0; array != NULL && i < count; i++) {
-		const struct service_list *named = diff[i].has_from ? from : to;
-		size_t index = diff[i].has_from ? diff[i].index_from :
-		    diff[i].index_to;
-		struct json_object *item = json_object_new_object();
+	return finish(build_array(count, diff_item, &ctx), len);
+}
 
-		if (!add(item, "name", json_object_new_string_len(
-		    service_list_name(named, index),
-		    (int)named->items[index].name_len)) ||
-		    !add_optional_version(item, "from", from, diff[i].has_from,
-		    diff[i].index_from) ||
-		    !add_optional_version(item, "to", to, diff[i].has_to,
-		    diff[i].index_to) ||
-		    json_object_array_add(array, item) != 0) {
-			json_object_put(item);
-			json_object_put(array);
-			return NULL;
-		}
+/* Item i of the environments: {"name", "systemVersion", "updatedAt"} (item_fn). */
+static struct json_object *
+environment_item(const void *ctx, size_t i)
+{
+	const struct environment_summary *e =
+	    (const struct environment_summary *)ctx + i;
+	struct json_object *item = json_object_new_object();
+	char instant[INSTANT_MAX];
+
+	format_instant(e->state.updated_ms, instant);
+	if (!add(item, "name", json_object_new_string(e->name)) ||
+	    !add(item, "systemVersion",
+	    json_object_new_uint64(e->state.system_version)) ||
+	    !add(item, "updatedAt", json_object_new_string(instant))) {
+		json_object_put(item);
+		return NULL;
 	}
-	return finish(array, len);
+	return item;
 }
 
 char *
 json_render_environments(const struct environment_summary *list,
     size_t count, size_t *len)
 {
-	struct json_object *array = json_object_new_array_ext((int)count);
-	char instant[INSTANT_MAX];
-
-	for (size_t i = 0; array != NULL && i < count; i++) {
-		struct json_object *item = json_object_new_object();
-
-		format_instant(list[i].state.updated_ms, instant);
-		if (!add(item, "name", json_object_new_string(list[i].name)) ||
-		    !add(item, "systemVersion",
-		    json_object_new_uint64(list[i].state.system_version)) ||
-		    !add(item, "updatedAt", json_object_new_string(instant)) ||
-		    json_object_array_add(array, item) != 0) {
-			json_object_put(item);
-			json_object_put(array);
-			return NULL;
-		}
-	}
-	return finish(array, len);
+	return finish(build_array(count, environment_item, list), len);
 }
 
 char *
