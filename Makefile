@@ -30,7 +30,7 @@ DEB_PACKAGES	 = gcc make pkg-config libc6-dev libfcgi-dev libdb5.3-dev \
 		   valgrind cppcheck
 
 # Every module but the entry point; the unit tests link these.
-LIB_OBJS	 = build/auth.o build/config.o build/edge.o build/handlers.o \
+LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/edge.o build/handlers.o \
 		   build/http.o build/json.o build/log.o build/model.o \
 		   build/pool.o build/router.o build/store.o build/validate.o
 TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "badge.h"
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
@@ -372,4 +373,36 @@ handle_diff(struct app *app, const struct request *request,
 	free(diff);
 	service_list_free(&from);
 	service_list_free(&to);
+}
+
+void
+handle_badge(struct app *app, const struct request *request,
+    struct response *response)
+{
+	struct query query;
+	struct environment_state state = { 0, 0 };
+	enum status status;
+	size_t len = 0;
+	char *svg;
+
+	if (!parse_query(request, response, &query))
+		return;
+	status = default_exists(store_current(app->store, query.environment,
+	    &state), query.environment);
+	if (status == STATUS_NOT_FOUND) {
+		respond_unknown_environment(response, query.environment);
+		return;
+	}
+	if (status != STATUS_OK) {
+		respond_store_failure(response, status);
+		return;
+	}
+	if ((svg = badge_render(query.environment, state.system_version,
+	    &len)) == NULL) {
+		respond_store_failure(response, STATUS_SYSTEM);
+		return;
+	}
+	response_body(response, 200, "image/svg+xml", svg, len);
+	tag_version(response, request, state.system_version, query.environment,
+	    CACHE_STATUS);
 }

@@ -32,6 +32,8 @@ handler_fn	handle_history;
 handler_fn	handle_version;
 /* GET /diff: the services whose version differs between two system versions. */
 handler_fn	handle_diff;
+/* GET /badge.svg: an SVG badge of an environment's current version. */
+handler_fn	handle_badge;
 /* GET /environments: every environment with its current version. */
 handler_fn	handle_environments;
 

@@ -65,14 +65,21 @@ response_free(struct response *response)
 }
 
 void
-response_json(struct response *response, int status, char *body,
-    size_t body_len)
+response_body(struct response *response, int status,
+    const char *content_type, char *body, size_t body_len)
 {
 	free(response->body);
 	response->status = status;
-	response->content_type = "application/json";
+	response->content_type = content_type;
 	response->body = body;
 	response->body_len = body_len;
+}
+
+void
+response_json(struct response *response, int status, char *body,
+    size_t body_len)
+{
+	response_body(response, status, "application/json", body, body_len);
 }
 
 /*

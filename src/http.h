@@ -81,6 +81,13 @@ struct response {
 void	response_init(struct response *response);
 void	response_free(struct response *response);
 
+/*
+ * Answers status with a body of content_type (a static string), taking
+ * ownership of body (malloc'd).
+ */
+void	response_body(struct response *response, int status,
+	    const char *content_type, char *body, size_t body_len);
+
 /* Answers status with a JSON body, taking ownership of body (malloc'd). */
 void	response_json(struct response *response, int status, char *body,
 	    size_t body_len);

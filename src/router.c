@@ -18,6 +18,7 @@ enum route {
 	ROUTE_VERSION,
 	ROUTE_ENVIRONMENTS,
 	ROUTE_DIFF,
+	ROUTE_BADGE,
 	ROUTE_COUNT
 };
 
@@ -39,6 +40,7 @@ static const struct route_entry {
 	[ROUTE_ENVIRONMENTS] = { "/environments", READ_METHODS, "GET, HEAD",
 	    handle_environments },
 	[ROUTE_DIFF] = { "/diff", READ_METHODS, "GET, HEAD", handle_diff },
+	[ROUTE_BADGE] = { "/badge.svg", READ_METHODS, "GET, HEAD", handle_badge },
 };
 
 /*
