@@ -5,6 +5,7 @@
 #                   on http://127.0.0.1:$(PORT) with data under $(DATA_DIR)
 #   make test       install what is missing, build, run the unit tests (also
 #                   under ASan and UBSan) and the end-to-end tests
+#   make screenshots  take README's screenshots with headless chromium
 #   make bench      install wrk if missing, build, measure every route and
 #                   the store against the machine's ceilings; writes
 #                   docs/benchmarks.md
@@ -29,6 +30,9 @@ DEB_PACKAGES	 = gcc make pkg-config libc6-dev libfcgi-dev libdb5.3-dev \
 		   libjson-c-dev libcunit1-dev nginx db5.3-util python3 \
 		   valgrind cppcheck
 
+# What make test needs besides: a browser for the page's test.
+TEST_PACKAGES	 = chromium
+
 # Every module but the entry point; the unit tests link these.
 LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/edge.o build/handlers.o \
 		   build/http.o build/json.o build/log.o build/model.o \
@@ -38,7 +42,8 @@ TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_config.c tests/unit/test_auth.c
 HEADERS		 = $(wildcard src/*.h)
 
-.PHONY: all deps run test unit unit-asan unit-valgrind e2e lint bench clean
+.PHONY: all deps run test unit unit-asan unit-valgrind e2e lint bench \
+	screenshots clean
 
 all: cgi-bin/releasemgr cgi-bin/releasemgr-run
 
@@ -106,9 +111,18 @@ lint:
 	  tests/bench
 
 e2e: all
-	python3 tests/e2e/run.py
+	RELEASEMGR_BROWSER_REQUIRED=1 python3 tests/e2e/run.py
+
+# Takes README's screenshots (docs/screenshots/) with the browser test.
+screenshots: all
+	$(MAKE) deps DEB_PACKAGES="$(TEST_PACKAGES)"
+	mkdir -p docs/screenshots
+	RELEASEMGR_BROWSER_REQUIRED=1 \
+	  RELEASEMGR_SCREENSHOTS=$(CURDIR)/docs/screenshots \
+	  python3 tests/e2e/run.py test_browser
 
 test: deps
+	$(MAKE) deps DEB_PACKAGES="$(TEST_PACKAGES)"
 	$(MAKE) all build/store_bench unit unit-asan unit-valgrind lint e2e
 
 bench: deps
