@@ -21,7 +21,11 @@ What it measures (every figure comes from this run; nothing is hard-coded):
        explicit versions never read before
   S4   VmRSS of every worker at start and at the end; bytes of the *.db
        files per system version once V versions are seeded
-  S1, S3, S4 of the store itself: build/store_bench's KEY VALUE UNIT lines
+  H1   GET /systemversions (a page of 50) of an environment of 100,000
+       versions, from the newest and from the middle: single requests
+       timed at the client (seeded on the W6 server, whose commits are not
+       flushed: reads do not depend on it)
+  S1, S3, S4, H1 of the store itself: build/store_bench's KEY VALUE UNIT lines
 
 How: the servers are started through tests/e2e/harness.py (the real
 launcher, nginx and pool, on 127.0.0.1 in temporary directories) with the
@@ -74,6 +78,7 @@ COLD_READS = 7                # S2: single requests, each a new version
 STORE_BENCH_TIMEOUT = 1800.0
 
 ENV_W2, ENV_W4, ENV_W5, ENV_S2 = 'bench-w2', 'bench-w4', 'bench-w5', 'bench-s2'
+ENV_H1 = 'bench-h1'
 
 _wrk_base = itertools.count(1)   # distinct version spaces for deploy runs
 
@@ -307,6 +312,21 @@ def cold_reads(server, environment, versions):
     return times
 
 
+def history_reads(server, environment, before, count=20):
+    """Milliseconds of single GET /systemversions (a page of 50), each on a
+    new connection, from the newest version (before=None) or below before."""
+    times = []
+    path = '/systemversions' + harness.query(environment=environment, limit=50,
+                                             before=before)
+    for _ in range(count):
+        started = time.perf_counter()
+        resp = server.request('GET', path)
+        times.append((time.perf_counter() - started) * 1000)
+        if resp.status != 200 or len(resp.json()) != 50:
+            raise RuntimeError('history page: %s' % resp.describe(100))
+    return times
+
+
 def worker_memory(server):
     """{pid: {VmRSS, RssAnon, RssFile, RssShmem in MiB}} of every rm-worker."""
     memory = {}
@@ -442,6 +462,14 @@ def targets(results, extra, store_lines):
                     'max %.2f ms, median %.2f ms (client, loopback)'
                     % (value or 0, statistics.median(cold) if cold else 0),
                     value is not None and value < 5))
+    for key, label in (('h1_newest_ms', 'newest page'), ('h1_deep_ms', 'page in the middle')):
+        times = extra.get(key)
+        value = max(times) if times else None
+        rows.append(row('H1 GET /systemversions over %s versions, %s: a few ms (< 5 ms)'
+                        % (format(extra.get('h1_versions', 0), ','), label), value,
+                        'max %.2f ms, median %.2f ms (client, loopback)'
+                        % (value or 0, statistics.median(times) if times else 0),
+                        value is not None and value < 5))
     value = extra.get('bytes_per_version')
     rows.append(row('S4 <= 200 bytes per system version (HTTP server)', value,
                     '%.1f bytes' % (value or 0), value is not None and value <= 200))
@@ -511,6 +539,12 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
             % (ENV_S2, extra['s2_services'], extra['s2_services'], extra['s2_seed_s'],
                len(extra['cold_versions']), ', '.join(map(str, extra['cold_versions'])),
                extra['s2_services'], ENV_S2),
+            '- H1: environment `%s`, %s versions over %d services (seeded in %.1f s on the W6 '
+            'server, whose commits are not flushed: history reads do not depend on it); '
+            '20 single `GET /systemversions?limit=50` each from the newest version and from '
+            'below version %d, each on a new connection, timed at the client on loopback.'
+            % (ENV_H1, format(extra.get('h1_versions', 0), ','), SERVICES,
+               extra.get('h1_seed_s', 0), extra.get('h1_versions', 0) // 2),
             '- S4: the size of `DATA_DIR/db/*.db` after seeding `%s` and stopping the server '
             '(its last checkpoint writes every page), before any other environment '
             'existed (only `default`, empty), divided by its %d system versions; then the '
@@ -573,6 +607,7 @@ def parse_args():
     opts.duration = opts.duration or (2 if opts.quick else 10)
     opts.runs = opts.runs or (1 if opts.quick else 3)
     opts.versions = opts.s2_services = 1000 if opts.quick else 10000
+    opts.h1_versions = 5000 if opts.quick else 100000
     return opts
 
 
@@ -635,6 +670,16 @@ def benchmark(opts, tmp, results, extra):
     measure(results, 'W6', 'POST /deploy, every one a change, durable_commits = no', nosync,
             '/deploy', d, n, 'deploy.lua', deploy_args(ENV_W4, 'change'),
             deploy_probe(nosync, ENV_W4))
+    # H1 reads history only, which durability does not change: seeded here,
+    # where commits are not flushed, it takes a fraction of the time
+    print('seeding %s: %d versions' % (ENV_H1, opts.h1_versions), flush=True)
+    extra['h1_versions'] = opts.h1_versions
+    extra['h1_seed_s'] = seed(nosync, (deploy_body('svc-%03d' % (i % SERVICES), i, ENV_H1)
+                                       for i in range(opts.h1_versions)))
+    if status_version(nosync, ENV_H1) != opts.h1_versions:
+        raise RuntimeError('%s: wrong system version after seeding' % ENV_H1)
+    extra['h1_newest_ms'] = history_reads(nosync, ENV_H1, None)
+    extra['h1_deep_ms'] = history_reads(nosync, ENV_H1, opts.h1_versions // 2)
     nosync.cleanup()
 
 

@@ -6,7 +6,8 @@
  *       and with durable commits (the cost of fsync);
  *   S3  store_services() for an old system version against the newest, in
  *       an environment of 100 services and --versions system versions;
- *   S4  bytes on disk per system version after S3's seeding.
+ *   S4  bytes on disk per system version after S3's seeding;
+ *   H1  a page of history, from the newest version and from the middle.
  *
  * Every figure is one line on standard output, "KEY VALUE UNIT", for
  * scripts; the commentary goes to standard error. Each configuration gets
@@ -56,6 +57,7 @@
 #define S3_OLD_FIRST		S3_SERVICES
 #define S3_OLD_LAST		1000
 #define S3_RATIO_TARGET		2.0	/* median old / median new */
+#define HISTORY_PAGE		50	/* versions a page of history, as the API's default */
 #define S3_RECENT_SPAN		1000	/* "recent": N among the versions just below the newest */
 #define S3_PROGRESS_EVERY	100000	/* seeding deploys between reports */
 #define S4_BYTES_TARGET		200.0	/* bytes on disk per system version */
@@ -712,6 +714,63 @@ read_snapshot(struct store *store, uint64_t system_version,
 }
 
 /*
+ * H1: a page of history (HISTORY_PAGE versions, newest first) from the
+ * newest version and from the middle of the history: store_history(),
+ * median and p99 over reads pages of each, checked to be whole pages.
+ */
+static enum status
+time_history_pages(struct store *store, uint64_t current, size_t reads)
+{
+	struct change_record *page = calloc(HISTORY_PAGE, sizeof(*page));
+	struct samples newest = { NULL, 0, 0 }, deep = { NULL, 0, 0 };
+	struct summary newest_summary, deep_summary;
+	enum status status;
+	size_t count;
+	bool more;
+
+	if (page == NULL)
+		return STATUS_SYSTEM;
+	if ((status = samples_init(&newest, reads)) != STATUS_OK ||
+	    (status = samples_init(&deep, reads)) != STATUS_OK)
+		goto done;
+	for (size_t i = 0; i < reads; i++) {
+		for (int which = 0; which < 2; which++) {
+			uint64_t before = which == 0 ? 0 : current / 2;
+			uint64_t start = now_ns();
+
+			status = store_history(store, BENCH_ENVIRONMENT, before,
+			    HISTORY_PAGE, page, &count, &more);
+			samples_add(which == 0 ? &newest : &deep, now_ns() - start);
+			if (status == STATUS_OK && (count != HISTORY_PAGE || !more ||
+			    page[0].system_version != (which == 0 ? current :
+			    before - 1)))
+				status = STATUS_SYSTEM;
+			if (status != STATUS_OK) {
+				fprintf(stderr, "store_history(before %" PRIu64
+				    "): %s, %zu versions\n", before,
+				    status_name(status), count);
+				goto done;
+			}
+		}
+	}
+	newest_summary = summarize(&newest);
+	deep_summary = summarize(&deep);
+	figure(newest_summary.median_us, "us", "h1_history_newest_page_median_us");
+	figure(newest_summary.p99_us, "us", "h1_history_newest_page_p99_us");
+	figure(deep_summary.median_us, "us", "h1_history_deep_page_median_us");
+	figure(deep_summary.p99_us, "us", "h1_history_deep_page_p99_us");
+	fprintf(stderr, "H1 store_history(), %d versions a page, %zu reads "
+	    "each: newest page median %.1f us; page below %" PRIu64 " median "
+	    "%.1f us\n", HISTORY_PAGE, reads, newest_summary.median_us,
+	    current / 2, deep_summary.median_us);
+done:
+	samples_free(&newest);
+	samples_free(&deep);
+	free(page);
+	return status;
+}
+
+/*
  * Checks that the newest snapshot holds, for every service, the version
  * seeding last gave it: the reads S3 times read the right thing.
  */
@@ -921,6 +980,9 @@ run_s3_s4(const char *root, const struct settings *settings, uint64_t *rng)
 		fprintf(stderr, "store_checkpoint: %s\n", status_name(status));
 		goto done;
 	}
+	if ((status = time_history_pages(store, current, settings->reads)) !=
+	    STATUS_OK)
+		goto done;
 	if ((status = time_snapshots(store, current, settings->reads, rng)) !=
 	    STATUS_OK)
 		goto done;
