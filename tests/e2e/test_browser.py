@@ -123,6 +123,7 @@ class BrowserTest(E2ETestCase):
     def chromium(self, path, *args):
         url = 'http://%s:%d%s' % (harness.HOST, self.server.port, path)
         command = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu',
+                   '--disable-dev-shm-usage',
                    '--no-first-run', '--user-data-dir=' + self.profile,
                    '--virtual-time-budget=8000', '--window-size=1100,720', *args, url]
         done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
