@@ -1,6 +1,7 @@
 # releasemgr: build, run, test, benchmark.
 #
-#   make            build cgi-bin/releasemgr and cgi-bin/releasemgr-run
+#   make            build cgi-bin/releasemgr, cgi-bin/releasemgr-run and
+#                   cgi-bin/releasemgr-admin
 #   make run        install what is missing, build, start nginx and the pool
 #                   on http://127.0.0.1:$(PORT) with data under $(DATA_DIR)
 #   make test       install what is missing, build, run the unit tests (also
@@ -34,7 +35,8 @@ DEB_PACKAGES	 = gcc make pkg-config libc6-dev libfcgi-dev libdb5.3-dev \
 TEST_PACKAGES	 = chromium
 
 # Every module but the entry point; the unit tests link these.
-LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/edge.o build/handlers.o \
+LIB_OBJS	 = build/audit.o build/auth.o build/badge.o build/config.o \
+		   build/datadir.o build/edge.o build/handlers.o build/transfer.o \
 		   build/http.o build/json.o build/log.o build/model.o \
 		   build/pool.o build/router.o build/store.o build/validate.o
 TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
@@ -45,7 +47,7 @@ HEADERS		 = $(wildcard src/*.h)
 .PHONY: all deps run test unit unit-asan unit-valgrind e2e lint bench \
 	screenshots clean
 
-all: cgi-bin/releasemgr cgi-bin/releasemgr-run
+all: cgi-bin/releasemgr cgi-bin/releasemgr-run cgi-bin/releasemgr-admin
 
 build/%.o: src/%.c $(HEADERS) | build
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -55,6 +57,9 @@ build build/asan:
 
 cgi-bin/releasemgr: build/main.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ build/main.o $(LIB_OBJS) $(LDLIBS)
+
+cgi-bin/releasemgr-admin: build/admin.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ build/admin.o $(LIB_OBJS) $(LDLIBS)
 
 cgi-bin/releasemgr-run: src/releasemgr-run.sh
 	cp $< $@
@@ -132,4 +137,5 @@ bench: deps
 	  --out docs/benchmarks.md
 
 clean:
-	rm -rf build cgi-bin/releasemgr cgi-bin/releasemgr-run
+	rm -rf build cgi-bin/releasemgr cgi-bin/releasemgr-run \
+	  cgi-bin/releasemgr-admin

@@ -29,13 +29,20 @@ enum member {
 	MEMBER_DEPLOYED_BY,
 	MEMBER_REASON,
 	MEMBER_RELEASE_HASH,
+	MEMBER_SYSTEM_VERSION,		/* the members an export adds */
+	MEMBER_CREATED_AT,
+	MEMBER_PREVIOUS_VERSION,
 	MEMBER_COUNT
 };
 
 static const char *const member_names[MEMBER_COUNT] = {
 	"name", "serviceName", "version", "serviceVersionNumber",
-	"environment", "deployedBy", "reason", "releaseHash"
+	"environment", "deployedBy", "reason", "releaseHash",
+	"systemVersion", "createdAt", "previousVersion"
 };
+
+#define EXPORT_FORMAT		"releasemgr-export"
+#define EXPORT_FORMAT_VERSION	1
 
 /* The state of the RFC 8259 scanner over one body. */
 struct scan {
@@ -450,17 +457,19 @@ take_string(struct json_object *object, enum member name, enum member alias,
 	return true;
 }
 
-/* Reads the required version member: an integer in 0 .. 2^53 - 1. */
+/*
+ * Reads a required integer member, given under its name or its alias, in
+ * min .. max (at most 2^53 - 1).
+ */
 static bool
-take_version(struct json_object *object, uint64_t *version,
-    struct invalid *invalid)
+take_integer(struct json_object *object, enum member name, enum member alias,
+    uint64_t min, uint64_t max, uint64_t *out, struct invalid *invalid)
 {
 	struct json_object *value;
 	const char *used;
 	int64_t number;
 
-	if (!get_member(object, MEMBER_VERSION, MEMBER_SERVICE_VERSION_NUMBER,
-	    &value, &used, invalid))
+	if (!get_member(object, name, alias, &value, &used, invalid))
 		return false;
 	if (value == NULL) {
 		invalid_set(invalid, PROBLEM_INVALID_FIELD, used,
@@ -470,13 +479,13 @@ take_version(struct json_object *object, uint64_t *version,
 	/* json-c reads fractions and exponents as doubles, and clamps huge integers */
 	number = json_object_get_int64(value);
 	if (!json_object_is_type(value, json_type_int) || number < 0 ||
-	    (uint64_t)number > SERVICE_VERSION_MAX) {
+	    (uint64_t)number < min || (uint64_t)number > max) {
 		invalid_set(invalid, PROBLEM_INVALID_FIELD, used,
-		    "%s must be an integer from 0 to %llu", used,
-		    (unsigned long long)SERVICE_VERSION_MAX);
+		    "%s must be an integer from %llu to %llu", used,
+		    (unsigned long long)min, (unsigned long long)max);
 		return false;
 	}
-	*version = (uint64_t)number;
+	*out = (uint64_t)number;
 	return true;
 }
 
@@ -489,51 +498,73 @@ take_metadata(struct json_object *object, enum member name,
 	    text->text, sizeof(text->text), &text->len, &text->present, invalid);
 }
 
+/*
+ * Parses text that must be exactly one RFC 8259 JSON object, with no known
+ * member twice, into a new object the caller releases; NULL with invalid
+ * filled otherwise.
+ */
+static struct json_object *
+parse_object(const char *text, size_t len, struct invalid *invalid)
+{
+	struct json_tokener *tokener;
+	struct json_object *object = NULL;
+
+	if (!scan_body(text, len, invalid))
+		return NULL;
+	if ((tokener = json_tokener_new_ex(JSON_DEPTH_MAX + 1)) != NULL) {
+		object = json_tokener_parse_ex(tokener, text, (int)len);
+		json_tokener_free(tokener);
+	}
+	if (object == NULL || !json_object_is_type(object, json_type_object)) {
+		/* the scanner accepted it, so only memory can be short */
+		json_object_put(object);
+		invalid_set(invalid, PROBLEM_UNAVAILABLE, NULL,
+		    "the server is short of memory");
+		return NULL;
+	}
+	return object;
+}
+
+/* Reads the members of a deploy from a parsed object into out. */
+static bool
+take_deploy(struct json_object *object, struct deploy *out,
+    struct invalid *invalid)
+{
+	size_t environment_len;
+	bool present;
+
+	memset(out, 0, sizeof(*out));
+	if (!take_string(object, MEMBER_NAME, MEMBER_SERVICE_NAME, true,
+	    check_service_name, out->name, sizeof(out->name), &out->name_len,
+	    &present, invalid) ||
+	    !take_integer(object, MEMBER_VERSION, MEMBER_SERVICE_VERSION_NUMBER,
+	    0, SERVICE_VERSION_MAX, &out->version, invalid) ||
+	    !take_string(object, MEMBER_ENVIRONMENT, MEMBER_COUNT, false,
+	    check_environment, out->environment, sizeof(out->environment),
+	    &environment_len, &present, invalid))
+		return false;
+	if (!present)
+		memcpy(out->environment, DEFAULT_ENVIRONMENT,
+		    sizeof(DEFAULT_ENVIRONMENT));
+	return take_metadata(object, MEMBER_DEPLOYED_BY, &out->deployed_by,
+	    invalid) &&
+	    take_metadata(object, MEMBER_REASON, &out->reason, invalid) &&
+	    take_metadata(object, MEMBER_RELEASE_HASH, &out->release_hash,
+	    invalid);
+}
+
 bool
 json_parse_deploy(const char *body, size_t len, struct deploy *out,
     struct invalid *invalid)
 {
-	struct json_tokener *tokener = NULL;
-	struct json_object *object = NULL;
-	size_t environment_len;
-	bool present, ok = false;
+	struct json_object *object;
+	bool ok;
 
 	memset(out, 0, sizeof(*out));
-	if (!scan_body(body, len, invalid))
-		goto done;
-	if ((tokener = json_tokener_new_ex(JSON_DEPTH_MAX + 1)) == NULL)
-		goto oom;
-	object = json_tokener_parse_ex(tokener, body, (int)len);
-	if (object == NULL || !json_object_is_type(object, json_type_object)) {
-		/* the scanner accepted it, so only memory can be short */
-		goto oom;
-	}
-	if (!take_string(object, MEMBER_NAME, MEMBER_SERVICE_NAME, true,
-	    check_service_name, out->name, sizeof(out->name), &out->name_len,
-	    &present, invalid))
-		goto done;
-	if (!take_version(object, &out->version, invalid))
-		goto done;
-	if (!take_string(object, MEMBER_ENVIRONMENT, MEMBER_COUNT, false,
-	    check_environment, out->environment, sizeof(out->environment),
-	    &environment_len, &present, invalid))
-		goto done;
-	if (!present)
-		memcpy(out->environment, DEFAULT_ENVIRONMENT,
-		    sizeof(DEFAULT_ENVIRONMENT));
-	if (!take_metadata(object, MEMBER_DEPLOYED_BY, &out->deployed_by, invalid) ||
-	    !take_metadata(object, MEMBER_REASON, &out->reason, invalid) ||
-	    !take_metadata(object, MEMBER_RELEASE_HASH, &out->release_hash, invalid))
-		goto done;
-	ok = true;
-	goto done;
-oom:
-	invalid_set(invalid, PROBLEM_UNAVAILABLE, NULL,
-	    "the server is short of memory");
-done:
+	if ((object = parse_object(body, len, invalid)) == NULL)
+		return false;
+	ok = take_deploy(object, out, invalid);
 	json_object_put(object);
-	if (tokener != NULL)
-		json_tokener_free(tokener);
 	return ok;
 }
 
@@ -737,6 +768,25 @@ add_metadata(struct json_object *object, const char *key,
  * change (name, previousVersion, version and the metadata sent); NULL
  * when memory ran out.
  */
+/*
+ * Adds the members of a change to object: name, previousVersion (null for a
+ * new service), version and the metadata sent; false when memory ran out.
+ */
+static bool
+add_change_members(struct json_object *object,
+    const struct change_record *record)
+{
+	return add(object, "name", json_object_new_string_len(record->name,
+	    (int)record->name_len)) &&
+	    (record->has_previous ? add(object, "previousVersion",
+	    json_object_new_uint64(record->previous)) :
+	    json_object_object_add(object, "previousVersion", NULL) == 0) &&
+	    add(object, "version", json_object_new_uint64(record->version)) &&
+	    add_metadata(object, "deployedBy", &record->deployed_by) &&
+	    add_metadata(object, "reason", &record->reason) &&
+	    add_metadata(object, "releaseHash", &record->release_hash);
+}
+
 static struct json_object *
 version_object(const struct change_record *record)
 {
@@ -745,15 +795,7 @@ version_object(const struct change_record *record)
 	char instant[INSTANT_MAX];
 
 	format_instant(record->created_ms, instant);
-	if (!add(change, "name", json_object_new_string_len(record->name,
-	    (int)record->name_len)) ||
-	    (record->has_previous ? !add(change, "previousVersion",
-	    json_object_new_uint64(record->previous)) :
-	    json_object_object_add(change, "previousVersion", NULL) != 0) ||
-	    !add(change, "version", json_object_new_uint64(record->version)) ||
-	    !add_metadata(change, "deployedBy", &record->deployed_by) ||
-	    !add_metadata(change, "reason", &record->reason) ||
-	    !add_metadata(change, "releaseHash", &record->release_hash) ||
+	if (change == NULL || !add_change_members(change, record) ||
 	    !add(object, "systemVersion",
 	    json_object_new_uint64(record->system_version)) ||
 	    !add(object, "createdAt", json_object_new_string(instant))) {
@@ -925,4 +967,143 @@ json_render_problem(int status, const char *type, const char *title,
 		return NULL;
 	}
 	return finish(object, len);
+}
+
+char *
+json_render_export_header(const struct export_header *header, size_t *len)
+{
+	struct json_object *object = json_object_new_object();
+
+	if (!add(object, "format", json_object_new_string(EXPORT_FORMAT)) ||
+	    !add(object, "formatVersion",
+	    json_object_new_int(EXPORT_FORMAT_VERSION)) ||
+	    !add(object, "environments",
+	    json_object_new_uint64(header->environments)) ||
+	    !add(object, "systemVersions",
+	    json_object_new_uint64(header->system_versions))) {
+		json_object_put(object);
+		return NULL;
+	}
+	return finish(object, len);
+}
+
+char *
+json_render_export_change(const char *environment,
+    const struct change_record *record, size_t *len)
+{
+	struct json_object *object = json_object_new_object();
+	char instant[INSTANT_MAX];
+
+	format_instant(record->created_ms, instant);
+	if (!add(object, "environment", json_object_new_string(environment)) ||
+	    !add(object, "systemVersion",
+	    json_object_new_uint64(record->system_version)) ||
+	    !add(object, "createdAt", json_object_new_string(instant)) ||
+	    !add_change_members(object, record)) {
+		json_object_put(object);
+		return NULL;
+	}
+	return finish(object, len);
+}
+
+bool
+json_parse_export_header(const char *line, size_t len,
+    struct export_header *out, struct invalid *invalid)
+{
+	struct json_object *object, *format, *version, *environments, *total;
+	bool ok = false;
+
+	memset(out, 0, sizeof(*out));
+	if ((object = parse_object(line, len, invalid)) == NULL)
+		return false;
+	if (!json_object_object_get_ex(object, "format", &format) ||
+	    !json_object_is_type(format, json_type_string) ||
+	    strcmp(json_object_get_string(format), EXPORT_FORMAT) != 0)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, "format",
+		    "the first line is not the header of a releasemgr export");
+	else if (!json_object_object_get_ex(object, "formatVersion", &version) ||
+	    !json_object_is_type(version, json_type_int) ||
+	    json_object_get_int64(version) != EXPORT_FORMAT_VERSION)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, "formatVersion",
+		    "formatVersion must be %d", EXPORT_FORMAT_VERSION);
+	else if (!json_object_object_get_ex(object, "environments",
+	    &environments) || !json_object_is_type(environments, json_type_int) ||
+	    json_object_get_int64(environments) < 0 ||
+	    !json_object_object_get_ex(object, "systemVersions", &total) ||
+	    !json_object_is_type(total, json_type_int) ||
+	    json_object_get_int64(total) < 0)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, "systemVersions",
+		    "environments and systemVersions must be counts");
+	else {
+		out->environments = (uint64_t)json_object_get_int64(environments);
+		out->system_versions = (uint64_t)json_object_get_int64(total);
+		ok = true;
+	}
+	json_object_put(object);
+	return ok;
+}
+
+/* Reads the createdAt member: an RFC 3339 instant, into milliseconds. */
+static bool
+take_instant(struct json_object *object, uint64_t *ms, struct invalid *invalid)
+{
+	struct json_object *value;
+	const char *used;
+
+	if (!get_member(object, MEMBER_CREATED_AT, MEMBER_COUNT, &value, &used,
+	    invalid))
+		return false;
+	if (value == NULL || !json_object_is_type(value, json_type_string) ||
+	    !parse_instant(json_object_get_string(value),
+	    (size_t)json_object_get_string_len(value), ms)) {
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, used,
+		    "%s must be an RFC 3339 date-time", used);
+		return false;
+	}
+	return true;
+}
+
+bool
+json_parse_export_change(const char *line, size_t len,
+    char environment[ENVIRONMENT_MAX + 1], struct change_record *out,
+    struct invalid *invalid)
+{
+	struct json_object *object, *previous;
+	struct deploy deploy;
+	bool ok = false;
+
+	memset(out, 0, sizeof(*out));
+	if ((object = parse_object(line, len, invalid)) == NULL)
+		return false;
+	if (!json_object_object_get_ex(object, "environment", NULL)) {
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, "environment",
+		    "environment is required");
+		goto done;
+	}
+	if (!take_deploy(object, &deploy, invalid) ||
+	    !take_integer(object, MEMBER_SYSTEM_VERSION, MEMBER_COUNT, 1,
+	    SYSTEM_VERSION_MAX, &out->system_version, invalid) ||
+	    !take_instant(object, &out->created_ms, invalid))
+		goto done;
+	/* previousVersion is required, and null for a new service */
+	if (!json_object_object_get_ex(object, "previousVersion", &previous)) {
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, "previousVersion",
+		    "previousVersion is required (null for a new service)");
+		goto done;
+	}
+	out->has_previous = previous != NULL;
+	if (out->has_previous && !take_integer(object, MEMBER_PREVIOUS_VERSION,
+	    MEMBER_COUNT, 0, SERVICE_VERSION_MAX, &out->previous, invalid))
+		goto done;
+	memcpy(environment, deploy.environment, sizeof(deploy.environment));
+	memcpy(out->name, deploy.name, sizeof(out->name));
+	out->name_len = deploy.name_len;
+	out->version = deploy.version;
+	out->deployed_by = deploy.deployed_by;
+	out->reason = deploy.reason;
+	out->release_hash = deploy.release_hash;
+	ok = true;
+done:
+	json_object_put(object);
+	return ok;
 }

@@ -57,4 +57,29 @@ char	*json_render_problem(int status, const char *type, const char *title,
 	    const char *detail, const char *ext_key, const char *ext_value,
 	    size_t *len);
 
+/*
+ * An export, as JSON lines: a header line, then one line per system
+ * version of every environment, oldest first within each environment:
+ * {"environment","systemVersion","createdAt","name","previousVersion",
+ * "version", and the metadata sent}.
+ */
+struct export_header {
+	uint64_t	environments;
+	uint64_t	system_versions;	/* the lines that follow */
+};
+
+char	*json_render_export_header(const struct export_header *header,
+	    size_t *len);
+char	*json_render_export_change(const char *environment,
+	    const struct change_record *record, size_t *len);
+/*
+ * Parse one line of an export (len bytes, without its newline), with the
+ * validation of a deploy body; false with invalid filled otherwise.
+ */
+bool	json_parse_export_header(const char *line, size_t len,
+	    struct export_header *out, struct invalid *invalid);
+bool	json_parse_export_change(const char *line, size_t len,
+	    char environment[ENVIRONMENT_MAX + 1], struct change_record *out,
+	    struct invalid *invalid);
+
 #endif

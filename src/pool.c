@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "datadir.h"
 #include "edge.h"
 #include "log.h"
 #include "pool.h"
@@ -112,16 +113,10 @@ set_handler(int signo, void (*handler)(int))
 static enum status
 open_store(const struct pool *pool, enum store_role role, struct store **store)
 {
-	struct store_options options = { 0 };
-	char home[CONFIG_PATH_MAX + 8];
+	struct store_options options;
+	char home[DATADIR_HOME_SIZE];
 
-	snprintf(home, sizeof(home), "%s/db", pool->config->data_dir);
-	options.home = home;
-	options.role = role;
-	options.cache_mb = pool->config->cache_mb;
-	options.lock_timeout_ms = pool->config->lock_timeout_ms;
-	options.durable = pool->config->durable_commits;
-	options.commit_delay_us = pool->config->commit_delay_us;
+	datadir_store_options(pool->config, role, home, &options);
 	return store_open(&options, store);
 }
 
@@ -319,53 +314,6 @@ reap(struct pool *pool)
 	return recovery ? restart_with_recovery(pool) : STATUS_OK;
 }
 
-/* Creates dir with mode unless it exists; false (logged) on failure. */
-static bool
-make_dir(const char *dir, mode_t mode)
-{
-	if (mkdir(dir, mode) == 0 || errno == EEXIST)
-		return true;
-	log_error("pool: cannot create %s: %s", dir, strerror(errno));
-	return false;
-}
-
-/*
- * Creates the data directory's layout and takes its lock, waiting a little
- * for an instance that is stopping. Returns the lock's descriptor, or -1.
- */
-static int
-prepare_data_dir(const struct config *config)
-{
-	char path[CONFIG_PATH_MAX + 32];
-	int fd, waited;
-
-	/* run/ is entered by nginx's workers to reach the socket */
-	snprintf(path, sizeof(path), "%s", config->data_dir);
-	if (!make_dir(path, 0711))
-		return -1;
-	snprintf(path, sizeof(path), "%s/db", config->data_dir);
-	if (!make_dir(path, 0700))
-		return -1;
-	snprintf(path, sizeof(path), "%s/run", config->data_dir);
-	if (!make_dir(path, 0711))
-		return -1;
-	snprintf(path, sizeof(path), "%s/releasemgr.lock", config->data_dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		log_error("pool: cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	for (waited = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; waited++) {
-		if (errno != EWOULDBLOCK || waited == LOCK_WAIT_SECONDS * 10) {
-			log_error("pool: %s is in use by another releasemgr",
-			    config->data_dir);
-			close(fd);
-			return -1;
-		}
-		usleep(100 * 1000);
-	}
-	return fd;
-}
-
 /* Listens on the unix socket at path, replacing a stale one. */
 static int
 listen_unix(const char *path)
@@ -452,8 +400,16 @@ pool_run(const struct config *config, const struct auth *auth)
 	    sizeof(*pool.children))) == NULL)
 		goto done;
 	pool.children[config->workers].role = ROLE_MAINTAINER;
-	if ((pool.lock_fd = prepare_data_dir(config)) == -1)
+	switch (datadir_lock(config->data_dir, LOCK_WAIT_SECONDS, &pool.lock_fd)) {
+	case STATUS_OK:
+		break;
+	case STATUS_BUSY:
+		log_error("pool: %s is in use by another releasemgr process "
+		    "(a running pool, or releasemgr-admin)", config->data_dir);
 		goto done;
+	default:
+		goto done;
+	}
 	if (recover(&pool) != STATUS_OK)
 		goto done;
 	if ((pool.listen_fd = listen_unix(config->socket_path)) == -1)

@@ -18,7 +18,8 @@ struct store;
 /* How a process joins the store. */
 enum store_role {
 	STORE_RECOVER,	/* alone, before any worker: create if needed and run recovery */
-	STORE_JOIN	/* a worker, after the fork: join the recovered environment */
+	STORE_JOIN,	/* a worker, after the fork: join the recovered environment */
+	STORE_RECOVER_FATAL	/* alone, on restored files: replay every log file */
 };
 
 struct store_options {
@@ -104,6 +105,44 @@ enum status	store_environments(struct store *store,
  */
 enum status	store_checkpoint(struct store *store);
 enum status	store_expire_locks(struct store *store);
+
+/*
+ * Records a change read back from an export: it must make exactly the
+ * environment's next system version, from the version the service has now
+ * (has_previous, previous), at a time no earlier than the current one.
+ * STATUS_INVALID, with nothing written, when it does not follow.
+ */
+enum status	store_import(struct store *store, const char *environment,
+		    const struct change_record *change);
+
+/*
+ * Berkeley DB's own verification of every database file (structure,
+ * order): STATUS_INVALID when one fails it, with the reason logged. Run
+ * with no other process in the environment.
+ */
+enum status	store_verify_files(struct store *store);
+
+/*
+ * A hot backup of the open store into the directory target (created if
+ * missing): its database files and the log files that make them
+ * consistent. Deploys may go on meanwhile.
+ */
+enum status	store_backup(struct store *store, const char *target);
+
+/*
+ * Sets *exists when home holds any file of a store (databases, logs,
+ * regions); a missing home holds none.
+ */
+enum status	store_find(const char *home, bool *exists);
+
+/*
+ * Restores the backup in directory source into options->home, which must
+ * hold no store (STATUS_INVALID otherwise, or when source is not a
+ * backup), then runs catastrophic recovery on it. Nothing may use home
+ * meanwhile.
+ */
+enum status	store_restore(const struct store_options *options,
+		    const char *source);
 
 /* True once the environment has panicked: this process must close it and exit. */
 bool		store_needs_recovery(const struct store *store);

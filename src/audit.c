@@ -1,0 +1,229 @@
+/*
+ * The semantic audit: replays each environment's changes from the first
+ * and compares every system version the store answers with the replay.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "model.h"
+
+#define FAULTS_REPORTED_MAX	10	/* per environment; the rest are counted */
+
+/* The replay of one environment. */
+struct replay {
+	const char		*environment;
+	struct service_list	 services;	/* after the versions seen so far */
+	struct service_list	 spare;		/* for an insertion */
+	uint64_t		 created_ms;	/* of the last version seen */
+	uint64_t		 faults;
+	FILE			*report;
+};
+
+/* Counts a fault of system_version and reports the first few. */
+__attribute__((format(printf, 3, 4)))
+static void
+fault(struct replay *r, uint64_t system_version, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (++r->faults > FAULTS_REPORTED_MAX)
+		return;
+	fprintf(r->report, "%s: system version %" PRIu64 ": ", r->environment,
+	    system_version);
+	va_start(ap, fmt);
+	vfprintf(r->report, fmt, ap);
+	va_end(ap);
+	fputc('\n', r->report);
+}
+
+/* Where name is, or would be inserted, in list; *found says which. */
+static size_t
+find_service(const struct service_list *list, const char *name, size_t len,
+    bool *found)
+{
+	size_t low = 0, high = list->count;
+
+	*found = false;
+	while (low < high) {
+		size_t mid = low + (high - low) / 2;
+		int c = service_name_compare(service_list_name(list, mid),
+		    list->items[mid].name_len, name, len);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	return low;
+}
+
+/*
+ * Applies change to the replay, reporting a change whose previous version
+ * is not the replay's. False when out of memory.
+ */
+static bool
+apply_change(struct replay *r, const struct change_record *change)
+{
+	bool found;
+	size_t at = find_service(&r->services, change->name, change->name_len,
+	    &found);
+
+	if (found) {
+		uint64_t before = r->services.items[at].version;
+
+		if (!change->has_previous || change->previous != before)
+			fault(r, change->system_version, "the change of %.*s "
+			    "says it was %s%" PRIu64 ", but it was %" PRIu64,
+			    (int)change->name_len, change->name,
+			    change->has_previous ? "" : "new, not ",
+			    change->previous, before);
+		if (change->version == before)
+			fault(r, change->system_version, "the change of %.*s "
+			    "changes nothing", (int)change->name_len,
+			    change->name);
+		r->services.items[at].version = change->version;
+		return true;
+	}
+	if (change->has_previous)
+		fault(r, change->system_version, "the change of %.*s says it "
+		    "was %" PRIu64 ", but it was absent", (int)change->name_len,
+		    change->name, change->previous);
+	/* a new service: the list again, with it in its place */
+	service_list_clear(&r->spare);
+	for (size_t i = 0; i <= r->services.count; i++) {
+		bool ok = true;
+
+		if (i == at)
+			ok = service_list_append(&r->spare, change->name,
+			    change->name_len, change->version);
+		if (ok && i < r->services.count)
+			ok = service_list_append(&r->spare,
+			    service_list_name(&r->services, i),
+			    r->services.items[i].name_len,
+			    r->services.items[i].version);
+		if (!ok)
+			return false;
+	}
+	struct service_list swap = r->services;
+	r->services = r->spare;
+	r->spare = swap;
+	return true;
+}
+
+/* Reports where the store's services of a version differ from the replay. */
+static void
+compare_services(struct replay *r, uint64_t system_version,
+    const struct service_list *stored)
+{
+	const struct service_list *want = &r->services;
+
+	if (stored->count != want->count) {
+		fault(r, system_version, "%zu services, where the changes "
+		    "make %zu", stored->count, want->count);
+		return;
+	}
+	for (size_t i = 0; i < want->count; i++) {
+		if (service_name_compare(service_list_name(stored, i),
+		    stored->items[i].name_len, service_list_name(want, i),
+		    want->items[i].name_len) != 0 ||
+		    stored->items[i].version != want->items[i].version) {
+			fault(r, system_version, "service %zu is %.*s %" PRIu64
+			    ", where the changes make %.*s %" PRIu64, i,
+			    (int)stored->items[i].name_len,
+			    service_list_name(stored, i),
+			    stored->items[i].version,
+			    (int)want->items[i].name_len,
+			    service_list_name(want, i), want->items[i].version);
+			return;
+		}
+	}
+}
+
+/* Audits one environment; STATUS_OK when it could be read through. */
+static enum status
+audit_environment(struct store *store, struct replay *r,
+    const struct environment_summary *summary)
+{
+	struct change_record change;
+	struct service_list stored;
+	uint64_t last = summary->state.system_version;
+	enum status status = STATUS_OK;
+
+	service_list_init(&stored);
+	for (uint64_t v = 1; v <= last; v++) {
+		status = store_change(store, r->environment, v, &change);
+		if (status == STATUS_NOT_FOUND) {
+			fault(r, v, "missing: the versions have a gap");
+			status = STATUS_OK;
+			continue;
+		}
+		if (status != STATUS_OK)
+			break;
+		if (change.system_version != v)
+			fault(r, v, "its change says %" PRIu64,
+			    change.system_version);
+		if (change.created_ms < r->created_ms)
+			fault(r, v, "created before the version before it");
+		r->created_ms = change.created_ms;
+		if (!apply_change(r, &change)) {
+			status = STATUS_SYSTEM;
+			break;
+		}
+		if ((status = store_services(store, r->environment, v,
+		    &stored)) != STATUS_OK) {
+			if (status != STATUS_NOT_FOUND)
+				break;
+			fault(r, v, "its services cannot be read");
+			status = STATUS_OK;
+			continue;
+		}
+		compare_services(r, v, &stored);
+	}
+	if (status == STATUS_OK && last > 0 &&
+	    summary->state.updated_ms != r->created_ms)
+		fault(r, last, "the environment's time is not its last change's");
+	if (status == STATUS_OK && store_change(store, r->environment,
+	    last + 1, &change) != STATUS_NOT_FOUND)
+		fault(r, last + 1, "a change beyond the current version");
+	service_list_free(&stored);
+	return status;
+}
+
+enum status
+audit_store(struct store *store, FILE *report, struct audit_totals *totals)
+{
+	struct environment_summary *list = NULL;
+	size_t count = 0;
+	enum status status;
+
+	memset(totals, 0, sizeof(*totals));
+	if ((status = store_environments(store, &list, &count)) != STATUS_OK)
+		return status;
+	for (size_t i = 0; status == STATUS_OK && i < count; i++) {
+		struct replay r;
+
+		memset(&r, 0, sizeof(r));
+		r.environment = list[i].name;
+		r.report = report;
+		service_list_init(&r.services);
+		service_list_init(&r.spare);
+		status = audit_environment(store, &r, &list[i]);
+		if (r.faults > FAULTS_REPORTED_MAX)
+			fprintf(report, "%s: %" PRIu64 " more faults\n",
+			    r.environment, r.faults - FAULTS_REPORTED_MAX);
+		totals->environments++;
+		totals->system_versions += list[i].state.system_version;
+		totals->faults += r.faults;
+		service_list_free(&r.services);
+		service_list_free(&r.spare);
+	}
+	free(list);
+	return status;
+}

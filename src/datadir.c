@@ -1,0 +1,83 @@
+/*
+ * The data directory's layout and its lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "datadir.h"
+#include "log.h"
+
+#define PATH_SIZE	4096
+
+/* Creates dir with mode unless it exists; false (logged) on failure. */
+static int
+make_dir(const char *dir, mode_t mode)
+{
+	if (mkdir(dir, mode) == 0 || errno == EEXIST)
+		return 1;
+	log_error("cannot create %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+void
+datadir_store_options(const struct config *config, enum store_role role,
+    char home[DATADIR_HOME_SIZE], struct store_options *options)
+{
+	/* data_dir is at most CONFIG_PATH_MAX - 1 bytes: DIR/db fits */
+	snprintf(home, DATADIR_HOME_SIZE, "%s/db", config->data_dir);
+	memset(options, 0, sizeof(*options));
+	options->home = home;
+	options->role = role;
+	options->cache_mb = config->cache_mb;
+	options->lock_timeout_ms = config->lock_timeout_ms;
+	options->durable = config->durable_commits;
+	options->commit_delay_us = config->commit_delay_us;
+}
+
+enum status
+datadir_lock(const char *dir, unsigned wait_seconds, int *lock_fd)
+{
+	char path[PATH_SIZE];
+	unsigned waited;
+	int fd;
+
+	*lock_fd = -1;
+	if (snprintf(path, sizeof(path), "%s/releasemgr.lock", dir) >=
+	    (int)sizeof(path)) {
+		log_error("the data directory's path is too long: %s", dir);
+		return STATUS_INVALID;
+	}
+	/* run/ is entered by nginx's workers to reach the socket */
+	if (!make_dir(dir, 0711))
+		return STATUS_SYSTEM;
+	snprintf(path, sizeof(path), "%s/db", dir);
+	if (!make_dir(path, 0700))
+		return STATUS_SYSTEM;
+	snprintf(path, sizeof(path), "%s/run", dir);
+	if (!make_dir(path, 0711))
+		return STATUS_SYSTEM;
+	snprintf(path, sizeof(path), "%s/releasemgr.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		log_error("cannot open %s: %s", path, strerror(errno));
+		return STATUS_SYSTEM;
+	}
+	for (waited = 0; flock(fd, LOCK_EX | LOCK_NB) == -1; waited++) {
+		if (errno != EWOULDBLOCK) {
+			log_error("cannot lock %s: %s", path, strerror(errno));
+			close(fd);
+			return STATUS_SYSTEM;
+		}
+		if (waited >= wait_seconds * 10) {
+			close(fd);
+			return STATUS_BUSY;
+		}
+		usleep(100 * 1000);
+	}
+	*lock_fd = fd;
+	return STATUS_OK;
+}
