@@ -1,10 +1,15 @@
 """Crashes: kill -9 of a worker under load, kill -9 of the whole process
 group (pool + nginx) followed by a restart on the same data directory, and
-the pool dying while nginx stays up. Each class has its own server."""
+the pool dying while nginx stays up; rounds of group kills under 8 deploying
+clients, and a worker frozen inside a transaction then killed, each checked
+afterwards with releasemgr-admin verify. Each class has its own server.
+
+RELEASEMGR_CRASH_ROUNDS sets the rounds of group kills (3; make soak: 20)."""
 
 import collections
 import http.client
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -18,6 +23,9 @@ from harness import (E2ETestCase, ack_errors, current_version, fetch_snapshots, 
 
 RETRY_STATUSES = (502, 503)   # "not acknowledged": the client retries
 KILL_ROUNDS = 6
+CRASH_ROUNDS = int(os.environ.get('RELEASEMGR_CRASH_ROUNDS', '3'))
+ADMIN = os.path.join(harness.REPO_ROOT, 'cgi-bin', 'releasemgr-admin')
+DB_FILES = ('meta.db', 'environments.db', 'current.db', 'changes.db', 'keyframes.db')
 
 
 def busy_worker(workers, timeout=1.0):
@@ -260,6 +268,126 @@ class WorkerCrashTest(E2ETestCase):
         self.assertSnapshot(server, self.env, n,
                             harness.sorted_pairs(snaps[current] + [('after-restart', 1)]))
         server.wait_workers(2)
+
+
+def verify_store(test, server):
+    """With the server stopped: releasemgr-admin verify (recovery, Berkeley
+    DB's verification, the history's checks) and db5.3_verify on every
+    database file both find nothing wrong. Returns verify's summary line."""
+    done = subprocess.run([ADMIN, '--data-dir', server.data_dir, 'verify'],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    test.assertEqual(done.returncode, 0, 'releasemgr-admin verify: %s%s'
+                     % (done.stdout.decode(), done.stderr.decode()[-3000:]))
+    home = os.path.join(server.data_dir, 'db')
+    for name in DB_FILES:
+        checked = subprocess.run(['db5.3_verify', '-h', home, name], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, timeout=300)
+        test.assertEqual(checked.returncode, 0, 'db5.3_verify %s: %s'
+                         % (name, checked.stdout.decode()[-2000:]))
+    return done.stdout.decode().strip()
+
+
+class CrashRoundsTest(E2ETestCase):
+    """8 clients deploy continuously and log every answer; the whole pool
+    (and nginx) is killed with kill -9 at random moments and restarted on
+    the same data; then a worker is frozen (SIGSTOP) in the middle of its
+    work and killed. Every acknowledged deploy must be at its number, the
+    history gapless and one change a step, and the store sound."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.private_server(cls, config={'lock_timeout_ms': '1000'})
+        cls.env = unique_env('rounds')
+        cls.acks = []
+        cls.random = random.Random(os.environ.get('RELEASEMGR_CRASH_SEED', 'crash'))
+
+    def check_history(self, what):
+        current = current_version(self.server, self.env)
+        snaps = fetch_snapshots(self.server, self.env, current)
+        self.assertEqual(ack_errors(snaps, self.acks)[:10], [],
+                         '%s: acknowledged deploys lost' % what)
+        self.assertEqual(sequence_errors(snaps)[:10], [], '%s: inconsistent history' % what)
+        return current
+
+    def run_load(self, load):
+        self.assertEqual(load.unexpected[:5], [], 'answers other than 200/502/503')
+        self.assertEqual(load.malformed[:5], [], 'malformed 502/503 answers')
+        type(self).acks += load.ack_triples()
+
+    def test_1_kill_the_pool_at_random_moments(self):
+        server = self.server
+        requests = 0
+        for round_number in range(CRASH_ROUNDS):
+            load = DeployLoad(server, self.env, 'r%d' % round_number, threads=8,
+                              max_requests=4000, duration=20.0, pause=0.01).start()
+            try:
+                wait_until(lambda: load.ack_count() >= 8, 15, 'deploys acknowledged')
+                time.sleep(self.random.uniform(0.0, 1.5))
+                survivors = server.kill_group()
+                load.stop_event.set()
+            finally:
+                load.stop()
+            self.assertEqual(survivors, [], 'processes survived kill -9 of the group')
+            self.run_load(load)
+            requests += load.requests
+            server.start()
+        with self.diagnosed(server):
+            current = self.check_history('after %d rounds of kill -9' % CRASH_ROUNDS)
+        server.stop()
+        summary = verify_store(self, server)
+        server.start()
+        sys.stderr.write('\n  %d rounds: %d requests, %d acknowledged, all present; %d '
+                         'system versions; %s ... ' % (CRASH_ROUNDS, requests, len(self.acks),
+                                                       current, summary))
+
+    def freeze_a_worker_holding_locks(self, load, attempts=30):
+        """SIGSTOPs a busy worker; when deploys keep being acknowledged
+        meanwhile, it held no lock they need: it is let go and another moment
+        tried. Returns (the frozen pid, whether it stalled the deploys)."""
+        for _ in range(attempts):
+            workers = self.server.wait_workers(2)
+            victim = busy_worker(workers) or workers[0]
+            os.kill(victim, signal.SIGSTOP)
+            time.sleep(0.2)
+            before = load.ack_count()
+            time.sleep(0.5)
+            if load.ack_count() == before:
+                return victim, True
+            os.kill(victim, signal.SIGCONT)
+            time.sleep(0.1)
+        os.kill(victim, signal.SIGSTOP)
+        return victim, False
+
+    def test_2_worker_frozen_in_a_transaction_then_killed(self):
+        server = self.server
+        load = DeployLoad(server, self.env, 'frozen', threads=8, max_requests=4000,
+                          duration=40.0, pause=0.01).start()
+        try:
+            wait_until(lambda: load.ack_count() >= 8, 15, 'deploys acknowledged')
+            victim, holding = self.freeze_a_worker_holding_locks(load)
+            frozen_at = load.ack_count()
+            time.sleep(3.0)
+            while_frozen = load.ack_count() - frozen_at
+            os.kill(victim, signal.SIGKILL)
+            # the pool comes back: deploys are acknowledged again
+            with self.diagnosed(server):
+                wait_until(lambda: load.ack_count() >= frozen_at + 20, 30,
+                           'deploys acknowledged again after the frozen worker was killed')
+        finally:
+            load.stop()
+        self.run_load(load)
+        with self.diagnosed(server):
+            current = self.check_history('after a frozen worker was killed')
+        server.stop()
+        summary = verify_store(self, server)
+        server.start()
+        sys.stderr.write('\n  frozen worker (%s): %d requests, %d acknowledged (%d while '
+                         'it was frozen), %d not, all acknowledged present; %d system '
+                         'versions; %s ... '
+                         % ('it stalled the deploys: it held their locks' if holding
+                            else 'never caught holding a lock', load.requests,
+                            load.ack_count(), while_frozen, len(load.not_acked), current,
+                            summary))
 
 
 class PoolDownTest(E2ETestCase):
