@@ -35,13 +35,16 @@ DEB_PACKAGES	 = gcc make pkg-config libc6-dev libfcgi-dev libdb5.3-dev \
 TEST_PACKAGES	 = chromium
 
 # Every module but the entry point; the unit tests link these.
-LIB_OBJS	 = build/audit.o build/auth.o build/badge.o build/config.o \
-		   build/datadir.o build/edge.o build/handlers.o build/transfer.o \
+LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
+		   build/edge.o build/handlers.o \
 		   build/http.o build/json.o build/log.o build/model.o \
 		   build/pool.o build/router.o build/store.o build/validate.o
+# What releasemgr-admin adds to them: the audit, export and import.
+ADMIN_OBJS	 = build/audit.o build/transfer.o
 TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_json.c tests/unit/test_store.c \
-		   tests/unit/test_config.c tests/unit/test_auth.c
+		   tests/unit/test_config.c tests/unit/test_auth.c \
+		   tests/unit/test_admin.c
 HEADERS		 = $(wildcard src/*.h)
 
 .PHONY: all deps run test unit unit-asan unit-valgrind e2e lint bench \
@@ -58,8 +61,8 @@ build build/asan:
 cgi-bin/releasemgr: build/main.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ build/main.o $(LIB_OBJS) $(LDLIBS)
 
-cgi-bin/releasemgr-admin: build/admin.o $(LIB_OBJS)
-	$(CC) $(CFLAGS) -o $@ build/admin.o $(LIB_OBJS) $(LDLIBS)
+cgi-bin/releasemgr-admin: build/admin.o $(LIB_OBJS) $(ADMIN_OBJS)
+	$(CC) $(CFLAGS) -o $@ build/admin.o $(LIB_OBJS) $(ADMIN_OBJS) $(LDLIBS)
 
 cgi-bin/releasemgr-run: src/releasemgr-run.sh
 	cp $< $@
@@ -84,14 +87,15 @@ run: deps
 	exec cgi-bin/releasemgr-run --port $(PORT) --data-dir $(DATA_DIR) \
 	  $(if $(WORKERS),--workers $(WORKERS))
 
-build/test_unit: $(TEST_SRCS) $(LIB_OBJS) tests/unit/tests.h
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(TEST_SRCS) $(LIB_OBJS) \
+build/test_unit: $(TEST_SRCS) $(LIB_OBJS) $(ADMIN_OBJS) tests/unit/tests.h
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(TEST_SRCS) $(LIB_OBJS) $(ADMIN_OBJS) \
 	  $$(pkg-config --libs cunit) $(LDLIBS)
 
-build/asan/test_unit: $(TEST_SRCS) $(addprefix src/,$(notdir $(LIB_OBJS:.o=.c))) \
+build/asan/test_unit: $(TEST_SRCS) \
+    $(addprefix src/,$(notdir $(LIB_OBJS:.o=.c) $(ADMIN_OBJS:.o=.c))) \
     $(HEADERS) tests/unit/tests.h | build/asan
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANITIZE) -o $@ $(TEST_SRCS) \
-	  $(addprefix src/,$(notdir $(LIB_OBJS:.o=.c))) \
+	  $(addprefix src/,$(notdir $(LIB_OBJS:.o=.c) $(ADMIN_OBJS:.o=.c))) \
 	  $$(pkg-config --libs cunit) $(LDLIBS)
 
 # The store-level micro-benchmark of make bench (S1, S3, S4).

@@ -151,7 +151,7 @@ static enum status
 audit_environment(struct store *store, struct replay *r,
     const struct environment_summary *summary)
 {
-	struct change_record change;
+	struct change_record change = { 0 };
 	struct service_list stored;
 	uint64_t last = summary->state.system_version;
 	enum status status = STATUS_OK;

@@ -26,7 +26,7 @@ transfer_export(struct store *store, FILE *out, uint64_t *lines)
 {
 	struct environment_summary *list = NULL;
 	struct export_header header = { 0, 0 };
-	struct change_record change;
+	struct change_record change = { 0 };
 	size_t count = 0, len;
 	char *text;
 	enum status status;
@@ -99,7 +99,7 @@ enum status
 transfer_import(struct store *store, FILE *in, bool progress, uint64_t *lines)
 {
 	struct export_header header = { 0, 0 };
-	struct change_record change;
+	struct change_record change = { 0 };
 	struct invalid invalid;
 	char environment[ENVIRONMENT_MAX + 1];
 	char *line = NULL;

@@ -69,4 +69,7 @@ int	add_config_suite(void);
 /* test_auth.c */
 int	add_auth_suite(void);
 
+/* test_admin.c */
+int	add_admin_suite(void);
+
 #endif

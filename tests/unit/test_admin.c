@@ -1,0 +1,349 @@
+/*
+ * The admin suite: what releasemgr-admin is made of. Export and import
+ * (transfer.c) between two stores, the semantic audit (audit.c), and the
+ * store's import, backup, restore and verification. Each test works in
+ * temporary directories of its own.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "json.h"
+#include "store.h"
+#include "tests.h"
+#include "transfer.h"
+
+#define STORES	3
+
+/* The stores of the running test, in their own directories. */
+static struct {
+	char		 dir[STORES][64];
+	struct store	*store[STORES];
+} fx;
+
+static struct store_options
+admin_options(const char *home, enum store_role role)
+{
+	struct store_options options;
+
+	memset(&options, 0, sizeof(options));
+	options.home = home;
+	options.role = role;
+	options.cache_mb = 4;
+	options.lock_timeout_ms = 1000;
+	options.durable = true;
+	options.keyframe_interval = 4;
+	return options;
+}
+
+/* Opens store i in its directory (recovering, as releasemgr-admin does). */
+static bool
+open_store(int i)
+{
+	struct store_options options = admin_options(fx.dir[i], STORE_RECOVER);
+
+	return CHECK(store_open(&options, &fx.store[i]) == STATUS_OK,
+	    "store_open(%s)", fx.dir[i]);
+}
+
+static void
+admin_setup(void)
+{
+	memset(&fx, 0, sizeof(fx));
+	for (int i = 0; i < STORES; i++)
+		temp_dir_create(fx.dir[i], sizeof(fx.dir[i]));
+}
+
+static void
+admin_teardown(void)
+{
+	for (int i = 0; i < STORES; i++) {
+		store_close(fx.store[i]);
+		if (fx.dir[i][0] != '\0')
+			temp_dir_remove(fx.dir[i]);
+	}
+}
+
+/* A deploy of name at version into environment, with a reason when given. */
+static enum status
+deploy(struct store *store, const char *environment, const char *name,
+    uint64_t version, const char *reason)
+{
+	struct deploy d;
+	struct deploy_result result;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.environment, sizeof(d.environment), "%s", environment);
+	d.name_len = (size_t)snprintf(d.name, sizeof(d.name), "%s", name);
+	d.version = version;
+	if (reason != NULL) {
+		d.reason.present = true;
+		d.reason.len = (size_t)snprintf(d.reason.text,
+		    sizeof(d.reason.text), "%s", reason);
+	}
+	return store_deploy(store, &d, &result);
+}
+
+/* Fills store with two environments, metadata, and keyframes crossed. */
+static void
+seed(struct store *store)
+{
+	for (unsigned n = 1; n <= 30; n++)
+		CHECK(deploy(store, "prod", n % 7 == 0 ? "a\"<b>\\" : "svc",
+		    n, n % 2 ? "why \xc3\xa9" : NULL) == STATUS_OK, "deploy %u", n);
+	CHECK(deploy(store, "dev", "only", 1, NULL) == STATUS_OK, "deploy dev");
+}
+
+/* The export of store as a malloc'd string (the caller frees it). */
+static char *
+export_text(struct store *store, uint64_t *lines)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	CHECK(out != NULL, "open_memstream");
+	if (out == NULL)
+		return NULL;
+	CHECK(transfer_export(store, out, lines) == STATUS_OK, "export");
+	fclose(out);
+	return text;
+}
+
+/* Imports text into store; the status and the lines imported. */
+static enum status
+import_text(struct store *store, const char *text, uint64_t *lines)
+{
+	FILE *in = fmemopen((void *)text, strlen(text), "r");
+	enum status status;
+
+	if (!CHECK(in != NULL, "fmemopen"))
+		return STATUS_SYSTEM;
+	status = transfer_import(store, in, false, lines);
+	fclose(in);
+	return status;
+}
+
+/* Audits store; the faults found (UINT64_MAX when it could not be read). */
+static uint64_t
+audit_faults(struct store *store)
+{
+	struct audit_totals totals;
+	FILE *report = fopen("/dev/null", "w");
+	enum status status = audit_store(store, report, &totals);
+
+	fclose(report);
+	return status == STATUS_OK ? totals.faults : UINT64_MAX;
+}
+
+static void
+test_export_import_round_trip(void)
+{
+	uint64_t lines = 0, imported = 0, again_lines = 0;
+	char *text = NULL, *again = NULL;
+
+	if (!open_store(0) || !open_store(1))
+		return;
+	seed(fx.store[0]);
+	text = export_text(fx.store[0], &lines);
+	CHECK(lines == 31, "31 versions exported, not %llu",
+	    (unsigned long long)lines);
+	CHECK(text != NULL && strstr(text, "\"reason\":\"why \xc3\xa9\"") != NULL,
+	    "metadata exported");
+	if (text != NULL)
+		CHECK(import_text(fx.store[1], text, &imported) == STATUS_OK &&
+		    imported == 31, "import of the export");
+	again = export_text(fx.store[1], &again_lines);
+	CHECK(text != NULL && again != NULL && strcmp(text, again) == 0,
+	    "the imported store exports the same text");
+	CHECK(audit_faults(fx.store[0]) == 0, "no faults in the original");
+	CHECK(audit_faults(fx.store[1]) == 0, "no faults in the copy");
+	free(text);
+	free(again);
+}
+
+/* A change record for store_import. */
+static struct change_record
+change(uint64_t system_version, const char *name, bool has_previous,
+    uint64_t previous, uint64_t version, uint64_t created_ms)
+{
+	struct change_record c;
+
+	memset(&c, 0, sizeof(c));
+	c.system_version = system_version;
+	c.name_len = (size_t)snprintf(c.name, sizeof(c.name), "%s", name);
+	c.has_previous = has_previous;
+	c.previous = previous;
+	c.version = version;
+	c.created_ms = created_ms;
+	return c;
+}
+
+static void
+test_import_refuses_what_does_not_follow(void)
+{
+	struct change_record c;
+	struct environment_state state;
+
+	if (!open_store(0))
+		return;
+	c = change(1, "a", false, 0, 1, 1000);
+	CHECK(store_import(fx.store[0], "e", &c) == STATUS_OK, "version 1");
+	c = change(2, "a", true, 1, 2, 2000);
+	CHECK(store_import(fx.store[0], "e", &c) == STATUS_OK, "version 2");
+
+	c = change(4, "a", true, 2, 3, 3000);
+	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID, "a gap");
+	c = change(2, "a", true, 2, 3, 3000);
+	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
+	    "a number already taken");
+	c = change(3, "a", false, 0, 3, 3000);
+	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
+	    "new, but the service exists");
+	c = change(3, "a", true, 1, 3, 3000);
+	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
+	    "the wrong previous version");
+	c = change(3, "a", true, 2, 2, 3000);
+	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
+	    "a change that changes nothing");
+	c = change(3, "b", true, 2, 1, 3000);
+	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
+	    "a previous version of an absent service");
+	c = change(3, "b", false, 0, 1, 1999);
+	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
+	    "a time before the current one");
+	CHECK(store_current(fx.store[0], "e", &state) == STATUS_OK &&
+	    state.system_version == 2 && state.updated_ms == 2000,
+	    "nothing refused was written");
+	c = change(3, "b", false, 0, 1, 2000);
+	CHECK(store_import(fx.store[0], "e", &c) == STATUS_OK,
+	    "the next one, at the same millisecond");
+	CHECK(audit_faults(fx.store[0]) == 0, "no faults");
+}
+
+static void
+test_import_errors(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*text;
+		uint64_t	 imported;	/* lines in before it stopped */
+	} cases[] = {
+		{ "empty", "", 0 },
+		{ "no header", "{\"environment\":\"e\"}\n", 0 },
+		{ "a later format",
+		  "{\"format\":\"releasemgr-export\",\"formatVersion\":2,"
+		  "\"environments\":0,\"systemVersions\":0}\n", 0 },
+		{ "fewer lines than announced",
+		  "{\"format\":\"releasemgr-export\",\"formatVersion\":1,"
+		  "\"environments\":1,\"systemVersions\":2}\n"
+		  "{\"environment\":\"e\",\"systemVersion\":1,\"createdAt\":"
+		  "\"2026-01-01T00:00:00.000Z\",\"name\":\"a\","
+		  "\"previousVersion\":null,\"version\":1}\n", 1 },
+		{ "previousVersion missing",
+		  "{\"format\":\"releasemgr-export\",\"formatVersion\":1,"
+		  "\"environments\":1,\"systemVersions\":1}\n"
+		  "{\"environment\":\"e\",\"systemVersion\":1,\"createdAt\":"
+		  "\"2026-01-01T00:00:00.000Z\",\"name\":\"a\",\"version\":1}\n",
+		  0 },
+		{ "a key given twice",
+		  "{\"format\":\"releasemgr-export\",\"formatVersion\":1,"
+		  "\"environments\":1,\"systemVersions\":1}\n"
+		  "{\"environment\":\"e\",\"systemVersion\":1,\"systemVersion\":1,"
+		  "\"createdAt\":\"2026-01-01T00:00:00.000Z\",\"name\":\"a\","
+		  "\"previousVersion\":null,\"version\":1}\n", 0 },
+		{ "a bad time",
+		  "{\"format\":\"releasemgr-export\",\"formatVersion\":1,"
+		  "\"environments\":1,\"systemVersions\":1}\n"
+		  "{\"environment\":\"e\",\"systemVersion\":1,\"createdAt\":"
+		  "\"2026-02-30T00:00:00.000Z\",\"name\":\"a\","
+		  "\"previousVersion\":null,\"version\":1}\n", 0 },
+		{ "no environment",
+		  "{\"format\":\"releasemgr-export\",\"formatVersion\":1,"
+		  "\"environments\":1,\"systemVersions\":1}\n"
+		  "{\"systemVersion\":1,\"createdAt\":\"2026-01-01T00:00:00.000Z\","
+		  "\"name\":\"a\",\"previousVersion\":null,\"version\":1}\n", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		uint64_t imported = 99;
+
+		store_close(fx.store[0]);
+		fx.store[0] = NULL;
+		temp_dir_remove(fx.dir[0]);
+		if (!temp_dir_create(fx.dir[0], sizeof(fx.dir[0])) ||
+		    !open_store(0))
+			return;
+		CHECK(import_text(fx.store[0], cases[i].text, &imported) ==
+		    STATUS_INVALID && imported == cases[i].imported,
+		    "%s: refused after %llu lines", cases[i].label,
+		    (unsigned long long)imported);
+	}
+}
+
+static void
+test_backup_restore_verify(void)
+{
+	struct store_options options = admin_options(fx.dir[1], STORE_RECOVER);
+	char *text = NULL, *again = NULL;
+	uint64_t lines;
+	bool exists;
+
+	if (!open_store(0))
+		return;
+	seed(fx.store[0]);
+	CHECK(store_verify_files(fx.store[0]) == STATUS_OK, "verify the original");
+	/* the backup directory exists and is empty, as the tool requires */
+	CHECK(store_backup(fx.store[0], fx.dir[2]) == STATUS_OK, "backup");
+	CHECK(store_find(fx.dir[2], &exists) == STATUS_OK && exists,
+	    "the backup holds a store");
+	CHECK(store_restore(&options, fx.dir[2]) == STATUS_OK, "restore");
+	CHECK(store_restore(&options, fx.dir[2]) == STATUS_INVALID,
+	    "no restore over a store");
+	if (open_store(1)) {
+		CHECK(store_verify_files(fx.store[1]) == STATUS_OK,
+		    "verify the restored store");
+		CHECK(audit_faults(fx.store[1]) == 0, "no faults");
+		text = export_text(fx.store[0], &lines);
+		again = export_text(fx.store[1], &lines);
+		CHECK(text != NULL && again != NULL && strcmp(text, again) == 0,
+		    "the restored store exports what the original does");
+	}
+	free(text);
+	free(again);
+}
+
+static void
+test_restore_refuses_what_is_no_backup(void)
+{
+	struct store_options options = admin_options(fx.dir[1], STORE_RECOVER);
+	bool exists = true;
+
+	CHECK(store_restore(&options, fx.dir[0]) == STATUS_INVALID,
+	    "an empty directory is not a backup");
+	CHECK(store_find(fx.dir[1], &exists) == STATUS_OK && !exists,
+	    "nothing was written");
+	CHECK(store_restore(&options, "/nonexistent/backup") ==
+	    STATUS_NOT_FOUND, "a missing directory");
+}
+
+static const CU_TestInfo admin_tests[] = {
+	{ "export, import, export again", test_export_import_round_trip },
+	{ "import refuses what does not follow",
+	  test_import_refuses_what_does_not_follow },
+	{ "import errors", test_import_errors },
+	{ "backup, restore, verify", test_backup_restore_verify },
+	{ "restore refuses what is no backup",
+	  test_restore_refuses_what_is_no_backup },
+	CU_TEST_INFO_NULL,
+};
+
+int
+add_admin_suite(void)
+{
+	return add_suite_with_tests("admin", admin_setup, admin_teardown,
+	    admin_tests);
+}
