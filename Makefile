@@ -10,11 +10,17 @@
 #   make bench      install wrk if missing, build, measure every route and
 #                   the store against the machine's ceilings; writes
 #                   docs/benchmarks.md
+#   make soak       install wrk if missing, build; 20 rounds of kill -9 of
+#                   the pool under deploys, $(SOAK_SECONDS) s of mixed load
+#                   (90 % reads, 10 % deploys, 64 connections), and a
+#                   shorter run of it with the pool under valgrind
 #   make clean      remove what the build made
 
 PORT		?= 8080
 DATA_DIR	?= $(CURDIR)/var
 WORKERS		?=
+SOAK_SECONDS	?= 600
+CRASH_ROUNDS	?= 20
 
 CC		 = cc
 PKGS		 = fcgi json-c
@@ -48,7 +54,7 @@ TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 HEADERS		 = $(wildcard src/*.h)
 
 .PHONY: all deps run test unit unit-asan unit-valgrind e2e lint bench \
-	screenshots clean
+	soak screenshots clean
 
 all: cgi-bin/releasemgr cgi-bin/releasemgr-run cgi-bin/releasemgr-admin
 
@@ -139,6 +145,13 @@ bench: deps
 	$(MAKE) all build/store_bench
 	python3 tests/bench/bench.py --store-bench build/store_bench \
 	  --out docs/benchmarks.md
+
+soak: deps
+	$(MAKE) deps DEB_PACKAGES=wrk
+	$(MAKE) all
+	RELEASEMGR_CRASH_ROUNDS=$(CRASH_ROUNDS) \
+	  python3 tests/e2e/run.py 'test_crash.CrashRoundsTest*'
+	python3 tests/soak/soak.py --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf build cgi-bin/releasemgr cgi-bin/releasemgr-run \

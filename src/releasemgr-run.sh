@@ -7,7 +7,8 @@
 # usage: releasemgr-run [--port PORT] [--data-dir DIR] [--workers N]
 #                       [--config FILE] [--nginx-include FILE]
 # --nginx-include adds FILE's directives to nginx's server block (the
-# benchmark's extra locations, say).
+# benchmark's extra locations, say). RELEASEMGR_POOL_WRAPPER, when set, is
+# a command the pool runs under (make soak runs it under valgrind).
 set -euo pipefail
 
 bin_dir=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
 	--workers) workers=${2:?}; shift 2 ;;
 	--config) config=${2:?}; shift 2 ;;
 	--nginx-include) nginx_include=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 done
@@ -85,8 +86,9 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM
 
-"$bin_dir/releasemgr" --config "$config" --data-dir "$data_dir" \
-    ${workers:+--workers "$workers"} &
+# shellcheck disable=SC2086 # the wrapper is a command and its options
+${RELEASEMGR_POOL_WRAPPER:-} "$bin_dir/releasemgr" --config "$config" \
+    --data-dir "$data_dir" ${workers:+--workers "$workers"} &
 pool_pid=$!
 for _ in $(seq 300); do
 	[ -S "$data_dir/run/releasemgr.sock" ] && [ -s "$data_dir/run/releasemgr.pid" ] && break

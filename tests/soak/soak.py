@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""make soak's load phases: a long mixed load, then a shorter one with the
+pool under valgrind's memcheck.
+
+  soak      a server as make run starts it (default configuration), an
+            environment seeded with VERSIONS system versions over SERVICES
+            services, a warm-up, then wrk (2 threads, 64 connections,
+            loopback) for --seconds with tests/soak/mixed.lua: 90 % reads of
+            every route, 10 % deploys, each a change. Every answer must be a
+            200 and no socket error may occur; the workers must be the same
+            processes at the end, each with its private memory (RssAnon) at
+            most --rss-growth-mib above what it was after the warm-up, and
+            the same number of open file descriptors.
+  memcheck  the same mix for --valgrind-seconds (8 connections) with the
+            pool started under valgrind (RELEASEMGR_POOL_WRAPPER), then
+            stopped with SIGTERM so that every process exits and reports:
+            each log must say "ERROR SUMMARY: 0 errors" (leaks: definite).
+
+Exits non-zero when a check fails; prints the figures either way.
+"""
+
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir))
+sys.path.insert(0, os.path.join(REPO_ROOT, 'tests', 'e2e'))
+sys.path.insert(0, os.path.join(REPO_ROOT, 'tests', 'bench'))
+
+import harness   # noqa: E402
+import bench     # noqa: E402
+
+ENVIRONMENT = 'soak'
+SERVICES = 100
+VERSIONS = 2000
+WARMUP_SECONDS = 10
+SUPPRESSIONS = os.path.join(REPO_ROOT, 'tests', 'unit', 'valgrind.supp')
+
+
+def run_mix(server, seconds, connections, base):
+    """One wrk run of mixed.lua; the figures of report.lua."""
+    args = ['wrk', '-t2', '-c%d' % connections, '-d%ds' % seconds, '--timeout', '10s',
+            '-s', os.path.join(HERE, 'mixed.lua'), 'http://%s:%d' % (harness.HOST, server.port),
+            '--', ENVIRONMENT, str(VERSIONS), str(SERVICES), str(base)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 120)
+    figures = {key: int(value) for key, value in
+               re.findall(r'^BENCH (\w+) (-?\d+)$', done.stdout, re.M)}
+    if done.returncode != 0 or 'requests' not in figures:
+        raise RuntimeError('wrk failed (%d): %s %s' % (done.returncode, done.stdout, done.stderr))
+    figures['socket_errors'] = sum(figures[k] for k in ('connect_errors', 'read_errors',
+                                                        'write_errors', 'timeouts'))
+    return figures
+
+
+def worker_state(server):
+    """{pid: (RssAnon MiB, VmRSS MiB, open descriptors)} of every worker."""
+    state = {}
+    for pid, memory in bench.worker_memory(server).items():
+        state[pid] = (memory['RssAnon'], memory['VmRSS'],
+                      len(os.listdir('/proc/%d/fd' % pid)))
+    return state
+
+
+def seeded_server(label, extra_env=None):
+    server = harness.Server(label=label, extra_env=extra_env)
+    server.start(timeout=120)
+    seconds = bench.seed_versions(server, ENVIRONMENT, VERSIONS)
+    print('%s: seeded %d versions over %d services in %.1f s'
+          % (label, VERSIONS, SERVICES, seconds), flush=True)
+    return server
+
+
+def mix_failures(label, figures):
+    failures = []
+    if figures['non200'] or figures['status_errors']:
+        failures.append('%s: %d answers other than 200' % (label, figures['non200']))
+    if figures['socket_errors']:
+        failures.append('%s: %d socket errors' % (label, figures['socket_errors']))
+    return failures
+
+
+def soak(opts):
+    server = seeded_server('soak')
+    failures = []
+    try:
+        warm = run_mix(server, WARMUP_SECONDS, 64, 10 ** 6)
+        failures += mix_failures('warm-up', warm)
+        before = worker_state(server)
+        started = time.monotonic()
+        figures = run_mix(server, opts.seconds, 64, 10 ** 12)
+        elapsed = time.monotonic() - started
+        after = worker_state(server)
+        failures += mix_failures('soak', figures)
+        print('soak: %d requests in %.0f s (%.0f req/s), %d answers other than 200, '
+              '%d socket errors; latency p50 %.2f ms, p99 %.2f ms'
+              % (figures['requests'], elapsed, figures['requests'] / elapsed,
+                 figures['non200'], figures['socket_errors'], figures['p50_us'] / 1000,
+                 figures['p99_us'] / 1000))
+        for pid in sorted(set(before) | set(after)):
+            b, a = before.get(pid), after.get(pid)
+            print('  worker %d: RssAnon %s -> %s MiB, VmRSS %s -> %s MiB, fds %s -> %s'
+                  % (pid, b and '%.1f' % b[0], a and '%.1f' % a[0], b and '%.1f' % b[1],
+                     a and '%.1f' % a[1], b and b[2], a and a[2]))
+            if b is None or a is None:
+                failures.append('worker %d was replaced during the soak' % pid)
+                continue
+            if a[0] - b[0] > opts.rss_growth_mib:
+                failures.append('worker %d: private memory grew %.1f MiB'
+                                % (pid, a[0] - b[0]))
+            if a[2] != b[2]:
+                failures.append('worker %d: descriptors %d -> %d' % (pid, b[2], a[2]))
+        errors = [line for line in open(server.log_path, errors='replace')
+                  if ' error ' in line]
+        print('  pool log: %d error lines' % len(errors))
+        failures += ['pool log: ' + line.strip() for line in errors[:5]]
+    finally:
+        server.cleanup()
+    return failures
+
+
+def memcheck(opts):
+    root = harness.tempfile.mkdtemp(prefix='releasemgr-memcheck-')
+    wrapper = ('valgrind -q --error-exitcode=99 --leak-check=full '
+               '--show-leak-kinds=definite --errors-for-leak-kinds=definite '
+               '--suppressions=%s --log-file=%s/valgrind.%%p.log%s'
+               % (SUPPRESSIONS, root, ' --track-origins=yes' if opts.track_origins else ''))
+    server = seeded_server('memcheck', {'RELEASEMGR_POOL_WRAPPER': wrapper})
+    failures = []
+    try:
+        figures = run_mix(server, opts.valgrind_seconds, 8, 10 ** 6)
+        failures += mix_failures('memcheck', figures)
+        clean = server.stop()
+        if not clean:
+            failures.append('memcheck: the pool did not stop cleanly under valgrind')
+        logs = sorted(glob.glob(os.path.join(root, 'valgrind.*.log')))
+        dirty = {}
+        for path in logs:
+            text = open(path, errors='replace').read()
+            if text.strip():     # -q: a log holds something only on an error
+                dirty[path] = text
+        print('memcheck: %d requests in %d s under valgrind, %d answers other than 200; '
+              '%d processes checked, %d with errors'
+              % (figures['requests'], opts.valgrind_seconds, figures['non200'], len(logs),
+                 len(dirty)))
+        if len(logs) < 3:
+            failures.append('memcheck: only %d valgrind logs (supervisor, workers, '
+                            'maintainer expected)' % len(logs))
+        for path, text in dirty.items():
+            failures.append('memcheck: %s:\n%s' % (path, text[:3000]))
+    finally:
+        server.cleanup()
+        harness.shutil.rmtree(root, ignore_errors=True)
+    return failures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--seconds', type=int, default=600)
+    parser.add_argument('--valgrind-seconds', type=int, default=60)
+    parser.add_argument('--rss-growth-mib', type=float, default=2.0)
+    parser.add_argument('--skip-memcheck', action='store_true')
+    parser.add_argument('--skip-soak', action='store_true')
+    parser.add_argument('--track-origins', action='store_true',
+                        help="valgrind's --track-origins=yes, to explain a report")
+    opts = parser.parse_args()
+    failures = [] if opts.skip_soak else soak(opts)
+    if not opts.skip_memcheck:
+        failures += memcheck(opts)
+    for failure in failures:
+        print('FAIL ' + failure)
+    print('soak: %s' % ('passed' if not failures else '%d failures' % len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
