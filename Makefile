@@ -19,6 +19,8 @@
 PORT		?= 8080
 DATA_DIR	?= $(CURDIR)/var
 WORKERS		?=
+# The account the pool runs as when started as root (conf/releasemgr.conf).
+POOL_USER	 = releasemgr
 SOAK_SECONDS	?= 600
 CRASH_ROUNDS	?= 20
 
@@ -74,7 +76,8 @@ cgi-bin/releasemgr-run: src/releasemgr-run.sh
 	cp $< $@
 	chmod 755 $@
 
-# Installs the Debian packages that are missing (as root), or says which.
+# Installs the Debian packages that are missing (as root), or says which,
+# and creates the system user the pool runs as when started as root.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
@@ -86,6 +89,11 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@if [ "$$(id -u)" -eq 0 ] && ! id $(POOL_USER) >/dev/null 2>&1; then \
+	  echo "creating the system user $(POOL_USER), which the pool runs as"; \
+	  useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin $(POOL_USER); \
 	fi
 
 run: deps

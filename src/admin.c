@@ -7,6 +7,7 @@
  * so no pool starts on the store meanwhile; with a pool running, backup
  * and export join its environment and work alongside it.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -80,6 +82,26 @@ default_data_dir(struct config *config)
 }
 
 /*
+ * Run as root on a store that belongs to another user (the pool's), acts
+ * as that user from now on, so that every file it writes there (logs,
+ * regions, a backup) stays usable by the pool. Elsewhere, does nothing.
+ */
+static enum status
+act_as_owner(const char *home)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(home, &st) == -1 || st.st_uid == 0)
+		return STATUS_OK;
+	if (setegid(st.st_gid) == -1 || seteuid(st.st_uid) == -1) {
+		log_error("cannot act as the owner of %s: %s", home,
+		    strerror(errno));
+		return STATUS_SYSTEM;
+	}
+	return STATUS_OK;
+}
+
+/*
  * Takes the data directory's lock when no pool holds it, and opens the
  * store: recovered when the lock is ours, joined when a pool runs and
  * access allows it.
@@ -111,19 +133,34 @@ open_store(struct admin *admin, enum access access)
 			return STATUS_NOT_FOUND;
 		}
 	}
+	if ((status = act_as_owner(home)) != STATUS_OK)
+		return status;
 	return store_open(&options, &admin->store);
 }
 
 static int
 command_backup(struct admin *admin)
 {
+	struct store_options options;
+	char home[DATADIR_HOME_SIZE];
+	struct stat st;
 	bool exists;
+
+	datadir_store_options(&admin->config, STORE_JOIN, home, &options);
 
 	if (store_find(admin->argument, &exists) != STATUS_OK)
 		return EXIT_FAULT;
 	if (exists) {
 		log_error("backup: %s already holds a store or a backup; give a "
 		    "new or empty directory", admin->argument);
+		return EXIT_FAULT;
+	}
+	/* made now, so that the store's owner can write into it */
+	if (mkdir(admin->argument, 0700) == 0 &&
+	    stat(home, &st) == 0 && chown(admin->argument, st.st_uid,
+	    st.st_gid) == -1) {
+		log_error("backup: cannot give %s to the store's owner: %s",
+		    admin->argument, strerror(errno));
 		return EXIT_FAULT;
 	}
 	if (open_store(admin, ACCESS_SHARED) != STATUS_OK ||

@@ -15,7 +15,7 @@
 enum setting_type {
 	SETTING_UINT,
 	SETTING_BOOL,
-	SETTING_PATH
+	SETTING_TEXT
 };
 
 static const struct setting {
@@ -41,12 +41,14 @@ static const struct setting {
 	    offsetof(struct config, commit_delay_us), 0, 0, 100000, 1000, NULL },
 	{ "durable_commits", SETTING_BOOL,
 	    offsetof(struct config, durable_commits), 0, 0, 1, 1, NULL },
-	{ "data_dir", SETTING_PATH, offsetof(struct config, data_dir),
+	{ "data_dir", SETTING_TEXT, offsetof(struct config, data_dir),
 	    CONFIG_PATH_MAX, 0, 0, 0, "var" },
-	{ "socket", SETTING_PATH, offsetof(struct config, socket_path),
+	{ "socket", SETTING_TEXT, offsetof(struct config, socket_path),
 	    SOCKET_PATH_MAX + 1, 0, 0, 0, "" },
-	{ "token_file", SETTING_PATH, offsetof(struct config, token_file),
+	{ "token_file", SETTING_TEXT, offsetof(struct config, token_file),
 	    CONFIG_PATH_MAX, 0, 0, 0, "" },
+	{ "user", SETTING_TEXT, offsetof(struct config, user),
+	    USER_NAME_MAX + 1, 0, 0, 0, "releasemgr" },
 };
 
 #define SETTING_COUNT	(sizeof(settings) / sizeof(settings[0]))
@@ -96,7 +98,7 @@ config_set(struct config *config, const char *name, const char *value,
 			}
 			*(bool *)field = strcmp(value, "yes") == 0;
 			return STATUS_OK;
-		case SETTING_PATH:
+		case SETTING_TEXT:
 			if (strlen(value) >= s->size) {
 				snprintf(err, err_len, "%s is longer than %zu bytes",
 				    name, s->size - 1);

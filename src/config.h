@@ -12,6 +12,7 @@
 
 #define CONFIG_PATH_MAX	4096
 #define SOCKET_PATH_MAX	107	/* what fits in sun_path */
+#define USER_NAME_MAX	32	/* bytes of a user name */
 
 struct config {
 	unsigned	workers;		/* FastCGI worker processes */
@@ -24,6 +25,7 @@ struct config {
 	char		data_dir[CONFIG_PATH_MAX];
 	char		socket_path[SOCKET_PATH_MAX + 1];	/* "" = data_dir/run/releasemgr.sock */
 	char		token_file[CONFIG_PATH_MAX];	/* "" = deploys are open */
+	char		user[USER_NAME_MAX + 1];	/* run as it when started as root; "" = stay */
 };
 
 /* Sets every setting to its default. */

@@ -1,6 +1,7 @@
 /*
  * The data directory's layout and its lock.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -80,4 +81,54 @@ datadir_lock(const char *dir, unsigned wait_seconds, int *lock_fd)
 	}
 	*lock_fd = fd;
 	return STATUS_OK;
+}
+
+/* Gives path to uid:gid unless it is missing; false (logged) on failure. */
+static bool
+hand_over(const char *path, uid_t uid, gid_t gid)
+{
+	if (fchownat(AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno == ENOENT)
+		return true;
+	log_error("cannot give %s to uid %ld: %s", path, (long)uid,
+	    strerror(errno));
+	return false;
+}
+
+enum status
+datadir_hand_over(const char *dir, uid_t uid, gid_t gid)
+{
+	static const char *const own[] = {
+		"db", "run", "run/releasemgr.sock", "run/releasemgr.pid",
+		"releasemgr.lock"
+	};
+	char path[PATH_SIZE];
+	struct dirent *entry;
+	DIR *db;
+	bool ok = true;
+
+	for (size_t i = 0; ok && i < sizeof(own) / sizeof(*own); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, own[i]) >=
+		    (int)sizeof(path))
+			return STATUS_INVALID;
+		ok = hand_over(path, uid, gid);
+	}
+	snprintf(path, sizeof(path), "%s/db", dir);
+	if (!ok || (db = opendir(path)) == NULL) {
+		if (ok)
+			log_error("cannot read %s: %s", path, strerror(errno));
+		return STATUS_SYSTEM;
+	}
+	while (ok && (entry = readdir(db)) != NULL) {
+		if (strcmp(entry->d_name, ".") == 0 ||
+		    strcmp(entry->d_name, "..") == 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/db/%s", dir,
+		    entry->d_name) >= (int)sizeof(path))
+			ok = false;
+		else
+			ok = hand_over(path, uid, gid);
+	}
+	closedir(db);
+	return ok ? STATUS_OK : STATUS_SYSTEM;
 }

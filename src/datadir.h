@@ -7,6 +7,8 @@
 #ifndef RELEASEMGR_DATADIR_H
 #define RELEASEMGR_DATADIR_H
 
+#include <sys/types.h>
+
 #include "config.h"
 #include "status.h"
 #include "store.h"
@@ -30,5 +32,13 @@ enum status	datadir_lock(const char *dir, unsigned wait_seconds,
 void		datadir_store_options(const struct config *config,
 		    enum store_role role, char home[DATADIR_HOME_SIZE],
 		    struct store_options *options);
+
+/*
+ * Gives the store's files to uid:gid: DIR/db and everything in it, DIR/run
+ * with the pool's socket and pid file, and the lock file, so that a pool
+ * running as that user can use them whoever made them (a restore or
+ * import run as root, say). Symbolic links are not followed.
+ */
+enum status	datadir_hand_over(const char *dir, uid_t uid, gid_t gid);
 
 #endif

@@ -16,7 +16,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <malloc.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +346,44 @@ fail:
 	return -1;
 }
 
+/*
+ * When started as root with a user configured, gives the store to that
+ * user and becomes it for good, before the store is opened: no process of
+ * the pool runs as root. The deploy token was read before, as root.
+ */
+static enum status
+become_user(const struct config *config)
+{
+	struct passwd *account;
+
+	if (geteuid() != 0 || config->user[0] == '\0')
+		return STATUS_OK;
+	if ((account = getpwnam(config->user)) == NULL) {
+		log_error("pool: the user %s does not exist; create it (useradd "
+		    "--system --no-create-home --shell /usr/sbin/nologin %s; "
+		    "make run does) or set user in the configuration",
+		    config->user, config->user);
+		return STATUS_INVALID;
+	}
+	if (datadir_hand_over(config->data_dir, account->pw_uid,
+	    account->pw_gid) != STATUS_OK)
+		return STATUS_SYSTEM;
+	if (setgroups(0, NULL) == -1 || setgid(account->pw_gid) == -1 ||
+	    setuid(account->pw_uid) == -1) {
+		log_error("pool: cannot become %s: %s", config->user,
+		    strerror(errno));
+		return STATUS_SYSTEM;
+	}
+	if (setuid(0) != -1) {
+		log_error("pool: could become root again after becoming %s",
+		    config->user);
+		return STATUS_SYSTEM;
+	}
+	log_info("pool: running as %s (uid %ld)", config->user,
+	    (long)account->pw_uid);
+	return STATUS_OK;
+}
+
 /* Writes the supervisor's pid, once it is ready to serve. */
 static void
 write_pid_file(struct pool *pool)
@@ -410,7 +450,7 @@ pool_run(const struct config *config, const struct auth *auth)
 	default:
 		goto done;
 	}
-	if (recover(&pool) != STATUS_OK)
+	if (become_user(config) != STATUS_OK || recover(&pool) != STATUS_OK)
 		goto done;
 	if ((pool.listen_fd = listen_unix(config->socket_path)) == -1)
 		goto done;

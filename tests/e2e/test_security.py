@@ -1,0 +1,129 @@
+"""Who the pool runs as, what it lets others read, and the deploy token:
+started as root, every process of the pool runs as the configured user and
+the store is readable by no one else; a token file others may read, or a
+user that does not exist, stops the start with a clear message; the token
+never appears in a log or an answer."""
+
+import os
+import pwd
+import stat
+import subprocess
+import unittest
+
+import harness
+from harness import E2ETestCase, unique_env
+
+TOKEN = 'sec-' + os.urandom(16).hex()
+POOL_USER = 'releasemgr'
+
+
+def uid_of(pid):
+    """The real and effective uid of a process."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('Uid:'):
+                return [int(x) for x in line.split()[1:3]]
+    raise AssertionError('no Uid line for %d' % pid)
+
+
+def write_token(path, mode):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, 'w') as f:
+        f.write(TOKEN + '\n')
+    os.chmod(path, mode)
+
+
+def files_under(top):
+    for directory, _, names in os.walk(top):
+        for name in names:
+            yield os.path.join(directory, name)
+
+
+@unittest.skipUnless(os.geteuid() == 0, 'the pool changes user only when started as root')
+class RunsAsItsUserTest(E2ETestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            cls.account = pwd.getpwnam(POOL_USER)
+        except KeyError:
+            raise unittest.SkipTest('no user %s (make test creates it)' % POOL_USER)
+        server = harness.Server(label='security')
+        cls.addClassCleanup(server.cleanup)
+        token_file = os.path.join(server.root, 'token')
+        write_token(token_file, 0o600)
+        server.extra_env['RELEASEMGR_TOKEN_FILE'] = token_file
+        cls.server = server.start()
+
+    def test_every_process_of_the_pool_runs_as_the_user(self):
+        server = self.server
+        supervisor = server.supervisor_pid()
+        workers = server.wait_workers(2)
+        children = harness.children_of(supervisor)
+        self.assertGreater(len(children), len(workers), 'the maintainer is a child too')
+        for pid in [supervisor] + children:
+            with self.subTest(pid=pid, comm=harness.proc_stat(pid).comm):
+                self.assertEqual(uid_of(pid), [self.account.pw_uid] * 2)
+
+    def test_the_store_is_the_users_and_no_one_elses(self):
+        headers = {'Authorization': 'Bearer ' + TOKEN}
+        self.assertEqual(self.server.deploy('svc', 1, unique_env('sec'), headers=headers).status,
+                         200)
+        db = os.path.join(self.server.data_dir, 'db')
+        files = list(files_under(db))
+        self.assertTrue(any(f.endswith('changes.db') for f in files))
+        for path in [db] + files:
+            with self.subTest(path=path):
+                st = os.lstat(path)
+                self.assertEqual(st.st_uid, self.account.pw_uid)
+                self.assertEqual(stat.S_IMODE(st.st_mode) & 0o077, 0,
+                                 'readable or writable by others: %o' % st.st_mode)
+
+    def test_the_token_never_appears_in_a_log_or_an_answer(self):
+        server = self.server
+        env = unique_env('sec')
+        answers = [server.deploy('svc', 1, env, headers={'Authorization': 'Bearer ' + TOKEN
+                                                         + 'x'}),
+                   server.deploy('svc', 1, env, headers={'Authorization': 'Bearer ' + TOKEN}),
+                   server.request('GET', '/services?environment=' + env + '&t=' + 'x')]
+        for resp in answers:
+            self.assertNotIn(TOKEN.encode(), resp.body)
+        logs = [server.log_path] + list(files_under(os.path.join(server.data_dir, 'log')))
+        for path in logs:
+            with open(path, 'rb') as f:
+                self.assertNotIn(TOKEN.encode(), f.read(), path)
+
+
+class RefusedStartTest(E2ETestCase):
+    """Starts that must fail, with a message that says why."""
+
+    def refused(self, server):
+        try:
+            server.start(timeout=10)
+        except RuntimeError as exc:
+            return str(exc)
+        self.fail('the server started')
+
+    def test_a_token_file_others_may_read(self):
+        server = harness.Server(label='token644')
+        self.addCleanup(server.cleanup)
+        token_file = os.path.join(server.root, 'token')
+        write_token(token_file, 0o644)
+        server.extra_env['RELEASEMGR_TOKEN_FILE'] = token_file
+        message = self.refused(server)
+        self.assertIn('must not be readable', message)
+        self.assertIn('chmod 600', message)
+        self.assertNotIn(TOKEN, message)
+        with open(server.log_path, 'rb') as f:
+            self.assertNotIn(TOKEN.encode(), f.read())
+
+    @unittest.skipUnless(os.geteuid() == 0, 'the user matters only when started as root')
+    def test_a_user_that_does_not_exist(self):
+        server = harness.Server(label='nouser', config={'user': 'no-such-user-rm'})
+        self.addCleanup(server.cleanup)
+        message = self.refused(server)
+        self.assertIn('the user no-such-user-rm does not exist', message)
+
+
+if __name__ == '__main__':
+    unittest.main()
