@@ -17,8 +17,11 @@
  * the current map when nothing changed since N; otherwise the keyframe at
  * or below N with the changes after it, read in one sequential pass.
  */
+#define _GNU_SOURCE		/* fallocate() */
 #include <db.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -219,6 +222,53 @@ open_database(DB_ENV *env, const char *file, bool create, DB **out)
 	return 0;
 }
 
+/*
+ * Reserves the disk blocks of the region files this process has mapped
+ * from home (__db.001 and so on, each mapped at its largest size).
+ * Berkeley DB grows a region, the buffer pool's as the cache fills, by
+ * writing the new end of its file and leaving a hole before it; on a full
+ * disk the first store into that hole is a SIGBUS. Reserved blocks (past
+ * the end of the file, so its size is unchanged) fill such holes, so a
+ * full disk fails writes with ENOSPC instead. Best effort: a filesystem
+ * without fallocate(), or a disk already full, is logged and tolerated.
+ */
+static void
+reserve_regions(const char *home)
+{
+	char dir[PATH_MAX], line[PATH_MAX + 128];
+	FILE *maps;
+	size_t dir_len;
+
+	if (realpath(home, dir) == NULL ||
+	    (maps = fopen("/proc/self/maps", "re")) == NULL) {
+		log_warn("store: cannot list the regions of %s: %s", home,
+		    strerror(errno));
+		return;
+	}
+	dir_len = strlen(dir);
+	while (fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long start, end;
+		char *path = strchr(line, '/');
+		int fd;
+
+		if (path == NULL || sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		if (strncmp(path, dir, dir_len) != 0 ||
+		    strncmp(path + dir_len, "/__db.", 6) != 0)
+			continue;
+		if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1 ||
+		    fallocate(fd, FALLOC_FL_KEEP_SIZE, 0,
+		    (off_t)(end - start)) == -1)
+			log_warn("store: cannot reserve %lu bytes for %s (%s): "
+			    "a full disk may stop the workers", end - start,
+			    path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+	}
+	fclose(maps);
+}
+
 /* True when home holds the history.db of the layout before keyframes. */
 static bool
 store_has_old_layout(const char *home)
@@ -278,6 +328,9 @@ store_open(const struct store_options *options, struct store **out)
 		flags |= DB_CREATE | DB_RECOVER;
 	if ((rc = env->open(env, options->home, flags, 0600)) != 0)
 		goto fail;
+	/* the recoverer has just made the regions; workers only join them */
+	if (recover)
+		reserve_regions(options->home);
 	if ((rc = open_database(env, "meta.db", recover, &store->meta)) != 0 ||
 	    (rc = open_database(env, "environments.db", recover,
 	    &store->environments)) != 0 ||

@@ -33,7 +33,10 @@ struct store_options {
 
 /*
  * Opens the store. On success *out is a handle the caller releases with
- * store_close(); on failure *out is NULL and the reason is logged.
+ * store_close(); on failure *out is NULL and the reason is logged. The
+ * recovering opener also reserves the disk blocks of the shared regions
+ * (the files Berkeley DB maps and grows as its cache fills), so that a
+ * full disk later fails a write with an error instead of a SIGBUS.
  */
 enum status	store_open(const struct store_options *options,
 		    struct store **out);
