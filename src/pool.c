@@ -122,6 +122,7 @@ open_store(const struct pool *pool, enum store_role role, struct store **store)
 	options.lock_timeout_ms = pool->config->lock_timeout_ms;
 	options.durable = pool->config->durable_commits;
 	options.commit_delay_us = pool->config->commit_delay_us;
+	options.reserve_bytes = (uint64_t)pool->config->reserve_mb * 1024 * 1024;
 	return store_open(&options, store);
 }
 

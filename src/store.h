@@ -29,6 +29,7 @@ struct store_options {
 	bool		 durable;	/* flush the log at commit (false only in benchmarks) */
 	unsigned	 keyframe_interval;	/* 0: the default; tests use small ones */
 	unsigned	 commit_delay_us;	/* at most 999999; 0: flush at once */
+	uint64_t	 reserve_bytes;	/* a change needs this much free disk; 0: no check */
 };
 
 /*
@@ -49,6 +50,9 @@ void		store_close(struct store *store);
  * environment's system version goes up by one and the new snapshot is
  * recorded; otherwise nothing is written. On STATUS_OK, result holds the
  * system version in force; it is on disk when the store is durable.
+ * STATUS_NO_SPACE when a change finds less than reserve_bytes free on the
+ * store's filesystem (nothing is written), or the disk filled while it
+ * was written (it may then be recorded, but was not answered).
  */
 enum status	store_deploy(struct store *store, const struct deploy *deploy,
 		    struct deploy_result *result);
@@ -107,6 +111,12 @@ enum status	store_environments(struct store *store,
  */
 enum status	store_checkpoint(struct store *store);
 enum status	store_expire_locks(struct store *store);
+
+/*
+ * True while the store's filesystem has at least reserve_bytes free
+ * (always when there is no reserve). Logs when that changes.
+ */
+bool		store_has_room(struct store *store);
 
 /* True once the environment has panicked: this process must close it and exit. */
 bool		store_needs_recovery(const struct store *store);

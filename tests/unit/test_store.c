@@ -758,6 +758,59 @@ done:
 }
 
 /*
+ * Below the reserve a change is refused whole, before it writes, whether
+ * to a known environment or a new one; a deploy that changes nothing is
+ * still answered, and reads go on. With room again, changes go on from
+ * where they were.
+ */
+static void
+test_reserve(void)
+{
+	struct store_options options = options_for(fx.dir, STORE_RECOVER);
+	struct environment_state state;
+	struct deploy_result r;
+	enum status status;
+
+	REQUIRE_STORE();
+	CHECK(store_has_room(fx.store), "no reserve, room");
+	expect_deploy(fx.store, "default", "svc", 1, 1, true);
+	store_close(fx.store);
+	fx.store = NULL;
+
+	options.reserve_bytes = UINT64_MAX;	/* more than any disk has */
+	status = store_open(&options, &fx.store);
+	if (!CHECK(status == STATUS_OK && fx.store != NULL, "reopen: %s",
+	    status_name(status)))
+		return;
+	CHECK(!store_has_room(fx.store), "a reserve above the free space");
+	status = deploy_to(fx.store, "default", LIT("svc"), 2, &r);
+	CHECK(status == STATUS_NO_SPACE, "new version: %s", status_name(status));
+	status = deploy_to(fx.store, "default", LIT("new"), 1, &r);
+	CHECK(status == STATUS_NO_SPACE, "new service: %s", status_name(status));
+	status = deploy_to(fx.store, "other", LIT("svc"), 1, &r);
+	CHECK(status == STATUS_NO_SPACE, "new environment: %s",
+	    status_name(status));
+	expect_deploy(fx.store, "default", "svc", 1, 1, false);
+	expect_current(fx.store, "default", 1);
+	expect_snapshot(fx.store, "default", 1, PAIRS({ "svc", 0, 1 }));
+	expect_no_snapshot(fx.store, "default", 2);
+	status = store_current(fx.store, "other", &state);
+	CHECK(status == STATUS_NOT_FOUND, "the refused environment: %s",
+	    status_name(status));
+	store_close(fx.store);
+	fx.store = NULL;
+
+	options.reserve_bytes = 1;
+	status = store_open(&options, &fx.store);
+	if (!CHECK(status == STATUS_OK && fx.store != NULL, "reopen: %s",
+	    status_name(status)))
+		return;
+	CHECK(store_has_room(fx.store), "a reserve below the free space");
+	expect_deploy(fx.store, "default", "svc", 2, 2, true);
+	expect_deploy(fx.store, "other", "svc", 1, 1, true);
+}
+
+/*
  * The recovering opener reserves the disk blocks of the regions at their
  * largest, the buffer pool's included, so that a full disk cannot leave
  * a hole in a mapped file (a SIGBUS when touched): the region files hold
@@ -983,6 +1036,7 @@ static const CU_TestInfo store_tests[] = {
 	{ "open failures", test_open_failures },
 	{ "cache size", test_cache_size },
 	{ "maintenance", test_maintenance },
+	{ "reserve", test_reserve },
 	{ "regions reserved", test_regions_reserved },
 	{ "checkpoint removes logs", test_checkpoint_removes_logs },
 	{ "service list", test_service_list },
