@@ -39,6 +39,8 @@ static const struct setting {
 	    offsetof(struct config, checkpoint_seconds), 0, 1, 86400, 30, NULL },
 	{ "commit_delay_us", SETTING_UINT,
 	    offsetof(struct config, commit_delay_us), 0, 0, 100000, 1000, NULL },
+	{ "reserve_mb", SETTING_UINT, offsetof(struct config, reserve_mb), 0,
+	    0, 1048576, 64, NULL },
 	{ "durable_commits", SETTING_BOOL,
 	    offsetof(struct config, durable_commits), 0, 0, 1, 1, NULL },
 	{ "data_dir", SETTING_TEXT, offsetof(struct config, data_dir),

@@ -20,6 +20,7 @@ struct config {
 	unsigned	cache_mb;		/* Berkeley DB buffer pool, MiB */
 	unsigned	lock_timeout_ms;	/* longest wait for a lock */
 	unsigned	checkpoint_seconds;	/* between checkpoints */
+	unsigned	reserve_mb;		/* deploys need this much free disk; 0: no check */
 	bool		durable_commits;	/* flush the log before answering */
 	unsigned	commit_delay_us;	/* a deploy's wait for company before its flush */
 	char		data_dir[CONFIG_PATH_MAX];

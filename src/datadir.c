@@ -38,6 +38,7 @@ datadir_store_options(const struct config *config, enum store_role role,
 	options->lock_timeout_ms = config->lock_timeout_ms;
 	options->durable = config->durable_commits;
 	options->commit_delay_us = config->commit_delay_us;
+	options->reserve_bytes = (uint64_t)config->reserve_mb * 1024 * 1024;
 }
 
 enum status

@@ -131,6 +131,9 @@ write_response(FCGX_Request *fcgi, const struct response *response)
 	add_header(head, sizeof(head), &len, "Allow", response->allow);
 	add_header(head, sizeof(head), &len, "WWW-Authenticate",
 	    response->www_authenticate);
+	/* read by nginx, never passed on: it must not cache this answer */
+	if (response->not_for_proxy_cache)
+		add_header(head, sizeof(head), &len, "X-Accel-Expires", "0");
 	if (response->retry_after != 0) {
 		snprintf(number, sizeof(number), "%u", response->retry_after);
 		add_header(head, sizeof(head), &len, "Retry-After", number);

@@ -17,9 +17,15 @@
 static void
 respond_store_failure(struct response *response, enum status status)
 {
-	response_problem(response, PROBLEM_UNAVAILABLE, NULL,
-	    status == STATUS_BUSY ? "the store is busy; retry shortly" :
-	    "the store cannot serve now; retry shortly");
+	if (status == STATUS_NO_SPACE)
+		response_problem(response, PROBLEM_STORAGE_FULL, NULL,
+		    "the disk of the store is full (or below its reserve): "
+		    "nothing new can be recorded until space is freed; retry "
+		    "later");
+	else
+		response_problem(response, PROBLEM_UNAVAILABLE, NULL,
+		    status == STATUS_BUSY ? "the store is busy; retry shortly" :
+		    "the store cannot serve now; retry shortly");
 }
 
 /* Answers 200 with a rendered JSON body, or 503 when memory ran out. */
@@ -202,6 +208,13 @@ handle_services(struct app *app, const struct request *request,
 			    query.environment, CACHE_FOREVER);
 		else if (response->status == 200)
 			response->cache_control = CACHE_REVALIDATE;
+		/*
+		 * nginx keeps those lists in the data directory, and drops
+		 * the connection when it cannot write its copy: near a full
+		 * disk, it is told to keep none.
+		 */
+		if (query.has_system_version && !store_has_room(app->store))
+			response->not_for_proxy_cache = true;
 	}
 	service_list_free(&list);
 }

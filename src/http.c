@@ -15,6 +15,7 @@ static const struct problem {
 	const char	*type;
 	const char	*title;
 	const char	*ext_key;	/* names the offending input, or NULL */
+	unsigned	 retry_after;	/* Retry-After seconds; 0: none */
 } problems[] = {
 	[PROBLEM_INVALID_JSON] = { 400, "/problems/invalid-json",
 	    "The body is not one valid JSON object", NULL },
@@ -30,12 +31,13 @@ static const struct problem {
 	    "Method not allowed", NULL },
 	[PROBLEM_PAYLOAD_TOO_LARGE] = { 413, "/problems/payload-too-large",
 	    "The body is too large", NULL },
+	/* a busy store or a restarting pool is back within seconds */
 	[PROBLEM_UNAVAILABLE] = { 503, "/problems/unavailable",
-	    "The service is unavailable; try again later", NULL },
+	    "The service is unavailable; try again later", NULL, 2 },
+	/* a full disk waits for someone to free space: ask for less traffic */
+	[PROBLEM_STORAGE_FULL] = { 503, "/problems/storage-full",
+	    "The store's disk is full; try again later", NULL, 30 },
 };
-
-/* Seconds a client is asked to wait after a 503. */
-#define RETRY_AFTER_SECONDS	2
 
 void
 invalid_set(struct invalid *invalid, enum problem_kind kind, const char *name,
@@ -101,8 +103,7 @@ respond_problem(struct response *response, enum problem_kind kind,
 		response->body_len = 0;
 	if (kind == PROBLEM_UNAUTHORIZED)
 		response->www_authenticate = "Bearer realm=\"releasemgr\"";
-	if (kind == PROBLEM_UNAVAILABLE)
-		response->retry_after = RETRY_AFTER_SECONDS;
+	response->retry_after = problem->retry_after;
 }
 
 void

@@ -6,6 +6,7 @@
 #define RELEASEMGR_HTTP_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define REQUEST_BODY_MAX	65536	/* bytes; larger bodies are a 413 */
@@ -42,7 +43,8 @@ enum problem_kind {
 	PROBLEM_NOT_FOUND,		/* 404: no such route, environment or version */
 	PROBLEM_METHOD_NOT_ALLOWED,	/* 405: the route exists, the method does not */
 	PROBLEM_PAYLOAD_TOO_LARGE,	/* 413: a body over REQUEST_BODY_MAX */
-	PROBLEM_UNAVAILABLE		/* 503: the store cannot serve now */
+	PROBLEM_UNAVAILABLE,		/* 503: the store cannot serve now */
+	PROBLEM_STORAGE_FULL		/* 503: the store's disk is full or below its reserve */
 };
 
 /*
@@ -76,6 +78,7 @@ struct response {
 	const char	*cache_control;		/* Cache-Control, or NULL */
 	char		 etag[ETAG_MAX];	/* ETag, quoted; "" for none */
 	char		 link[LINK_MAX];	/* Link, for a next page; "" for none */
+	bool		 not_for_proxy_cache;	/* X-Accel-Expires: 0, nginx keeps no copy */
 };
 
 void	response_init(struct response *response);

@@ -17,17 +17,19 @@
  * the current map when nothing changed since N; otherwise the keyframe at
  * or below N with the changes after it, read in one sequential pass.
  */
-#include <sys/stat.h>
-
+#define _GNU_SOURCE		/* fallocate() */
 #include <db.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +54,12 @@
 #define BULK_CURRENT_BYTES	48	/* a current.db record, roughly, in a buffer */
 #define BULK_CHANGE_BYTES	96	/* a changes.db record, likewise */
 
+/*
+ * A private code, beside errno's and Berkeley DB's: a change was refused
+ * before it wrote anything, the disk being below the reserve.
+ */
+#define BELOW_RESERVE		(-1)
+
 /* Bits of a change record's flags byte. */
 #define CHANGE_HAS_PREVIOUS	0x01
 #define CHANGE_HAS_DEPLOYED_BY	0x02
@@ -69,6 +77,9 @@ struct store {
 	unsigned keyframe_interval;	/* fewest system versions between keyframes */
 	atomic_bool panicked;	/* set by any thread, read by all */
 	unsigned commit_delay_us;	/* the flush leader's wait for company */
+	int	 home_fd;	/* the environment's directory, for fstatvfs() */
+	uint64_t reserve_bytes;	/* a change needs this much free; 0: no check */
+	atomic_bool below_reserve;	/* as last seen, so that changes are logged once */
 	/* group commit among this process's threads (see wait_durable) */
 	pthread_mutex_t	flush_lock;
 	pthread_cond_t	flushed;
@@ -164,6 +175,18 @@ translate(struct store *store, int rc, const char *what)
 	case DB_LOCK_NOTGRANTED:
 		log_warn("store: %s: %s", what, db_strerror(rc));
 		return STATUS_BUSY;
+	case BELOW_RESERVE:
+		return STATUS_NO_SPACE;	/* logged as the disk crossed the reserve */
+	case ENOSPC:
+	case EDQUOT:
+		/*
+		 * A write failed: Berkeley DB aborts the transaction, or,
+		 * when only the log flush failed, keeps the commit in its
+		 * log buffer for the next flush. Either way nothing is
+		 * answered, and the next flush after space is freed goes on.
+		 */
+		log_warn("store: %s: %s", what, db_strerror(rc));
+		return STATUS_NO_SPACE;
 	case DB_RUNRECOVERY:
 		/*
 		 * Make every process of the pool see it too, so that none
@@ -174,8 +197,7 @@ translate(struct store *store, int rc, const char *what)
 		store->panicked = true;
 		log_error("store: %s: %s", what, db_strerror(rc));
 		return STATUS_UNAVAILABLE;
-	case ENOSPC:
-	case EDQUOT:
+	case EOVERFLOW:
 	case EIO:
 	case ENOMEM:
 		log_error("store: %s: %s", what, db_strerror(rc));
@@ -223,6 +245,53 @@ open_database(DB_ENV *env, const char *file, bool create, DB **out)
 	return 0;
 }
 
+/*
+ * Reserves the disk blocks of the region files this process has mapped
+ * from home (__db.001 and so on, each mapped at its largest size).
+ * Berkeley DB grows a region, the buffer pool's as the cache fills, by
+ * writing the new end of its file and leaving a hole before it; on a full
+ * disk the first store into that hole is a SIGBUS. Reserved blocks (past
+ * the end of the file, so its size is unchanged) fill such holes, so a
+ * full disk fails writes with ENOSPC instead. Best effort: a filesystem
+ * without fallocate(), or a disk already full, is logged and tolerated.
+ */
+static void
+reserve_regions(const char *home)
+{
+	char dir[PATH_MAX], line[PATH_MAX + 128];
+	FILE *maps;
+	size_t dir_len;
+
+	if (realpath(home, dir) == NULL ||
+	    (maps = fopen("/proc/self/maps", "re")) == NULL) {
+		log_warn("store: cannot list the regions of %s: %s", home,
+		    strerror(errno));
+		return;
+	}
+	dir_len = strlen(dir);
+	while (fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long start, end;
+		char *path = strchr(line, '/');
+		int fd;
+
+		if (path == NULL || sscanf(line, "%lx-%lx", &start, &end) != 2)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		if (strncmp(path, dir, dir_len) != 0 ||
+		    strncmp(path + dir_len, "/__db.", 6) != 0)
+			continue;
+		if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1 ||
+		    fallocate(fd, FALLOC_FL_KEEP_SIZE, 0,
+		    (off_t)(end - start)) == -1)
+			log_warn("store: cannot reserve %lu bytes for %s (%s): "
+			    "a full disk may stop the workers", end - start,
+			    path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+	}
+	fclose(maps);
+}
+
 /* True when home holds the history.db of the layout before keyframes. */
 static bool
 store_has_old_layout(const char *home)
@@ -249,8 +318,15 @@ store_open(const struct store_options *options, struct store **out)
 		log_error("store: out of memory");
 		return STATUS_SYSTEM;
 	}
+	store->home_fd = -1;
 	pthread_mutex_init(&store->flush_lock, NULL);
 	pthread_cond_init(&store->flushed, NULL);
+	store->reserve_bytes = options->reserve_bytes;
+	if ((store->home_fd = open(options->home, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		rc = errno;
+		goto fail;
+	}
 	if ((rc = db_env_create(&env, 0)) != 0)
 		goto fail;
 	store->env = env;
@@ -284,6 +360,9 @@ store_open(const struct store_options *options, struct store **out)
 		flags |= DB_CREATE | DB_RECOVER_FATAL;
 	if ((rc = env->open(env, options->home, flags, 0600)) != 0)
 		goto fail;
+	/* the recoverer has just made the regions; workers only join them */
+	if (recover)
+		reserve_regions(options->home);
 	if ((rc = open_database(env, "meta.db", recover, &store->meta)) != 0 ||
 	    (rc = open_database(env, "environments.db", recover,
 	    &store->environments)) != 0 ||
@@ -319,6 +398,8 @@ store_close(struct store *store)
 			(*dbs[i])->close(*dbs[i], store->panicked ? DB_NOSYNC : 0);
 	if (store->env != NULL)
 		store->env->close(store->env, 0);
+	if (store->home_fd != -1)
+		close(store->home_fd);
 	pthread_cond_destroy(&store->flushed);
 	pthread_mutex_destroy(&store->flush_lock);
 	free(store);
@@ -383,7 +464,7 @@ allocate_environment_id(struct store *store, DB_TXN *txn, uint32_t *id)
 	else if (rc != DB_NOTFOUND)
 		return rc;
 	if (next == UINT32_MAX)
-		return ENOSPC;
+		return EOVERFLOW;
 	*id = next;
 	value[0] = RECORD_FORMAT;
 	put_u32(value + 1, next + 1);
@@ -669,6 +750,36 @@ done:
 }
 
 /*
+ * The reserve keeps room for the log records of a change and for the
+ * pages the next checkpoint writes, so that Berkeley DB does not meet a
+ * full disk in the middle of a transaction or a flush. A failed
+ * fstatvfs() says yes: the writes themselves will tell.
+ */
+bool
+store_has_room(struct store *store)
+{
+	struct statvfs fs;
+	uint64_t free_bytes;
+	bool below;
+
+	if (store->reserve_bytes == 0 || fstatvfs(store->home_fd, &fs) == -1)
+		return true;
+	free_bytes = (uint64_t)fs.f_bavail * fs.f_frsize;
+	below = free_bytes < store->reserve_bytes;
+	if (atomic_exchange(&store->below_reserve, below) != below) {
+		if (below)
+			log_warn("store: %llu bytes free on the disk, below the "
+			    "reserve of %llu: deploys are refused until space "
+			    "is freed", (unsigned long long)free_bytes,
+			    (unsigned long long)store->reserve_bytes);
+		else
+			log_info("store: %llu bytes free on the disk: deploys "
+			    "are accepted again", (unsigned long long)free_bytes);
+	}
+	return !below;
+}
+
+/*
  * One attempt at a deploy, in one transaction; returns a Berkeley DB code.
  * With replay (an imported change) the deploy must make exactly that
  * system version, from that previous version, at that time; EINVAL, with
@@ -684,7 +795,7 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	unsigned char key_buf[ENV_ID_SIZE + SERVICE_NAME_MAX];
 	unsigned char value[CURRENT_VALUE_SIZE];
 	DBT key, data;
-	bool has_previous = false;
+	bool has_previous = false, checked_room = false;
 	uint64_t previous = 0, next;
 	int rc;
 
@@ -693,8 +804,11 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	/* the write lock on the environment's record orders its deploys */
 	rc = get_environment(store, txn, deploy->environment, DB_RMW, &record);
 	if (rc == DB_NOTFOUND) {
+		/* a new environment is a change: refuse it before any write */
 		memset(&record, 0, sizeof(record));
-		rc = allocate_environment_id(store, txn, &record.id);
+		rc = store_has_room(store) ? allocate_environment_id(store, txn,
+		    &record.id) : BELOW_RESERVE;
+		checked_room = true;
 	}
 	if (rc != 0)
 		goto fail;
@@ -728,7 +842,12 @@ deploy_once(struct store *store, const struct deploy *deploy,
 		return commit_early(store, txn);
 	}
 	if (record.current >= SYSTEM_VERSION_MAX) {
-		rc = ENOSPC;
+		rc = EOVERFLOW;
+		goto fail;
+	}
+	/* a change writes: refuse it whole rather than fill the disk */
+	if (!checked_room && !store_has_room(store)) {
+		rc = BELOW_RESERVE;
 		goto fail;
 	}
 	next = record.current + 1;

@@ -30,11 +30,15 @@ struct store_options {
 	bool		 durable;	/* flush the log at commit (false only in benchmarks) */
 	unsigned	 keyframe_interval;	/* 0: the default; tests use small ones */
 	unsigned	 commit_delay_us;	/* at most 999999; 0: flush at once */
+	uint64_t	 reserve_bytes;	/* a change needs this much free disk; 0: no check */
 };
 
 /*
  * Opens the store. On success *out is a handle the caller releases with
- * store_close(); on failure *out is NULL and the reason is logged.
+ * store_close(); on failure *out is NULL and the reason is logged. The
+ * recovering opener also reserves the disk blocks of the shared regions
+ * (the files Berkeley DB maps and grows as its cache fills), so that a
+ * full disk later fails a write with an error instead of a SIGBUS.
  */
 enum status	store_open(const struct store_options *options,
 		    struct store **out);
@@ -47,6 +51,9 @@ void		store_close(struct store *store);
  * environment's system version goes up by one and the new snapshot is
  * recorded; otherwise nothing is written. On STATUS_OK, result holds the
  * system version in force; it is on disk when the store is durable.
+ * STATUS_NO_SPACE when a change finds less than reserve_bytes free on the
+ * store's filesystem (nothing is written), or the disk filled while it
+ * was written (it may then be recorded, but was not answered).
  */
 enum status	store_deploy(struct store *store, const struct deploy *deploy,
 		    struct deploy_result *result);
@@ -143,6 +150,12 @@ enum status	store_find(const char *home, bool *exists);
  */
 enum status	store_restore(const struct store_options *options,
 		    const char *source);
+
+/*
+ * True while the store's filesystem has at least reserve_bytes free
+ * (always when there is no reserve). Logs when that changes.
+ */
+bool		store_has_room(struct store *store);
 
 /* True once the environment has panicked: this process must close it and exit. */
 bool		store_needs_recovery(const struct store *store);

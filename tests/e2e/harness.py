@@ -403,10 +403,12 @@ class Server:
     _live = set()
 
     def __init__(self, workers=None, extra_env=None, label='server', config=None,
-                 nginx_include=None):
+                 nginx_include=None, data_dir=None):
         """config: a dict of pool settings; when given, ROOT/releasemgr.conf
         (conf/releasemgr.conf with those keys replaced or appended) is passed
-        with --config. nginx_include: a file passed with --nginx-include."""
+        with --config. nginx_include: a file passed with --nginx-include.
+        data_dir: an existing directory to use as the --data-dir instead of
+        ROOT/data (a filesystem the test made, say); the caller removes it."""
         self.workers = workers
         self.extra_env = dict(extra_env or {})
         self.label = label
@@ -416,8 +418,11 @@ class Server:
         # mkdtemp makes the directory 0700; nginx workers that dropped root
         # (user nobody / www-data) must be able to traverse it to the socket.
         os.chmod(self.root, 0o711)
-        self.data_dir = os.path.join(self.root, 'data')
-        os.mkdir(self.data_dir)
+        if data_dir is None:
+            self.data_dir = os.path.join(self.root, 'data')
+            os.mkdir(self.data_dir)
+        else:
+            self.data_dir = data_dir
         self.config_path = None
         if self.config is not None:
             self.config_path = os.path.join(self.root, 'releasemgr.conf')

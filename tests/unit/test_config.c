@@ -41,6 +41,8 @@ setting_text(const struct config *c, const char *name, char *buf, size_t cap)
 		snprintf(buf, cap, "%u", c->checkpoint_seconds);
 	else if (strcmp(name, "commit_delay_us") == 0)
 		snprintf(buf, cap, "%u", c->commit_delay_us);
+	else if (strcmp(name, "reserve_mb") == 0)
+		snprintf(buf, cap, "%u", c->reserve_mb);
 	else if (strcmp(name, "durable_commits") == 0)
 		snprintf(buf, cap, "%s", c->durable_commits ? "yes" : "no");
 	else if (strcmp(name, "data_dir") == 0)
@@ -69,6 +71,7 @@ test_defaults(void)
 	    c.checkpoint_seconds);
 	CHECK(c.durable_commits, "durable_commits");
 	CHECK(c.commit_delay_us == 1000, "commit_delay_us %u", c.commit_delay_us);
+	CHECK(c.reserve_mb == 64, "reserve_mb %u", c.reserve_mb);
 	CHECK(strcmp(c.data_dir, "var") == 0, "data_dir '%.64s'", c.data_dir);
 	CHECK(c.socket_path[0] == '\0', "socket_path '%.64s'", c.socket_path);
 	CHECK(c.token_file[0] == '\0', "token_file '%.64s'", c.token_file);
@@ -117,6 +120,10 @@ static const struct set_case set_cases[] = {
 	{ "checkpoint_seconds", "86400", true, NULL },
 	{ "checkpoint_seconds", "0", false, "checkpoint_seconds" },
 	{ "checkpoint_seconds", "86401", false, "checkpoint_seconds" },
+	{ "reserve_mb", "0", true, NULL },
+	{ "reserve_mb", "1048576", true, NULL },
+	{ "reserve_mb", "1048577", false, "reserve_mb" },
+	{ "reserve_mb", "-1", false, "reserve_mb" },
 	{ "durable_commits", "no", true, NULL },
 	{ "durable_commits", "yes", true, NULL },
 	{ "durable_commits", "maybe", false, "durable_commits" },

@@ -363,6 +363,8 @@ kind_name(enum problem_kind kind)
 		return "PAYLOAD_TOO_LARGE";
 	case PROBLEM_UNAVAILABLE:
 		return "UNAVAILABLE";
+	case PROBLEM_STORAGE_FULL:
+		return "STORAGE_FULL";
 	}
 	return "?";
 }

@@ -4,14 +4,17 @@
  * teardown), opened as the supervisor opens it (STORE_RECOVER). It also
  * covers the service list of model.c, which the store fills.
  */
+#define _GNU_SOURCE		/* fallocate() */
 #include <db.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -754,6 +757,106 @@ done:
 	temp_dir_remove(dir);
 }
 
+/*
+ * Below the reserve a change is refused whole, before it writes, whether
+ * to a known environment or a new one; a deploy that changes nothing is
+ * still answered, and reads go on. With room again, changes go on from
+ * where they were.
+ */
+static void
+test_reserve(void)
+{
+	struct store_options options = options_for(fx.dir, STORE_RECOVER);
+	struct environment_state state;
+	struct deploy_result r;
+	enum status status;
+
+	REQUIRE_STORE();
+	CHECK(store_has_room(fx.store), "no reserve, room");
+	expect_deploy(fx.store, "default", "svc", 1, 1, true);
+	store_close(fx.store);
+	fx.store = NULL;
+
+	options.reserve_bytes = UINT64_MAX;	/* more than any disk has */
+	status = store_open(&options, &fx.store);
+	if (!CHECK(status == STATUS_OK && fx.store != NULL, "reopen: %s",
+	    status_name(status)))
+		return;
+	CHECK(!store_has_room(fx.store), "a reserve above the free space");
+	status = deploy_to(fx.store, "default", LIT("svc"), 2, &r);
+	CHECK(status == STATUS_NO_SPACE, "new version: %s", status_name(status));
+	status = deploy_to(fx.store, "default", LIT("new"), 1, &r);
+	CHECK(status == STATUS_NO_SPACE, "new service: %s", status_name(status));
+	status = deploy_to(fx.store, "other", LIT("svc"), 1, &r);
+	CHECK(status == STATUS_NO_SPACE, "new environment: %s",
+	    status_name(status));
+	expect_deploy(fx.store, "default", "svc", 1, 1, false);
+	expect_current(fx.store, "default", 1);
+	expect_snapshot(fx.store, "default", 1, PAIRS({ "svc", 0, 1 }));
+	expect_no_snapshot(fx.store, "default", 2);
+	status = store_current(fx.store, "other", &state);
+	CHECK(status == STATUS_NOT_FOUND, "the refused environment: %s",
+	    status_name(status));
+	store_close(fx.store);
+	fx.store = NULL;
+
+	options.reserve_bytes = 1;
+	status = store_open(&options, &fx.store);
+	if (!CHECK(status == STATUS_OK && fx.store != NULL, "reopen: %s",
+	    status_name(status)))
+		return;
+	CHECK(store_has_room(fx.store), "a reserve below the free space");
+	expect_deploy(fx.store, "default", "svc", 2, 2, true);
+	expect_deploy(fx.store, "other", "svc", 1, 1, true);
+}
+
+/*
+ * The recovering opener reserves the disk blocks of the regions at their
+ * largest, the buffer pool's included, so that a full disk cannot leave
+ * a hole in a mapped file (a SIGBUS when touched): the region files hold
+ * at least the cache's size in blocks, though they start much smaller.
+ * Not checked where the filesystem has no fallocate().
+ */
+static void
+test_regions_reserved(void)
+{
+	char path[sizeof(fx.dir) + 1 + 256];
+	struct dirent *entry;
+	struct stat st;
+	uint64_t allocated = 0, size = 0;
+	DIR *d;
+	int fd;
+	bool supported;
+
+	REQUIRE_STORE();
+	snprintf(path, sizeof(path), "%s/probe", fx.dir);
+	if (!CHECK((fd = open(path, O_RDWR | O_CREAT, 0600)) != -1, "open %s",
+	    path))
+		return;
+	supported = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 4096) == 0 ||
+	    (errno != EOPNOTSUPP && errno != ENOSYS);
+	close(fd);
+	unlink(path);
+	if (!supported)
+		return;
+	if (!CHECK((d = opendir(fx.dir)) != NULL, "opendir %s", fx.dir))
+		return;
+	while ((entry = readdir(d)) != NULL) {
+		if (strncmp(entry->d_name, "__db.", 5) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", fx.dir, entry->d_name);
+		if (CHECK(stat(path, &st) == 0, "stat %s", path)) {
+			allocated += (uint64_t)st.st_blocks * 512;
+			size += (uint64_t)st.st_size;
+		}
+	}
+	closedir(d);
+	CHECK(allocated >= UINT64_C(4) << 20 && allocated > size,
+	    "the region files hold %llu bytes of blocks for %llu bytes of "
+	    "data; a 4 MiB cache needs them reserved",
+	    (unsigned long long)allocated, (unsigned long long)size);
+}
+
 /* The service list: append, name, clear, free. */
 static void
 test_service_list(void)
@@ -933,6 +1036,8 @@ static const CU_TestInfo store_tests[] = {
 	{ "open failures", test_open_failures },
 	{ "cache size", test_cache_size },
 	{ "maintenance", test_maintenance },
+	{ "reserve", test_reserve },
+	{ "regions reserved", test_regions_reserved },
 	{ "checkpoint removes logs", test_checkpoint_removes_logs },
 	{ "service list", test_service_list },
 	{ "service list empty name", test_service_list_empty_name },
