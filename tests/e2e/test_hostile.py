@@ -7,10 +7,15 @@ test_validation.py holds the contract's own error table (each member, each
 parameter, the body size limit); this one is about what an attacker sends:
 sizes far past the limits, nesting, duplicates, NUL bytes, broken UTF-8,
 odd numbers, floods of parameters and headers, path traversal, methods,
-request lines and framing that nginx must refuse."""
+request lines and framing that nginx must refuse.
+
+Also: the deploy rate limit (deploy_rate, deploy_burst) answers 429 as a
+problem, and only to POST /deploy; the default configuration does not
+limit at all."""
 
 import http.client
 import socket
+import time
 import unittest
 
 import harness
@@ -409,6 +414,64 @@ class HostileTableTest(E2ETestCase):
         self.assertEqual(raw.count(b'HTTP/1.1 '), 1, raw[:500])
         self.assertTrue(raw.startswith(b'HTTP/1.1 400 '), raw[:200])
         self.assertProblem(SERVER.services(environment=ENV), 404, NOT_FOUND)
+
+
+class DeployRateLimitTest(E2ETestCase):
+    """deploy_rate = 5 a second per address, deploy_burst = 3."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.private_server(cls, config={'deploy_rate': 5, 'deploy_burst': 3})
+
+    def test_burst_of_deploys(self):
+        env = unique_env('rate')
+        answers = [self.server.deploy('svc', version, env) for version in range(1, 21)]
+        accepted = [resp for resp in answers if resp.status == 200]
+        limited = [resp for resp in answers if resp.status == 429]
+        self.assertEqual(len(accepted) + len(limited), len(answers),
+                         [resp.describe() for resp in answers if resp.status not in (200, 429)])
+        # the first and the burst pass at once; the rest of a burst this fast
+        # (20 deploys well within a second) are refused, a few may have
+        # refilled meanwhile
+        self.assertGreaterEqual(len(accepted), 4, [r.status for r in answers])
+        self.assertGreaterEqual(len(limited), 5, [r.status for r in answers])
+        self.assertEqual([r.status for r in answers[:4]], [200] * 4)
+        for resp in limited:
+            self.assertProblem(resp, 429, '/problems/too-many-requests')
+            self.assertRetryAfter(resp)
+        # what was accepted was numbered without gaps; what was refused, not stored
+        versions = [self.assertDeployAnswer(resp) for resp in accepted]
+        self.assertEqual(versions, list(range(1, len(accepted) + 1)))
+        # reads are never limited, nor other methods on /deploy
+        for _ in range(30):
+            self.assertEqual(self.server.request('GET', '/status?environment=' + env).status, 200)
+        self.assertProblem(self.server.request('GET', '/deploy'), 405, NOT_ALLOWED, allow='POST')
+        # a second later the bucket has room again
+        time.sleep(1.2)
+        self.assertDeployAnswer(self.server.deploy('svc', 100, env), len(accepted) + 1)
+
+    def test_launcher_refuses_an_invalid_rate(self):
+        for settings, word in (({'deploy_rate': 100001}, 'deploy_rate'),
+                               ({'deploy_burst': 'many'}, 'deploy_burst')):
+            with self.subTest(**settings):
+                server = harness.Server(label='bad-rate', config=settings)
+                try:
+                    with self.assertRaises(RuntimeError) as caught:
+                        server.start(timeout=10)
+                    self.assertIn(word, str(caught.exception))
+                finally:
+                    server.cleanup()
+
+
+class DefaultNotLimitedTest(E2ETestCase):
+    """The default configuration (deploy_rate = 0) limits nothing: 400
+    deploys from one address as fast as 16 connections send them."""
+
+    def test_no_limit_by_default(self):
+        env = unique_env('unlimited')
+        answers = harness.run_parallel(
+            lambda version: SERVER.deploy('svc', version, env).status, range(1, 401), 16)
+        self.assertEqual(set(answers), {200})
 
 
 if __name__ == '__main__':
