@@ -51,6 +51,10 @@ static const struct setting {
 	    CONFIG_PATH_MAX, 0, 0, 0, "" },
 	{ "user", SETTING_TEXT, offsetof(struct config, user),
 	    USER_NAME_MAX + 1, 0, 0, 0, "releasemgr" },
+	{ "deploy_rate", SETTING_UINT, offsetof(struct config, deploy_rate), 0,
+	    0, 100000, 0, NULL },
+	{ "deploy_burst", SETTING_UINT, offsetof(struct config, deploy_burst),
+	    0, 0, 100000, 100, NULL },
 };
 
 #define SETTING_COUNT	(sizeof(settings) / sizeof(settings[0]))
@@ -192,20 +196,46 @@ config_finish(struct config *config, char *err, size_t err_len)
 	return STATUS_OK;
 }
 
+/* Formats the value of setting s into buf; false when it does not fit. */
+static bool
+format_setting(const struct config *config, const struct setting *s,
+    char *buf, size_t cap)
+{
+	const char *field = (const char *)config + s->offset;
+	int n;
+
+	if (s->type == SETTING_UINT)
+		n = snprintf(buf, cap, "%u", *(const unsigned *)field);
+	else if (s->type == SETTING_BOOL)
+		n = snprintf(buf, cap, "%s", *(const bool *)field ? "yes" : "no");
+	else
+		n = snprintf(buf, cap, "%s", field);
+	return n >= 0 && (size_t)n < cap;
+}
+
 void
 config_log(const struct config *config)
 {
-	for (size_t i = 0; i < SETTING_COUNT; i++) {
-		const struct setting *s = &settings[i];
-		const char *field = (const char *)config + s->offset;
+	char value[CONFIG_PATH_MAX];
 
-		if (s->type == SETTING_UINT)
-			log_info("config: %s = %u", s->name,
-			    *(const unsigned *)field);
-		else if (s->type == SETTING_BOOL)
-			log_info("config: %s = %s", s->name,
-			    *(const bool *)field ? "yes" : "no");
-		else
-			log_info("config: %s = %s", s->name, field);
+	for (size_t i = 0; i < SETTING_COUNT; i++) {
+		format_setting(config, &settings[i], value, sizeof(value));
+		log_info("config: %s = %s", settings[i].name, value);
 	}
+}
+
+enum status
+config_value(const struct config *config, const char *name, char *buf,
+    size_t cap)
+{
+	for (size_t i = 0; i < SETTING_COUNT; i++) {
+		if (strcmp(name, settings[i].name) != 0)
+			continue;
+		if (format_setting(config, &settings[i], buf, cap))
+			return STATUS_OK;
+		break;
+	}
+	if (cap > 0)
+		buf[0] = '\0';
+	return STATUS_INVALID;
 }

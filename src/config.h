@@ -27,6 +27,9 @@ struct config {
 	char		socket_path[SOCKET_PATH_MAX + 1];	/* "" = data_dir/run/releasemgr.sock */
 	char		token_file[CONFIG_PATH_MAX];	/* "" = deploys are open */
 	char		user[USER_NAME_MAX + 1];	/* run as it when started as root; "" = stay */
+	/* read by releasemgr-run for nginx, ignored by the pool: */
+	unsigned	deploy_rate;		/* POST /deploy a second per address; 0 = no limit */
+	unsigned	deploy_burst;		/* deploys over the rate let through at once */
 };
 
 /* Sets every setting to its default. */
@@ -51,5 +54,13 @@ enum status	config_finish(struct config *config, char *err, size_t err_len);
 
 /* Writes every setting and its value to the log. */
 void		config_log(const struct config *config);
+
+/*
+ * Formats the value of the setting called name as a configuration file
+ * would give it, into buf (cap bytes). Returns STATUS_INVALID, with buf
+ * empty, for an unknown name or a value longer than buf.
+ */
+enum status	config_value(const struct config *config, const char *name,
+		    char *buf, size_t cap);
 
 #endif

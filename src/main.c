@@ -18,8 +18,11 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: releasemgr [--config FILE] [--data-dir DIR] [--socket PATH]\n"
 	    "                  [--workers N] [--token-file FILE]\n"
+	    "                  [--print-setting NAME]\n"
 	    "The environment variable RELEASEMGR_TOKEN_FILE names the deploy\n"
-	    "token file too; the command line wins over it, and it over FILE.\n");
+	    "token file too; the command line wins over it, and it over FILE.\n"
+	    "--print-setting prints the validated value of one setting and\n"
+	    "exits, starting nothing (releasemgr-run reads deploy_rate so).\n");
 }
 
 int
@@ -31,20 +34,23 @@ main(int argc, char *argv[])
 		{ "socket", required_argument, NULL, 's' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "token-file", required_argument, NULL, 't' },
+		{ "print-setting", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct config config;
 	static struct auth auth;
-	const char *config_file = NULL, *token_env;
-	char err[CONFIG_PATH_MAX + 256];
+	const char *config_file = NULL, *token_env, *print = NULL;
+	char err[CONFIG_PATH_MAX + 256], value[CONFIG_PATH_MAX];
 	int c;
 
 	config_defaults(&config);
 	/* the file first, so that options given on the command line win */
-	while ((c = getopt_long(argc, argv, "c:d:s:w:t:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:s:w:t:p:h", options, NULL)) != -1) {
 		if (c == 'c')
 			config_file = optarg;
+		else if (c == 'p')
+			print = optarg;
 		else if (c == 'h') {
 			usage(stdout);
 			return 0;
@@ -60,7 +66,7 @@ main(int argc, char *argv[])
 	    config_set(&config, "token_file", token_env, err, sizeof(err)) != STATUS_OK)
 		goto fail;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:d:s:w:t:h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:d:s:w:t:p:h", options, NULL)) != -1) {
 		const char *name = c == 'd' ? "data_dir" : c == 's' ? "socket" :
 		    c == 'w' ? "workers" : c == 't' ? "token_file" : NULL;
 
@@ -70,6 +76,15 @@ main(int argc, char *argv[])
 	}
 	if (config_finish(&config, err, sizeof(err)) != STATUS_OK)
 		goto fail;
+	if (print != NULL) {
+		if (config_value(&config, print, value, sizeof(value)) !=
+		    STATUS_OK) {
+			snprintf(err, sizeof(err), "unknown setting '%s'", print);
+			goto fail;
+		}
+		printf("%s\n", value);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	config_log(&config);
 	if (config.token_file[0] != '\0') {
 		if (auth_load(&auth, config.token_file, err, sizeof(err)) != STATUS_OK)

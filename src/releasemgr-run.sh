@@ -43,6 +43,19 @@ fi
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx is not installed"
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
+# The deploy rate limit is nginx's to enforce; the value is read, validated,
+# from the same configuration file as the pool's settings.
+deploy_rate=$("$bin_dir/releasemgr" --config "$config" --print-setting deploy_rate) ||
+	die "cannot read deploy_rate from $config"
+deploy_burst=$("$bin_dir/releasemgr" --config "$config" --print-setting deploy_burst) ||
+	die "cannot read deploy_burst from $config"
+if [ "$deploy_rate" -eq 0 ]; then
+	deploy_key='""'	# nothing is counted: no limit
+	deploy_rate=1	# a rate nginx accepts, never applied
+else
+	deploy_key='$binary_remote_addr'
+fi
+
 mkdir -p "$data_dir"
 data_dir=$(cd "$data_dir" && pwd)
 mkdir -p "$data_dir/run" "$data_dir/log" "$data_dir/nginx"
@@ -68,6 +81,8 @@ sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$data_dir/run/releasemgr.sock|g" \
     -e "s|@STATIC_ROOT@|$static_root|g" -e "s|@DATA_DIR@|$data_dir|g" \
     -e "s|@USER@|$user_line|g" \
     -e "s|@INCLUDE@|${nginx_include:+include $nginx_include;}|g" \
+    -e "s|@DEPLOY_RATE@|$deploy_rate|g" -e "s|@DEPLOY_BURST@|$deploy_burst|g" \
+    -e "s|@DEPLOY_KEY@|$deploy_key|g" \
     "$root/conf/nginx.conf" >"$data_dir/run/nginx.conf"
 "$nginx_bin" -t -q -e "$data_dir/log/nginx-error.log" -p "$data_dir/nginx/" \
     -c "$data_dir/run/nginx.conf" || die "the nginx configuration is invalid"

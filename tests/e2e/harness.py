@@ -457,7 +457,8 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self, timeout=START_TIMEOUT):
-        """Start the launcher on a new free port; wait for GET /services 200.
+        """Start the launcher on a new free port; wait for GET /services 200
+        with this launcher's nginx running.
 
         Raises RuntimeError (with the log tail) if it does not become ready.
         """
@@ -494,7 +495,11 @@ class Server:
                                    % (rc, self.log_tail()))
             try:
                 resp = self.request('GET', '/services', timeout=2)
-                if resp.status == 200:
+                # the port was free when chosen, but another server (a test
+                # run beside this one) may have taken it since: the answer
+                # counts only once this launcher's own nginx holds it (its
+                # pid file is written after it has bound the port)
+                if resp.status == 200 and self.nginx_pid() is not None:
                     break
                 last = resp.describe(120)
             except (OSError, http.client.HTTPException) as exc:

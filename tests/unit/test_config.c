@@ -51,6 +51,10 @@ setting_text(const struct config *c, const char *name, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", c->socket_path);
 	else if (strcmp(name, "token_file") == 0)
 		snprintf(buf, cap, "%s", c->token_file);
+	else if (strcmp(name, "deploy_rate") == 0)
+		snprintf(buf, cap, "%u", c->deploy_rate);
+	else if (strcmp(name, "deploy_burst") == 0)
+		snprintf(buf, cap, "%u", c->deploy_burst);
 	else
 		snprintf(buf, cap, "(no such setting)");
 	return buf;
@@ -75,6 +79,8 @@ test_defaults(void)
 	CHECK(strcmp(c.data_dir, "var") == 0, "data_dir '%.64s'", c.data_dir);
 	CHECK(c.socket_path[0] == '\0', "socket_path '%.64s'", c.socket_path);
 	CHECK(c.token_file[0] == '\0', "token_file '%.64s'", c.token_file);
+	CHECK(c.deploy_rate == 0, "deploy_rate %u", c.deploy_rate);
+	CHECK(c.deploy_burst == 100, "deploy_burst %u", c.deploy_burst);
 }
 
 struct set_case {
@@ -135,6 +141,16 @@ static const struct set_case set_cases[] = {
 	{ "data_dir", "relative/dir with space", true, NULL },
 	{ "socket", "/run/releasemgr.sock", true, NULL },
 	{ "token_file", "/etc/releasemgr/token", true, NULL },
+	{ "deploy_rate", "0", true, NULL },
+	{ "deploy_rate", "200", true, NULL },
+	{ "deploy_rate", "100000", true, NULL },
+	{ "deploy_rate", "100001", false, "deploy_rate" },
+	{ "deploy_rate", "-1", false, "deploy_rate" },
+	{ "deploy_rate", "10r/s", false, "deploy_rate" },
+	{ "deploy_burst", "0", true, NULL },
+	{ "deploy_burst", "100000", true, NULL },
+	{ "deploy_burst", "100001", false, "deploy_burst" },
+	{ "deploy_burst", "", false, "deploy_burst" },
 	{ "nope", "1", false, "nope" },
 	{ "Workers", "2", false, "Workers" },
 	{ "", "2", false, "unknown" },
@@ -436,6 +452,48 @@ test_finish(void)
 	    status_name(status), err);
 }
 
+/* config_value gives each setting back as a file would hold it. */
+static void
+test_value(void)
+{
+	static const struct {
+		const char	*name;
+		const char	*text;	/* set first, unless NULL */
+		const char	*value;
+	} cases[] = {
+		{ "deploy_rate", NULL, "0" },
+		{ "deploy_burst", NULL, "100" },
+		{ "deploy_rate", "250", "250" },
+		{ "workers", "7", "7" },
+		{ "durable_commits", "no", "no" },
+		{ "durable_commits", NULL, "yes" },
+		{ "data_dir", "/srv/release mgr", "/srv/release mgr" },
+		{ "token_file", NULL, "" },
+	};
+	char value[64], err[512] = "";
+	struct config c;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_defaults(&c);
+		if (cases[i].text != NULL && !CHECK(config_set(&c, cases[i].name,
+		    cases[i].text, err, sizeof(err)) == STATUS_OK, "set %s: %s",
+		    cases[i].name, err))
+			continue;
+		CHECK(config_value(&c, cases[i].name, value, sizeof(value)) ==
+		    STATUS_OK && strcmp(value, cases[i].value) == 0,
+		    "%s: '%s', expected '%s'", cases[i].name, value,
+		    cases[i].value);
+	}
+	config_defaults(&c);
+	strcpy(value, "x");
+	CHECK(config_value(&c, "nope", value, sizeof(value)) == STATUS_INVALID &&
+	    value[0] == '\0', "unknown setting: '%s'", value);
+	CHECK(config_set(&c, "data_dir", "/a/long/directory", err, sizeof(err)) ==
+	    STATUS_OK, "set data_dir");
+	CHECK(config_value(&c, "data_dir", value, 8) == STATUS_INVALID &&
+	    value[0] == '\0', "a value longer than the buffer: '%s'", value);
+}
+
 static const CU_TestInfo config_tests[] = {
 	{ "defaults", test_defaults },
 	{ "config_set table", test_set_table },
@@ -446,6 +504,7 @@ static const CU_TestInfo config_tests[] = {
 	{ "config_load missing file and long line",
 	    test_load_missing_and_long_lines },
 	{ "config_finish", test_finish },
+	{ "config_value", test_value },
 	CU_TEST_INFO_NULL,
 };
 
