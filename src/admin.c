@@ -102,6 +102,23 @@ act_as_owner(const char *home)
 }
 
 /*
+ * Takes the data directory's lock: STATUS_BUSY while a pool (or another
+ * releasemgr-admin) holds it, which a command that needs the store alone
+ * reports.
+ */
+static enum status
+take_lock(struct admin *admin, enum access access)
+{
+	enum status status = datadir_lock(admin->config.data_dir, 0,
+	    &admin->lock_fd);
+
+	if (status == STATUS_BUSY && access == ACCESS_ALONE)
+		log_error("%s is in use by a running pool (or another "
+		    "releasemgr-admin): stop it first", admin->config.data_dir);
+	return status;
+}
+
+/*
  * Takes the data directory's lock when no pool holds it, and opens the
  * store: recovered when the lock is ours, joined when a pool runs and
  * access allows it.
@@ -114,13 +131,9 @@ open_store(struct admin *admin, enum access access)
 	enum status status;
 	bool exists;
 
-	status = datadir_lock(admin->config.data_dir, 0, &admin->lock_fd);
-	if (status == STATUS_BUSY && access == ACCESS_ALONE) {
-		log_error("%s is in use by a running pool (or another "
-		    "releasemgr-admin): stop it first", admin->config.data_dir);
-		return status;
-	}
-	if (status != STATUS_OK && status != STATUS_BUSY)
+	status = take_lock(admin, access);
+	if (status != STATUS_OK && (status != STATUS_BUSY ||
+	    access == ACCESS_ALONE))
 		return status;
 	datadir_store_options(&admin->config, status == STATUS_OK ?
 	    STORE_RECOVER : STORE_JOIN, home, &options);
@@ -177,12 +190,8 @@ command_restore(struct admin *admin)
 	struct store_options options;
 	char home[DATADIR_HOME_SIZE];
 
-	if (datadir_lock(admin->config.data_dir, 0, &admin->lock_fd) !=
-	    STATUS_OK) {
-		log_error("restore: %s is in use by a running pool: stop it "
-		    "first", admin->config.data_dir);
+	if (take_lock(admin, ACCESS_ALONE) != STATUS_OK)
 		return EXIT_FAULT;
-	}
 	datadir_store_options(&admin->config, STORE_RECOVER, home, &options);
 	if (store_restore(&options, admin->argument) != STATUS_OK)
 		return EXIT_FAULT;
@@ -211,12 +220,8 @@ command_import(struct admin *admin)
 	uint64_t lines;
 	bool exists;
 
-	if (datadir_lock(admin->config.data_dir, 0, &admin->lock_fd) !=
-	    STATUS_OK) {
-		log_error("import: %s is in use by a running pool: stop it "
-		    "first", admin->config.data_dir);
+	if (take_lock(admin, ACCESS_ALONE) != STATUS_OK)
 		return EXIT_FAULT;
-	}
 	datadir_store_options(&admin->config, STORE_RECOVER, home, &options);
 	if (store_find(home, &exists) != STATUS_OK)
 		return EXIT_FAULT;

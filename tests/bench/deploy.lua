@@ -14,7 +14,6 @@ local environment, services, mode, base
 local headers = { ["Content-Type"] = "application/json" }
 local counter = 0
 local same
-non200 = 0
 
 local function body(service, version)
    return string.format('{"name":"svc-%03d","version":%.0f,"environment":"%s"}',
@@ -37,8 +36,4 @@ function request()
                      body(math.random(services) - 1, version))
 end
 
-function response(status, headers, body)
-   if status ~= 200 then
-      non200 = non200 + 1
-   end
-end
+count_non200()

@@ -2,10 +2,21 @@
 -- threads (global `id` in each thread: 0, 1, ...) and, when wrk is done,
 -- prints "BENCH key value" lines: counts, socket errors by kind, answers
 -- with a status >= 400 (wrk's own count), answers other than 200 (counted
--- by scripts that define response()), and latency percentiles in
+-- by scripts that call count_non200()), and latency percentiles in
 -- microseconds.
 
 local threads = {}
+non200 = 0
+
+-- Makes this thread count every answer other than 200 (non200). Scripts
+-- that want it call it; the others skip the cost of a response() hook.
+function count_non200()
+   response = function(status, headers, body)
+      if status ~= 200 then
+         non200 = non200 + 1
+      end
+   end
+end
 
 function setup(thread)
    thread:set("id", #threads)

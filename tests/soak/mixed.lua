@@ -13,7 +13,6 @@ dofile(here .. "../bench/report.lua")
 local environment, versions, services, base
 local headers = { ["Content-Type"] = "application/json" }
 local counter = 0
-non200 = 0
 
 function init(args)
    environment, versions = args[1], tonumber(args[2])
@@ -50,8 +49,4 @@ function request()
    return get("/diff?from=" .. n .. "&to=" .. math.random(versions))
 end
 
-function response(status, headers, body)
-   if status ~= 200 then
-      non200 = non200 + 1
-   end
-end
+count_non200()

@@ -24,26 +24,11 @@ static struct {
 	struct store	*store[STORES];
 } fx;
 
-static struct store_options
-admin_options(const char *home, enum store_role role)
-{
-	struct store_options options;
-
-	memset(&options, 0, sizeof(options));
-	options.home = home;
-	options.role = role;
-	options.cache_mb = 4;
-	options.lock_timeout_ms = 1000;
-	options.durable = true;
-	options.keyframe_interval = 4;
-	return options;
-}
-
 /* Opens store i in its directory (recovering, as releasemgr-admin does). */
 static bool
 open_store(int i)
 {
-	struct store_options options = admin_options(fx.dir[i], STORE_RECOVER);
+	struct store_options options = test_store_options(fx.dir[i], STORE_RECOVER);
 
 	return CHECK(store_open(&options, &fx.store[i]) == STATUS_OK,
 	    "store_open(%s)", fx.dir[i]);
@@ -287,7 +272,7 @@ test_import_errors(void)
 static void
 test_backup_restore_verify(void)
 {
-	struct store_options options = admin_options(fx.dir[1], STORE_RECOVER);
+	struct store_options options = test_store_options(fx.dir[1], STORE_RECOVER);
 	char *text = NULL, *again = NULL;
 	uint64_t lines;
 	bool exists;
@@ -319,7 +304,7 @@ test_backup_restore_verify(void)
 static void
 test_restore_refuses_what_is_no_backup(void)
 {
-	struct store_options options = admin_options(fx.dir[1], STORE_RECOVER);
+	struct store_options options = test_store_options(fx.dir[1], STORE_RECOVER);
 	bool exists = true;
 
 	CHECK(store_restore(&options, fx.dir[0]) == STATUS_INVALID,

@@ -61,6 +61,22 @@ add_suite_with_tests(const char *name, CU_SetUpFunc setup,
 	return 0;
 }
 
+struct store_options
+test_store_options(const char *home, enum store_role role)
+{
+	struct store_options options;
+
+	memset(&options, 0, sizeof(options));
+	options.home = home;
+	options.role = role;
+	options.cache_mb = 4;
+	options.lock_timeout_ms = 1000;
+	options.durable = true;
+	options.keyframe_interval = 3;
+	options.commit_delay_us = 200;
+	return options;
+}
+
 bool
 temp_dir_create(char *dir, size_t cap)
 {

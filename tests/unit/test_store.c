@@ -27,23 +27,6 @@ static struct {
 	struct store	*store;
 } fx;
 
-static struct store_options
-options_for(const char *home, enum store_role role)
-{
-	struct store_options options;
-
-	memset(&options, 0, sizeof(options));
-	options.home = home;
-	options.role = role;
-	options.cache_mb = 4;
-	options.lock_timeout_ms = 1000;
-	options.durable = true;
-	/* keyframes every few versions, so that every test crosses some */
-	options.keyframe_interval = 3;
-	options.commit_delay_us = 200;
-	return options;
-}
-
 static void
 store_setup(void)
 {
@@ -53,7 +36,7 @@ store_setup(void)
 	fx.store = NULL;
 	if (!temp_dir_create(fx.dir, sizeof(fx.dir)))
 		return;
-	options = options_for(fx.dir, STORE_RECOVER);
+	options = test_store_options(fx.dir, STORE_RECOVER);
 	status = store_open(&options, &fx.store);
 	CHECK(status == STATUS_OK && fx.store != NULL, "store_open(%s): %s",
 	    fx.dir, status_name(status));
@@ -529,7 +512,7 @@ test_model_replay(void)
 static void
 test_reopen_keeps_everything(void)
 {
-	struct store_options options = options_for(fx.dir, STORE_RECOVER);
+	struct store_options options = test_store_options(fx.dir, STORE_RECOVER);
 	enum status status;
 
 	REQUIRE_STORE();
@@ -576,7 +559,7 @@ test_reopen_keeps_everything(void)
 static void
 test_join_shares_data(void)
 {
-	struct store_options options = options_for(fx.dir, STORE_JOIN);
+	struct store_options options = test_store_options(fx.dir, STORE_JOIN);
 	struct store *worker = NULL;
 	enum status status;
 
@@ -613,7 +596,7 @@ test_open_failures(void)
 	REQUIRE_STORE();
 	/* a home that does not exist */
 	snprintf(other, sizeof(other), "%s/missing", fx.dir);
-	options = options_for(other, STORE_RECOVER);
+	options = test_store_options(other, STORE_RECOVER);
 	store = (struct store *)(void *)&sentinel;
 	status = store_open(&options, &store);
 	CHECK(status != STATUS_OK && store == NULL,
@@ -622,7 +605,7 @@ test_open_failures(void)
 		store_close(store);
 	/* joining a directory where no environment was created */
 	if (temp_dir_create(other, sizeof(other))) {
-		options = options_for(other, STORE_JOIN);
+		options = test_store_options(other, STORE_JOIN);
 		store = (struct store *)(void *)&sentinel;
 		status = store_open(&options, &store);
 		CHECK(status != STATUS_OK && store == NULL,
@@ -657,7 +640,7 @@ test_cache_size(void)
 
 		if (!temp_dir_create(dir, sizeof(dir)))
 			return;
-		options = options_for(dir, STORE_RECOVER);
+		options = test_store_options(dir, STORE_RECOVER);
 		options.cache_mb = sizes_mb[i];
 		status = store_open(&options, &store);
 		if (CHECK(status == STATUS_OK, "open with cache_mb %u: %s",
@@ -734,7 +717,7 @@ test_checkpoint_removes_logs(void)
 	snprintf(path, sizeof(path), "%s/DB_CONFIG", dir);
 	if (!CHECK(write_file(path, LIT(db_config), 0600), "write %s", path))
 		goto done;
-	options = options_for(dir, STORE_RECOVER);
+	options = test_store_options(dir, STORE_RECOVER);
 	options.durable = false;	/* the test is about files, not flushes */
 	if (!CHECK(store_open(&options, &store) == STATUS_OK, "open %s", dir))
 		goto done;
@@ -766,7 +749,7 @@ done:
 static void
 test_reserve(void)
 {
-	struct store_options options = options_for(fx.dir, STORE_RECOVER);
+	struct store_options options = test_store_options(fx.dir, STORE_RECOVER);
 	struct environment_state state;
 	struct deploy_result r;
 	enum status status;

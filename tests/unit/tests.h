@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "store.h"
+
 /*
  * CHECK(condition, fmt, ...) records one CUnit assertion whose failure
  * message is the printf-formatted fmt (naming the table case) followed by
@@ -53,6 +55,14 @@ bool	write_file(const char *path, const void *data, size_t len, mode_t mode);
 char	*copy_exact(const char *s, size_t len);
 /* Writes a printable rendering of len bytes of s (\xNN escapes) into buf. */
 const char *printable(const char *s, size_t len, char *buf, size_t cap);
+
+/*
+ * Options for a store in home, opened for role, as the store and admin
+ * suites use it: durable, small cache, a keyframe every 3 versions so
+ * that every test crosses some.
+ */
+struct store_options	test_store_options(const char *home,
+			    enum store_role role);
 
 /* test_validate.c */
 int	add_validate_suite(void);
