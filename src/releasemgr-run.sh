@@ -63,11 +63,22 @@ chmod 711 "$data_dir" "$data_dir/run"
 user_line=
 static_root=$root/static
 if [ "$(id -u)" -eq 0 ]; then
-	# nginx's workers drop root: they need their temporary directories,
-	# and the pages, which a checkout in a private directory hides
+	# nginx's workers and the pool drop root: both must reach the data
+	# directory (the socket, the store), and nginx's workers the pages,
+	# which a checkout in a private directory hides
+	pool_user=$("$bin_dir/releasemgr" --config "$config" --print-setting user) ||
+		die "cannot read user from $config"
 	nginx_user=www-data
 	id "$nginx_user" >/dev/null 2>&1 || nginx_user=nobody
 	user_line="user $nginx_user;"
+	for who in "$nginx_user" $pool_user; do
+		id "$who" >/dev/null 2>&1 || continue
+		runuser -u "$who" -- test -x "$data_dir/run" 2>/dev/null ||
+			die "$who cannot reach $data_dir (a parent directory is" \
+			    "closed to others): choose a data directory outside it" \
+			    "(--data-dir, make run DATA_DIR=/var/lib/releasemgr) or" \
+			    "let others through the parents (chmod o+x)"
+	done
 	chown "$nginx_user" "$data_dir/nginx"
 	if ! runuser -u "$nginx_user" -- test -r "$static_root/index.html" 2>/dev/null; then
 		echo "releasemgr-run: $nginx_user cannot read $static_root; serving a copy" >&2
