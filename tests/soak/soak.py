@@ -125,7 +125,10 @@ def soak(opts):
 
 def memcheck(opts):
     root = harness.tempfile.mkdtemp(prefix='releasemgr-memcheck-')
-    wrapper = ('valgrind -q --error-exitcode=99 --leak-check=full '
+    # started as root, the pool becomes its user, and valgrind writes a
+    # forked worker's log as that user
+    os.chmod(root, 0o1777)
+    wrapper = ('valgrind -q --vgdb=no --error-exitcode=99 --leak-check=full '
                '--show-leak-kinds=definite --errors-for-leak-kinds=definite '
                '--suppressions=%s --log-file=%s/valgrind.%%p.log%s'
                % (SUPPRESSIONS, root, ' --track-origins=yes' if opts.track_origins else ''))
