@@ -136,15 +136,22 @@ lint:
 	  --inline-suppr -D_DEFAULT_SOURCE -Isrc --std=c11 src tests/unit \
 	  tests/bench tests/fuzz
 
-# Fuzzes the request parsers, then says how many inputs it ran and kept.
+# Fuzzes the request parsers (libFuzzer ends with the number of inputs
+# run, stat::number_of_executed_units), then minimises what it found, so
+# that the scratch corpus does not grow without bound, and counts it.
 fuzz:
 	$(MAKE) deps DEB_PACKAGES="$(FUZZ_PACKAGES)"
 	$(MAKE) build/fuzz/fuzz_request
 	mkdir -p $(FUZZ_CORPUS)
 	build/fuzz/fuzz_request $(FUZZ_OPTIONS) -max_total_time=$(FUZZ_SECONDS) \
 	  $(FUZZ_CORPUS) tests/fuzz/corpus
-	@echo "fuzz: corpus of $$(ls tests/fuzz/corpus | wc -l) committed" \
-	  "and $$(ls $(FUZZ_CORPUS) | wc -l) found inputs ($(FUZZ_CORPUS))"
+	rm -rf $(FUZZ_CORPUS).min && mkdir $(FUZZ_CORPUS).min
+	build/fuzz/fuzz_request -merge=1 $(FUZZ_CORPUS).min $(FUZZ_CORPUS) \
+	  2>build/fuzz/merge.log
+	rm -rf $(FUZZ_CORPUS) && mv $(FUZZ_CORPUS).min $(FUZZ_CORPUS)
+	@echo "fuzz: $(FUZZ_SECONDS) s; corpus: $$(ls tests/fuzz/corpus | wc -l)" \
+	  "committed seeds, $$(ls $(FUZZ_CORPUS) | wc -l) found inputs" \
+	  "($(FUZZ_CORPUS), minimised)"
 
 fuzz-short:
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
