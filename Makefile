@@ -5,8 +5,11 @@
 #   make run        install what is missing, build, start nginx and the pool
 #                   on http://127.0.0.1:$(PORT) with data under $(DATA_DIR)
 #   make test       install what is missing, build, run the unit tests (also
-#                   under ASan and UBSan) and the end-to-end tests
+#                   under ASan and UBSan), a short fuzzing run and the
+#                   end-to-end tests
 #   make screenshots  take README's screenshots with headless chromium
+#   make fuzz       install clang if missing, fuzz the request parsers for
+#                   FUZZ_SECONDS (600) seconds (new inputs go to build/fuzz/corpus)
 #   make bench      install wrk if missing, build, measure every route and
 #                   the store against the machine's ceilings; writes
 #                   docs/benchmarks.md
@@ -39,8 +42,11 @@ DEB_PACKAGES	 = gcc make pkg-config libc6-dev libfcgi-dev libdb5.3-dev \
 		   libjson-c-dev libcunit1-dev nginx db5.3-util python3 \
 		   valgrind cppcheck
 
-# What make test needs besides: a browser for the page's test.
-TEST_PACKAGES	 = chromium
+# What the fuzzer needs: clang and its libFuzzer runtime.
+FUZZ_PACKAGES	 = clang libclang-rt-14-dev
+
+# What make test needs besides: a browser for the page's test, the fuzzer.
+TEST_PACKAGES	 = chromium $(FUZZ_PACKAGES)
 
 # Every module but the entry point; the unit tests link these.
 LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
@@ -55,15 +61,30 @@ TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_admin.c
 HEADERS		 = $(wildcard src/*.h)
 
-.PHONY: all deps run test unit unit-asan unit-valgrind e2e lint bench \
-	soak screenshots clean
+# The request fuzzer links only the parsers and what they call: no store,
+# no FastCGI. It runs for FUZZ_SECONDS (make fuzz) or FUZZ_SHORT_SECONDS
+# (make fuzz-short, part of make test); the committed corpus is read, and
+# what the fuzzer adds goes to FUZZ_CORPUS.
+FUZZ_CC		 = clang
+FUZZ_SECONDS	?= 600
+FUZZ_SHORT_SECONDS ?= 30
+FUZZ_SRCS	 = src/json.c src/validate.c src/http.c src/model.c
+FUZZ_CFLAGS	 = -std=c11 -O1 -g $(WARNINGS) $$(pkg-config --cflags json-c) \
+		   -fsanitize=fuzzer,address,undefined \
+		   -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CORPUS	 = build/fuzz/corpus
+FUZZ_OPTIONS	 = -max_len=4096 -timeout=10 -print_final_stats=1 \
+		   -dict=tests/fuzz/request.dict -artifact_prefix=build/fuzz/
+
+.PHONY: all deps run test unit unit-asan unit-valgrind e2e lint fuzz \
+	fuzz-short bench soak screenshots clean
 
 all: cgi-bin/releasemgr cgi-bin/releasemgr-run cgi-bin/releasemgr-admin
 
 build/%.o: src/%.c $(HEADERS) | build
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-build build/asan:
+build build/asan build/fuzz:
 	mkdir -p $@
 
 cgi-bin/releasemgr: build/main.o $(LIB_OBJS)
@@ -117,6 +138,11 @@ build/store_bench: tests/bench/store_bench.c $(LIB_OBJS) $(HEADERS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/bench/store_bench.c $(LIB_OBJS) \
 	  $(LDLIBS)
 
+build/fuzz/fuzz_request: tests/fuzz/fuzz_request.c $(FUZZ_SRCS) $(HEADERS) \
+    | build/fuzz
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_request.c \
+	  $(FUZZ_SRCS) $$(pkg-config --libs json-c)
+
 unit: build/test_unit
 	build/test_unit
 
@@ -131,7 +157,27 @@ unit-valgrind: build/test_unit
 lint:
 	cppcheck -q --error-exitcode=1 --enable=warning,portability \
 	  --inline-suppr -D_DEFAULT_SOURCE -Isrc --std=c11 src tests/unit \
-	  tests/bench
+	  tests/bench tests/fuzz
+
+# Fuzzes the request parsers (libFuzzer ends with the number of inputs
+# run, stat::number_of_executed_units), then minimises what it found, so
+# that the scratch corpus does not grow without bound, and counts it.
+fuzz:
+	$(MAKE) deps DEB_PACKAGES="$(FUZZ_PACKAGES)"
+	$(MAKE) build/fuzz/fuzz_request
+	mkdir -p $(FUZZ_CORPUS)
+	build/fuzz/fuzz_request $(FUZZ_OPTIONS) -max_total_time=$(FUZZ_SECONDS) \
+	  $(FUZZ_CORPUS) tests/fuzz/corpus
+	rm -rf $(FUZZ_CORPUS).min && mkdir $(FUZZ_CORPUS).min
+	build/fuzz/fuzz_request -merge=1 $(FUZZ_CORPUS).min $(FUZZ_CORPUS) \
+	  2>build/fuzz/merge.log
+	rm -rf $(FUZZ_CORPUS) && mv $(FUZZ_CORPUS).min $(FUZZ_CORPUS)
+	@echo "fuzz: $(FUZZ_SECONDS) s; corpus: $$(ls tests/fuzz/corpus | wc -l)" \
+	  "committed seeds, $$(ls $(FUZZ_CORPUS) | wc -l) found inputs" \
+	  "($(FUZZ_CORPUS), minimised)"
+
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
 
 e2e: all
 	RELEASEMGR_BROWSER_REQUIRED=1 python3 tests/e2e/run.py
@@ -146,7 +192,8 @@ screenshots: all
 
 test: deps
 	$(MAKE) deps DEB_PACKAGES="$(TEST_PACKAGES)"
-	$(MAKE) all build/store_bench unit unit-asan unit-valgrind lint e2e
+	$(MAKE) all build/store_bench unit unit-asan unit-valgrind lint \
+	  fuzz-short e2e
 
 bench: deps
 	$(MAKE) deps DEB_PACKAGES=wrk

@@ -44,7 +44,12 @@ static const char *const member_names[MEMBER_COUNT] = {
 #define EXPORT_FORMAT		"releasemgr-export"
 #define EXPORT_FORMAT_VERSION	1
 
-/* The state of the RFC 8259 scanner over one body. */
+/*
+ * The state of the RFC 8259 scanner over one body. A problem of a known
+ * member (a bad text, a second occurrence) is kept in invalid while the
+ * scan goes on: it is the answer only for a body that is JSON to the end,
+ * since a malformed body is first of all not JSON.
+ */
 struct scan {
 	const char	*start;
 	const char	*p;
@@ -52,6 +57,7 @@ struct scan {
 	int		 depth;
 	const char	*member;	/* the known top-level member being read, or NULL */
 	unsigned	 seen;		/* bit per enum member found at the top level */
+	bool		 member_failed;	/* invalid holds a member's problem */
 	struct invalid	*invalid;
 };
 
@@ -76,18 +82,32 @@ syntax_error(struct scan *sc, const char *what)
 }
 
 /*
- * Reports a string that is well-formed JSON but not acceptable text: a
- * problem of the member when it is a known top-level one.
+ * Keeps the first problem of a known member ("name" "is given more than
+ * once"); always true, for the scan to go on.
+ */
+static bool
+member_error(struct scan *sc, const char *member, const char *what)
+{
+	if (!sc->member_failed)
+		invalid_set(sc->invalid, PROBLEM_INVALID_FIELD, member,
+		    "%s %s", member, what);
+	sc->member_failed = true;
+	return true;
+}
+
+/*
+ * Reports a string that is well-formed JSON but not acceptable text. In
+ * the value of a known top-level member it is that member's problem, kept
+ * while the scan goes on past the bad text (true); elsewhere the body is
+ * refused as JSON (false).
  */
 static bool
 text_error(struct scan *sc, const char *what)
 {
 	if (sc->member != NULL && sc->depth == 1)
-		invalid_set(sc->invalid, PROBLEM_INVALID_FIELD, sc->member,
-		    "%s %s", sc->member, what);
-	else
-		invalid_set(sc->invalid, PROBLEM_INVALID_JSON, NULL,
-		    "the body is not valid JSON: a string %s", what);
+		return member_error(sc, sc->member, what);
+	invalid_set(sc->invalid, PROBLEM_INVALID_JSON, NULL,
+	    "the body is not valid JSON: a string %s", what);
 	return false;
 }
 
@@ -135,8 +155,9 @@ simple_escape(char c)
 
 /*
  * Scans a \u escape (the backslash and u already read), which must not
- * leave half of a UTF-16 surrogate pair alone. *ascii is the character it
- * stands for when that is ASCII, or -1.
+ * leave half of a UTF-16 surrogate pair alone (text_error decides whether
+ * the scan goes on after one). *ascii is the character it stands for when
+ * that is ASCII, or -1.
  */
 static bool
 scan_unicode_escape(struct scan *sc, int *ascii)
@@ -201,8 +222,11 @@ scan_string(struct scan *sc, char *key, size_t key_cap)
 			size_t n = utf8_sequence_length(sc->p,
 			    (size_t)(sc->end - sc->p));
 
-			if (n == 0)
-				return text_error(sc, "is not valid UTF-8");
+			if (n == 0) {
+				if (!text_error(sc, "is not valid UTF-8"))
+					return false;
+				n = 1;	/* scan on from the next byte */
+			}
 			sc->p += n;
 			decoded = -1;
 		} else {
@@ -287,13 +311,9 @@ scan_container(struct scan *sc)
 			for (int m = 0; sc->depth == 1 && m < MEMBER_COUNT; m++) {
 				if (strcmp(key, member_names[m]) != 0)
 					continue;
-				if (sc->seen & (1u << m)) {
-					invalid_set(sc->invalid,
-					    PROBLEM_INVALID_FIELD, member_names[m],
-					    "%s is given more than once",
-					    member_names[m]);
-					return false;
-				}
+				if (sc->seen & (1u << m))
+					member_error(sc, member_names[m],
+					    "is given more than once");
 				sc->seen |= 1u << m;
 				sc->member = member_names[m];
 			}
@@ -358,12 +378,13 @@ scan_value(struct scan *sc)
 
 /*
  * Checks that body is exactly one JSON object per RFC 8259, with no known
- * member given twice at its top level.
+ * member given twice at its top level and no known member's text refused.
+ * A body that is not JSON is refused as such, whatever its members.
  */
 static bool
 scan_body(const char *body, size_t len, struct invalid *invalid)
 {
-	struct scan sc = { body, body, body + len, 0, NULL, 0, invalid };
+	struct scan sc = { body, body, body + len, 0, NULL, 0, false, invalid };
 
 	skip_space(&sc);
 	if (sc.p >= sc.end || *sc.p != '{') {
@@ -376,7 +397,7 @@ scan_body(const char *body, size_t len, struct invalid *invalid)
 	skip_space(&sc);
 	if (sc.p != sc.end)
 		return syntax_error(&sc, "trailing data after the object");
-	return true;
+	return !sc.member_failed;
 }
 
 /*

@@ -240,6 +240,25 @@ static const struct deploy_case deploy_cases[] = {
 	    "{\"name\":\"a\",\"name\\u0000\":\"b\",\"version\":1}"),
 	BAD_JSON("a member named name\\u0000x",
 	    "{\"name\\u0000x\":\"b\",\"version\":1}"),
+	/*
+	 * A member's problem is the answer only for a body that is JSON to
+	 * the end: a malformed body is refused as JSON (found by the fuzzer).
+	 */
+	BAD_JSON("invalid UTF-8 in name, then the end",
+	    "{\"name\":\"\xc0"),
+	BAD_JSON("invalid UTF-8 in name, then trailing data",
+	    "{\"name\":\"\xc0\",\"version\":1} x"),
+	BAD_JSON("lone surrogate in name, then an unclosed object",
+	    "{\"name\":\"\\udc00\",\"version\":1"),
+	BAD_JSON("name given twice, then a bad literal",
+	    "{\"name\":\"a\",\"name\":\"b\",\"version\":tru}"),
+	BAD_JSON("name given twice, then nesting too deep",
+	    "{\"name\":\"a\",\"name\":\"b\",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"),
+	BAD_FIELD("invalid UTF-8 then a duplicate: the first problem",
+	    "{\"name\":\"\xc0\",\"version\":1,\"version\":2}", "name"),
+	BAD_FIELD("a duplicate then invalid UTF-8: the first problem",
+	    "{\"version\":1,\"version\":2,\"name\":\"\xc0\"}", "version"),
 
 	/* the body is not one JSON object */
 	BAD_JSON("empty body", ""),
