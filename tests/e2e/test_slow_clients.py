@@ -109,30 +109,38 @@ class SlowClientTest(E2ETestCase):
         self.assertSnapshot(self.server, env, rounds, [('svc', rounds)])
         return slowest
 
-    def test_stalled_bodies_are_cut(self):
-        """Half a body, then nothing: nginx cuts each after the body timeout."""
-        env = unique_env('stalled')
-        body = json_body(name='stalled', version=1, environment=env)
+    def clients_cut(self, data):
+        """SLOW clients each send data and then nothing, while others are
+        answered; returns (seconds from the last byte to each cut, sorted;
+        what each client received; the slowest answer to the others; the
+        seconds those answers took in all)."""
         socks = []
         try:
             for _ in range(SLOW):
                 sock = connect(self.server.port)
-                sock.sendall(head(len(body)) + body[:len(body) // 2])
+                sock.sendall(data)
                 socks.append(sock)
             sent = time.monotonic()
             slowest = self.others_answered()
-            self.assertLess(time.monotonic() - sent, TIMEOUT - 0.5,
-                            'the others took too long to prove anything')
+            proving = time.monotonic() - sent
             closed = wait_closed(socks, TIMEOUT + 5)
         finally:
             for sock in socks:
                 sock.close()
-        self.assertEqual(len(closed), SLOW, 'stalled clients still connected')
+        self.assertEqual(len(closed), SLOW, 'clients still connected after the timeout')
         after = sorted(at - sent for at, _data in closed.values())
+        return after, {data for _at, data in closed.values()}, slowest, proving
+
+    def test_stalled_bodies_are_cut(self):
+        """Half a body, then nothing: nginx cuts each after the body timeout."""
+        env = unique_env('stalled')
+        body = json_body(name='stalled', version=1, environment=env)
+        after, received, slowest, proving = self.clients_cut(head(len(body))
+                                                             + body[:len(body) // 2])
+        self.assertLess(proving, TIMEOUT - 0.5, 'the others took too long to prove anything')
         self.assertGreater(after[0], TIMEOUT - 0.5, 'cut before the timeout')
         self.assertLess(after[-1], TIMEOUT + 2.0, 'cut long after the timeout')
-        self.assertEqual({data for _at, data in closed.values()}, {b''},
-                         'a stalled client got an answer')
+        self.assertEqual(received, {b''}, 'a stalled client got an answer')
         self.assertProblem(self.server.services(environment=env), 404, '/problems/not-found')
         report('%d stalled bodies cut %.2f to %.2f s after their last byte '
                '(client_body_timeout %g s); others answered within %.0f ms'
@@ -262,22 +270,9 @@ class SlowClientTest(E2ETestCase):
         the rest and cuts the client at the timeout; the pool never sees it."""
         env = unique_env('shorter')
         body = json_body(name='short', version=1, environment=env)
-        socks = []
-        try:
-            for _ in range(SLOW):
-                sock = connect(self.server.port)
-                sock.sendall(head(len(body) + 20) + body)
-                socks.append(sock)
-            sent = time.monotonic()
-            slowest = self.others_answered()
-            closed = wait_closed(socks, TIMEOUT + 5)
-        finally:
-            for sock in socks:
-                sock.close()
-        self.assertEqual(len(closed), SLOW)
-        after = sorted(at - sent for at, _data in closed.values())
+        after, received, slowest, _ = self.clients_cut(head(len(body) + 20) + body)
         self.assertLess(after[-1], TIMEOUT + 2.0)
-        self.assertEqual({data for _at, data in closed.values()}, {b''})
+        self.assertEqual(received, {b''})
         # and a client that gives up early: nothing either
         sock = connect(self.server.port)
         sock.sendall(head(len(body) + 20) + body)
