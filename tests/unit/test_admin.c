@@ -170,36 +170,43 @@ change(uint64_t system_version, const char *name, bool has_previous,
 static void
 test_import_refuses_what_does_not_follow(void)
 {
+	/* after versions 1 (a 1, at 1000 ms) and 2 (a 1 -> 2, at 2000 ms) */
+	static const struct {
+		const char	*label;
+		uint64_t	 system_version;
+		const char	*name;
+		bool		 has_previous;
+		uint64_t	 previous, version, created_ms;
+		enum status	 expected;
+	} cases[] = {
+		{ "version 1", 1, "a", false, 0, 1, 1000, STATUS_OK },
+		{ "version 2", 2, "a", true, 1, 2, 2000, STATUS_OK },
+		{ "a gap", 4, "a", true, 2, 3, 3000, STATUS_INVALID },
+		{ "a number already taken", 2, "a", true, 2, 3, 3000,
+		  STATUS_INVALID },
+		{ "new, but the service exists", 3, "a", false, 0, 3, 3000,
+		  STATUS_INVALID },
+		{ "the wrong previous version", 3, "a", true, 1, 3, 3000,
+		  STATUS_INVALID },
+		{ "a change that changes nothing", 3, "a", true, 2, 2, 3000,
+		  STATUS_INVALID },
+		{ "a previous version of an absent service", 3, "b", true, 2, 1,
+		  3000, STATUS_INVALID },
+		{ "a time before the current one", 3, "b", false, 0, 1, 1999,
+		  STATUS_INVALID },
+	};
 	struct change_record c;
 	struct environment_state state;
 
 	if (!open_store(0))
 		return;
-	c = change(1, "a", false, 0, 1, 1000);
-	CHECK(store_import(fx.store[0], "e", &c) == STATUS_OK, "version 1");
-	c = change(2, "a", true, 1, 2, 2000);
-	CHECK(store_import(fx.store[0], "e", &c) == STATUS_OK, "version 2");
-
-	c = change(4, "a", true, 2, 3, 3000);
-	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID, "a gap");
-	c = change(2, "a", true, 2, 3, 3000);
-	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
-	    "a number already taken");
-	c = change(3, "a", false, 0, 3, 3000);
-	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
-	    "new, but the service exists");
-	c = change(3, "a", true, 1, 3, 3000);
-	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
-	    "the wrong previous version");
-	c = change(3, "a", true, 2, 2, 3000);
-	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
-	    "a change that changes nothing");
-	c = change(3, "b", true, 2, 1, 3000);
-	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
-	    "a previous version of an absent service");
-	c = change(3, "b", false, 0, 1, 1999);
-	CHECK(store_import(fx.store[0], "e", &c) == STATUS_INVALID,
-	    "a time before the current one");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		c = change(cases[i].system_version, cases[i].name,
+		    cases[i].has_previous, cases[i].previous, cases[i].version,
+		    cases[i].created_ms);
+		CHECK(store_import(fx.store[0], "e", &c) == cases[i].expected,
+		    "%s", cases[i].label);
+	}
 	CHECK(store_current(fx.store[0], "e", &state) == STATUS_OK &&
 	    state.system_version == 2 && state.updated_ms == 2000,
 	    "nothing refused was written");
