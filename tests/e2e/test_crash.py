@@ -361,8 +361,10 @@ class CrashRoundsTest(E2ETestCase):
 
     def test_2_worker_frozen_in_a_transaction_then_killed(self):
         server = self.server
-        load = DeployLoad(server, self.env, 'frozen', threads=8, max_requests=4000,
-                          duration=40.0, pause=0.01).start()
+        # enough requests and time for every attempt at freezing, then the
+        # kill and the recovery: the load is stopped explicitly
+        load = DeployLoad(server, self.env, 'frozen', threads=8, max_requests=200000,
+                          duration=120.0, pause=0.01).start()
         try:
             wait_until(lambda: load.ack_count() >= 8, 15, 'deploys acknowledged')
             victim, holding = self.freeze_a_worker_holding_locks(load)
