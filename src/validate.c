@@ -212,6 +212,9 @@ days_since_epoch(unsigned year, unsigned month, unsigned day)
 	return era_days + (153 * m + 2) / 5 + day - 1 - 719468;
 }
 
+/* 9999-12-31T23:59:59Z: past it, an instant has no four-digit year in UTC. */
+#define INSTANT_SECONDS_MAX	INT64_C(253402300799)
+
 /* Days in a month of a year. */
 static unsigned
 month_days(unsigned year, unsigned month)
@@ -264,7 +267,7 @@ parse_instant(const char *s, size_t len, uint64_t *ms)
 	/* a leap second counts as the last second of its minute */
 	total = (int64_t)days_since_epoch(year, month, day) * 86400 +
 	    hour * 3600 + minute * 60 + (second == 60 ? 59 : second) - offset;
-	if (total < 0)
+	if (total < 0 || total > INSTANT_SECONDS_MAX)
 		return false;
 	*ms = (uint64_t)total * 1000 + millis;
 	return true;
@@ -292,7 +295,7 @@ take_at(struct query *q, const char *value, size_t len,
 	if (!parse_instant(value, len, &q->at_ms)) {
 		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, "at",
 		    "at must be an RFC 3339 date and time, such as "
-		    "2026-11-22T10:15:03Z, from 1970 on");
+		    "2026-11-22T10:15:03Z, from 1970 to 9999");
 		return false;
 	}
 	q->has_at = true;

@@ -49,7 +49,7 @@ bool	parse_decimal(const char *s, size_t len, uint64_t min, uint64_t max,
  * an optional fraction, then Z or an offset +HH:MM / -HH:MM; T and Z in
  * either case) into milliseconds since the epoch, the fraction cut to
  * whole milliseconds. Returns false on anything else, on dates that do
- * not exist (February 30), and before 1970.
+ * not exist (February 30), and outside 1970 to 9999 once in UTC.
  */
 bool	parse_instant(const char *s, size_t len, uint64_t *ms);
 

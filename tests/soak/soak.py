@@ -88,6 +88,20 @@ def worker_state(server):
     return state
 
 
+def settled_state(server, before, timeout=10.0):
+    """worker_state() once the requests wrk left in flight are done: each
+    worker's descriptors other than log files back to no more than before,
+    or the timeout (a real leak stays)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = worker_state(server)
+        if time.monotonic() >= deadline or all(
+                pid in before and split_logs(files)[1] <= split_logs(before[pid][2])[1]
+                for pid, (_anon, _rss, files) in state.items()):
+            return state
+        time.sleep(0.2)
+
+
 def seeded_server(label, extra_env=None):
     server = harness.Server(label=label, extra_env=extra_env)
     server.start(timeout=120)
@@ -112,11 +126,14 @@ def soak(opts):
     try:
         warm = run_mix(server, WARMUP_SECONDS, 64, 10 ** 6)
         failures += mix_failures('warm-up', warm)
+        time.sleep(1.0)     # the requests wrk left in flight finish
         before = worker_state(server)
         started = time.monotonic()
         figures = run_mix(server, opts.seconds, 64, 10 ** 12)
         elapsed = time.monotonic() - started
-        after = worker_state(server)
+        ended = time.monotonic()
+        after = settled_state(server, before)
+        print('soak: workers settled %.1f s after the load ended' % (time.monotonic() - ended))
         failures += mix_failures('soak', figures)
         print('soak: %d requests in %.0f s (%.0f req/s), %d answers other than 200, '
               '%d socket errors; latency p50 %.2f ms, p99 %.2f ms'
