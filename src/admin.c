@@ -154,13 +154,11 @@ open_store(struct admin *admin, enum access access)
 static int
 command_backup(struct admin *admin)
 {
-	struct store_options options;
 	char home[DATADIR_HOME_SIZE];
 	struct stat st;
 	bool exists;
 
-	datadir_store_options(&admin->config, STORE_JOIN, home, &options);
-
+	datadir_home(&admin->config, home);
 	if (store_find(admin->argument, &exists) != STATUS_OK)
 		return EXIT_FAULT;
 	if (exists) {

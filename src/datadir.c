@@ -2,6 +2,7 @@
  * The data directory's layout and its lock.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,21 +17,27 @@
 #define PATH_SIZE	4096
 
 /* Creates dir with mode unless it exists; false (logged) on failure. */
-static int
+static bool
 make_dir(const char *dir, mode_t mode)
 {
 	if (mkdir(dir, mode) == 0 || errno == EEXIST)
-		return 1;
+		return true;
 	log_error("cannot create %s: %s", dir, strerror(errno));
-	return 0;
+	return false;
+}
+
+void
+datadir_home(const struct config *config, char home[DATADIR_HOME_SIZE])
+{
+	/* data_dir is at most CONFIG_PATH_MAX - 1 bytes: DIR/db fits */
+	snprintf(home, DATADIR_HOME_SIZE, "%s/db", config->data_dir);
 }
 
 void
 datadir_store_options(const struct config *config, enum store_role role,
     char home[DATADIR_HOME_SIZE], struct store_options *options)
 {
-	/* data_dir is at most CONFIG_PATH_MAX - 1 bytes: DIR/db fits */
-	snprintf(home, DATADIR_HOME_SIZE, "%s/db", config->data_dir);
+	datadir_home(config, home);
 	memset(options, 0, sizeof(*options));
 	options->home = home;
 	options->role = role;

@@ -24,6 +24,10 @@
 enum status	datadir_lock(const char *dir, unsigned wait_seconds,
 		    int *lock_fd);
 
+/* Writes the store's directory, DIR/db, into home. */
+void		datadir_home(const struct config *config,
+		    char home[DATADIR_HOME_SIZE]);
+
 /*
  * Fills options to open the store of config's data directory for role,
  * with config's settings; home (DATADIR_HOME_SIZE bytes) gets DIR/db,

@@ -79,6 +79,8 @@ handle_deploy(struct app *app, const struct request *request,
 #define CACHE_REVALIDATE	"no-cache"
 /* Cache-Control of /status: status pages poll it. */
 #define CACHE_STATUS	"public, max-age=5"
+/* How old a worker's view of the disk reserve a read may use. */
+#define ROOM_MAX_AGE_MS	1000
 
 /* Parses the query string; on failure answers its problem and returns false. */
 static bool
@@ -211,9 +213,12 @@ handle_services(struct app *app, const struct request *request,
 		/*
 		 * nginx keeps those lists in the data directory, and drops
 		 * the connection when it cannot write its copy: near a full
-		 * disk, it is told to keep none.
+		 * disk, it is told to keep none. A read need not ask the
+		 * filesystem each time: what this worker saw within a
+		 * second will do.
 		 */
-		if (query.has_system_version && !store_has_room(app->store))
+		if (query.has_system_version &&
+		    !store_has_room(app->store, ROOM_MAX_AGE_MS))
 			response->not_for_proxy_cache = true;
 	}
 	service_list_free(&list);

@@ -785,11 +785,6 @@ add_metadata(struct json_object *object, const char *key,
 }
 
 /*
- * A new object for one system version: systemVersion, createdAt and
- * change (name, previousVersion, version and the metadata sent); NULL
- * when memory ran out.
- */
-/*
  * Adds the members of a change to object: name, previousVersion (null for a
  * new service), version and the metadata sent; false when memory ran out.
  */
@@ -808,18 +803,35 @@ add_change_members(struct json_object *object,
 	    add_metadata(object, "releaseHash", &record->release_hash);
 }
 
+/*
+ * Adds where the change stands to object: systemVersion and createdAt;
+ * false when memory ran out.
+ */
+static bool
+add_version_members(struct json_object *object,
+    const struct change_record *record)
+{
+	char instant[INSTANT_MAX];
+
+	format_instant(record->created_ms, instant);
+	return add(object, "systemVersion",
+	    json_object_new_uint64(record->system_version)) &&
+	    add(object, "createdAt", json_object_new_string(instant));
+}
+
+/*
+ * A new object for one system version: systemVersion, createdAt and
+ * change (name, previousVersion, version and the metadata sent); NULL
+ * when memory ran out.
+ */
 static struct json_object *
 version_object(const struct change_record *record)
 {
 	struct json_object *object = json_object_new_object();
 	struct json_object *change = json_object_new_object();
-	char instant[INSTANT_MAX];
 
-	format_instant(record->created_ms, instant);
 	if (change == NULL || !add_change_members(change, record) ||
-	    !add(object, "systemVersion",
-	    json_object_new_uint64(record->system_version)) ||
-	    !add(object, "createdAt", json_object_new_string(instant))) {
+	    !add_version_members(object, record)) {
 		json_object_put(change);
 		json_object_put(object);
 		return NULL;
@@ -1013,13 +1025,9 @@ json_render_export_change(const char *environment,
     const struct change_record *record, size_t *len)
 {
 	struct json_object *object = json_object_new_object();
-	char instant[INSTANT_MAX];
 
-	format_instant(record->created_ms, instant);
 	if (!add(object, "environment", json_object_new_string(environment)) ||
-	    !add(object, "systemVersion",
-	    json_object_new_uint64(record->system_version)) ||
-	    !add(object, "createdAt", json_object_new_string(instant)) ||
+	    !add_version_members(object, record) ||
 	    !add_change_members(object, record)) {
 		json_object_put(object);
 		return NULL;
@@ -1085,15 +1093,14 @@ take_instant(struct json_object *object, uint64_t *ms, struct invalid *invalid)
 }
 
 bool
-json_parse_export_change(const char *line, size_t len,
-    char environment[ENVIRONMENT_MAX + 1], struct change_record *out,
-    struct invalid *invalid)
+json_parse_export_change(const char *line, size_t len, struct deploy *deploy,
+    struct change_position *position, struct invalid *invalid)
 {
 	struct json_object *object, *previous;
-	struct deploy deploy;
 	bool ok = false;
 
-	memset(out, 0, sizeof(*out));
+	memset(deploy, 0, sizeof(*deploy));
+	memset(position, 0, sizeof(*position));
 	if ((object = parse_object(line, len, invalid)) == NULL)
 		return false;
 	if (!json_object_object_get_ex(object, "environment", NULL)) {
@@ -1101,10 +1108,10 @@ json_parse_export_change(const char *line, size_t len,
 		    "environment is required");
 		goto done;
 	}
-	if (!take_deploy(object, &deploy, invalid) ||
+	if (!take_deploy(object, deploy, invalid) ||
 	    !take_integer(object, MEMBER_SYSTEM_VERSION, MEMBER_COUNT, 1,
-	    SYSTEM_VERSION_MAX, &out->system_version, invalid) ||
-	    !take_instant(object, &out->created_ms, invalid))
+	    SYSTEM_VERSION_MAX, &position->system_version, invalid) ||
+	    !take_instant(object, &position->created_ms, invalid))
 		goto done;
 	/* previousVersion is required, and null for a new service */
 	if (!json_object_object_get_ex(object, "previousVersion", &previous)) {
@@ -1112,18 +1119,10 @@ json_parse_export_change(const char *line, size_t len,
 		    "previousVersion is required (null for a new service)");
 		goto done;
 	}
-	out->has_previous = previous != NULL;
-	if (out->has_previous && !take_integer(object, MEMBER_PREVIOUS_VERSION,
-	    MEMBER_COUNT, 0, SERVICE_VERSION_MAX, &out->previous, invalid))
-		goto done;
-	memcpy(environment, deploy.environment, sizeof(deploy.environment));
-	memcpy(out->name, deploy.name, sizeof(out->name));
-	out->name_len = deploy.name_len;
-	out->version = deploy.version;
-	out->deployed_by = deploy.deployed_by;
-	out->reason = deploy.reason;
-	out->release_hash = deploy.release_hash;
-	ok = true;
+	position->has_previous = previous != NULL;
+	ok = !position->has_previous || take_integer(object,
+	    MEMBER_PREVIOUS_VERSION, MEMBER_COUNT, 0, SERVICE_VERSION_MAX,
+	    &position->previous, invalid);
 done:
 	json_object_put(object);
 	return ok;

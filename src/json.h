@@ -74,12 +74,13 @@ char	*json_render_export_change(const char *environment,
 	    const struct change_record *record, size_t *len);
 /*
  * Parse one line of an export (len bytes, without its newline), with the
- * validation of a deploy body; false with invalid filled otherwise.
+ * validation of a deploy body; false with invalid filled otherwise. A
+ * version's line is the deploy that made it and where it stands.
  */
 bool	json_parse_export_header(const char *line, size_t len,
 	    struct export_header *out, struct invalid *invalid);
 bool	json_parse_export_change(const char *line, size_t len,
-	    char environment[ENVIRONMENT_MAX + 1], struct change_record *out,
+	    struct deploy *deploy, struct change_position *position,
 	    struct invalid *invalid);
 
 #endif

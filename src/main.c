@@ -12,6 +12,8 @@
 #include "log.h"
 #include "pool.h"
 
+#define PRINT_MAX	16	/* --print-setting options in one command */
+
 static void
 usage(FILE *out)
 {
@@ -21,8 +23,9 @@ usage(FILE *out)
 	    "                  [--print-setting NAME]\n"
 	    "The environment variable RELEASEMGR_TOKEN_FILE names the deploy\n"
 	    "token file too; the command line wins over it, and it over FILE.\n"
-	    "--print-setting prints the validated value of one setting and\n"
-	    "exits, starting nothing (releasemgr-run reads deploy_rate so).\n");
+	    "--print-setting prints the validated value of a setting, one line\n"
+	    "each, in the order given (it may be repeated), and exits, starting\n"
+	    "nothing: that is how releasemgr-run reads deploy_rate and user.\n");
 }
 
 int
@@ -40,7 +43,8 @@ main(int argc, char *argv[])
 	};
 	static struct config config;
 	static struct auth auth;
-	const char *config_file = NULL, *token_env, *print = NULL;
+	const char *config_file = NULL, *token_env, *print[PRINT_MAX];
+	size_t prints = 0;
 	char err[CONFIG_PATH_MAX + 256], value[CONFIG_PATH_MAX];
 	int c;
 
@@ -49,8 +53,12 @@ main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "c:d:s:w:t:p:h", options, NULL)) != -1) {
 		if (c == 'c')
 			config_file = optarg;
-		else if (c == 'p')
-			print = optarg;
+		else if (c == 'p' && prints < PRINT_MAX)
+			print[prints++] = optarg;
+		else if (c == 'p') {
+			fprintf(stderr, "at most %d --print-setting\n", PRINT_MAX);
+			return 2;
+		}
 		else if (c == 'h') {
 			usage(stdout);
 			return 0;
@@ -76,15 +84,17 @@ main(int argc, char *argv[])
 	}
 	if (config_finish(&config, err, sizeof(err)) != STATUS_OK)
 		goto fail;
-	if (print != NULL) {
-		if (config_value(&config, print, value, sizeof(value)) !=
+	for (size_t i = 0; i < prints; i++) {
+		if (config_value(&config, print[i], value, sizeof(value)) !=
 		    STATUS_OK) {
-			snprintf(err, sizeof(err), "unknown setting '%s'", print);
+			snprintf(err, sizeof(err), "unknown setting '%s'",
+			    print[i]);
 			goto fail;
 		}
 		printf("%s\n", value);
-		return fflush(stdout) == 0 ? 0 : 1;
 	}
+	if (prints > 0)
+		return fflush(stdout) == 0 ? 0 : 1;
 	config_log(&config);
 	if (config.token_file[0] != '\0') {
 		if (auth_load(&auth, config.token_file, err, sizeof(err)) != STATUS_OK)

@@ -62,6 +62,17 @@ struct change_record {
 	struct metadata_text	release_hash;
 };
 
+/*
+ * Where a change stands in its environment's history: what an export
+ * keeps of a system version beside the deploy that made it.
+ */
+struct change_position {
+	uint64_t	system_version;
+	uint64_t	created_ms;	/* commit time, ms since the epoch */
+	bool		has_previous;	/* false for a new service */
+	uint64_t	previous;
+};
+
 /* One environment, as GET /environments lists it. */
 struct environment_summary {
 	char			name[ENVIRONMENT_MAX + 1];

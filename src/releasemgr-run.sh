@@ -43,12 +43,13 @@ fi
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx is not installed"
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
-# The deploy rate limit is nginx's to enforce; the value is read, validated,
-# from the same configuration file as the pool's settings.
-deploy_rate=$("$bin_dir/releasemgr" --config "$config" --print-setting deploy_rate) ||
-	die "cannot read deploy_rate from $config"
-deploy_burst=$("$bin_dir/releasemgr" --config "$config" --print-setting deploy_burst) ||
-	die "cannot read deploy_burst from $config"
+# What the launcher needs of the pool's configuration, read and validated
+# by the pool itself: the deploy rate limit (nginx's to enforce) and the
+# user the pool becomes.
+settings=$("$bin_dir/releasemgr" --config "$config" --print-setting deploy_rate \
+    --print-setting deploy_burst --print-setting user) ||
+	die "cannot read the settings of $config"
+{ read -r deploy_rate; read -r deploy_burst; read -r pool_user || true; } <<<"$settings"
 if [ "$deploy_rate" -eq 0 ]; then
 	deploy_key='""'	# nothing is counted: no limit
 	deploy_rate=1	# a rate nginx accepts, never applied
@@ -66,8 +67,6 @@ if [ "$(id -u)" -eq 0 ]; then
 	# nginx's workers and the pool drop root: both must reach the data
 	# directory (the socket, the store), and nginx's workers the pages,
 	# which a checkout in a private directory hides
-	pool_user=$("$bin_dir/releasemgr" --config "$config" --print-setting user) ||
-		die "cannot read user from $config"
 	nginx_user=www-data
 	id "$nginx_user" >/dev/null 2>&1 || nginx_user=nobody
 	user_line="user $nginx_user;"

@@ -80,6 +80,7 @@ struct store {
 	int	 home_fd;	/* the environment's directory, for fstatvfs() */
 	uint64_t reserve_bytes;	/* a change needs this much free; 0: no check */
 	atomic_bool below_reserve;	/* as last seen, so that changes are logged once */
+	_Atomic uint64_t room_checked_ms;	/* when, on the monotonic clock; 0: never */
 	/* group commit among this process's threads (see wait_durable) */
 	pthread_mutex_t	flush_lock;
 	pthread_cond_t	flushed;
@@ -749,6 +750,16 @@ done:
 	return rc;
 }
 
+/* Milliseconds on the monotonic clock, never 0. */
+static uint64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+}
+
 /*
  * The reserve keeps room for the log records of a change and for the
  * pages the next checkpoint writes, so that Berkeley DB does not meet a
@@ -756,14 +767,20 @@ done:
  * fstatvfs() says yes: the writes themselves will tell.
  */
 bool
-store_has_room(struct store *store)
+store_has_room(struct store *store, unsigned max_age_ms)
 {
 	struct statvfs fs;
-	uint64_t free_bytes;
+	uint64_t free_bytes, now;
 	bool below;
 
-	if (store->reserve_bytes == 0 || fstatvfs(store->home_fd, &fs) == -1)
+	if (store->reserve_bytes == 0)
 		return true;
+	now = monotonic_ms();
+	if (max_age_ms > 0 && now - store->room_checked_ms < max_age_ms)
+		return !store->below_reserve;
+	if (fstatvfs(store->home_fd, &fs) == -1)
+		return true;
+	store->room_checked_ms = now;
 	free_bytes = (uint64_t)fs.f_bavail * fs.f_frsize;
 	below = free_bytes < store->reserve_bytes;
 	if (atomic_exchange(&store->below_reserve, below) != below) {
@@ -787,7 +804,7 @@ store_has_room(struct store *store)
  */
 static int
 deploy_once(struct store *store, const struct deploy *deploy,
-    const struct change_record *replay, struct deploy_result *result)
+    const struct change_position *replay, struct deploy_result *result)
 {
 	DB_ENV *env = store->env;
 	DB_TXN *txn = NULL;
@@ -806,7 +823,7 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	if (rc == DB_NOTFOUND) {
 		/* a new environment is a change: refuse it before any write */
 		memset(&record, 0, sizeof(record));
-		rc = store_has_room(store) ? allocate_environment_id(store, txn,
+		rc = store_has_room(store, 0) ? allocate_environment_id(store, txn,
 		    &record.id) : BELOW_RESERVE;
 		checked_room = true;
 	}
@@ -846,7 +863,7 @@ deploy_once(struct store *store, const struct deploy *deploy,
 		goto fail;
 	}
 	/* a change writes: refuse it whole rather than fill the disk */
-	if (!checked_room && !store_has_room(store)) {
+	if (!checked_room && !store_has_room(store, 0)) {
 		rc = BELOW_RESERVE;
 		goto fail;
 	}
@@ -939,17 +956,26 @@ wait_durable(struct store *store)
 	return rc;
 }
 
-enum status
-store_deploy(struct store *store, const struct deploy *deploy,
-    struct deploy_result *result)
+/* deploy_once(), again after a deadlock, a bounded number of times. */
+static int
+deploy_retrying(struct store *store, const struct deploy *deploy,
+    const struct change_position *replay, struct deploy_result *result)
 {
 	int rc;
 
 	for (int attempt = 0;; attempt++) {
-		rc = deploy_once(store, deploy, NULL, result);
+		rc = deploy_once(store, deploy, replay, result);
 		if (!is_deadlock(rc) || attempt == DEADLOCK_RETRIES)
-			break;
+			return rc;
 	}
+}
+
+enum status
+store_deploy(struct store *store, const struct deploy *deploy,
+    struct deploy_result *result)
+{
+	int rc = deploy_retrying(store, deploy, NULL, result);
+
 	/* an unchanged deploy answers a version another one may be flushing */
 	if (rc == 0)
 		rc = result->changed ? wait_durable(store) :
@@ -1631,27 +1657,12 @@ store_needs_recovery(const struct store *store)
 }
 
 enum status
-store_import(struct store *store, const char *environment,
-    const struct change_record *change)
+store_import(struct store *store, const struct deploy *deploy,
+    const struct change_position *position)
 {
-	struct deploy deploy;
 	struct deploy_result result;
-	int rc;
+	int rc = deploy_retrying(store, deploy, position, &result);
 
-	memset(&deploy, 0, sizeof(deploy));
-	snprintf(deploy.environment, sizeof(deploy.environment), "%s",
-	    environment);
-	memcpy(deploy.name, change->name, change->name_len);
-	deploy.name_len = change->name_len;
-	deploy.version = change->version;
-	deploy.deployed_by = change->deployed_by;
-	deploy.reason = change->reason;
-	deploy.release_hash = change->release_hash;
-	for (int attempt = 0;; attempt++) {
-		rc = deploy_once(store, &deploy, change, &result);
-		if (!is_deadlock(rc) || attempt == DEADLOCK_RETRIES)
-			break;
-	}
 	if (rc == EINVAL)
 		return STATUS_INVALID;
 	if (rc == 0)

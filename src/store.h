@@ -114,13 +114,13 @@ enum status	store_checkpoint(struct store *store);
 enum status	store_expire_locks(struct store *store);
 
 /*
- * Records a change read back from an export: it must make exactly the
- * environment's next system version, from the version the service has now
- * (has_previous, previous), at a time no earlier than the current one.
+ * Records a deploy read back from an export, at its position: it must make
+ * exactly the environment's next system version, from the version the
+ * service has now, at a time no earlier than the current one.
  * STATUS_INVALID, with nothing written, when it does not follow.
  */
-enum status	store_import(struct store *store, const char *environment,
-		    const struct change_record *change);
+enum status	store_import(struct store *store, const struct deploy *deploy,
+		    const struct change_position *position);
 
 /*
  * Berkeley DB's own verification of every database file (structure,
@@ -153,9 +153,10 @@ enum status	store_restore(const struct store_options *options,
 
 /*
  * True while the store's filesystem has at least reserve_bytes free
- * (always when there is no reserve). Logs when that changes.
+ * (always when there is no reserve), as seen at most max_age_ms ago by
+ * this process (0: now). Logs when that changes.
  */
-bool		store_has_room(struct store *store);
+bool		store_has_room(struct store *store, unsigned max_age_ms);
 
 /* True once the environment has panicked: this process must close it and exit. */
 bool		store_needs_recovery(const struct store *store);

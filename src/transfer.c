@@ -99,9 +99,9 @@ enum status
 transfer_import(struct store *store, FILE *in, bool progress, uint64_t *lines)
 {
 	struct export_header header = { 0, 0 };
-	struct change_record change = { 0 };
+	struct deploy deploy;
+	struct change_position position;
 	struct invalid invalid;
-	char environment[ENVIRONMENT_MAX + 1];
 	char *line = NULL;
 	size_t cap = 0, len = 0;
 	uint64_t number = 1;	/* of the line being read */
@@ -128,17 +128,17 @@ transfer_import(struct store *store, FILE *in, bool progress, uint64_t *lines)
 			    "longer than %d bytes", number, EXPORT_LINE_MAX);
 			goto done;
 		}
-		if (!json_parse_export_change(line, len, environment, &change,
+		if (!json_parse_export_change(line, len, &deploy, &position,
 		    &invalid)) {
 			log_error("import: line %" PRIu64 ": %s", number,
 			    invalid.detail);
 			goto done;
 		}
-		if ((status = store_import(store, environment, &change)) !=
+		if ((status = store_import(store, &deploy, &position)) !=
 		    STATUS_OK) {
 			log_error("import: line %" PRIu64 ": %s system version "
-			    "%" PRIu64 " %s", number, environment,
-			    change.system_version, status == STATUS_INVALID ?
+			    "%" PRIu64 " %s", number, deploy.environment,
+			    position.system_version, status == STATUS_INVALID ?
 			    "does not follow the versions before it" :
 			    "cannot be stored");
 			goto done;

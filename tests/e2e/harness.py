@@ -19,6 +19,8 @@ Contents
   E2ETestCase       assertions for problem+json, deploy answers, snapshots
   snapshot(), current_version(), fetch_snapshots(), sequence_errors(),
   ack_errors()      consistency checks of the system-version history
+  admin(), write_token_file()
+                    releasemgr-admin on a data directory; a deploy token
   wait_until(), run_parallel()
                     bounded waiting and bounded thread pools
 
@@ -49,6 +51,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir))
 LAUNCHER = os.path.join(REPO_ROOT, 'cgi-bin', 'releasemgr-run')
+ADMIN = os.path.join(REPO_ROOT, 'cgi-bin', 'releasemgr-admin')
 
 HOST = '127.0.0.1'
 START_TIMEOUT = 30.0      # launcher until GET /services answers 200
@@ -699,6 +702,20 @@ def write_config(path, settings, template=DEFAULT_CONFIG):
         f.write('\n'.join(lines) + '\n')
 
 
+def admin(data_dir, *args, stdin=None, timeout=300):
+    """Runs releasemgr-admin on data_dir; the CompletedProcess (bytes)."""
+    return subprocess.run([ADMIN, '--data-dir', data_dir, *args], input=stdin,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+
+
+def write_token_file(path, token, mode=0o600):
+    """Writes token and a newline to the new file path, with exactly mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, 'w') as f:
+        f.write(token + '\n')
+    os.chmod(path, mode)     # whatever the umask
+
+
 def free_port():
     """A currently free TCP port on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -898,6 +915,16 @@ class E2ETestCase(unittest.TestCase):
         self.assertEqual(resp.status, 200, 'GET /services status; got %s' % resp.describe())
         self.assertEqual(resp.media_type, 'application/json', resp.describe())
         self.assertEqual(services_pairs(resp), list(expected))
+
+    def assertHistory(self, server, environment, upto, acks, what):
+        """Snapshots 1..upto of environment hold every acknowledged
+        (name, version, N) at N and differ by one change a step; returns
+        them, {N: [(name, version)]}."""
+        snaps = fetch_snapshots(server, environment, upto)
+        self.assertEqual(ack_errors(snaps, acks)[:10], [], '%s: acknowledged deploys lost'
+                         % what)
+        self.assertEqual(sequence_errors(snaps)[:10], [], '%s: inconsistent history' % what)
+        return snaps
 
     def assertSnapshot(self, server, environment, n, expected):
         self.assertServices(server.services(n, environment), expected)

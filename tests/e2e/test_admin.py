@@ -5,8 +5,6 @@ every API answer of the copies compared with the original's; the refusals
 export line); verify on a damaged store."""
 
 import os
-import shutil
-import subprocess
 import sys
 import time
 import unittest
@@ -16,14 +14,8 @@ import harness
 from harness import E2ETestCase, unique_env, wait_until
 from test_crash import DeployLoad
 
-ADMIN = os.path.join(harness.REPO_ROOT, 'cgi-bin', 'releasemgr-admin')
 HOSTILE = '<img src=x onerror=alert(1)> "quoted" \\ \u00e9\u4e2d'
-
-
-def admin(data_dir, *args, stdin=None):
-    """Runs releasemgr-admin on data_dir; the CompletedProcess (bytes)."""
-    return subprocess.run([ADMIN, '--data-dir', data_dir, *args], input=stdin,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+admin = harness.admin
 
 
 def get(server, path, **params):

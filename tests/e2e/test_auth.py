@@ -37,9 +37,7 @@ class AuthTest(E2ETestCase):
         server = harness.Server(label='auth')
         cls.addClassCleanup(server.cleanup)
         token_file = os.path.join(server.root, 'token')
-        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, 'w') as f:
-            f.write(TOKEN)
+        harness.write_token_file(token_file, TOKEN)
         server.extra_env['RELEASEMGR_TOKEN_FILE'] = token_file
         cls.server = server.start()
 

@@ -18,13 +18,12 @@ import time
 import unittest
 
 import harness
-from harness import (E2ETestCase, ack_errors, current_version, fetch_snapshots, pid_alive,
-                     proc_stat, sequence_errors, unique_env, wait_until)
+from harness import (E2ETestCase, current_version, pid_alive, proc_stat, unique_env,
+                     wait_until)
 
 RETRY_STATUSES = (502, 503)   # "not acknowledged": the client retries
 KILL_ROUNDS = 6
 CRASH_ROUNDS = int(os.environ.get('RELEASEMGR_CRASH_ROUNDS', '3'))
-ADMIN = os.path.join(harness.REPO_ROOT, 'cgi-bin', 'releasemgr-admin')
 DB_FILES = ('meta.db', 'environments.db', 'current.db', 'changes.db', 'keyframes.db')
 
 
@@ -98,6 +97,11 @@ class DeployLoad:
         if any(thread.is_alive() for thread in self._pool):
             raise AssertionError('load threads did not stop within %.0fs' % timeout)
 
+    def assert_answers(self, test):
+        """Every answer was a 200, or a proper 502/503 problem."""
+        test.assertEqual(self.unexpected[:5], [], 'answers other than 200/502/503')
+        test.assertEqual(self.malformed[:5], [], 'malformed 502/503 answers')
+
     def ack_count(self):
         with self._lock:
             return len(self.acks)
@@ -163,9 +167,7 @@ class WorkerCrashTest(E2ETestCase):
         top = max((n for _, _, n in acks), default=0)
         self.assertGreaterEqual(current, top, '%s: current system version is below an '
                                 'acknowledged answer' % what)
-        snaps = fetch_snapshots(self.server, self.env, current)
-        self.assertEqual(ack_errors(snaps, acks)[:10], [], '%s: acknowledged deploys lost' % what)
-        self.assertEqual(sequence_errors(snaps)[:10], [], '%s: inconsistent history' % what)
+        snaps = self.assertHistory(self.server, self.env, current, acks, what)
         return current, snaps
 
     def get_status(self, n=None):
@@ -227,8 +229,7 @@ class WorkerCrashTest(E2ETestCase):
         finally:
             load.stop()
         type(self).acks += load.ack_triples() + [('after-kill', 1, n)]
-        self.assertEqual(load.unexpected[:5], [], 'answers other than 200/502/503')
-        self.assertEqual(load.malformed[:5], [], 'malformed 502/503 answers')
+        load.assert_answers(self)
         self.assertGreater(load.ack_count(), 20)
         first = [number for _, _, number, first_attempt in load.acks if first_attempt]
         self.assertEqual(len(first), len(set(first)),
@@ -257,8 +258,7 @@ class WorkerCrashTest(E2ETestCase):
                          'kill -9 of its process group')
         self.assertFalse(pid_alive(nginx))
         self.assertFalse(pid_alive(supervisor))
-        self.assertEqual(load.unexpected[:5], [], 'answers other than 200/502/503')
-        self.assertEqual(load.malformed[:5], [], 'malformed 502/503 answers')
+        load.assert_answers(self)
         acks = self.acks + load.ack_triples()
 
         server.start()   # same data directory, new port
@@ -275,8 +275,7 @@ def verify_store(test, server):
     (recovery, Berkeley DB's verification, the history's checks), then
     db5.3_verify on every database file, find nothing wrong. Returns
     verify's summary line."""
-    done = subprocess.run([ADMIN, '--data-dir', server.data_dir, 'verify'],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    done = harness.admin(server.data_dir, 'verify')
     test.assertEqual(done.returncode, 0, 'releasemgr-admin verify: %s%s'
                      % (done.stdout.decode(), done.stderr.decode()[-3000:]))
     home = os.path.join(server.data_dir, 'db')
@@ -304,15 +303,11 @@ class CrashRoundsTest(E2ETestCase):
 
     def check_history(self, what):
         current = current_version(self.server, self.env)
-        snaps = fetch_snapshots(self.server, self.env, current)
-        self.assertEqual(ack_errors(snaps, self.acks)[:10], [],
-                         '%s: acknowledged deploys lost' % what)
-        self.assertEqual(sequence_errors(snaps)[:10], [], '%s: inconsistent history' % what)
+        self.assertHistory(self.server, self.env, current, self.acks, what)
         return current
 
     def run_load(self, load):
-        self.assertEqual(load.unexpected[:5], [], 'answers other than 200/502/503')
-        self.assertEqual(load.malformed[:5], [], 'malformed 502/503 answers')
+        load.assert_answers(self)
         type(self).acks += load.ack_triples()
 
     def test_1_kill_the_pool_at_random_moments(self):

@@ -20,8 +20,7 @@ import threading
 import time
 
 import harness
-from harness import (E2ETestCase, ack_errors, fetch_snapshots, sequence_errors, unique_env,
-                     wait_until)
+from harness import E2ETestCase, unique_env, wait_until
 
 FS_SIZE_MB = 24          # room to start: regions, the log, nginx's files
 RESERVE_MB = 2           # the pool's reserve_mb in the test with a reserve
@@ -205,9 +204,7 @@ class DiskFullCase(E2ETestCase):
         return acks, len(refused)
 
     def check_history(self, acks, top):
-        snaps = fetch_snapshots(self.server, self.env, top)
-        self.assertEqual(ack_errors(snaps, acks)[:10], [], 'acknowledged deploys lost')
-        self.assertEqual(sequence_errors(snaps)[:10], [], 'the history has gaps or jumps')
+        snaps = self.assertHistory(self.server, self.env, top, acks, 'after the full disk')
         self.assertEqual(self.server.services(top + 1, self.env).status, 404,
                          'a system version above the last acknowledged one')
         return snaps

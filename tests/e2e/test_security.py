@@ -7,7 +7,6 @@ never appears in a log or an answer."""
 import os
 import pwd
 import stat
-import subprocess
 import unittest
 
 import harness
@@ -24,13 +23,6 @@ def uid_of(pid):
             if line.startswith('Uid:'):
                 return [int(x) for x in line.split()[1:3]]
     raise AssertionError('no Uid line for %d' % pid)
-
-
-def write_token(path, mode):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, 'w') as f:
-        f.write(TOKEN + '\n')
-    os.chmod(path, mode)
 
 
 def files_under(top):
@@ -51,7 +43,7 @@ class RunsAsItsUserTest(E2ETestCase):
         server = harness.Server(label='security')
         cls.addClassCleanup(server.cleanup)
         token_file = os.path.join(server.root, 'token')
-        write_token(token_file, 0o600)
+        harness.write_token_file(token_file, TOKEN)
         server.extra_env['RELEASEMGR_TOKEN_FILE'] = token_file
         cls.server = server.start()
 
@@ -108,7 +100,7 @@ class RefusedStartTest(E2ETestCase):
         server = harness.Server(label='token644')
         self.addCleanup(server.cleanup)
         token_file = os.path.join(server.root, 'token')
-        write_token(token_file, 0o644)
+        harness.write_token_file(token_file, TOKEN, 0o644)
         server.extra_env['RELEASEMGR_TOKEN_FILE'] = token_file
         message = self.refused(server)
         self.assertIn('must not be readable', message)

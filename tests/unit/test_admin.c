@@ -150,21 +150,20 @@ test_export_import_round_trip(void)
 	free(again);
 }
 
-/* A change record for store_import. */
-static struct change_record
-change(uint64_t system_version, const char *name, bool has_previous,
+/* Imports into environment e: name at version, at its position. */
+static enum status
+import_change(uint64_t system_version, const char *name, bool has_previous,
     uint64_t previous, uint64_t version, uint64_t created_ms)
 {
-	struct change_record c;
+	struct deploy d;
+	struct change_position position = { system_version, created_ms,
+	    has_previous, previous };
 
-	memset(&c, 0, sizeof(c));
-	c.system_version = system_version;
-	c.name_len = (size_t)snprintf(c.name, sizeof(c.name), "%s", name);
-	c.has_previous = has_previous;
-	c.previous = previous;
-	c.version = version;
-	c.created_ms = created_ms;
-	return c;
+	memset(&d, 0, sizeof(d));
+	memcpy(d.environment, "e", 2);
+	d.name_len = (size_t)snprintf(d.name, sizeof(d.name), "%s", name);
+	d.version = version;
+	return store_import(fx.store[0], &d, &position);
 }
 
 static void
@@ -195,23 +194,19 @@ test_import_refuses_what_does_not_follow(void)
 		{ "a time before the current one", 3, "b", false, 0, 1, 1999,
 		  STATUS_INVALID },
 	};
-	struct change_record c;
 	struct environment_state state;
 
 	if (!open_store(0))
 		return;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		c = change(cases[i].system_version, cases[i].name,
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+		CHECK(import_change(cases[i].system_version, cases[i].name,
 		    cases[i].has_previous, cases[i].previous, cases[i].version,
-		    cases[i].created_ms);
-		CHECK(store_import(fx.store[0], "e", &c) == cases[i].expected,
-		    "%s", cases[i].label);
-	}
+		    cases[i].created_ms) == cases[i].expected, "%s",
+		    cases[i].label);
 	CHECK(store_current(fx.store[0], "e", &state) == STATUS_OK &&
 	    state.system_version == 2 && state.updated_ms == 2000,
 	    "nothing refused was written");
-	c = change(3, "b", false, 0, 1, 2000);
-	CHECK(store_import(fx.store[0], "e", &c) == STATUS_OK,
+	CHECK(import_change(3, "b", false, 0, 1, 2000) == STATUS_OK,
 	    "the next one, at the same millisecond");
 	CHECK(audit_faults(fx.store[0]) == 0, "no faults");
 }

@@ -755,7 +755,7 @@ test_reserve(void)
 	enum status status;
 
 	REQUIRE_STORE();
-	CHECK(store_has_room(fx.store), "no reserve, room");
+	CHECK(store_has_room(fx.store, 0), "no reserve, room");
 	expect_deploy(fx.store, "default", "svc", 1, 1, true);
 	store_close(fx.store);
 	fx.store = NULL;
@@ -765,7 +765,7 @@ test_reserve(void)
 	if (!CHECK(status == STATUS_OK && fx.store != NULL, "reopen: %s",
 	    status_name(status)))
 		return;
-	CHECK(!store_has_room(fx.store), "a reserve above the free space");
+	CHECK(!store_has_room(fx.store, 0), "a reserve above the free space");
 	status = deploy_to(fx.store, "default", LIT("svc"), 2, &r);
 	CHECK(status == STATUS_NO_SPACE, "new version: %s", status_name(status));
 	status = deploy_to(fx.store, "default", LIT("new"), 1, &r);
@@ -788,7 +788,7 @@ test_reserve(void)
 	if (!CHECK(status == STATUS_OK && fx.store != NULL, "reopen: %s",
 	    status_name(status)))
 		return;
-	CHECK(store_has_room(fx.store), "a reserve below the free space");
+	CHECK(store_has_room(fx.store, 0), "a reserve below the free space");
 	expect_deploy(fx.store, "default", "svc", 2, 2, true);
 	expect_deploy(fx.store, "other", "svc", 1, 1, true);
 }
