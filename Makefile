@@ -52,7 +52,8 @@ TEST_PACKAGES	 = chromium $(FUZZ_PACKAGES)
 LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
 		   build/edge.o build/handlers.o \
 		   build/http.o build/json.o build/log.o build/model.o \
-		   build/pool.o build/router.o build/store.o build/validate.o
+		   build/pool.o build/problem.o build/router.o \
+		   build/store.o build/validate.o
 # What releasemgr-admin adds to them: the audit, export and import.
 ADMIN_OBJS	 = build/audit.o build/transfer.o
 TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
@@ -68,7 +69,7 @@ HEADERS		 = $(wildcard src/*.h)
 FUZZ_CC		 = clang
 FUZZ_SECONDS	?= 600
 FUZZ_SHORT_SECONDS ?= 30
-FUZZ_SRCS	 = src/json.c src/validate.c src/http.c src/model.c
+FUZZ_SRCS	 = src/json.c src/validate.c src/problem.c src/model.c
 FUZZ_CFLAGS	 = -std=c11 -O1 -g $(WARNINGS) $$(pkg-config --cflags json-c) \
 		   -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -154,7 +155,10 @@ unit-valgrind: build/test_unit
 	valgrind -q --error-exitcode=1 --leak-check=full \
 	  --suppressions=tests/unit/valgrind.supp build/test_unit
 
+# The include graph of src/ has no cycle, and each library stays in its
+# room (tests/lint/includes.py); then cppcheck.
 lint:
+	python3 tests/lint/includes.py src
 	cppcheck -q --error-exitcode=1 --enable=warning,portability \
 	  --inline-suppr -D_DEFAULT_SOURCE -Isrc --std=c11 src tests/unit \
 	  tests/bench tests/fuzz

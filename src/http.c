@@ -1,5 +1,5 @@
 /*
- * Responses and the table of problems releasemgr answers with.
+ * Responses: bodies, problems and validators.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,49 +8,6 @@
 
 #include "http.h"
 #include "json.h"
-
-/* One row per enum problem_kind, in the same order. */
-static const struct problem {
-	int		 status;
-	const char	*type;
-	const char	*title;
-	const char	*ext_key;	/* names the offending input, or NULL */
-	unsigned	 retry_after;	/* Retry-After seconds; 0: none */
-} problems[] = {
-	[PROBLEM_INVALID_JSON] = { 400, "/problems/invalid-json",
-	    "The body is not one valid JSON object", NULL, 0 },
-	[PROBLEM_INVALID_FIELD] = { 400, "/problems/invalid-field",
-	    "A field of the body is invalid", "field", 0 },
-	[PROBLEM_INVALID_PARAMETER] = { 400, "/problems/invalid-parameter",
-	    "A query parameter is invalid", "parameter", 0 },
-	[PROBLEM_UNAUTHORIZED] = { 401, "/problems/unauthorized",
-	    "A valid deploy token is required", NULL, 0 },
-	[PROBLEM_NOT_FOUND] = { 404, "/problems/not-found",
-	    "Not found", NULL, 0 },
-	[PROBLEM_METHOD_NOT_ALLOWED] = { 405, "/problems/method-not-allowed",
-	    "Method not allowed", NULL, 0 },
-	[PROBLEM_PAYLOAD_TOO_LARGE] = { 413, "/problems/payload-too-large",
-	    "The body is too large", NULL, 0 },
-	/* a busy store or a restarting pool is back within seconds */
-	[PROBLEM_UNAVAILABLE] = { 503, "/problems/unavailable",
-	    "The service is unavailable; try again later", NULL, 2 },
-	/* a full disk waits for someone to free space: ask for less traffic */
-	[PROBLEM_STORAGE_FULL] = { 503, "/problems/storage-full",
-	    "The store's disk is full; try again later", NULL, 30 },
-};
-
-void
-invalid_set(struct invalid *invalid, enum problem_kind kind, const char *name,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	invalid->kind = kind;
-	invalid->name = name;
-	va_start(ap, fmt);
-	vsnprintf(invalid->detail, sizeof(invalid->detail), fmt, ap);
-	va_end(ap);
-}
 
 void
 response_init(struct response *response)
@@ -92,7 +49,7 @@ static void
 respond_problem(struct response *response, enum problem_kind kind,
     const char *name, const char *detail)
 {
-	const struct problem *problem = &problems[kind];
+	const struct problem *problem = problem_of(kind);
 
 	free(response->body);
 	response->status = problem->status;

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "problem.h"
+
 #define REQUEST_BODY_MAX	65536	/* bytes; larger bodies are a 413 */
 #define ETAG_MAX		96	/* bytes of an ETag, quotes and NUL included */
 #define LINK_MAX		256	/* bytes of a Link header value */
@@ -30,38 +32,6 @@ struct request {
 	const char		*body;		/* body_len bytes, not NUL-terminated */
 	size_t			 body_len;
 };
-
-/*
- * The problems releasemgr answers with (RFC 9457). Each has one status, one
- * type URI and one title, kept in a single table in http.c.
- */
-enum problem_kind {
-	PROBLEM_INVALID_JSON,		/* 400: the body is not exactly one JSON object */
-	PROBLEM_INVALID_FIELD,		/* 400: a body member failed validation */
-	PROBLEM_INVALID_PARAMETER,	/* 400: a query parameter failed validation */
-	PROBLEM_UNAUTHORIZED,		/* 401: a deploy without the right bearer token */
-	PROBLEM_NOT_FOUND,		/* 404: no such route, environment or version */
-	PROBLEM_METHOD_NOT_ALLOWED,	/* 405: the route exists, the method does not */
-	PROBLEM_PAYLOAD_TOO_LARGE,	/* 413: a body over REQUEST_BODY_MAX */
-	PROBLEM_UNAVAILABLE,		/* 503: the store cannot serve now */
-	PROBLEM_STORAGE_FULL		/* 503: the store's disk is full or below its reserve */
-};
-
-/*
- * A validation failure, described before any response exists: the problem,
- * the offending member or parameter (a static string, or NULL) and a
- * sentence for the client.
- */
-struct invalid {
-	enum problem_kind	 kind;
-	const char		*name;
-	char			 detail[192];
-};
-
-/* Fills in an invalid description; the detail is formatted like printf. */
-void	invalid_set(struct invalid *invalid, enum problem_kind kind,
-	    const char *name, const char *fmt, ...)
-	    __attribute__((format(printf, 4, 5)));
 
 /*
  * The response. The body is owned by the response (malloc'd) and released

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "problem.h"
 #include "model.h"
 
 #define JSON_DEPTH_MAX	32	/* nesting levels accepted in a body */

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "http.h"
 #include "json.h"
 #include "log.h"
 #include "transfer.h"

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http.h"
+#include "problem.h"
 #include "model.h"
 
 /*

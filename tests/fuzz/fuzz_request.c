@@ -133,21 +133,24 @@ static void
 require_described(const struct invalid *invalid, enum problem_kind kind,
     const char *const *names)
 {
-	struct response response;
+	const struct problem *row = problem_of(invalid->kind);
 	struct json_object *problem;
+	size_t len = 0;
+	char *body;
 
 	REQUIRE(invalid->detail[0] != '\0');
 	REQUIRE(memchr(invalid->detail, '\0', sizeof(invalid->detail)) != NULL);
 	REQUIRE(invalid->kind == kind);
 	REQUIRE(is_one_of(invalid->name, names));
-	response_init(&response);
-	response_invalid(&response, invalid);
-	REQUIRE(response.status == 400 && response.body != NULL);
-	problem = require_json(response.body, response.body_len);
+	REQUIRE(row->status == 400);
+	body = json_render_problem(row->status, row->type, row->title,
+	    invalid->detail, row->ext_key, invalid->name, &len);
+	REQUIRE(body != NULL);
+	problem = require_json(body, len);
 	require_string_member(problem, "detail", invalid->detail,
 	    strlen(invalid->detail));
 	json_object_put(problem);
-	response_free(&response);
+	free(body);
 }
 
 /* Checks an accepted metadata string. */

@@ -362,30 +362,11 @@ reset_invalid(struct invalid *invalid)
 	invalid->name = "(unset)";
 }
 
+/* The type URI of a problem kind, to name it in a failure. */
 static const char *
 kind_name(enum problem_kind kind)
 {
-	switch (kind) {
-	case PROBLEM_INVALID_JSON:
-		return "INVALID_JSON";
-	case PROBLEM_INVALID_FIELD:
-		return "INVALID_FIELD";
-	case PROBLEM_INVALID_PARAMETER:
-		return "INVALID_PARAMETER";
-	case PROBLEM_UNAUTHORIZED:
-		return "UNAUTHORIZED";
-	case PROBLEM_NOT_FOUND:
-		return "NOT_FOUND";
-	case PROBLEM_METHOD_NOT_ALLOWED:
-		return "METHOD_NOT_ALLOWED";
-	case PROBLEM_PAYLOAD_TOO_LARGE:
-		return "PAYLOAD_TOO_LARGE";
-	case PROBLEM_UNAVAILABLE:
-		return "UNAVAILABLE";
-	case PROBLEM_STORAGE_FULL:
-		return "STORAGE_FULL";
-	}
-	return "?";
+	return problem_of(kind)->type;
 }
 
 /* Checks a parse that must fail with kind and field; label names the case. */
