@@ -52,7 +52,7 @@ TEST_PACKAGES	 = chromium $(FUZZ_PACKAGES)
 LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
 		   build/edge.o build/handlers.o \
 		   build/http.o build/json.o build/log.o build/model.o \
-		   build/pool.o build/problem.o build/router.o \
+		   build/pool.o build/problem.o build/router.o build/status.o \
 		   build/store.o build/validate.o
 # What releasemgr-admin adds to them: the audit, export and import.
 ADMIN_OBJS	 = build/audit.o build/transfer.o
