@@ -186,7 +186,6 @@ form_decode(const char *s, size_t len, char *out, size_t cap)
 	return (long)n;
 }
 
-/* Stores a validated systemVersion; false fills invalid. */
 /* Parses exactly n digits at s into *out. */
 static bool
 fixed_digits(const char *s, size_t n, unsigned *out)
@@ -344,7 +343,6 @@ take_environment(struct query *q, const char *value, size_t len,
 	return true;
 }
 
-/* The parameters the read routes understand, with their validators. */
 static bool
 take_limit(struct query *q, const char *value, size_t len,
     struct invalid *invalid)
@@ -367,6 +365,7 @@ take_before(struct query *q, const char *value, size_t len,
 	    &q->has_before, invalid);
 }
 
+/* The parameters the read routes understand, with their validators. */
 static const struct query_field {
 	const char	*name;
 	size_t		 seen_offset;	/* the bool that says it was given */
