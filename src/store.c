@@ -813,7 +813,7 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	unsigned char value[CURRENT_VALUE_SIZE];
 	DBT key, data;
 	bool has_previous = false, checked_room = false;
-	uint64_t previous = 0, next;
+	uint64_t previous = 0, next, now;
 	int rc;
 
 	if ((rc = env->txn_begin(env, NULL, &txn, 0)) != 0)
@@ -882,8 +882,8 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	/* createdAt never goes backwards, even when the clock does */
 	if (replay != NULL)
 		record.updated_ms = replay->created_ms;
-	else if (now_ms() > record.updated_ms)
-		record.updated_ms = now_ms();
+	else if ((now = now_ms()) > record.updated_ms)
+		record.updated_ms = now;
 	record.current = next;
 	if ((rc = put_change(store, txn, record.id, next, record.updated_ms,
 	    deploy, has_previous, previous)) != 0)
