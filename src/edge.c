@@ -55,8 +55,8 @@ read_body(FCGX_Request *fcgi, char **body, size_t *body_len,
 	if (length_text != NULL && *length_text != '\0' &&
 	    !parse_decimal(length_text, strlen(length_text), 0, UINT64_MAX,
 	    &length)) {
-		response_problem(response, PROBLEM_INVALID_JSON, NULL,
-		    "the Content-Length is not a number");
+		response_problem(response, PROBLEM_BAD_REQUEST, NULL,
+		    "the Content-Length is not a decimal number");
 		return false;
 	}
 	if (length > REQUEST_BODY_MAX) {
@@ -79,7 +79,7 @@ read_body(FCGX_Request *fcgi, char **body, size_t *body_len,
 	}
 	if (got < length) {
 		free(buf);
-		response_problem(response, PROBLEM_INVALID_JSON, NULL,
+		response_problem(response, PROBLEM_BAD_REQUEST, NULL,
 		    "the body ended after %zu of %llu bytes", got,
 		    (unsigned long long)length);
 		return false;

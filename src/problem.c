@@ -14,6 +14,9 @@ static const struct problem problems[] = {
 	    "A field of the body is invalid", "field", 0 },
 	[PROBLEM_INVALID_PARAMETER] = { 400, "/problems/invalid-parameter",
 	    "A query parameter is invalid", "parameter", 0 },
+	/* the same type and title as nginx's own answer (conf/nginx.conf) */
+	[PROBLEM_BAD_REQUEST] = { 400, "/problems/bad-request",
+	    "Malformed HTTP request", NULL, 0 },
 	[PROBLEM_UNAUTHORIZED] = { 401, "/problems/unauthorized",
 	    "A valid deploy token is required", NULL, 0 },
 	[PROBLEM_NOT_FOUND] = { 404, "/problems/not-found",

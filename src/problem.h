@@ -14,6 +14,7 @@ enum problem_kind {
 	PROBLEM_INVALID_JSON,		/* 400: the body is not exactly one JSON object */
 	PROBLEM_INVALID_FIELD,		/* 400: a body member failed validation */
 	PROBLEM_INVALID_PARAMETER,	/* 400: a query parameter failed validation */
+	PROBLEM_BAD_REQUEST,		/* 400: the request's framing is malformed */
 	PROBLEM_UNAUTHORIZED,		/* 401: a deploy without the right bearer token */
 	PROBLEM_NOT_FOUND,		/* 404: no such route, environment or version */
 	PROBLEM_METHOD_NOT_ALLOWED,	/* 405: the route exists, the method does not */
