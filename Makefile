@@ -52,11 +52,12 @@ TEST_PACKAGES	 = chromium $(FUZZ_PACKAGES)
 LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
 		   build/edge.o build/handlers.o \
 		   build/http.o build/json.o build/log.o build/model.o \
-		   build/pool.o build/problem.o build/router.o build/status.o \
-		   build/store.o build/validate.o
+		   build/pool.o build/problem.o build/query.o build/router.o \
+		   build/status.o build/store.o build/validate.o
 # What releasemgr-admin adds to them: the audit, export and import.
 ADMIN_OBJS	 = build/audit.o build/transfer.o
 TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
+		   tests/unit/test_query.c \
 		   tests/unit/test_json.c tests/unit/test_store.c \
 		   tests/unit/test_config.c tests/unit/test_auth.c \
 		   tests/unit/test_admin.c
@@ -69,7 +70,8 @@ HEADERS		 = $(wildcard src/*.h)
 FUZZ_CC		 = clang
 FUZZ_SECONDS	?= 600
 FUZZ_SHORT_SECONDS ?= 30
-FUZZ_SRCS	 = src/json.c src/validate.c src/problem.c src/model.c
+FUZZ_SRCS	 = src/json.c src/validate.c src/query.c src/problem.c \
+		   src/model.c
 FUZZ_CFLAGS	 = -std=c11 -O1 -g $(WARNINGS) $$(pkg-config --cflags json-c) \
 		   -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -11,6 +11,7 @@
 #include "handlers.h"
 #include "json.h"
 #include "log.h"
+#include "query.h"
 #include "validate.h"
 
 /* Answers a store failure other than not-found: the client may retry. */

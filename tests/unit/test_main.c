@@ -176,6 +176,7 @@ main(void)
 {
 	static int (*const suites[])(void) = {
 		add_validate_suite,
+		add_query_suite,
 		add_json_suite,
 		add_config_suite,
 		add_auth_suite,

@@ -67,6 +67,9 @@ struct store_options	test_store_options(const char *home,
 /* test_validate.c */
 int	add_validate_suite(void);
 
+/* test_query.c */
+int	add_query_suite(void);
+
 /* test_json.c */
 int	add_json_suite(void);
 

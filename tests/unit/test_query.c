@@ -1,0 +1,257 @@
+/*
+ * The query suite: query strings decoded and validated into a struct
+ * query, driven by a table of good and bad inputs.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query.h"
+#include "tests.h"
+
+/* One query string and what query_parse must make of it. */
+struct query_case {
+	const char	*label;
+	const char	*query;
+	bool		 ok;
+	/* when ok */
+	bool		 has_system_version;
+	uint64_t	 system_version;
+	const char	*environment;
+	bool		 has_environment;
+	/* when not ok: the offending parameter */
+	const char	*parameter;
+};
+
+#define QUERY_OK(label, query, has_sv, sv, env, has_env) \
+	{ label, query, true, has_sv, sv, env, has_env, NULL }
+#define QUERY_BAD(label, query, parameter) \
+	{ label, query, false, false, 0, NULL, false, parameter }
+
+static const struct query_case query_cases[] = {
+	QUERY_OK("empty", "", false, 0, "default", false),
+	QUERY_OK("systemVersion=3", "systemVersion=3", true, 3, "default", false),
+	QUERY_OK("systemVersion=1", "systemVersion=1", true, 1, "default", false),
+	QUERY_OK("environment=prod", "environment=prod", false, 0, "prod", true),
+	QUERY_OK("both", "systemVersion=12&environment=staging-2", true, 12,
+	    "staging-2", true),
+	QUERY_OK("both, reversed", "environment=a.b_c&systemVersion=7", true, 7,
+	    "a.b_c", true),
+	QUERY_OK("explicit default", "environment=default", false, 0, "default",
+	    true),
+	QUERY_OK("unknown parameters ignored", "foo=bar&systemVersion=2&x=%zz&y",
+	    true, 2, "default", false),
+	QUERY_OK("unknown only", "page=2&sort=name", false, 0, "default", false),
+	QUERY_OK("unknown given twice", "a=1&a=2", false, 0, "default", false),
+	QUERY_OK("case matters in names", "SystemVersion=abc&ENVIRONMENT=a b",
+	    false, 0, "default", false),
+	QUERY_OK("empty pairs", "&&systemVersion=5&&", true, 5, "default", false),
+	QUERY_OK("an unknown key without '='", "verbose&environment=prod", false, 0,
+	    "prod", true),
+	QUERY_OK("9007199254740991", "systemVersion=9007199254740991", true,
+	    UINT64_C(9007199254740991), "default", false),
+	QUERY_OK("percent-decoded value", "environment=pr%6Fd", false, 0, "prod",
+	    true),
+	QUERY_OK("upper-case escape", "environment=pr%6fd%2D1", false, 0,
+	    "prod-1", true),
+	QUERY_OK("percent-decoded key", "%73ystemVersion=4", true, 4, "default",
+	    false),
+	QUERY_OK("percent-decoded digits", "systemVersion=%31%30", true, 10,
+	    "default", false),
+	QUERY_OK("64-character environment", "environment="
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._",
+	    false, 0,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._",
+	    true),
+	/*
+	 * "systemVersion%00x" decodes to a key that is not systemVersion: an
+	 * unknown parameter, to be ignored.
+	 */
+	QUERY_OK("key with an escaped NUL is unknown", "systemVersion%00x=7",
+	    false, 0, "default", false),
+	QUERY_OK("key with an escaped NUL is unknown (environment)",
+	    "environment%00=prod", false, 0, "default", false),
+
+	QUERY_BAD("systemVersion twice", "systemVersion=1&systemVersion=1",
+	    "systemVersion"),
+	QUERY_BAD("systemVersion twice, apart",
+	    "systemVersion=1&environment=prod&systemVersion=2", "systemVersion"),
+	QUERY_BAD("environment twice", "environment=a&environment=a",
+	    "environment"),
+	QUERY_BAD("systemVersion=0", "systemVersion=0", "systemVersion"),
+	QUERY_BAD("systemVersion=-1", "systemVersion=-1", "systemVersion"),
+	QUERY_BAD("systemVersion=abc", "systemVersion=abc", "systemVersion"),
+	QUERY_BAD("systemVersion=1.5", "systemVersion=1.5", "systemVersion"),
+	QUERY_BAD("systemVersion=1e1", "systemVersion=1e1", "systemVersion"),
+	QUERY_BAD("systemVersion=0x1", "systemVersion=0x1", "systemVersion"),
+	QUERY_BAD("systemVersion=01", "systemVersion=01", "systemVersion"),
+	QUERY_BAD("systemVersion=+1 (a space)", "systemVersion=+1", "systemVersion"),
+	QUERY_BAD("systemVersion=%2B1", "systemVersion=%2B1", "systemVersion"),
+	QUERY_BAD("systemVersion=%201", "systemVersion=%201", "systemVersion"),
+	QUERY_BAD("systemVersion empty", "systemVersion=", "systemVersion"),
+	QUERY_BAD("systemVersion without '='", "systemVersion", "systemVersion"),
+	QUERY_BAD("systemVersion=9007199254740992",
+	    "systemVersion=9007199254740992", "systemVersion"),
+	QUERY_BAD("systemVersion=18446744073709551616",
+	    "systemVersion=18446744073709551616", "systemVersion"),
+	QUERY_BAD("systemVersion with an escaped NUL", "systemVersion=1%00",
+	    "systemVersion"),
+	QUERY_BAD("environment empty", "environment=", "environment"),
+	QUERY_BAD("environment without '='", "environment", "environment"),
+	QUERY_BAD("environment with a space", "environment=a+b", "environment"),
+	QUERY_BAD("environment with an escaped space", "environment=a%20b",
+	    "environment"),
+	QUERY_BAD("environment with a slash", "environment=a%2Fb", "environment"),
+	QUERY_BAD("environment U+00E9", "environment=%C3%A9", "environment"),
+	QUERY_BAD("environment with an escaped NUL", "environment=prod%00",
+	    "environment"),
+	QUERY_BAD("65-character environment", "environment="
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+	    "environment"),
+	QUERY_BAD("bad escape %zz", "environment=%zz", "environment"),
+	QUERY_BAD("short escape %4", "environment=pr%4", "environment"),
+	QUERY_BAD("lone %", "environment=prod%", "environment"),
+	QUERY_BAD("bad escape in systemVersion", "systemVersion=%3", "systemVersion"),
+	QUERY_BAD("error after a good parameter",
+	    "environment=prod&systemVersion=x", "systemVersion"),
+};
+
+static void
+test_query_table(void)
+{
+	for (size_t i = 0; i < sizeof(query_cases) / sizeof(query_cases[0]); i++) {
+		const struct query_case *c = &query_cases[i];
+		struct query q;
+		struct invalid invalid;
+		bool ok;
+
+		memset(&q, 0xA5, sizeof(q));
+		memset(&invalid, 0, sizeof(invalid));
+		invalid.kind = PROBLEM_UNAVAILABLE;
+		invalid.name = "(unset)";
+		ok = query_parse(c->query, &q, &invalid);
+		if (c->ok) {
+			if (!CHECK(ok, "query '%s' (%s): refused: %s", c->label,
+			    c->query, invalid.detail))
+				continue;
+			CHECK(q.has_system_version == c->has_system_version &&
+			    (!c->has_system_version ||
+			    q.system_version == c->system_version),
+			    "query '%s' (%s): systemVersion %s %llu, expected "
+			    "%s %llu", c->label, c->query,
+			    q.has_system_version ? "given" : "absent",
+			    (unsigned long long)q.system_version,
+			    c->has_system_version ? "given" : "absent",
+			    (unsigned long long)c->system_version);
+			CHECK(memchr(q.environment, '\0',
+			    sizeof(q.environment)) != NULL &&
+			    strcmp(q.environment, c->environment) == 0 &&
+			    q.has_environment == c->has_environment,
+			    "query '%s' (%s): environment '%.64s' (%s), expected "
+			    "'%s' (%s)", c->label, c->query, q.environment,
+			    q.has_environment ? "given" : "absent",
+			    c->environment, c->has_environment ? "given" :
+			    "absent");
+		} else {
+			if (!CHECK(!ok, "query '%s' (%s): accepted", c->label,
+			    c->query))
+				continue;
+			CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
+			    invalid.name != NULL &&
+			    strcmp(invalid.name, c->parameter) == 0 &&
+			    invalid.detail[0] != '\0',
+			    "query '%s' (%s): got kind %d name %s detail '%s', "
+			    "expected an invalid parameter %s", c->label,
+			    c->query, (int)invalid.kind,
+			    invalid.name != NULL ? invalid.name : "NULL",
+			    invalid.detail, c->parameter);
+		}
+	}
+}
+
+/* Values longer than a parameter may be are refused, not truncated. */
+static void
+test_query_long_values(void)
+{
+	char query[2048];
+	struct query q;
+	struct invalid invalid;
+	size_t n;
+
+	/* an environment value of 300 bytes */
+	n = (size_t)snprintf(query, sizeof(query), "environment=");
+	memset(query + n, 'a', 300);
+	query[n + 300] = '\0';
+	memset(&invalid, 0, sizeof(invalid));
+	CHECK(!query_parse(query, &q, &invalid), "a 300-byte environment");
+	CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
+	    invalid.name != NULL && strcmp(invalid.name, "environment") == 0,
+	    "a 300-byte environment: kind %d", (int)invalid.kind);
+
+	/* decoded values of 256 and 257 bytes: at and past the value buffer */
+	for (size_t len = 256; len <= 257; len++) {
+		n = (size_t)snprintf(query, sizeof(query), "environment=");
+		memset(query + n, 'b', len);
+		query[n + len] = '\0';
+		memset(&invalid, 0, sizeof(invalid));
+		CHECK(!query_parse(query, &q, &invalid) &&
+		    invalid.kind == PROBLEM_INVALID_PARAMETER &&
+		    invalid.name != NULL &&
+		    strcmp(invalid.name, "environment") == 0,
+		    "an environment of %zu bytes", len);
+		n = (size_t)snprintf(query, sizeof(query), "systemVersion=");
+		for (size_t k = 0; k < len / 3; k++)
+			n += (size_t)snprintf(query + n, sizeof(query) - n, "%%31");
+		memset(query + n, '1', len - len / 3);
+		query[n + len - len / 3] = '\0';
+		memset(&invalid, 0, sizeof(invalid));
+		CHECK(!query_parse(query, &q, &invalid) &&
+		    invalid.kind == PROBLEM_INVALID_PARAMETER &&
+		    invalid.name != NULL &&
+		    strcmp(invalid.name, "systemVersion") == 0,
+		    "a systemVersion of %zu escaped and plain digits", len);
+	}
+
+	/* a systemVersion of 1000 digits */
+	n = (size_t)snprintf(query, sizeof(query), "systemVersion=");
+	memset(query + n, '1', 1000);
+	query[n + 1000] = '\0';
+	memset(&invalid, 0, sizeof(invalid));
+	CHECK(!query_parse(query, &q, &invalid), "a 1000-digit systemVersion");
+	CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
+	    invalid.name != NULL && strcmp(invalid.name, "systemVersion") == 0,
+	    "a 1000-digit systemVersion: kind %d", (int)invalid.kind);
+
+	/* a long value of an unknown parameter is ignored */
+	n = (size_t)snprintf(query, sizeof(query), "comment=");
+	memset(query + n, 'c', 1500);
+	n += 1500;
+	snprintf(query + n, sizeof(query) - n, "&systemVersion=9");
+	memset(&invalid, 0, sizeof(invalid));
+	CHECK(query_parse(query, &q, &invalid) && q.has_system_version &&
+	    q.system_version == 9, "a 1500-byte unknown parameter: %s",
+	    invalid.detail);
+
+	/* and a long unknown key too */
+	n = 0;
+	memset(query, 'k', 100);
+	n = 100;
+	snprintf(query + n, sizeof(query) - n, "=1&environment=e");
+	memset(&invalid, 0, sizeof(invalid));
+	CHECK(query_parse(query, &q, &invalid) && q.has_environment &&
+	    strcmp(q.environment, "e") == 0, "a 100-byte unknown key: %s",
+	    invalid.detail);
+}
+
+static const CU_TestInfo query_tests[] = {
+	{ "query_parse table", test_query_table },
+	{ "query_parse long values", test_query_long_values },
+	CU_TEST_INFO_NULL,
+};
+
+int
+add_query_suite(void)
+{
+	return add_suite_with_tests("query", NULL, NULL, query_tests);
+}
