@@ -1,12 +1,14 @@
 /*
  * The handlers of the HTTP routes. Each takes a request the router has
- * matched, and fills in the response.
+ * matched, with the parameters its route declares already validated, and
+ * fills in the response.
  */
 #ifndef RELEASEMGR_HANDLERS_H
 #define RELEASEMGR_HANDLERS_H
 
 #include "auth.h"
 #include "http.h"
+#include "query.h"
 #include "store.h"
 
 /* What every handler may use; owned by the worker that serves. */
@@ -15,8 +17,13 @@ struct app {
 	const struct auth	*auth;
 };
 
+/*
+ * A handler: query holds what the router validated (the route's path
+ * segment and query parameters); the handler reads nothing else of the
+ * request's query string or path.
+ */
 typedef void	handler_fn(struct app *, const struct request *,
-		    struct response *);
+		    const struct query *, struct response *);
 
 /* POST /deploy: records a deploy, answers the system version in force. */
 handler_fn	handle_deploy;

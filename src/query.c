@@ -54,125 +54,132 @@ form_decode(const char *s, size_t len, char *out, size_t cap)
 	return (long)n;
 }
 
-/* Takes a parameter that must be a system version (1 .. SYSTEM_VERSION_MAX). */
+/*
+ * The kinds of value a parameter holds, each with its validator. A
+ * validator reads exactly len bytes of value and stores the result at out;
+ * label names the parameter in a detail.
+ */
+typedef bool take_fn(const char *label, const char *value, size_t len,
+    void *out, enum query_param param, struct invalid *invalid);
+
+/* Takes a system version: a decimal integer from 1 to SYSTEM_VERSION_MAX. */
 static bool
-take_version_parameter(const char *name, const char *value, size_t len,
-    uint64_t *out, bool *has, struct invalid *invalid)
+take_version(const char *label, const char *value, size_t len, void *out,
+    enum query_param param, struct invalid *invalid)
 {
-	if (!parse_decimal(value, len, 1, SYSTEM_VERSION_MAX, out)) {
-		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, name,
-		    "%s must be a decimal integer from 1 to %llu", name,
-		    (unsigned long long)SYSTEM_VERSION_MAX);
-		return false;
-	}
-	*has = true;
-	return true;
+	if (parse_decimal(value, len, 1, SYSTEM_VERSION_MAX, out))
+		return true;
+	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, query_param_name(param),
+	    "%s must be a decimal integer from 1 to %llu", label,
+	    (unsigned long long)SYSTEM_VERSION_MAX);
+	return false;
 }
 
+/* Takes a page size: a decimal integer from 1 to HISTORY_PAGE_MAX. */
 static bool
-take_at(struct query *q, const char *value, size_t len,
-    struct invalid *invalid)
+take_limit(const char *label, const char *value, size_t len, void *out,
+    enum query_param param, struct invalid *invalid)
 {
-	if (!parse_instant(value, len, &q->at_ms)) {
-		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, "at",
-		    "at must be an RFC 3339 date and time, such as "
-		    "2026-11-22T10:15:03Z, from 1970 to 9999");
-		return false;
-	}
-	q->has_at = true;
-	return true;
+	if (parse_decimal(value, len, 1, HISTORY_PAGE_MAX, out))
+		return true;
+	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, query_param_name(param),
+	    "%s must be a decimal integer from 1 to %d", label,
+	    HISTORY_PAGE_MAX);
+	return false;
 }
 
+/* Takes an RFC 3339 instant, into milliseconds since the epoch. */
 static bool
-take_from(struct query *q, const char *value, size_t len,
-    struct invalid *invalid)
+take_instant(const char *label, const char *value, size_t len, void *out,
+    enum query_param param, struct invalid *invalid)
 {
-	return take_version_parameter("from", value, len, &q->from,
-	    &q->has_from, invalid);
+	if (parse_instant(value, len, out))
+		return true;
+	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, query_param_name(param),
+	    "%s must be an RFC 3339 date and time, such as "
+	    "2026-11-22T10:15:03Z, from 1970 to 9999", label);
+	return false;
 }
 
+/* Takes an environment name, NUL-terminated into out. */
 static bool
-take_to(struct query *q, const char *value, size_t len,
-    struct invalid *invalid)
-{
-	return take_version_parameter("to", value, len, &q->to, &q->has_to,
-	    invalid);
-}
-
-static bool
-take_system_version(struct query *q, const char *value, size_t len,
-    struct invalid *invalid)
-{
-	return take_version_parameter("systemVersion", value, len,
-	    &q->system_version, &q->has_system_version, invalid);
-}
-
-/* Stores a validated environment; false fills invalid. */
-static bool
-take_environment(struct query *q, const char *value, size_t len,
-    struct invalid *invalid)
+take_environment(const char *label, const char *value, size_t len, void *out,
+    enum query_param param, struct invalid *invalid)
 {
 	const char *why = check_environment(value, len);
 
 	if (why != NULL) {
-		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, "environment",
-		    "environment %s", why);
+		invalid_set(invalid, PROBLEM_INVALID_PARAMETER,
+		    query_param_name(param), "%s %s", label, why);
 		return false;
 	}
-	memcpy(q->environment, value, len);
-	q->environment[len] = '\0';
-	q->has_environment = true;
+	memcpy(out, value, len);
+	((char *)out)[len] = '\0';
 	return true;
 }
 
-static bool
-take_limit(struct query *q, const char *value, size_t len,
-    struct invalid *invalid)
-{
-	if (!parse_decimal(value, len, 1, HISTORY_PAGE_MAX, &q->limit)) {
-		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, "limit",
-		    "limit must be a decimal integer from 1 to %d",
-		    HISTORY_PAGE_MAX);
-		return false;
-	}
-	q->has_limit = true;
-	return true;
-}
-
-static bool
-take_before(struct query *q, const char *value, size_t len,
-    struct invalid *invalid)
-{
-	return take_version_parameter("before", value, len, &q->before,
-	    &q->has_before, invalid);
-}
-
-/* The parameters the read routes understand, with their validators. */
+/* Every parameter a route may declare: its name, validator and field. */
 static const struct query_field {
 	const char	*name;
-	size_t		 seen_offset;	/* the bool that says it was given */
-	bool		(*take)(struct query *, const char *, size_t,
-			    struct invalid *);
-} query_fields[] = {
-	{ "systemVersion", offsetof(struct query, has_system_version),
-	    take_system_version },
-	{ "environment", offsetof(struct query, has_environment),
-	    take_environment },
-	{ "limit", offsetof(struct query, has_limit), take_limit },
-	{ "before", offsetof(struct query, has_before), take_before },
-	{ "at", offsetof(struct query, has_at), take_at },
-	{ "from", offsetof(struct query, has_from), take_from },
-	{ "to", offsetof(struct query, has_to), take_to },
+	take_fn		*take;
+	size_t		 offset;	/* of its value in struct query */
+} query_fields[QUERY_PARAM_COUNT] = {
+	[QUERY_SYSTEM_VERSION] = { "systemVersion", take_version,
+	    offsetof(struct query, system_version) },
+	[QUERY_ENVIRONMENT] = { "environment", take_environment,
+	    offsetof(struct query, environment) },
+	[QUERY_LIMIT] = { "limit", take_limit, offsetof(struct query, limit) },
+	[QUERY_BEFORE] = { "before", take_version,
+	    offsetof(struct query, before) },
+	[QUERY_AT] = { "at", take_instant, offsetof(struct query, at_ms) },
+	[QUERY_FROM] = { "from", take_version, offsetof(struct query, from) },
+	[QUERY_TO] = { "to", take_version, offsetof(struct query, to) },
 };
 
-bool
-query_parse(const char *query, struct query *q, struct invalid *invalid)
+const char *
+query_param_name(enum query_param param)
 {
-	const char *p = query;
+	return query_fields[param].name;
+}
 
+bool
+query_param_find(const char *name, size_t len, enum query_param *param)
+{
+	for (size_t i = 0; i < QUERY_PARAM_COUNT; i++)
+		if (strlen(query_fields[i].name) == len &&
+		    memcmp(query_fields[i].name, name, len) == 0) {
+			*param = (enum query_param)i;
+			return true;
+		}
+	return false;
+}
+
+void
+query_init(struct query *q)
+{
 	memset(q, 0, sizeof(*q));
 	memcpy(q->environment, DEFAULT_ENVIRONMENT, sizeof(DEFAULT_ENVIRONMENT));
 	q->limit = HISTORY_PAGE_DEFAULT;
+}
+
+bool
+query_take(struct query *q, enum query_param param, const char *label,
+    const char *value, size_t len, struct invalid *invalid)
+{
+	const struct query_field *field = &query_fields[param];
+
+	if (!field->take(label != NULL ? label : field->name, value, len,
+	    (char *)q + field->offset, param, invalid))
+		return false;
+	q->given |= QUERY_PARAM(param);
+	return true;
+}
+
+bool
+query_parse(const char *query, unsigned accepted, struct query *q,
+    struct invalid *invalid)
+{
+	const char *p = query;
 
 	while (*p != '\0') {
 		const char *end = strchr(p, '&');
@@ -180,36 +187,35 @@ query_parse(const char *query, struct query *q, struct invalid *invalid)
 		size_t pair_len = end != NULL ? (size_t)(end - p) : strlen(p);
 		char key[32], value[QUERY_VALUE_MAX + 1];
 		long key_len, value_len;
+		enum query_param param;
 
 		eq = memchr(p, '=', pair_len);
 		key_len = form_decode(p, eq != NULL ? (size_t)(eq - p) : pair_len,
 		    key, sizeof(key));
-		for (size_t f = 0; key_len >= 0 &&
-		    f < sizeof(query_fields) / sizeof(query_fields[0]); f++) {
-			const struct query_field *field = &query_fields[f];
-			bool *seen = (bool *)((char *)q + field->seen_offset);
-
-			if ((size_t)key_len != strlen(field->name) ||
-			    memcmp(key, field->name, (size_t)key_len) != 0)
-				continue;
-			if (*seen) {
+		/* a parameter the route does not read is ignored, whatever it holds */
+		if (key_len >= 0 && query_param_find(key, (size_t)key_len,
+		    &param) && (accepted & QUERY_PARAM(param))) {
+			if (query_given(q, param)) {
 				invalid_set(invalid, PROBLEM_INVALID_PARAMETER,
-				    field->name, "%s is given more than once",
-				    field->name);
+				    query_param_name(param),
+				    "%s is given more than once",
+				    query_param_name(param));
 				return false;
 			}
 			value_len = eq == NULL ? 0 : form_decode(eq + 1,
-			    pair_len - (size_t)(eq + 1 - p), value, sizeof(value));
+			    pair_len - (size_t)(eq + 1 - p), value,
+			    sizeof(value));
 			if (value_len < 0) {
 				invalid_set(invalid, PROBLEM_INVALID_PARAMETER,
-				    field->name, value_len == -1 ?
+				    query_param_name(param), value_len == -1 ?
 				    "%s has a malformed percent-escape" :
-				    "%s is too long", field->name);
+				    "%s is too long", query_param_name(param));
 				return false;
 			}
 			if (eq == NULL)
 				value[0] = '\0';
-			if (!field->take(q, value, (size_t)value_len, invalid))
+			if (!query_take(q, param, NULL, value, (size_t)value_len,
+			    invalid))
 				return false;
 		}
 		if (end == NULL)

@@ -14,29 +14,66 @@
 #define HISTORY_PAGE_DEFAULT	50	/* system versions per page of history */
 #define HISTORY_PAGE_MAX	500
 
-/* The query parameters of the read routes, after validation. */
+/* The parameters a route may declare (README lists which route reads which). */
+enum query_param {
+	QUERY_SYSTEM_VERSION,	/* systemVersion: 1 .. SYSTEM_VERSION_MAX */
+	QUERY_ENVIRONMENT,	/* environment: a name of [A-Za-z0-9._-] */
+	QUERY_LIMIT,		/* limit: 1 .. HISTORY_PAGE_MAX */
+	QUERY_BEFORE,		/* before: a system version */
+	QUERY_AT,		/* at: an RFC 3339 instant */
+	QUERY_FROM,		/* from: a system version */
+	QUERY_TO,		/* to: a system version */
+	QUERY_PARAM_COUNT
+};
+
+/* The bit of a parameter in a mask of them. */
+#define QUERY_PARAM(p)	(1u << (p))
+
+/* The parameters of a request, after validation. */
 struct query {
-	bool		has_system_version;
+	unsigned	given;			/* QUERY_PARAM bit of each one given */
 	uint64_t	system_version;		/* 1 .. SYSTEM_VERSION_MAX */
-	bool		has_environment;
 	char		environment[ENVIRONMENT_MAX + 1];	/* "default" unless given */
-	bool		has_limit;
-	uint64_t	limit;			/* 1 .. HISTORY_PAGE_MAX */
-	bool		has_before;
+	uint64_t	limit;			/* 1 .. HISTORY_PAGE_MAX; 50 unless given */
 	uint64_t	before;			/* 1 .. SYSTEM_VERSION_MAX */
-	bool		has_at;
 	uint64_t	at_ms;			/* an instant, ms since the epoch */
-	bool		has_from;
 	uint64_t	from;			/* 1 .. SYSTEM_VERSION_MAX */
-	bool		has_to;
 	uint64_t	to;			/* 1 .. SYSTEM_VERSION_MAX */
 };
 
+/* True when the parameter was given (its value is then valid). */
+static inline bool
+query_given(const struct query *q, enum query_param param)
+{
+	return (q->given & QUERY_PARAM(param)) != 0;
+}
+
+/* Empties q: nothing given, the default environment and page size. */
+void	query_init(struct query *q);
+
 /*
- * Parses a QUERY_STRING (application/x-www-form-urlencoded) into q. Unknown
- * parameters are ignored; a known one given twice, empty, badly escaped or
- * out of range fills invalid and returns false.
+ * Parses a QUERY_STRING (application/x-www-form-urlencoded) into q (made
+ * by query_init), reading only the parameters in accepted (a mask of
+ * QUERY_PARAM bits): any other is ignored, whatever it holds. An accepted
+ * one given twice, empty, badly escaped or out of range fills invalid and
+ * returns false.
  */
-bool	query_parse(const char *query, struct query *q, struct invalid *invalid);
+bool	query_parse(const char *query, unsigned accepted, struct query *q,
+	    struct invalid *invalid);
+
+/*
+ * Validates len bytes of value as param and stores it in q, as query_parse
+ * does for one parameter; label, when not NULL, names it in a detail in
+ * place of its name (a path segment: "systemVersion (the last segment of
+ * the path)"). False with invalid filled when it is refused.
+ */
+bool	query_take(struct query *q, enum query_param param, const char *label,
+	    const char *value, size_t len, struct invalid *invalid);
+
+/* The name of a parameter, as a query string gives it. */
+const char *query_param_name(enum query_param param);
+
+/* Finds the parameter called name (len bytes); false for an unknown name. */
+bool	query_param_find(const char *name, size_t len, enum query_param *param);
 
 #endif

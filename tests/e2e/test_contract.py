@@ -168,6 +168,40 @@ class ContractTest(E2ETestCase):
             with self.subTest(path=path):
                 self.assertServices(SERVER.request('GET', path), [('a', 1)])
 
+    def test_parameters_of_other_routes_are_ignored(self):
+        """Each route reads only the parameters it declares (README lists
+        them); another route's parameter, even one that would be invalid
+        there, changes nothing."""
+        env = unique_env('others')
+        self.deploy_ok(SERVER, 'a', 1, env, expected=1)
+        for path in ['/status?limit=0&environment=%s' % env,
+                     '/badge.svg?at=nope&environment=%s' % env,
+                     '/services?limit=0&systemVersion=1&environment=%s' % env,
+                     '/services?environment=%s&before=0&from=x&to=-1' % env,
+                     '/systemversions/1?environment=%s&systemVersion=0&limit=0' % env,
+                     '/environments?limit=abc&environment=a%20b',
+                     '/healthz?systemVersion=0',
+                     '/diff?from=1&to=1&systemVersion=0&at=nope&environment=%s' % env,
+                     '/systemversions?environment=%s&systemVersion=0&from=0' % env]:
+            with self.subTest(path=path):
+                resp = SERVER.request('GET', path)
+                self.assertEqual(resp.status, 200, resp.describe())
+        self.assertServices(
+            SERVER.request('GET', '/services?limit=0&systemVersion=1&environment=%s' % env),
+            [('a', 1)])
+        # and each still refuses its own bad parameters
+        for path, parameter in [('/status?environment=a%20b', 'environment'),
+                                ('/badge.svg?environment=', 'environment'),
+                                ('/services?systemVersion=0', 'systemVersion'),
+                                ('/systemversions?limit=0', 'limit'),
+                                ('/systemversions?at=nope', 'at'),
+                                ('/systemversions/0', 'systemVersion'),
+                                ('/diff?from=1', 'to'),
+                                ('/diff?from=0&to=1', 'from')]:
+            with self.subTest(path=path):
+                self.assertProblem(SERVER.request('GET', path), 400,
+                                   '/problems/invalid-parameter', parameter=parameter)
+
     def test_head_is_like_get(self):
         env = unique_env('head')
         self.deploy_ok(SERVER, 'a', 1, env, expected=1)

@@ -359,13 +359,13 @@ require_taken(const char *query, const struct query *q)
 		const char	*name;
 		bool		 has;
 	} given[] = {
-		{ "systemVersion", q->has_system_version },
-		{ "environment", q->has_environment },
-		{ "limit", q->has_limit },
-		{ "before", q->has_before },
-		{ "at", q->has_at },
-		{ "from", q->has_from },
-		{ "to", q->has_to },
+		{ "systemVersion", query_given(q, QUERY_SYSTEM_VERSION) },
+		{ "environment", query_given(q, QUERY_ENVIRONMENT) },
+		{ "limit", query_given(q, QUERY_LIMIT) },
+		{ "before", query_given(q, QUERY_BEFORE) },
+		{ "at", query_given(q, QUERY_AT) },
+		{ "from", query_given(q, QUERY_FROM) },
+		{ "to", query_given(q, QUERY_TO) },
 	};
 	char canonical[40];
 	uint64_t again;
@@ -377,17 +377,23 @@ require_taken(const char *query, const struct query *q)
 		REQUIRE(count <= 1);
 		REQUIRE(count == 0 || given[i].has);
 	}
-	if (q->has_at) {
+	if (query_given(q, QUERY_AT)) {
 		n = format_instant(q->at_ms, canonical, sizeof(canonical));
 		REQUIRE(parse_instant(canonical, n, &again) && again == q->at_ms);
 	}
 }
 
+/* Every parameter, as a route that read them all would accept them. */
+#define ALL_PARAMETERS	((1u << QUERY_PARAM_COUNT) - 1)
+
 /*
- * A query string (NUL-terminated, so cut at its first NUL): when accepted,
- * every value is in its range, defaults stand for what was left out, and
- * what is written plainly was taken once; when refused, the problem names
- * a known parameter.
+ * A query string (NUL-terminated, so cut at its first NUL), read with every
+ * parameter accepted: when accepted, every value is in its range, defaults
+ * stand for what was left out, and what is written plainly was taken once;
+ * when refused, the problem names a known parameter. Then read again
+ * accepting only some parameters (chosen from the input's bytes), as a
+ * route that declares them does: nothing else is taken, and what the first
+ * read accepted the second accepts with the same values.
  */
 static void
 fuzz_query(const char *data, size_t len)
@@ -395,32 +401,55 @@ fuzz_query(const char *data, size_t len)
 	static const char *const parameters[] = { "systemVersion",
 	    "environment", "limit", "before", "at", "from", "to", NULL };
 	char *query = malloc(len + 1);
-	struct query q;
+	struct query q, some;
 	struct invalid invalid;
+	unsigned accepted = 0;
+	bool ok;
 
 	REQUIRE(query != NULL);
 	memcpy(query, data, len);
 	query[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		accepted = accepted * 31 + (unsigned char)data[i];
+	accepted &= ALL_PARAMETERS;
 	invalid_unfilled(&invalid);
-	if (!query_parse(query, &q, &invalid))
+	query_init(&q);
+	if (!(ok = query_parse(query, ALL_PARAMETERS, &q, &invalid)))
 		require_described(&invalid, PROBLEM_INVALID_PARAMETER,
 		    parameters);
 	else {
 		REQUIRE(memchr(q.environment, '\0', sizeof(q.environment)));
 		REQUIRE(check_environment(q.environment,
 		    strlen(q.environment)) == NULL);
-		REQUIRE(q.has_environment ||
+		REQUIRE(query_given(&q, QUERY_ENVIRONMENT) ||
 		    strcmp(q.environment, DEFAULT_ENVIRONMENT) == 0);
-		REQUIRE(!q.has_system_version || (q.system_version >= 1 &&
+		REQUIRE(!query_given(&q, QUERY_SYSTEM_VERSION) ||
+		    (q.system_version >= 1 &&
 		    q.system_version <= SYSTEM_VERSION_MAX));
 		REQUIRE(q.limit >= 1 && q.limit <= HISTORY_PAGE_MAX);
-		REQUIRE(q.has_limit || q.limit == HISTORY_PAGE_DEFAULT);
-		REQUIRE(!q.has_before || (q.before >= 1 &&
+		REQUIRE(query_given(&q, QUERY_LIMIT) ||
+		    q.limit == HISTORY_PAGE_DEFAULT);
+		REQUIRE(!query_given(&q, QUERY_BEFORE) || (q.before >= 1 &&
 		    q.before <= SYSTEM_VERSION_MAX));
-		REQUIRE(!q.has_from || (q.from >= 1 &&
+		REQUIRE(!query_given(&q, QUERY_FROM) || (q.from >= 1 &&
 		    q.from <= SYSTEM_VERSION_MAX));
-		REQUIRE(!q.has_to || (q.to >= 1 && q.to <= SYSTEM_VERSION_MAX));
+		REQUIRE(!query_given(&q, QUERY_TO) || (q.to >= 1 &&
+		    q.to <= SYSTEM_VERSION_MAX));
 		require_taken(query, &q);
+	}
+	invalid_unfilled(&invalid);
+	query_init(&some);
+	if (!query_parse(query, accepted, &some, &invalid)) {
+		REQUIRE(!ok);
+		require_described(&invalid, PROBLEM_INVALID_PARAMETER,
+		    parameters);
+	} else {
+		REQUIRE((some.given & ~accepted) == 0);
+		REQUIRE(!ok || some.given == (q.given & accepted));
+		REQUIRE(!ok || !query_given(&some, QUERY_SYSTEM_VERSION) ||
+		    some.system_version == q.system_version);
+		REQUIRE(!ok || strcmp(some.environment, q.environment) == 0 ||
+		    !(accepted & QUERY_PARAM(QUERY_ENVIRONMENT)));
 	}
 	free(query);
 }

@@ -10,10 +10,15 @@
 #include "query.h"
 #include "tests.h"
 
-/* One query string and what query_parse must make of it. */
+/* Every parameter, as a route that read them all would accept them. */
+#define ALL	((1u << QUERY_PARAM_COUNT) - 1)
+#define P(p)	QUERY_PARAM(QUERY_##p)
+
+/* One query string, the parameters read, and what query_parse must make of it. */
 struct query_case {
 	const char	*label;
 	const char	*query;
+	unsigned	 accepted;
 	bool		 ok;
 	/* when ok */
 	bool		 has_system_version;
@@ -25,9 +30,14 @@ struct query_case {
 };
 
 #define QUERY_OK(label, query, has_sv, sv, env, has_env) \
-	{ label, query, true, has_sv, sv, env, has_env, NULL }
+	{ label, query, ALL, true, has_sv, sv, env, has_env, NULL }
 #define QUERY_BAD(label, query, parameter) \
-	{ label, query, false, false, 0, NULL, false, parameter }
+	{ label, query, ALL, false, false, 0, NULL, false, parameter }
+/* The same, for a route that reads only the parameters in accepted. */
+#define ROUTE_OK(label, query, accepted, has_sv, sv, env, has_env) \
+	{ label, query, accepted, true, has_sv, sv, env, has_env, NULL }
+#define ROUTE_BAD(label, query, accepted, parameter) \
+	{ label, query, accepted, false, false, 0, NULL, false, parameter }
 
 static const struct query_case query_cases[] = {
 	QUERY_OK("empty", "", false, 0, "default", false),
@@ -115,6 +125,30 @@ static const struct query_case query_cases[] = {
 	QUERY_BAD("bad escape in systemVersion", "systemVersion=%3", "systemVersion"),
 	QUERY_BAD("error after a good parameter",
 	    "environment=prod&systemVersion=x", "systemVersion"),
+	QUERY_BAD("limit=0", "limit=0", "limit"),
+	QUERY_BAD("limit=501", "limit=501", "limit"),
+	QUERY_BAD("before=0", "before=0", "before"),
+	QUERY_BAD("at=nope", "at=nope", "at"),
+	QUERY_BAD("from=1.5", "from=1.5", "from"),
+	QUERY_BAD("to=-1", "to=-1", "to"),
+
+	/* a parameter the route does not read is ignored, whatever it holds */
+	ROUTE_OK("limit=0 where limit is not read", "limit=0&environment=prod",
+	    P(ENVIRONMENT), false, 0, "prod", true),
+	ROUTE_OK("at=nope where at is not read", "at=nope", P(ENVIRONMENT),
+	    false, 0, "default", false),
+	ROUTE_OK("a bad escape where the parameter is not read",
+	    "environment=%zz&systemVersion=3", P(SYSTEM_VERSION), true, 3,
+	    "default", false),
+	ROUTE_OK("systemVersion twice where it is not read",
+	    "systemVersion=0&systemVersion=x", P(ENVIRONMENT), false, 0,
+	    "default", false),
+	ROUTE_OK("nothing read", "systemVersion=0&environment=a b&limit=abc",
+	    0, false, 0, "default", false),
+	ROUTE_BAD("limit=0 where limit is read", "limit=0", P(LIMIT) |
+	    P(ENVIRONMENT), "limit"),
+	ROUTE_BAD("environment still checked", "limit=0&environment=a%20b",
+	    P(ENVIRONMENT), "environment"),
 };
 
 static void
@@ -126,31 +160,31 @@ test_query_table(void)
 		struct invalid invalid;
 		bool ok;
 
-		memset(&q, 0xA5, sizeof(q));
+		query_init(&q);
 		memset(&invalid, 0, sizeof(invalid));
 		invalid.kind = PROBLEM_UNAVAILABLE;
 		invalid.name = "(unset)";
-		ok = query_parse(c->query, &q, &invalid);
+		ok = query_parse(c->query, c->accepted, &q, &invalid);
 		if (c->ok) {
 			if (!CHECK(ok, "query '%s' (%s): refused: %s", c->label,
 			    c->query, invalid.detail))
 				continue;
-			CHECK(q.has_system_version == c->has_system_version &&
+			CHECK(query_given(&q, QUERY_SYSTEM_VERSION) == c->has_system_version &&
 			    (!c->has_system_version ||
 			    q.system_version == c->system_version),
 			    "query '%s' (%s): systemVersion %s %llu, expected "
 			    "%s %llu", c->label, c->query,
-			    q.has_system_version ? "given" : "absent",
+			    query_given(&q, QUERY_SYSTEM_VERSION) ? "given" : "absent",
 			    (unsigned long long)q.system_version,
 			    c->has_system_version ? "given" : "absent",
 			    (unsigned long long)c->system_version);
 			CHECK(memchr(q.environment, '\0',
 			    sizeof(q.environment)) != NULL &&
 			    strcmp(q.environment, c->environment) == 0 &&
-			    q.has_environment == c->has_environment,
+			    query_given(&q, QUERY_ENVIRONMENT) == c->has_environment,
 			    "query '%s' (%s): environment '%.64s' (%s), expected "
 			    "'%s' (%s)", c->label, c->query, q.environment,
-			    q.has_environment ? "given" : "absent",
+			    query_given(&q, QUERY_ENVIRONMENT) ? "given" : "absent",
 			    c->environment, c->has_environment ? "given" :
 			    "absent");
 		} else {
@@ -170,6 +204,14 @@ test_query_table(void)
 	}
 }
 
+/* Empties q for a parse; returns it. */
+static struct query *
+query_init_for(struct query *q)
+{
+	query_init(q);
+	return q;
+}
+
 /* Values longer than a parameter may be are refused, not truncated. */
 static void
 test_query_long_values(void)
@@ -184,7 +226,7 @@ test_query_long_values(void)
 	memset(query + n, 'a', 300);
 	query[n + 300] = '\0';
 	memset(&invalid, 0, sizeof(invalid));
-	CHECK(!query_parse(query, &q, &invalid), "a 300-byte environment");
+	CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid), "a 300-byte environment");
 	CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
 	    invalid.name != NULL && strcmp(invalid.name, "environment") == 0,
 	    "a 300-byte environment: kind %d", (int)invalid.kind);
@@ -195,7 +237,7 @@ test_query_long_values(void)
 		memset(query + n, 'b', len);
 		query[n + len] = '\0';
 		memset(&invalid, 0, sizeof(invalid));
-		CHECK(!query_parse(query, &q, &invalid) &&
+		CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid) &&
 		    invalid.kind == PROBLEM_INVALID_PARAMETER &&
 		    invalid.name != NULL &&
 		    strcmp(invalid.name, "environment") == 0,
@@ -206,7 +248,7 @@ test_query_long_values(void)
 		memset(query + n, '1', len - len / 3);
 		query[n + len - len / 3] = '\0';
 		memset(&invalid, 0, sizeof(invalid));
-		CHECK(!query_parse(query, &q, &invalid) &&
+		CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid) &&
 		    invalid.kind == PROBLEM_INVALID_PARAMETER &&
 		    invalid.name != NULL &&
 		    strcmp(invalid.name, "systemVersion") == 0,
@@ -218,7 +260,7 @@ test_query_long_values(void)
 	memset(query + n, '1', 1000);
 	query[n + 1000] = '\0';
 	memset(&invalid, 0, sizeof(invalid));
-	CHECK(!query_parse(query, &q, &invalid), "a 1000-digit systemVersion");
+	CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid), "a 1000-digit systemVersion");
 	CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
 	    invalid.name != NULL && strcmp(invalid.name, "systemVersion") == 0,
 	    "a 1000-digit systemVersion: kind %d", (int)invalid.kind);
@@ -229,7 +271,7 @@ test_query_long_values(void)
 	n += 1500;
 	snprintf(query + n, sizeof(query) - n, "&systemVersion=9");
 	memset(&invalid, 0, sizeof(invalid));
-	CHECK(query_parse(query, &q, &invalid) && q.has_system_version &&
+	CHECK(query_parse(query, ALL, query_init_for(&q), &invalid) && query_given(&q, QUERY_SYSTEM_VERSION) &&
 	    q.system_version == 9, "a 1500-byte unknown parameter: %s",
 	    invalid.detail);
 
@@ -239,7 +281,7 @@ test_query_long_values(void)
 	n = 100;
 	snprintf(query + n, sizeof(query) - n, "=1&environment=e");
 	memset(&invalid, 0, sizeof(invalid));
-	CHECK(query_parse(query, &q, &invalid) && q.has_environment &&
+	CHECK(query_parse(query, ALL, query_init_for(&q), &invalid) && query_given(&q, QUERY_ENVIRONMENT) &&
 	    strcmp(q.environment, "e") == 0, "a 100-byte unknown key: %s",
 	    invalid.detail);
 }
