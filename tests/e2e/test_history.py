@@ -285,20 +285,6 @@ class EnvironmentsTest(E2ETestCase):
             self.assertEqual(by_name[env]['updatedAt'], status['updatedAt'])
 
 
-class EmptyDefaultHistoryTest(E2ETestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = harness.private_server(cls)
-
-    def test_default_has_an_empty_history(self):
-        resp = history(self.server)
-        self.assertEqual((resp.status, resp.json()), (200, []))
-        self.assertEqual(self.server.request('GET', '/environments').json(), [])
-        self.assertProblem(self.server.request('GET', '/systemversions/1'), 404,
-                           '/problems/not-found')
-
-
 if __name__ == '__main__':
     import unittest
     unittest.main()

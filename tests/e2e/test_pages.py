@@ -83,19 +83,6 @@ class BadgeTest(E2ETestCase):
                            parameter='environment')
 
 
-class EmptyDefaultBadgeTest(E2ETestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = harness.private_server(cls)
-
-    def test_default_before_any_deploy(self):
-        resp = self.server.request('GET', '/badge.svg')
-        self.assertEqual(resp.status, 200, resp.describe())
-        root = ElementTree.fromstring(resp.body)
-        self.assertEqual([t.text for t in root.iter(SVG + 'text')], ['system version', 'none'])
-
-
 if __name__ == '__main__':
     import unittest
     unittest.main()

@@ -1,6 +1,7 @@
-"""GET /status, GET /healthz, and how read answers may be cached: ETags,
-Cache-Control, 304 on If-None-Match, and nginx's cache of explicit system
-versions (which must never keep a 404 or the current list)."""
+"""GET /status, GET /healthz, the reads of an empty default environment, and
+how read answers may be cached: ETags, Cache-Control, 304 on If-None-Match,
+and nginx's cache of explicit system versions (which must never keep a 404
+or the current list)."""
 
 import datetime
 import http.client
@@ -8,12 +9,14 @@ import os
 import re
 import signal
 import time
+import xml.etree.ElementTree as ElementTree
 
 import harness
 from harness import E2ETestCase, unique_env
 
 SERVER = None
 IMMUTABLE = 'public, max-age=31536000, immutable'
+SVG = '{http://www.w3.org/2000/svg}'
 INSTANT = re.compile(r'\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z')
 
 
@@ -95,18 +98,33 @@ class StatusTest(E2ETestCase):
         self.assertEqual((head.status, head.body), (200, b''))
 
 
-class StatusOfAnEmptyDefaultTest(E2ETestCase):
-    """The default environment exists before its first deploy."""
+class EmptyDefaultTest(E2ETestCase):
+    """The default environment exists before its first deploy: every read
+    of it answers, empty. One private server, on which nothing is deployed,
+    serves the three."""
 
     @classmethod
     def setUpClass(cls):
         cls.server = harness.private_server(cls)
 
-    def test_default_before_any_deploy(self):
+    def test_status_before_any_deploy(self):
         resp = status(self.server)
         self.assertEqual(resp.status, 200, resp.describe())
         self.assertEqual(resp.json(), {'environment': 'default', 'systemVersion': 0,
                                        'updatedAt': None})
+
+    def test_history_is_empty(self):
+        resp = self.server.request('GET', '/systemversions')
+        self.assertEqual((resp.status, resp.json()), (200, []))
+        self.assertEqual(self.server.request('GET', '/environments').json(), [])
+        self.assertProblem(self.server.request('GET', '/systemversions/1'), 404,
+                           '/problems/not-found')
+
+    def test_badge_says_none(self):
+        resp = self.server.request('GET', '/badge.svg')
+        self.assertEqual(resp.status, 200, resp.describe())
+        root = ElementTree.fromstring(resp.body)
+        self.assertEqual([t.text for t in root.iter(SVG + 'text')], ['system version', 'none'])
 
 
 class HealthTest(E2ETestCase):
