@@ -10,6 +10,7 @@
 #include <CUnit/Basic.h>
 #include <dirent.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -171,6 +172,55 @@ printable(const char *s, size_t len, char *buf, size_t cap)
 	return buf;
 }
 
+struct json_object *
+json_parse_exact(const char *text, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *root = NULL;
+
+	if (text == NULL || len > INT32_MAX || (tok = json_tokener_new()) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	if (root != NULL && json_tokener_get_parse_end(tok) != len) {
+		json_object_put(root);
+		root = NULL;
+	}
+	json_tokener_free(tok);
+	return root;
+}
+
+bool
+json_has_string(struct json_object *object, const char *key, const char *want)
+{
+	struct json_object *value;
+	size_t len = strlen(want);
+
+	return json_object_object_get_ex(object, key, &value) &&
+	    json_object_is_type(value, json_type_string) &&
+	    (size_t)json_object_get_string_len(value) == len &&
+	    memcmp(json_object_get_string(value), want, len) == 0;
+}
+
+bool
+json_has_uint(struct json_object *object, const char *key, uint64_t want)
+{
+	struct json_object *value;
+
+	return json_object_object_get_ex(object, key, &value) &&
+	    json_object_is_type(value, json_type_int) &&
+	    json_object_get_uint64(value) == want &&
+	    (want > INT64_MAX || json_object_get_int64(value) == (int64_t)want);
+}
+
+bool
+json_has_null(struct json_object *object, const char *key)
+{
+	struct json_object *value;
+
+	return json_object_object_get_ex(object, key, &value) && value == NULL;
+}
+
 int
 main(void)
 {
@@ -182,6 +232,7 @@ main(void)
 		add_auth_suite,
 		add_store_suite,
 		add_admin_suite,
+		add_http_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
 	CU_ErrorCode rc;

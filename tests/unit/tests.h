@@ -9,9 +9,12 @@
 #include <CUnit/CUnit.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "store.h"
+
+struct json_object;
 
 /*
  * CHECK(condition, fmt, ...) records one CUnit assertion whose failure
@@ -64,6 +67,20 @@ const char *printable(const char *s, size_t len, char *buf, size_t cap);
 struct store_options	test_store_options(const char *home,
 			    enum store_role role);
 
+/*
+ * The one JSON value that is the whole of len bytes of text, parsed
+ * strictly by json-c, or NULL; the caller releases it (json_object_put).
+ */
+struct json_object	*json_parse_exact(const char *text, size_t len);
+/* True when object's member key is the string want, byte for byte. */
+bool	json_has_string(struct json_object *object, const char *key,
+	    const char *want);
+/* True when object's member key is the integer want. */
+bool	json_has_uint(struct json_object *object, const char *key,
+	    uint64_t want);
+/* True when object has the member key, and it is null. */
+bool	json_has_null(struct json_object *object, const char *key);
+
 /* test_validate.c */
 int	add_validate_suite(void);
 
@@ -84,5 +101,8 @@ int	add_auth_suite(void);
 
 /* test_admin.c */
 int	add_admin_suite(void);
+
+/* test_http.c */
+int	add_http_suite(void);
 
 #endif
