@@ -233,6 +233,7 @@ main(void)
 		add_store_suite,
 		add_admin_suite,
 		add_http_suite,
+		add_model_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
 	CU_ErrorCode rc;

@@ -1,8 +1,7 @@
 /*
  * The store suite: every test runs on a fresh Berkeley DB environment in
  * its own temporary directory (made by the setup, removed by the
- * teardown), opened as the supervisor opens it (STORE_RECOVER). It also
- * covers the service list of model.c, which the store fills.
+ * teardown), opened as the supervisor opens it (STORE_RECOVER).
  */
 #define _GNU_SOURCE		/* fallocate() */
 #include <db.h>
@@ -15,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -840,95 +838,6 @@ test_regions_reserved(void)
 	    (unsigned long long)allocated, (unsigned long long)size);
 }
 
-/* The service list: append, name, clear, free. */
-static void
-test_service_list(void)
-{
-	struct service_list list;
-	char name[32], shown[64];
-	bool ok = true;
-
-	service_list_init(&list);
-	CHECK(list.count == 0 && list.items == NULL && list.names == NULL,
-	    "init");
-	CHECK(service_list_append(&list, "Service A", 9, 1) &&
-	    service_list_append(&list, "x\xc3\xa9y", 4, 2), "append");
-	CHECK(list.count == 2 && list.items[0].name_len == 9 &&
-	    memcmp(service_list_name(&list, 0), "Service A", 9) == 0 &&
-	    list.items[0].version == 1 && list.items[1].name_len == 4 &&
-	    memcmp(service_list_name(&list, 1), "x\xc3\xa9y", 4) == 0 &&
-	    list.items[1].version == 2, "two entries: %s",
-	    printable(service_list_name(&list, 1), 4, shown, sizeof(shown)));
-
-	service_list_clear(&list);
-	CHECK(list.count == 0, "clear empties");
-	CHECK(service_list_append(&list, "b", 1, 3) && list.count == 1 &&
-	    list.items[0].name_len == 1 &&
-	    memcmp(service_list_name(&list, 0), "b", 1) == 0 &&
-	    list.items[0].version == 3, "reuse after clear");
-
-	/* past the first capacities (16 entries, 512 bytes of names) */
-	service_list_clear(&list);
-	for (unsigned i = 0; i < 1000; i++) {
-		int n = snprintf(name, sizeof(name), "service-%04u", i);
-
-		ok = ok && service_list_append(&list, name, (size_t)n, i);
-	}
-	CHECK(ok && list.count == 1000, "1000 appends: %zu", list.count);
-	for (unsigned i = 0; ok && i < 1000; i++) {
-		int n = snprintf(name, sizeof(name), "service-%04u", i);
-
-		if (!CHECK(list.items[i].name_len == (size_t)n &&
-		    memcmp(service_list_name(&list, i), name, (size_t)n) == 0 &&
-		    list.items[i].version == i, "entry %u after growth", i))
-			break;
-	}
-	service_list_free(&list);
-	CHECK(list.count == 0 && list.items == NULL && list.names == NULL &&
-	    list.capacity == 0 && list.names_capacity == 0, "free resets");
-	service_list_free(&list);	/* twice is harmless */
-}
-
-/*
- * An empty name is a name of 0 bytes, even as the first entry of a new
- * list. Run in a child process: under UndefinedBehaviorSanitizer, undefined
- * behaviour aborts the process, and the rest of the run (and its summary)
- * must survive that.
- */
-static void
-test_service_list_empty_name(void)
-{
-	int wstatus = 0;
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0) {
-		struct service_list list;
-		bool ok;
-
-		service_list_init(&list);
-		ok = service_list_append(&list, "", 0, 7) && list.count == 1 &&
-		    list.items[0].name_len == 0 && list.items[0].version == 7 &&
-		    service_list_append(&list, "a", 1, 8) && list.count == 2 &&
-		    list.items[1].name_len == 1 &&
-		    memcmp(service_list_name(&list, 1), "a", 1) == 0;
-		service_list_free(&list);
-		_exit(ok ? 0 : 1);
-	}
-	if (!CHECK(pid > 0, "fork: %s", strerror(errno)))
-		return;
-	if (!CHECK(waitpid(pid, &wstatus, 0) == pid, "waitpid: %s",
-	    strerror(errno)))
-		return;
-	CHECK(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0,
-	    "appending an empty name to a new list: the child %s %d (a "
-	    "sanitizer's report, if any, is on standard error)",
-	    WIFEXITED(wstatus) ? "exited with" : "was killed by signal",
-	    WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus));
-}
-
 #define GROUP_THREADS	8
 #define GROUP_DEPLOYS	40	/* per thread */
 
@@ -1022,8 +931,6 @@ static const CU_TestInfo store_tests[] = {
 	{ "reserve", test_reserve },
 	{ "regions reserved", test_regions_reserved },
 	{ "checkpoint removes logs", test_checkpoint_removes_logs },
-	{ "service list", test_service_list },
-	{ "service list empty name", test_service_list_empty_name },
 	CU_TEST_INFO_NULL,
 };
 

@@ -105,4 +105,7 @@ int	add_admin_suite(void);
 /* test_http.c */
 int	add_http_suite(void);
 
+/* test_model.c */
+int	add_model_suite(void);
+
 #endif
