@@ -234,6 +234,7 @@ main(void)
 		add_admin_suite,
 		add_http_suite,
 		add_model_suite,
+		add_badge_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
 	CU_ErrorCode rc;

@@ -108,4 +108,7 @@ int	add_http_suite(void);
 /* test_model.c */
 int	add_model_suite(void);
 
+/* test_badge.c */
+int	add_badge_suite(void);
+
 #endif
