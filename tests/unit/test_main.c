@@ -221,6 +221,42 @@ json_has_null(struct json_object *object, const char *key)
 	return json_object_object_get_ex(object, key, &value) && value == NULL;
 }
 
+bool
+json_expect_members(const char *label, struct json_object *object,
+    const struct json_member *want, size_t count, size_t nested)
+{
+	bool ok;
+
+	if (!CHECK(json_object_is_type(object, json_type_object),
+	    "%s: not an object", label))
+		return false;
+	ok = CHECK((size_t)json_object_object_length(object) == count + nested,
+	    "%s: %d members, expected %zu: %s", label,
+	    json_object_object_length(object), count + nested,
+	    json_object_to_json_string(object));
+	for (size_t i = 0; i < count; i++) {
+		const struct json_member *m = &want[i];
+		char expected[96];
+		bool found;
+
+		if (m->kind == MEMBER_STRING) {
+			found = json_has_string(object, m->key, m->text);
+			printable(m->text, strlen(m->text), expected,
+			    sizeof(expected));
+		} else if (m->kind == MEMBER_UINT) {
+			found = json_has_uint(object, m->key, m->number);
+			snprintf(expected, sizeof(expected), "%llu",
+			    (unsigned long long)m->number);
+		} else {
+			found = json_has_null(object, m->key);
+			snprintf(expected, sizeof(expected), "null");
+		}
+		ok = CHECK(found, "%s: member %s is not %s: %s", label, m->key,
+		    expected, json_object_to_json_string(object)) && ok;
+	}
+	return ok;
+}
+
 int
 main(void)
 {
@@ -235,6 +271,7 @@ main(void)
 		add_http_suite,
 		add_model_suite,
 		add_badge_suite,
+		add_render_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
 	CU_ErrorCode rc;

@@ -81,6 +81,27 @@ bool	json_has_uint(struct json_object *object, const char *key,
 /* True when object has the member key, and it is null. */
 bool	json_has_null(struct json_object *object, const char *key);
 
+/* One member an object is expected to have: a string, an integer or null. */
+struct json_member {
+	const char	*key;
+	enum { MEMBER_STRING, MEMBER_UINT, MEMBER_NULL } kind;
+	const char	*text;		/* MEMBER_STRING */
+	uint64_t	 number;	/* MEMBER_UINT */
+};
+
+#define JSTR(key, text)		{ (key), MEMBER_STRING, (text), 0 }
+#define JUINT(key, number)	{ (key), MEMBER_UINT, NULL, (number) }
+#define JNULL(key)		{ (key), MEMBER_NULL, NULL, 0 }
+
+/*
+ * Checks (one assertion each, naming label) that object is an object with
+ * exactly the count members of want plus nested others (arrays or objects
+ * the caller checks), and each member of want as given. Returns true when
+ * every check passed.
+ */
+bool	json_expect_members(const char *label, struct json_object *object,
+	    const struct json_member *want, size_t count, size_t nested);
+
 /* test_validate.c */
 int	add_validate_suite(void);
 
@@ -110,5 +131,8 @@ int	add_model_suite(void);
 
 /* test_badge.c */
 int	add_badge_suite(void);
+
+/* test_render.c */
+int	add_render_suite(void);
 
 #endif
