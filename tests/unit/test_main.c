@@ -10,8 +10,8 @@
 #include <CUnit/Basic.h>
 #include <dirent.h>
 #include <errno.h>
-#include <json-c/json.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +76,30 @@ test_store_options(const char *home, enum store_role role)
 	options.keyframe_interval = 3;
 	options.commit_delay_us = 200;
 	return options;
+}
+
+struct store *
+test_store_create(char *dir, size_t cap)
+{
+	struct store_options options;
+	struct store *store = NULL;
+	enum status status;
+
+	if (!temp_dir_create(dir, cap))
+		return NULL;
+	options = test_store_options(dir, STORE_RECOVER);
+	status = store_open(&options, &store);
+	CHECK(status == STATUS_OK && store != NULL, "store_open(%s): %s", dir,
+	    status_name(status));
+	return status == STATUS_OK ? store : NULL;
+}
+
+void
+test_store_destroy(struct store *store, char *dir)
+{
+	store_close(store);
+	temp_dir_remove(dir);
+	dir[0] = '\0';
 }
 
 bool
@@ -272,6 +296,7 @@ main(void)
 		add_model_suite,
 		add_badge_suite,
 		add_render_suite,
+		add_router_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
 	CU_ErrorCode rc;

@@ -28,25 +28,14 @@ static struct {
 static void
 store_setup(void)
 {
-	struct store_options options;
-	enum status status;
-
-	fx.store = NULL;
-	if (!temp_dir_create(fx.dir, sizeof(fx.dir)))
-		return;
-	options = test_store_options(fx.dir, STORE_RECOVER);
-	status = store_open(&options, &fx.store);
-	CHECK(status == STATUS_OK && fx.store != NULL, "store_open(%s): %s",
-	    fx.dir, status_name(status));
+	fx.store = test_store_create(fx.dir, sizeof(fx.dir));
 }
 
 static void
 store_teardown(void)
 {
-	store_close(fx.store);
+	test_store_destroy(fx.store, fx.dir);
 	fx.store = NULL;
-	temp_dir_remove(fx.dir);
-	fx.dir[0] = '\0';
 }
 
 /* Stops the test when the setup could not open the store. */

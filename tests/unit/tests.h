@@ -66,6 +66,14 @@ const char *printable(const char *s, size_t len, char *buf, size_t cap);
  */
 struct store_options	test_store_options(const char *home,
 			    enum store_role role);
+/*
+ * A fresh store in a new temporary directory (its path written to dir, cap
+ * bytes), opened as the supervisor opens it (STORE_RECOVER); NULL, with a
+ * failed assertion, when either fails.
+ */
+struct store	*test_store_create(char *dir, size_t cap);
+/* Closes store (NULL accepted) and removes its directory dir. */
+void		 test_store_destroy(struct store *store, char *dir);
 
 /*
  * The one JSON value that is the whole of len bytes of text, parsed
@@ -134,5 +142,8 @@ int	add_badge_suite(void);
 
 /* test_render.c */
 int	add_render_suite(void);
+
+/* test_router.c */
+int	add_router_suite(void);
 
 #endif
