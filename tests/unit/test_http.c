@@ -220,8 +220,8 @@ test_response_problem(void)
 		struct response response;
 
 		snprintf(label, sizeof(label), "%s, named", c->type);
-		snprintf(detail, sizeof(detail), "detail %zu: \"q\" \\ caf\xc3\xa9",
-		    i);
+		snprintf(detail, sizeof(detail),
+		    "detail %zu: \"q\" \\ caf\xc3\xa9", i);
 		response_init(&response);
 		/* the problem replaces what was answered before */
 		response_json(&response, 200, copy_exact(LIT("[]")), 2);

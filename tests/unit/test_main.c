@@ -103,6 +103,18 @@ test_store_destroy(struct store *store, char *dir)
 }
 
 bool
+test_list_fill(struct service_list *list, const struct test_service *services,
+    size_t count)
+{
+	service_list_clear(list);
+	for (size_t i = 0; i < count && services[i].name != NULL; i++)
+		if (!service_list_append(list, services[i].name,
+		    strlen(services[i].name), services[i].version))
+			return false;
+	return true;
+}
+
+bool
 temp_dir_create(char *dir, size_t cap)
 {
 	static const char template[] = "/tmp/releasemgr-unit-XXXXXX";

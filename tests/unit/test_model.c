@@ -107,12 +107,6 @@ test_service_list_empty_name(void)
 #define LIST_MAX	5	/* entries of a list in a case */
 #define DIFF_MAX	(2 * LIST_MAX)
 
-/* One entry of a list in a case; a NULL name ends the list. */
-struct entry {
-	const char	*name;
-	uint64_t	 version;
-};
-
 /* Where a difference is expected: -1 for the side it is absent from. */
 struct where {
 	int	from;
@@ -121,8 +115,8 @@ struct where {
 
 static const struct diff_case {
 	const char	*label;
-	struct entry	 from[LIST_MAX + 1];
-	struct entry	 to[LIST_MAX + 1];
+	struct test_service from[LIST_MAX + 1];	/* a NULL name ends each */
+	struct test_service to[LIST_MAX + 1];
 	size_t		 count;
 	struct where	 want[DIFF_MAX];
 } diff_cases[] = {
@@ -197,18 +191,6 @@ static const struct diff_case {
 	    .want = { { 0, -1 }, { 1, 0 } } },
 };
 
-/* Fills list with the entries of a case. */
-static bool
-fill(struct service_list *list, const struct entry *entries)
-{
-	service_list_clear(list);
-	for (size_t i = 0; i <= LIST_MAX && entries[i].name != NULL; i++)
-		if (!service_list_append(list, entries[i].name,
-		    strlen(entries[i].name), entries[i].version))
-			return false;
-	return true;
-}
-
 /* service_list_diff: each difference, in name order, with its indexes. */
 static void
 test_diff_table(void)
@@ -223,7 +205,8 @@ test_diff_table(void)
 		struct service_difference *diff = NULL;
 		size_t count = 99;
 
-		if (!CHECK(fill(&from, c->from) && fill(&to, c->to),
+		if (!CHECK(test_list_fill(&from, c->from, LIST_MAX) &&
+		    test_list_fill(&to, c->to, LIST_MAX),
 		    "'%s': append", c->label))
 			continue;
 		if (!CHECK(service_list_diff(&from, &to, &diff, &count) &&

@@ -50,6 +50,17 @@ expect_array(const char *label, struct json_object *value, size_t count)
 	    "%zu: %s", label, count, json_object_to_json_string(value));
 }
 
+/* Checks that a renderer's output (len bytes) is exactly an empty array. */
+static void
+expect_empty_array(const char *label, char *out, size_t len)
+{
+	struct json_object *root = parse_output(label, out, len);
+
+	if (root != NULL)
+		expect_array(label, root, 0);
+	json_object_put(root);
+}
+
 /* json_render_status: updatedAt null at system version 0, else RFC 3339. */
 static void
 test_status(void)
@@ -120,7 +131,8 @@ static const struct record_input {
 	    .previous = 0, .reason = "" },
 	{ .system_version = MAX_53, .created_ms = 253402300799999,
 	    .name = NAME_BACKSLASH, .version = 0,
-	    .deployed_by = "J\xc3\xbcrgen \\ \x01", .release_hash = "\xe2\x82\xac" },
+	    .deployed_by = "J\xc3\xbcrgen \\ \x01",
+	    .release_hash = "\xe2\x82\xac" },
 };
 
 #define RECORDS	(sizeof(inputs) / sizeof(inputs[0]))
@@ -242,36 +254,14 @@ test_history(void)
 	json_object_put(root);
 
 	out = json_render_history(records, 0, &len);
-	root = parse_output("empty history", out, len);
-	if (root != NULL)
-		expect_array("empty history", root, 0);
-	json_object_put(root);
-}
-
-/* A service of a list, as a test gives it. */
-struct service {
-	const char	*name;
-	uint64_t	 version;
-};
-
-/* Fills list with count services. */
-static bool
-fill_list(struct service_list *list, const struct service *services,
-    size_t count)
-{
-	service_list_clear(list);
-	for (size_t i = 0; i < count; i++)
-		if (!service_list_append(list, services[i].name,
-		    strlen(services[i].name), services[i].version))
-			return false;
-	return true;
+	expect_empty_array("empty history", out, len);
 }
 
 /* json_render_version: the version object with its services, in order. */
 static void
 test_version(void)
 {
-	static const struct service services[] = {
+	static const struct test_service services[] = {
 		{ NAME_BACKSLASH, 4 }, { NAME_QUOTES, 2 }, { NAME_UTF8, 1 },
 		{ NAME_CONTROL, MAX_53 },
 	};
@@ -293,7 +283,7 @@ test_version(void)
 
 	service_list_init(&list);
 	for (size_t n = 0; n <= count; n += count) {
-		if (!CHECK(fill_list(&list, services, n), "append"))
+		if (!CHECK(test_list_fill(&list, services, n), "append"))
 			break;
 		snprintf(label, sizeof(label), "version with %zu services", n);
 		out = json_render_version(&record, &list, &len);
@@ -317,10 +307,10 @@ test_version(void)
 static void
 test_diff(void)
 {
-	static const struct service from_services[] = {
+	static const struct test_service from_services[] = {
 		{ "a", 1 }, { NAME_BACKSLASH, 2 }, { "c", 3 },
 	};
-	static const struct service to_services[] = {
+	static const struct test_service to_services[] = {
 		{ NAME_BACKSLASH, 5 }, { "c", 3 }, { NAME_UTF8, 1 },
 	};
 	static const struct service_difference diff[] = {
@@ -343,20 +333,18 @@ test_diff(void)
 
 	service_list_init(&from);
 	service_list_init(&to);
-	if (CHECK(fill_list(&from, from_services, 3) &&
-	    fill_list(&to, to_services, 3), "append")) {
+	if (CHECK(test_list_fill(&from, from_services, 3) &&
+	    test_list_fill(&to, to_services, 3), "append")) {
 		out = json_render_diff(&from, &to, diff, count, &len);
 		root = parse_output("diff", out, len);
 		if (root != NULL && expect_array("diff", root, count))
 			for (size_t i = 0; i < count; i++)
-				json_expect_members("diff", json_object_array_get_idx(
-				    root, i), want[i], 3, 0);
+				json_expect_members("diff",
+				    json_object_array_get_idx(root, i),
+				    want[i], 3, 0);
 		json_object_put(root);
 		out = json_render_diff(&from, &to, diff, 0, &len);
-		root = parse_output("empty diff", out, len);
-		if (root != NULL)
-			expect_array("empty diff", root, 0);
-		json_object_put(root);
+		expect_empty_array("empty diff", out, len);
 	}
 	service_list_free(&from);
 	service_list_free(&to);
@@ -393,10 +381,7 @@ test_environments(void)
 			    json_object_array_get_idx(root, i), want[i], 3, 0);
 	json_object_put(root);
 	out = json_render_environments(list, 0, &len);
-	root = parse_output("no environments", out, len);
-	if (root != NULL)
-		expect_array("no environments", root, 0);
-	json_object_put(root);
+	expect_empty_array("no environments", out, len);
 }
 
 /* json_render_export_header: the format, its version and the counts. */

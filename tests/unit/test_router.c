@@ -42,14 +42,6 @@ router_teardown(void)
 	fx.store = NULL;
 }
 
-/* Stops the test when the setup could not open the store. */
-#define REQUIRE_STORE() \
-	do { \
-		if (fx.store == NULL) { \
-			CU_FAIL_FATAL("no store: the setup failed"); \
-		} \
-	} while (0)
-
 /*
  * Dispatches one request (body a C string, or NULL for none) into
  * response, which the caller frees with response_free().
@@ -82,7 +74,7 @@ static const struct route_case {
 	const char		*ext_key;	/* "parameter", or NULL */
 	const char		*ext_value;
 	const char		*allow;		/* the Allow of a 405 */
-	const char		*body;		/* the exact body of a 200, or NULL */
+	const char		*body;		/* a 200's exact body; NULL: any */
 	const char		*content_type;	/* of a 200 */
 } route_cases[] = {
 	/* unknown paths */
@@ -265,7 +257,7 @@ expect_problem_body(const char *label, const struct response *response,
 static void
 test_route_table(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	for (size_t i = 0; i < sizeof(route_cases) / sizeof(route_cases[0]);
 	    i++) {
 		const struct route_case *c = &route_cases[i];
@@ -337,7 +329,7 @@ expect_answer(enum http_method method, const char *path, const char *query,
 	response_free(&response);
 }
 
-/* True when s is an instant as the renderers write it: 2026-11-22T10:15:03.042Z. */
+/* True when s is an instant as rendered: 2026-11-22T10:15:03.042Z. */
 static bool
 is_instant(const char *s)
 {
@@ -363,7 +355,7 @@ expect_instant(const char *label, struct json_object *object, const char *key)
 	    "instant: %s", label, key, json_object_to_json_string(object));
 }
 
-/* GET /systemversions/3 after the seed: the change that made it, and its services. */
+/* GET /systemversions/3 after the seed: the change that made it, its services. */
 static void
 expect_version_3(void)
 {
@@ -458,7 +450,7 @@ test_seed_through_router(void)
 		{ "{\"name\": \"Service B\", \"version\": 1}", "3" },
 	};
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	for (size_t i = 0; i < sizeof(deploys) / sizeof(deploys[0]); i++)
 		expect_answer(HTTP_POST, "/deploy", "", deploys[i].body, NULL,
 		    200, deploys[i].answer, "", NULL);

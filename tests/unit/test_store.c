@@ -38,14 +38,6 @@ store_teardown(void)
 	fx.store = NULL;
 }
 
-/* Stops the test when the setup could not open the store. */
-#define REQUIRE_STORE() \
-	do { \
-		if (fx.store == NULL) { \
-			CU_FAIL_FATAL("no store: the setup failed"); \
-		} \
-	} while (0)
-
 /* Deploys len bytes of name at version into environment. */
 static enum status
 deploy_to(struct store *store, const char *environment, const char *name,
@@ -187,7 +179,7 @@ expect_current(struct store *store, const char *environment, uint64_t want)
 static void
 test_seed_example(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "Service A", 1, 1, true);
 	expect_deploy(fx.store, "default", "Service B", 1, 2, true);
 	expect_deploy(fx.store, "default", "Service A", 2, 3, true);
@@ -210,7 +202,7 @@ test_unknown_environment(void)
 {
 	struct environment_state sv = { 77, 0 };
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_no_snapshot(fx.store, "default", 0);
 	expect_no_snapshot(fx.store, "default", 1);
 	CHECK(store_current(fx.store, "default", &sv) == STATUS_NOT_FOUND &&
@@ -230,7 +222,7 @@ test_unknown_environment(void)
 static void
 test_version_above_current(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "svc", 1, 1, true);
 	expect_deploy(fx.store, "default", "svc", 2, 2, true);
 	expect_no_snapshot(fx.store, "default", 3);
@@ -242,7 +234,7 @@ test_version_above_current(void)
 static void
 test_environments_are_separate(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "a", "svc", 1, 1, true);
 	expect_deploy(fx.store, "b", "svc", 1, 1, true);
 	expect_deploy(fx.store, "a", "svc", 2, 2, true);
@@ -272,7 +264,7 @@ test_environments_are_separate(void)
 static void
 test_unchanged_redeploy(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "x", 5, 1, true);
 	expect_deploy(fx.store, "default", "x", 5, 1, false);
 	expect_deploy(fx.store, "default", "x", 5, 1, false);
@@ -289,7 +281,7 @@ test_unchanged_redeploy(void)
 static void
 test_rollback_is_a_change(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "x", 2, 1, true);
 	expect_deploy(fx.store, "default", "x", 1, 2, true);
 	expect_deploy(fx.store, "default", "x", 2, 3, true);
@@ -310,7 +302,7 @@ test_rollback_is_a_change(void)
 static void
 test_prefix_names(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "AB", 1, 1, true);
 	expect_deploy(fx.store, "default", "A\xc3\xa9", 2, 2, true);
 	expect_deploy(fx.store, "default", "A", 3, 3, true);
@@ -340,7 +332,7 @@ test_longest_names(void)
 	struct deploy_result r;
 	enum status status;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	memset(a, 'n', sizeof(a));
 	memcpy(b, a, sizeof(b));
 	b[sizeof(b) - 1] = 'o';
@@ -417,7 +409,7 @@ test_model_replay(void)
 	struct service_list list;
 	char got[4096];
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	for (size_t i = 0; i < MODEL_SERVICES; i++)
 		order[i] = i;
 	qsort(order, MODEL_SERVICES, sizeof(order[0]), compare_model_names);
@@ -502,7 +494,7 @@ test_reopen_keeps_everything(void)
 	struct store_options options = test_store_options(fx.dir, STORE_RECOVER);
 	enum status status;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "Service A", 1, 1, true);
 	expect_deploy(fx.store, "default", "Service B", 1, 2, true);
 	expect_deploy(fx.store, "prod", "Service A", 7, 1, true);
@@ -550,7 +542,7 @@ test_join_shares_data(void)
 	struct store *worker = NULL;
 	enum status status;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "svc", 1, 1, true);
 	status = store_open(&options, &worker);
 	if (!CHECK(status == STATUS_OK && worker != NULL, "join: %s",
@@ -580,7 +572,7 @@ test_open_failures(void)
 	struct store *store;
 	enum status status;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	/* a home that does not exist */
 	snprintf(other, sizeof(other), "%s/missing", fx.dir);
 	options = test_store_options(other, STORE_RECOVER);
@@ -652,7 +644,7 @@ test_cache_size(void)
 static void
 test_maintenance(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint, empty");
 	CHECK(store_expire_locks(fx.store) == STATUS_OK, "expire locks, empty");
 	expect_deploy(fx.store, "default", "svc", 1, 1, true);
@@ -741,7 +733,7 @@ test_reserve(void)
 	struct deploy_result r;
 	enum status status;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	CHECK(store_has_room(fx.store, 0), "no reserve, room");
 	expect_deploy(fx.store, "default", "svc", 1, 1, true);
 	store_close(fx.store);
@@ -798,7 +790,7 @@ test_regions_reserved(void)
 	int fd;
 	bool supported;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	snprintf(path, sizeof(path), "%s/probe", fx.dir);
 	if (!CHECK((fd = open(path, O_RDWR | O_CREAT, 0600)) != -1, "open %s",
 	    path))
@@ -874,7 +866,7 @@ test_group_commit(void)
 	struct environment_state state;
 	size_t distinct = 0;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	for (int i = 0; i < GROUP_THREADS; i++) {
 		threads[i].index = i;
 		CHECK(pthread_create(&threads[i].thread, NULL, group_deployer,

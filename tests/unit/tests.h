@@ -75,6 +75,27 @@ struct store	*test_store_create(char *dir, size_t cap);
 /* Closes store (NULL accepted) and removes its directory dir. */
 void		 test_store_destroy(struct store *store, char *dir);
 
+/* Stops the test when the setup could not open its store. */
+#define REQUIRE_STORE(store) \
+	do { \
+		if ((store) == NULL) { \
+			CU_FAIL_FATAL("no store: the setup failed"); \
+		} \
+	} while (0)
+
+/* One service of a list a test builds; a NULL name ends the list early. */
+struct test_service {
+	const char	*name;
+	uint64_t	 version;
+};
+
+/*
+ * Empties list, then appends the services, up to count of them or the
+ * first NULL name; false when memory ran out.
+ */
+bool	test_list_fill(struct service_list *list,
+	    const struct test_service *services, size_t count);
+
 /*
  * The one JSON value that is the whole of len bytes of text, parsed
  * strictly by json-c, or NULL; the caller releases it (json_object_put).
