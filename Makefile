@@ -60,7 +60,9 @@ TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_query.c \
 		   tests/unit/test_json.c tests/unit/test_store.c \
 		   tests/unit/test_config.c tests/unit/test_auth.c \
-		   tests/unit/test_admin.c
+		   tests/unit/test_admin.c tests/unit/test_http.c \
+		   tests/unit/test_model.c tests/unit/test_badge.c \
+		   tests/unit/test_render.c tests/unit/test_router.c
 HEADERS		 = $(wildcard src/*.h)
 
 # The request fuzzer links only the parsers and what they call: no store,

@@ -1,10 +1,13 @@
 /*
  * The config suite: defaults, config_set over a table of good and bad
- * values, config_load of temporary files, config_finish.
+ * values, config_load of temporary files, config_finish, and the shipped
+ * conf/releasemgr.conf against the defaults.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "tests.h"
@@ -494,6 +497,156 @@ test_value(void)
 	    value[0] == '\0', "a value longer than the buffer: '%s'", value);
 }
 
+#define SHIPPED_CONF	"conf/releasemgr.conf"	/* from the repository's root */
+#define SETTINGS_MAX	64
+
+/*
+ * The names of the settings table, as config_log writes them (standard
+ * error is sent to a file of the test's directory meanwhile): the table
+ * has no other way out. Returns how many, at most SETTINGS_MAX.
+ */
+static size_t
+table_names(char names[][32])
+{
+	char path[128], line[512];
+	struct config defaults;
+	size_t count = 0;
+	FILE *log;
+	int saved, fd;
+
+	config_defaults(&defaults);
+	snprintf(path, sizeof(path), "%s/log", config_dir);
+	fflush(stderr);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
+	    -1 || (saved = dup(STDERR_FILENO)) == -1) {
+		if (fd != -1)
+			close(fd);
+		return 0;
+	}
+	dup2(fd, STDERR_FILENO);
+	config_log(&defaults);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	if ((log = fopen(path, "re")) == NULL)
+		return 0;
+	while (count < SETTINGS_MAX && fgets(line, sizeof(line), log) != NULL) {
+		const char *start = strstr(line, "] config: ");
+		size_t len;
+
+		if (start == NULL)
+			continue;
+		start += strlen("] config: ");
+		len = strcspn(start, " ");
+		if (len == 0 || len >= 32 || strncmp(start + len, " = ", 3) != 0)
+			continue;
+		memcpy(names[count], start, len);
+		names[count++][len] = '\0';
+	}
+	fclose(log);
+	return count;
+}
+
+/*
+ * The lines of the shipped file that set something ("name = value", with
+ * comments and blank lines left out), each without its line end; returns
+ * how many, at most SETTINGS_MAX.
+ */
+static size_t
+file_settings(char lines[][512])
+{
+	char line[512];
+	size_t count = 0;
+	FILE *file;
+
+	if ((file = fopen(SHIPPED_CONF, "re")) == NULL)
+		return 0;
+	while (count < SETTINGS_MAX && fgets(line, sizeof(line), file) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		snprintf(lines[count++], sizeof(lines[0]), "%s", line);
+	}
+	fclose(file);
+	return count;
+}
+
+/*
+ * conf/releasemgr.conf states exactly the defaults of the settings table:
+ * every setting of the table, once, as "name = default", and nothing
+ * else. Changing a default in src/config.c without the file, or the file
+ * without the table, fails here.
+ */
+static void
+test_shipped_file(void)
+{
+	/* settings that exist today; the table may have more */
+	static const char *const known[] = {
+		"workers", "threads", "cache_mb", "lock_timeout_ms",
+		"checkpoint_seconds", "commit_delay_us", "reserve_mb",
+		"durable_commits", "data_dir", "socket", "token_file", "user",
+		"deploy_rate", "deploy_burst",
+	};
+	static char names[SETTINGS_MAX][32], lines[SETTINGS_MAX][512];
+	char want[2 * CONFIG_PATH_MAX], loaded_text[CONFIG_PATH_MAX];
+	char default_text[CONFIG_PATH_MAX], err[512] = "";
+	struct config defaults, loaded;
+	size_t name_count, line_count;
+	enum status status;
+
+	config_defaults(&defaults);
+	config_defaults(&loaded);
+	status = config_load(&loaded, SHIPPED_CONF, err, sizeof(err));
+	if (!CHECK(status == STATUS_OK, "%s: %s: %s", SHIPPED_CONF,
+	    status_name(status), err))
+		return;
+	name_count = table_names(names);
+	line_count = file_settings(lines);
+	/* the table's names were all read from the log */
+	for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
+		bool found = false;
+
+		for (size_t i = 0; i < name_count && !found; i++)
+			found = strcmp(names[i], known[k]) == 0;
+		CHECK(found, "config_log does not name %s (%zu names read)",
+		    known[k], name_count);
+	}
+	CHECK(line_count == name_count, "%s sets %zu settings, the table has "
+	    "%zu", SHIPPED_CONF, line_count, name_count);
+	for (size_t i = 0; i < name_count; i++) {
+		size_t times = 0;
+
+		if (!CHECK(config_value(&defaults, names[i], default_text,
+		    sizeof(default_text)) == STATUS_OK &&
+		    config_value(&loaded, names[i], loaded_text,
+		    sizeof(loaded_text)) == STATUS_OK, "config_value(%s)",
+		    names[i]))
+			continue;
+		CHECK(strcmp(loaded_text, default_text) == 0, "%s: the file says "
+		    "'%s', the default is '%s'", names[i], loaded_text,
+		    default_text);
+		snprintf(want, sizeof(want), "%s =%s%s", names[i],
+		    default_text[0] != '\0' ? " " : "", default_text);
+		for (size_t k = 0; k < line_count; k++)
+			times += strcmp(lines[k], want) == 0;
+		CHECK(times == 1, "%s: the line '%s' appears %zu times in %s",
+		    names[i], want, times, SHIPPED_CONF);
+	}
+	/* and every line of the file sets a setting of the table */
+	for (size_t k = 0; k < line_count; k++) {
+		char name[32];
+		bool found = false;
+
+		snprintf(name, sizeof(name), "%.*s",
+		    (int)strcspn(lines[k], " ="), lines[k]);
+		for (size_t i = 0; i < name_count && !found; i++)
+			found = strcmp(names[i], name) == 0;
+		CHECK(found && config_value(&defaults, name, default_text,
+		    sizeof(default_text)) == STATUS_OK, "%s: '%s' sets no "
+		    "setting of the table", SHIPPED_CONF, lines[k]);
+	}
+}
+
 static const CU_TestInfo config_tests[] = {
 	{ "defaults", test_defaults },
 	{ "config_set table", test_set_table },
@@ -505,6 +658,7 @@ static const CU_TestInfo config_tests[] = {
 	    test_load_missing_and_long_lines },
 	{ "config_finish", test_finish },
 	{ "config_value", test_value },
+	{ "conf/releasemgr.conf states the defaults", test_shipped_file },
 	CU_TEST_INFO_NULL,
 };
 

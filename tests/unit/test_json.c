@@ -812,17 +812,6 @@ test_render_uint(void)
 	}
 }
 
-/* Checks one string member of a parsed problem. */
-static bool
-has_string(struct json_object *object, const char *key, const char *want)
-{
-	struct json_object *value;
-
-	return json_object_object_get_ex(object, key, &value) &&
-	    json_object_is_type(value, json_type_string) &&
-	    strcmp(json_object_get_string(value), want) == 0;
-}
-
 static void
 test_render_problem(void)
 {
@@ -869,9 +858,9 @@ test_render_problem(void)
 			    "problem '%s': %d members, expected %d: %s",
 			    cases[i].label, json_object_object_length(root),
 			    cases[i].members, out);
-			CHECK(has_string(root, "type", cases[i].type) &&
-			    has_string(root, "title", cases[i].title) &&
-			    has_string(root, "detail", cases[i].detail),
+			CHECK(json_has_string(root, "type", cases[i].type) &&
+			    json_has_string(root, "title", cases[i].title) &&
+			    json_has_string(root, "detail", cases[i].detail),
 			    "problem '%s': type, title, detail: %s", cases[i].label,
 			    out);
 			CHECK(json_object_object_get_ex(root, "status", &status) &&
@@ -879,7 +868,7 @@ test_render_problem(void)
 			    json_object_get_int(status) == cases[i].status,
 			    "problem '%s': status: %s", cases[i].label, out);
 			if (cases[i].members == 5)
-				CHECK(has_string(root, cases[i].ext_key,
+				CHECK(json_has_string(root, cases[i].ext_key,
 				    cases[i].ext_value), "problem '%s': %s: %s",
 				    cases[i].label, cases[i].ext_key, out);
 			else

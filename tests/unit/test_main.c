@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,42 @@ test_store_options(const char *home, enum store_role role)
 	options.keyframe_interval = 3;
 	options.commit_delay_us = 200;
 	return options;
+}
+
+struct store *
+test_store_create(char *dir, size_t cap)
+{
+	struct store_options options;
+	struct store *store = NULL;
+	enum status status;
+
+	if (!temp_dir_create(dir, cap))
+		return NULL;
+	options = test_store_options(dir, STORE_RECOVER);
+	status = store_open(&options, &store);
+	CHECK(status == STATUS_OK && store != NULL, "store_open(%s): %s", dir,
+	    status_name(status));
+	return status == STATUS_OK ? store : NULL;
+}
+
+void
+test_store_destroy(struct store *store, char *dir)
+{
+	store_close(store);
+	temp_dir_remove(dir);
+	dir[0] = '\0';
+}
+
+bool
+test_list_fill(struct service_list *list, const struct test_service *services,
+    size_t count)
+{
+	service_list_clear(list);
+	for (size_t i = 0; i < count && services[i].name != NULL; i++)
+		if (!service_list_append(list, services[i].name,
+		    strlen(services[i].name), services[i].version))
+			return false;
+	return true;
 }
 
 bool
@@ -171,6 +208,91 @@ printable(const char *s, size_t len, char *buf, size_t cap)
 	return buf;
 }
 
+struct json_object *
+json_parse_exact(const char *text, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *root = NULL;
+
+	if (text == NULL || len > INT32_MAX || (tok = json_tokener_new()) == NULL)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	if (root != NULL && json_tokener_get_parse_end(tok) != len) {
+		json_object_put(root);
+		root = NULL;
+	}
+	json_tokener_free(tok);
+	return root;
+}
+
+bool
+json_has_string(struct json_object *object, const char *key, const char *want)
+{
+	struct json_object *value;
+	size_t len = strlen(want);
+
+	return json_object_object_get_ex(object, key, &value) &&
+	    json_object_is_type(value, json_type_string) &&
+	    (size_t)json_object_get_string_len(value) == len &&
+	    memcmp(json_object_get_string(value), want, len) == 0;
+}
+
+bool
+json_has_uint(struct json_object *object, const char *key, uint64_t want)
+{
+	struct json_object *value;
+
+	return json_object_object_get_ex(object, key, &value) &&
+	    json_object_is_type(value, json_type_int) &&
+	    json_object_get_uint64(value) == want &&
+	    (want > INT64_MAX || json_object_get_int64(value) == (int64_t)want);
+}
+
+bool
+json_has_null(struct json_object *object, const char *key)
+{
+	struct json_object *value;
+
+	return json_object_object_get_ex(object, key, &value) && value == NULL;
+}
+
+bool
+json_expect_members(const char *label, struct json_object *object,
+    const struct json_member *want, size_t count, size_t nested)
+{
+	bool ok;
+
+	if (!CHECK(json_object_is_type(object, json_type_object),
+	    "%s: not an object", label))
+		return false;
+	ok = CHECK((size_t)json_object_object_length(object) == count + nested,
+	    "%s: %d members, expected %zu: %s", label,
+	    json_object_object_length(object), count + nested,
+	    json_object_to_json_string(object));
+	for (size_t i = 0; i < count; i++) {
+		const struct json_member *m = &want[i];
+		char expected[96];
+		bool found;
+
+		if (m->kind == MEMBER_STRING) {
+			found = json_has_string(object, m->key, m->text);
+			printable(m->text, strlen(m->text), expected,
+			    sizeof(expected));
+		} else if (m->kind == MEMBER_UINT) {
+			found = json_has_uint(object, m->key, m->number);
+			snprintf(expected, sizeof(expected), "%llu",
+			    (unsigned long long)m->number);
+		} else {
+			found = json_has_null(object, m->key);
+			snprintf(expected, sizeof(expected), "null");
+		}
+		ok = CHECK(found, "%s: member %s is not %s: %s", label, m->key,
+		    expected, json_object_to_json_string(object)) && ok;
+	}
+	return ok;
+}
+
 int
 main(void)
 {
@@ -182,6 +304,11 @@ main(void)
 		add_auth_suite,
 		add_store_suite,
 		add_admin_suite,
+		add_http_suite,
+		add_model_suite,
+		add_badge_suite,
+		add_render_suite,
+		add_router_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
 	CU_ErrorCode rc;

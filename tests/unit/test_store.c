@@ -1,8 +1,7 @@
 /*
  * The store suite: every test runs on a fresh Berkeley DB environment in
  * its own temporary directory (made by the setup, removed by the
- * teardown), opened as the supervisor opens it (STORE_RECOVER). It also
- * covers the service list of model.c, which the store fills.
+ * teardown), opened as the supervisor opens it (STORE_RECOVER).
  */
 #define _GNU_SOURCE		/* fallocate() */
 #include <db.h>
@@ -15,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -30,34 +28,15 @@ static struct {
 static void
 store_setup(void)
 {
-	struct store_options options;
-	enum status status;
-
-	fx.store = NULL;
-	if (!temp_dir_create(fx.dir, sizeof(fx.dir)))
-		return;
-	options = test_store_options(fx.dir, STORE_RECOVER);
-	status = store_open(&options, &fx.store);
-	CHECK(status == STATUS_OK && fx.store != NULL, "store_open(%s): %s",
-	    fx.dir, status_name(status));
+	fx.store = test_store_create(fx.dir, sizeof(fx.dir));
 }
 
 static void
 store_teardown(void)
 {
-	store_close(fx.store);
+	test_store_destroy(fx.store, fx.dir);
 	fx.store = NULL;
-	temp_dir_remove(fx.dir);
-	fx.dir[0] = '\0';
 }
-
-/* Stops the test when the setup could not open the store. */
-#define REQUIRE_STORE() \
-	do { \
-		if (fx.store == NULL) { \
-			CU_FAIL_FATAL("no store: the setup failed"); \
-		} \
-	} while (0)
 
 /* Deploys len bytes of name at version into environment. */
 static enum status
@@ -200,7 +179,7 @@ expect_current(struct store *store, const char *environment, uint64_t want)
 static void
 test_seed_example(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "Service A", 1, 1, true);
 	expect_deploy(fx.store, "default", "Service B", 1, 2, true);
 	expect_deploy(fx.store, "default", "Service A", 2, 3, true);
@@ -223,7 +202,7 @@ test_unknown_environment(void)
 {
 	struct environment_state sv = { 77, 0 };
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_no_snapshot(fx.store, "default", 0);
 	expect_no_snapshot(fx.store, "default", 1);
 	CHECK(store_current(fx.store, "default", &sv) == STATUS_NOT_FOUND &&
@@ -243,7 +222,7 @@ test_unknown_environment(void)
 static void
 test_version_above_current(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "svc", 1, 1, true);
 	expect_deploy(fx.store, "default", "svc", 2, 2, true);
 	expect_no_snapshot(fx.store, "default", 3);
@@ -255,7 +234,7 @@ test_version_above_current(void)
 static void
 test_environments_are_separate(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "a", "svc", 1, 1, true);
 	expect_deploy(fx.store, "b", "svc", 1, 1, true);
 	expect_deploy(fx.store, "a", "svc", 2, 2, true);
@@ -285,7 +264,7 @@ test_environments_are_separate(void)
 static void
 test_unchanged_redeploy(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "x", 5, 1, true);
 	expect_deploy(fx.store, "default", "x", 5, 1, false);
 	expect_deploy(fx.store, "default", "x", 5, 1, false);
@@ -302,7 +281,7 @@ test_unchanged_redeploy(void)
 static void
 test_rollback_is_a_change(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "x", 2, 1, true);
 	expect_deploy(fx.store, "default", "x", 1, 2, true);
 	expect_deploy(fx.store, "default", "x", 2, 3, true);
@@ -323,7 +302,7 @@ test_rollback_is_a_change(void)
 static void
 test_prefix_names(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "AB", 1, 1, true);
 	expect_deploy(fx.store, "default", "A\xc3\xa9", 2, 2, true);
 	expect_deploy(fx.store, "default", "A", 3, 3, true);
@@ -353,7 +332,7 @@ test_longest_names(void)
 	struct deploy_result r;
 	enum status status;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	memset(a, 'n', sizeof(a));
 	memcpy(b, a, sizeof(b));
 	b[sizeof(b) - 1] = 'o';
@@ -430,7 +409,7 @@ test_model_replay(void)
 	struct service_list list;
 	char got[4096];
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	for (size_t i = 0; i < MODEL_SERVICES; i++)
 		order[i] = i;
 	qsort(order, MODEL_SERVICES, sizeof(order[0]), compare_model_names);
@@ -515,7 +494,7 @@ test_reopen_keeps_everything(void)
 	struct store_options options = test_store_options(fx.dir, STORE_RECOVER);
 	enum status status;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "Service A", 1, 1, true);
 	expect_deploy(fx.store, "default", "Service B", 1, 2, true);
 	expect_deploy(fx.store, "prod", "Service A", 7, 1, true);
@@ -563,7 +542,7 @@ test_join_shares_data(void)
 	struct store *worker = NULL;
 	enum status status;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	expect_deploy(fx.store, "default", "svc", 1, 1, true);
 	status = store_open(&options, &worker);
 	if (!CHECK(status == STATUS_OK && worker != NULL, "join: %s",
@@ -593,7 +572,7 @@ test_open_failures(void)
 	struct store *store;
 	enum status status;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	/* a home that does not exist */
 	snprintf(other, sizeof(other), "%s/missing", fx.dir);
 	options = test_store_options(other, STORE_RECOVER);
@@ -665,7 +644,7 @@ test_cache_size(void)
 static void
 test_maintenance(void)
 {
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint, empty");
 	CHECK(store_expire_locks(fx.store) == STATUS_OK, "expire locks, empty");
 	expect_deploy(fx.store, "default", "svc", 1, 1, true);
@@ -754,7 +733,7 @@ test_reserve(void)
 	struct deploy_result r;
 	enum status status;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	CHECK(store_has_room(fx.store, 0), "no reserve, room");
 	expect_deploy(fx.store, "default", "svc", 1, 1, true);
 	store_close(fx.store);
@@ -811,7 +790,7 @@ test_regions_reserved(void)
 	int fd;
 	bool supported;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	snprintf(path, sizeof(path), "%s/probe", fx.dir);
 	if (!CHECK((fd = open(path, O_RDWR | O_CREAT, 0600)) != -1, "open %s",
 	    path))
@@ -838,95 +817,6 @@ test_regions_reserved(void)
 	    "the region files hold %llu bytes of blocks for %llu bytes of "
 	    "data; a 4 MiB cache needs them reserved",
 	    (unsigned long long)allocated, (unsigned long long)size);
-}
-
-/* The service list: append, name, clear, free. */
-static void
-test_service_list(void)
-{
-	struct service_list list;
-	char name[32], shown[64];
-	bool ok = true;
-
-	service_list_init(&list);
-	CHECK(list.count == 0 && list.items == NULL && list.names == NULL,
-	    "init");
-	CHECK(service_list_append(&list, "Service A", 9, 1) &&
-	    service_list_append(&list, "x\xc3\xa9y", 4, 2), "append");
-	CHECK(list.count == 2 && list.items[0].name_len == 9 &&
-	    memcmp(service_list_name(&list, 0), "Service A", 9) == 0 &&
-	    list.items[0].version == 1 && list.items[1].name_len == 4 &&
-	    memcmp(service_list_name(&list, 1), "x\xc3\xa9y", 4) == 0 &&
-	    list.items[1].version == 2, "two entries: %s",
-	    printable(service_list_name(&list, 1), 4, shown, sizeof(shown)));
-
-	service_list_clear(&list);
-	CHECK(list.count == 0, "clear empties");
-	CHECK(service_list_append(&list, "b", 1, 3) && list.count == 1 &&
-	    list.items[0].name_len == 1 &&
-	    memcmp(service_list_name(&list, 0), "b", 1) == 0 &&
-	    list.items[0].version == 3, "reuse after clear");
-
-	/* past the first capacities (16 entries, 512 bytes of names) */
-	service_list_clear(&list);
-	for (unsigned i = 0; i < 1000; i++) {
-		int n = snprintf(name, sizeof(name), "service-%04u", i);
-
-		ok = ok && service_list_append(&list, name, (size_t)n, i);
-	}
-	CHECK(ok && list.count == 1000, "1000 appends: %zu", list.count);
-	for (unsigned i = 0; ok && i < 1000; i++) {
-		int n = snprintf(name, sizeof(name), "service-%04u", i);
-
-		if (!CHECK(list.items[i].name_len == (size_t)n &&
-		    memcmp(service_list_name(&list, i), name, (size_t)n) == 0 &&
-		    list.items[i].version == i, "entry %u after growth", i))
-			break;
-	}
-	service_list_free(&list);
-	CHECK(list.count == 0 && list.items == NULL && list.names == NULL &&
-	    list.capacity == 0 && list.names_capacity == 0, "free resets");
-	service_list_free(&list);	/* twice is harmless */
-}
-
-/*
- * An empty name is a name of 0 bytes, even as the first entry of a new
- * list. Run in a child process: under UndefinedBehaviorSanitizer, undefined
- * behaviour aborts the process, and the rest of the run (and its summary)
- * must survive that.
- */
-static void
-test_service_list_empty_name(void)
-{
-	int wstatus = 0;
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0) {
-		struct service_list list;
-		bool ok;
-
-		service_list_init(&list);
-		ok = service_list_append(&list, "", 0, 7) && list.count == 1 &&
-		    list.items[0].name_len == 0 && list.items[0].version == 7 &&
-		    service_list_append(&list, "a", 1, 8) && list.count == 2 &&
-		    list.items[1].name_len == 1 &&
-		    memcmp(service_list_name(&list, 1), "a", 1) == 0;
-		service_list_free(&list);
-		_exit(ok ? 0 : 1);
-	}
-	if (!CHECK(pid > 0, "fork: %s", strerror(errno)))
-		return;
-	if (!CHECK(waitpid(pid, &wstatus, 0) == pid, "waitpid: %s",
-	    strerror(errno)))
-		return;
-	CHECK(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0,
-	    "appending an empty name to a new list: the child %s %d (a "
-	    "sanitizer's report, if any, is on standard error)",
-	    WIFEXITED(wstatus) ? "exited with" : "was killed by signal",
-	    WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus));
 }
 
 #define GROUP_THREADS	8
@@ -976,7 +866,7 @@ test_group_commit(void)
 	struct environment_state state;
 	size_t distinct = 0;
 
-	REQUIRE_STORE();
+	REQUIRE_STORE(fx.store);
 	for (int i = 0; i < GROUP_THREADS; i++) {
 		threads[i].index = i;
 		CHECK(pthread_create(&threads[i].thread, NULL, group_deployer,
@@ -1022,8 +912,6 @@ static const CU_TestInfo store_tests[] = {
 	{ "reserve", test_reserve },
 	{ "regions reserved", test_regions_reserved },
 	{ "checkpoint removes logs", test_checkpoint_removes_logs },
-	{ "service list", test_service_list },
-	{ "service list empty name", test_service_list_empty_name },
 	CU_TEST_INFO_NULL,
 };
 

@@ -9,9 +9,12 @@
 #include <CUnit/CUnit.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "store.h"
+
+struct json_object;
 
 /*
  * CHECK(condition, fmt, ...) records one CUnit assertion whose failure
@@ -63,6 +66,70 @@ const char *printable(const char *s, size_t len, char *buf, size_t cap);
  */
 struct store_options	test_store_options(const char *home,
 			    enum store_role role);
+/*
+ * A fresh store in a new temporary directory (its path written to dir, cap
+ * bytes), opened as the supervisor opens it (STORE_RECOVER); NULL, with a
+ * failed assertion, when either fails.
+ */
+struct store	*test_store_create(char *dir, size_t cap);
+/* Closes store (NULL accepted) and removes its directory dir. */
+void		 test_store_destroy(struct store *store, char *dir);
+
+/* Stops the test when the setup could not open its store. */
+#define REQUIRE_STORE(store) \
+	do { \
+		if ((store) == NULL) { \
+			CU_FAIL_FATAL("no store: the setup failed"); \
+		} \
+	} while (0)
+
+/* One service of a list a test builds; a NULL name ends the list early. */
+struct test_service {
+	const char	*name;
+	uint64_t	 version;
+};
+
+/*
+ * Empties list, then appends the services, up to count of them or the
+ * first NULL name; false when memory ran out.
+ */
+bool	test_list_fill(struct service_list *list,
+	    const struct test_service *services, size_t count);
+
+/*
+ * The one JSON value that is the whole of len bytes of text, parsed
+ * strictly by json-c, or NULL; the caller releases it (json_object_put).
+ */
+struct json_object	*json_parse_exact(const char *text, size_t len);
+/* True when object's member key is the string want, byte for byte. */
+bool	json_has_string(struct json_object *object, const char *key,
+	    const char *want);
+/* True when object's member key is the integer want. */
+bool	json_has_uint(struct json_object *object, const char *key,
+	    uint64_t want);
+/* True when object has the member key, and it is null. */
+bool	json_has_null(struct json_object *object, const char *key);
+
+/* One member an object is expected to have: a string, an integer or null. */
+struct json_member {
+	const char	*key;
+	enum { MEMBER_STRING, MEMBER_UINT, MEMBER_NULL } kind;
+	const char	*text;		/* MEMBER_STRING */
+	uint64_t	 number;	/* MEMBER_UINT */
+};
+
+#define JSTR(key, text)		{ (key), MEMBER_STRING, (text), 0 }
+#define JUINT(key, number)	{ (key), MEMBER_UINT, NULL, (number) }
+#define JNULL(key)		{ (key), MEMBER_NULL, NULL, 0 }
+
+/*
+ * Checks (one assertion each, naming label) that object is an object with
+ * exactly the count members of want plus nested others (arrays or objects
+ * the caller checks), and each member of want as given. Returns true when
+ * every check passed.
+ */
+bool	json_expect_members(const char *label, struct json_object *object,
+	    const struct json_member *want, size_t count, size_t nested);
 
 /* test_validate.c */
 int	add_validate_suite(void);
@@ -84,5 +151,20 @@ int	add_auth_suite(void);
 
 /* test_admin.c */
 int	add_admin_suite(void);
+
+/* test_http.c */
+int	add_http_suite(void);
+
+/* test_model.c */
+int	add_model_suite(void);
+
+/* test_badge.c */
+int	add_badge_suite(void);
+
+/* test_render.c */
+int	add_render_suite(void);
+
+/* test_router.c */
+int	add_router_suite(void);
 
 #endif

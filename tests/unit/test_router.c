@@ -1,0 +1,511 @@
+/*
+ * The router suite: router_dispatch, with the handlers behind it, against
+ * a real store in a temporary directory (made by the setup, removed by
+ * the teardown) and an auth that permits every deploy. A table of
+ * requests checks what the router refuses (unknown paths, wrong methods,
+ * each route's own parameters) and what it ignores (other routes'
+ * parameters); then the seed example is deployed through the router and
+ * read back, body by body.
+ */
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "router.h"
+#include "tests.h"
+
+#define CACHE_FOREVER	"public, max-age=31536000, immutable"
+
+/* The store and app of the running test. */
+static struct {
+	char		 dir[64];
+	struct store	*store;
+	struct auth	 auth;		/* len 0: deploys are open */
+	struct app	 app;
+} fx;
+
+static void
+router_setup(void)
+{
+	memset(&fx.auth, 0, sizeof(fx.auth));
+	fx.store = test_store_create(fx.dir, sizeof(fx.dir));
+	fx.app.store = fx.store;
+	fx.app.auth = &fx.auth;
+}
+
+static void
+router_teardown(void)
+{
+	test_store_destroy(fx.store, fx.dir);
+	fx.store = NULL;
+}
+
+/*
+ * Dispatches one request (body a C string, or NULL for none) into
+ * response, which the caller frees with response_free().
+ */
+static void
+dispatch(enum http_method method, const char *path, const char *query,
+    const char *body, const char *if_none_match, struct response *response)
+{
+	struct request request = {
+		.method = method,
+		.path = path,
+		.query = query != NULL ? query : "",
+		.if_none_match = if_none_match,
+		.body = body,
+		.body_len = body != NULL ? strlen(body) : 0,
+	};
+
+	response_init(response);
+	router_dispatch(&fx.app, &request, response);
+}
+
+/* What a request is answered with: a status, and for a problem its members. */
+static const struct route_case {
+	const char		*label;
+	enum http_method	 method;
+	const char		*path;
+	const char		*query;
+	int			 status;
+	const char		*type;		/* the problem; NULL for a 200 */
+	const char		*ext_key;	/* "parameter", or NULL */
+	const char		*ext_value;
+	const char		*allow;		/* the Allow of a 405 */
+	const char		*body;		/* a 200's exact body; NULL: any */
+	const char		*content_type;	/* of a 200 */
+} route_cases[] = {
+	/* unknown paths */
+	{ .label = "unknown path", .method = HTTP_GET, .path = "/nope",
+	    .status = 404, .type = "/problems/not-found" },
+	{ .label = "root", .method = HTTP_GET, .path = "/", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "case differs", .method = HTTP_GET, .path = "/Status",
+	    .status = 404, .type = "/problems/not-found" },
+	{ .label = "trailing slash", .method = HTTP_GET, .path = "/services/",
+	    .status = 404, .type = "/problems/not-found" },
+	{ .label = "segment after /deploy", .method = HTTP_POST,
+	    .path = "/deploy/x", .status = 404, .type = "/problems/not-found" },
+	{ .label = "segment after /healthz", .method = HTTP_GET,
+	    .path = "/healthz/x", .status = 404, .type = "/problems/not-found" },
+	{ .label = "two segments after /systemversions", .method = HTTP_GET,
+	    .path = "/systemversions/1/x", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "empty segment after /systemversions/",
+	    .method = HTTP_GET, .path = "/systemversions/", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "unknown path, wrong method", .method = HTTP_POST,
+	    .path = "/nope", .status = 404, .type = "/problems/not-found" },
+
+	/* wrong methods */
+	{ .label = "GET /deploy", .method = HTTP_GET, .path = "/deploy",
+	    .status = 405, .type = "/problems/method-not-allowed",
+	    .allow = "POST" },
+	{ .label = "HEAD /deploy", .method = HTTP_HEAD, .path = "/deploy",
+	    .status = 405, .type = "/problems/method-not-allowed",
+	    .allow = "POST" },
+	{ .label = "other method /deploy", .method = HTTP_OTHER,
+	    .path = "/deploy", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "POST" },
+	{ .label = "POST /services", .method = HTTP_POST, .path = "/services",
+	    .status = 405, .type = "/problems/method-not-allowed",
+	    .allow = "GET, HEAD" },
+	{ .label = "POST /status", .method = HTTP_POST, .path = "/status",
+	    .status = 405, .type = "/problems/method-not-allowed",
+	    .allow = "GET, HEAD" },
+	{ .label = "other method /healthz", .method = HTTP_OTHER,
+	    .path = "/healthz", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "POST /systemversions", .method = HTTP_POST,
+	    .path = "/systemversions", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "POST /systemversions/1", .method = HTTP_POST,
+	    .path = "/systemversions/1", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "POST /environments", .method = HTTP_POST,
+	    .path = "/environments", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "POST /diff", .method = HTTP_POST, .path = "/diff",
+	    .query = "from=1&to=2", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "POST /badge.svg", .method = HTTP_POST, .path = "/badge.svg",
+	    .status = 405, .type = "/problems/method-not-allowed",
+	    .allow = "GET, HEAD" },
+
+	/* each route's own parameters, refused */
+	{ .label = "systemVersion=0 on /services", .method = HTTP_GET,
+	    .path = "/services", .query = "systemVersion=0", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "systemVersion" },
+	{ .label = "systemVersion twice on /services", .method = HTTP_GET,
+	    .path = "/services", .query = "systemVersion=1&systemVersion=1",
+	    .status = 400, .type = "/problems/invalid-parameter",
+	    .ext_key = "parameter", .ext_value = "systemVersion" },
+	{ .label = "environment=a%20b on /services", .method = HTTP_GET,
+	    .path = "/services", .query = "environment=a%20b", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "environment" },
+	{ .label = "limit=0 on /systemversions", .method = HTTP_GET,
+	    .path = "/systemversions", .query = "limit=0", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "limit" },
+	{ .label = "limit=501 on /systemversions", .method = HTTP_GET,
+	    .path = "/systemversions", .query = "limit=501", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "limit" },
+	{ .label = "at=nope on /systemversions", .method = HTTP_GET,
+	    .path = "/systemversions", .query = "at=nope", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "at" },
+	{ .label = "before=0 on /systemversions", .method = HTTP_GET,
+	    .path = "/systemversions", .query = "before=0", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "before" },
+	{ .label = "/systemversions/0", .method = HTTP_GET,
+	    .path = "/systemversions/0", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "systemVersion" },
+	{ .label = "/systemversions/abc", .method = HTTP_GET,
+	    .path = "/systemversions/abc", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "systemVersion" },
+	{ .label = "/systemversions/1 with environment=a%20b",
+	    .method = HTTP_GET, .path = "/systemversions/1",
+	    .query = "environment=a%20b", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "environment" },
+	{ .label = "/diff without from or to", .method = HTTP_GET,
+	    .path = "/diff", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "from" },
+	{ .label = "/diff without from", .method = HTTP_GET, .path = "/diff",
+	    .query = "to=2", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "from" },
+	{ .label = "/diff without to", .method = HTTP_GET, .path = "/diff",
+	    .query = "from=1", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "to" },
+	{ .label = "/diff with to=0", .method = HTTP_GET, .path = "/diff",
+	    .query = "from=1&to=0", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "to" },
+	{ .label = "environment=a%20b on /status", .method = HTTP_GET,
+	    .path = "/status", .query = "environment=a%20b", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "environment" },
+	{ .label = "environment=%zz on /badge.svg", .method = HTTP_GET,
+	    .path = "/badge.svg", .query = "environment=%zz", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "environment" },
+
+	/* other routes' parameters, ignored */
+	{ .label = "/status?limit=0", .method = HTTP_GET, .path = "/status",
+	    .query = "limit=0", .status = 200,
+	    .body = "{\"environment\":\"default\",\"systemVersion\":0,"
+	    "\"updatedAt\":null}", .content_type = "application/json" },
+	{ .label = "/badge.svg?at=nope", .method = HTTP_GET,
+	    .path = "/badge.svg", .query = "at=nope", .status = 200,
+	    .content_type = "image/svg+xml" },
+	{ .label = "/environments?limit=abc", .method = HTTP_GET,
+	    .path = "/environments", .query = "limit=abc", .status = 200,
+	    .body = "[]", .content_type = "application/json" },
+	{ .label = "/healthz?anything", .method = HTTP_GET, .path = "/healthz",
+	    .query = "anything", .status = 200, .body = "{\"status\":\"ok\"}",
+	    .content_type = "application/json" },
+	{ .label = "/healthz?environment=a%20b&limit=0", .method = HTTP_GET,
+	    .path = "/healthz", .query = "environment=a%20b&limit=0",
+	    .status = 200, .body = "{\"status\":\"ok\"}",
+	    .content_type = "application/json" },
+	{ .label = "/services?at=nope&limit=0", .method = HTTP_GET,
+	    .path = "/services", .query = "at=nope&limit=0", .status = 200,
+	    .body = "[]", .content_type = "application/json" },
+	{ .label = "HEAD /status?from=0", .method = HTTP_HEAD,
+	    .path = "/status", .query = "from=0", .status = 200,
+	    .body = "{\"environment\":\"default\",\"systemVersion\":0,"
+	    "\"updatedAt\":null}", .content_type = "application/json" },
+};
+
+/* Checks a problem answer: content type, type and the named input. */
+static void
+expect_problem_body(const char *label, const struct response *response,
+    const char *type, const char *ext_key, const char *ext_value)
+{
+	struct json_object *root;
+
+	CHECK(response->content_type != NULL && strcmp(response->content_type,
+	    "application/problem+json") == 0, "%s: content type %s", label,
+	    response->content_type != NULL ? response->content_type : "(none)");
+	root = json_parse_exact(response->body, response->body_len);
+	if (!CHECK(root != NULL, "%s: the body is not JSON", label))
+		return;
+	CHECK(json_has_string(root, "type", type), "%s: type: %s", label,
+	    response->body);
+	if (ext_key != NULL)
+		CHECK(json_has_string(root, ext_key, ext_value) &&
+		    json_object_object_length(root) == 5, "%s: %s %s: %s",
+		    label, ext_key, ext_value, response->body);
+	else
+		CHECK(json_object_object_length(root) == 4,
+		    "%s: an extension member: %s", label, response->body);
+	json_object_put(root);
+}
+
+/* The table, on an empty store. */
+static void
+test_route_table(void)
+{
+	REQUIRE_STORE(fx.store);
+	for (size_t i = 0; i < sizeof(route_cases) / sizeof(route_cases[0]);
+	    i++) {
+		const struct route_case *c = &route_cases[i];
+		struct response response;
+
+		dispatch(c->method, c->path, c->query, NULL, NULL, &response);
+		CHECK(response.status == c->status, "%s: status %d, expected %d: "
+		    "%.*s", c->label, response.status, c->status,
+		    (int)response.body_len, response.body != NULL ?
+		    response.body : "");
+		if (c->allow != NULL)
+			CHECK(response.allow != NULL &&
+			    strcmp(response.allow, c->allow) == 0,
+			    "%s: Allow %s, expected %s", c->label,
+			    response.allow != NULL ? response.allow : "(none)",
+			    c->allow);
+		else
+			CHECK(response.allow == NULL, "%s: Allow %s", c->label,
+			    response.allow);
+		if (c->type != NULL)
+			expect_problem_body(c->label, &response, c->type,
+			    c->ext_key, c->ext_value);
+		else
+			CHECK(response.content_type != NULL &&
+			    strcmp(response.content_type, c->content_type) == 0,
+			    "%s: content type %s", c->label,
+			    response.content_type != NULL ?
+			    response.content_type : "(none)");
+		if (c->body != NULL)
+			CHECK(response.body_len == strlen(c->body) &&
+			    memcmp(response.body, c->body, response.body_len) == 0,
+			    "%s: body %.*s, expected %s", c->label,
+			    (int)response.body_len, response.body != NULL ?
+			    response.body : "", c->body);
+		response_free(&response);
+	}
+}
+
+/*
+ * Sends one request and checks its status, its exact body (when body is
+ * not NULL), its ETag and its Cache-Control (when not NULL).
+ */
+static void
+expect_answer(enum http_method method, const char *path, const char *query,
+    const char *request_body, const char *if_none_match, int status,
+    const char *body, const char *etag, const char *cache_control)
+{
+	struct response response;
+
+	dispatch(method, path, query, request_body, if_none_match, &response);
+	CHECK(response.status == status, "%s?%s: status %d, expected %d: %.*s",
+	    path, query, response.status, status, (int)response.body_len,
+	    response.body != NULL ? response.body : "");
+	if (body != NULL)
+		CHECK(response.body_len == strlen(body) && response.body != NULL &&
+		    memcmp(response.body, body, response.body_len) == 0,
+		    "%s?%s: body %.*s, expected %s", path, query,
+		    (int)response.body_len, response.body != NULL ?
+		    response.body : "", body);
+	if (etag != NULL)
+		CHECK(strcmp(response.etag, etag) == 0, "%s?%s: ETag %s, "
+		    "expected %s", path, query, response.etag, etag);
+	if (cache_control != NULL)
+		CHECK(response.cache_control != NULL &&
+		    strcmp(response.cache_control, cache_control) == 0,
+		    "%s?%s: Cache-Control %s, expected %s", path, query,
+		    response.cache_control != NULL ? response.cache_control :
+		    "(none)", cache_control);
+	response_free(&response);
+}
+
+/* True when s is an instant as rendered: 2026-11-22T10:15:03.042Z. */
+static bool
+is_instant(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != shape[i])
+			return false;
+	return true;
+}
+
+/* Checks that member key of object is an instant. */
+static void
+expect_instant(const char *label, struct json_object *object, const char *key)
+{
+	struct json_object *value;
+
+	CHECK(json_object_object_get_ex(object, key, &value) &&
+	    json_object_is_type(value, json_type_string) &&
+	    is_instant(json_object_get_string(value)), "%s: %s is not an "
+	    "instant: %s", label, key, json_object_to_json_string(object));
+}
+
+/* GET /systemversions/3 after the seed: the change that made it, its services. */
+static void
+expect_version_3(void)
+{
+	static const struct json_member where[] = {
+		JUINT("systemVersion", 3),
+	};
+	static const struct json_member change[] = {
+		JSTR("name", "Service A"), JUINT("previousVersion", 1),
+		JUINT("version", 2),
+	};
+	struct json_object *root, *member;
+	struct response response;
+
+	dispatch(HTTP_GET, "/systemversions/3", "", NULL, NULL, &response);
+	CHECK(response.status == 200 && strcmp(response.etag,
+	    "\"3.default\"") == 0 && response.cache_control != NULL &&
+	    strcmp(response.cache_control, CACHE_FOREVER) == 0,
+	    "/systemversions/3: status %d, ETag %s", response.status,
+	    response.etag);
+	root = json_parse_exact(response.body, response.body_len);
+	if (CHECK(root != NULL, "/systemversions/3: not JSON")) {
+		json_expect_members("/systemversions/3", root, where, 1, 3);
+		expect_instant("/systemversions/3", root, "createdAt");
+		if (CHECK(json_object_object_get_ex(root, "change", &member),
+		    "/systemversions/3: no change"))
+			json_expect_members("/systemversions/3 change", member,
+			    change, 3, 0);
+		CHECK(json_object_object_get_ex(root, "services", &member) &&
+		    strcmp(json_object_to_json_string_ext(member,
+		    JSON_C_TO_STRING_PLAIN), "[{\"name\":\"Service A\","
+		    "\"version\":2},{\"name\":\"Service B\",\"version\":1}]") == 0,
+		    "/systemversions/3: services: %.*s", (int)response.body_len,
+		    response.body);
+	}
+	json_object_put(root);
+	response_free(&response);
+}
+
+/* GET /status after the seed: version 3, since an instant; If-None-Match. */
+static void
+expect_status_3(void)
+{
+	static const struct json_member want[] = {
+		JSTR("environment", "default"), JUINT("systemVersion", 3),
+	};
+	struct json_object *root;
+	struct response response;
+
+	dispatch(HTTP_GET, "/status", "", NULL, NULL, &response);
+	CHECK(response.status == 200 && strcmp(response.etag,
+	    "\"3.default\"") == 0 && response.cache_control != NULL &&
+	    strcmp(response.cache_control, "public, max-age=5") == 0,
+	    "/status: status %d, ETag %s", response.status, response.etag);
+	root = json_parse_exact(response.body, response.body_len);
+	if (CHECK(root != NULL, "/status: not JSON")) {
+		json_expect_members("/status", root, want, 2, 1);
+		expect_instant("/status", root, "updatedAt");
+	}
+	json_object_put(root);
+	response_free(&response);
+
+	/* the tag it gave: a 304 with the same validators, no body */
+	dispatch(HTTP_GET, "/status", "", NULL, "\"3.default\"", &response);
+	CHECK(response.status == 304 && response.body == NULL &&
+	    response.body_len == 0 && strcmp(response.etag, "\"3.default\"") == 0,
+	    "/status with its tag: status %d, %zu bytes, ETag %s",
+	    response.status, response.body_len, response.etag);
+	response_free(&response);
+	expect_answer(HTTP_GET, "/status", "", NULL, "W/\"3.default\"", 304,
+	    NULL, "\"3.default\"", "public, max-age=5");
+	/* an older tag, or another environment's: the full answer */
+	expect_answer(HTTP_GET, "/status", "", NULL, "\"2.default\"", 200, NULL,
+	    "\"3.default\"", "public, max-age=5");
+	expect_answer(HTTP_GET, "/status", "environment=prod", NULL,
+	    "\"3.default\"", 404, NULL, "", NULL);
+}
+
+/*
+ * The seed example through the router: A 1, B 1, A 2, B 1 again answer
+ * 1, 2, 3, 3; then every read route answers what the store holds.
+ */
+static void
+test_seed_through_router(void)
+{
+	static const struct {
+		const char	*body;
+		const char	*answer;
+	} deploys[] = {
+		{ "{\"name\": \"Service A\", \"version\": 1}", "1" },
+		{ "{\"name\": \"Service B\", \"version\": 1}", "2" },
+		{ "{\"name\": \"Service A\", \"version\": 2}", "3" },
+		{ "{\"name\": \"Service B\", \"version\": 1}", "3" },
+	};
+
+	REQUIRE_STORE(fx.store);
+	for (size_t i = 0; i < sizeof(deploys) / sizeof(deploys[0]); i++)
+		expect_answer(HTTP_POST, "/deploy", "", deploys[i].body, NULL,
+		    200, deploys[i].answer, "", NULL);
+	/* a body without a version is refused, and changes nothing */
+	expect_answer(HTTP_POST, "/deploy", "", "{\"name\": \"A\"}", NULL, 400,
+	    NULL, "", NULL);
+
+	expect_answer(HTTP_GET, "/services", "systemVersion=1", NULL, NULL,
+	    200, "[{\"name\":\"Service A\",\"version\":1}]", "\"1.default\"",
+	    CACHE_FOREVER);
+	expect_answer(HTTP_GET, "/services", "systemVersion=2", NULL, NULL,
+	    200, "[{\"name\":\"Service A\",\"version\":1},"
+	    "{\"name\":\"Service B\",\"version\":1}]", "\"2.default\"",
+	    CACHE_FOREVER);
+	expect_answer(HTTP_GET, "/services", "systemVersion=3", NULL, NULL,
+	    200, "[{\"name\":\"Service A\",\"version\":2},"
+	    "{\"name\":\"Service B\",\"version\":1}]", "\"3.default\"",
+	    CACHE_FOREVER);
+	expect_answer(HTTP_GET, "/services", "systemVersion=4", NULL, NULL,
+	    404, NULL, "", NULL);
+	/* limit is not /services' parameter: ignored, whatever it holds */
+	expect_answer(HTTP_GET, "/services", "limit=0&systemVersion=1", NULL,
+	    NULL, 200, "[{\"name\":\"Service A\",\"version\":1}]",
+	    "\"1.default\"", CACHE_FOREVER);
+	expect_answer(HTTP_GET, "/services", "", NULL, NULL, 200,
+	    "[{\"name\":\"Service A\",\"version\":2},"
+	    "{\"name\":\"Service B\",\"version\":1}]", "", "no-cache");
+
+	expect_answer(HTTP_GET, "/diff", "from=2&to=3", NULL, NULL, 200,
+	    "[{\"name\":\"Service A\",\"from\":1,\"to\":2}]", NULL,
+	    CACHE_FOREVER);
+	expect_answer(HTTP_GET, "/diff", "to=1&from=3", NULL, NULL, 200,
+	    "[{\"name\":\"Service A\",\"from\":2,\"to\":1},"
+	    "{\"name\":\"Service B\",\"from\":1,\"to\":null}]", NULL,
+	    CACHE_FOREVER);
+	expect_answer(HTTP_GET, "/diff", "from=3&to=3", NULL, NULL, 200, "[]",
+	    NULL, NULL);
+	expect_answer(HTTP_GET, "/diff", "from=3&to=4", NULL, NULL, 404, NULL,
+	    NULL, NULL);
+
+	expect_version_3();
+	expect_answer(HTTP_GET, "/systemversions/4", "", NULL, NULL, 404,
+	    NULL, "", NULL);
+	expect_status_3();
+}
+
+static const CU_TestInfo router_tests[] = {
+	{ "router_dispatch table", test_route_table },
+	{ "the seed example through the router", test_seed_through_router },
+	CU_TEST_INFO_NULL,
+};
+
+int
+add_router_suite(void)
+{
+	return add_suite_with_tests("router", router_setup, router_teardown,
+	    router_tests);
+}
