@@ -82,9 +82,18 @@ response_invalid(struct response *response, const struct invalid *invalid)
 	respond_problem(response, invalid->kind, invalid->name, invalid->detail);
 }
 
+/* True for the blanks and commas between the entries of a list field. */
+static bool
+is_list_space(char c)
+{
+	return c == ' ' || c == '\t' || c == ',';
+}
+
 /*
- * True when the If-None-Match field value lists the opaque tag (quotes
- * included) or is "*". Entries are [W/]"etagc*", separated by commas.
+ * True when the If-None-Match field value is "*" alone, or lists the
+ * opaque tag (quotes included): RFC 9110 section 13.1.2, "*" /
+ * 1#entity-tag, each [W/]"etagc*". A malformed entry ends the list with
+ * no match, so the answer is a full one.
  */
 static bool
 if_none_match_lists(const char *field, const char *tag)
@@ -92,11 +101,18 @@ if_none_match_lists(const char *field, const char *tag)
 	size_t tag_len = strlen(tag);
 	const char *p = field, *end;
 
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '*') {
+		for (p++; *p == ' ' || *p == '\t'; p++)
+			continue;
+		return *p == '\0';
+	}
 	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
+		while (is_list_space(*p))
 			p++;
-		if (*p == '*')
-			return true;
+		if (*p == '\0')
+			break;
 		if (strncmp(p, "W/", 2) == 0)
 			p += 2;
 		if (*p != '"')
