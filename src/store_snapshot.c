@@ -1,0 +1,435 @@
+/*
+ * Snapshots: the services of a system version.
+ *
+ * A deploy writes three records, and once every max(KEYFRAME_INTERVAL,
+ * services) system versions a keyframe: the snapshot of that version, so
+ * each version costs a bounded share of one. The snapshot of version N is
+ * the current map when nothing changed since N; otherwise the keyframe at
+ * or below N with the changes after it, read in one sequential pass.
+ *
+ * Here: the bulk range scans, the scan of the current map, writing and
+ * finding keyframes, reading the changes after one, and their merge.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_private.h"
+
+#define BULK_BUFFER_MIN		(8 * 1024)	/* bytes of records read per call */
+#define BULK_BUFFER_MAX		(64 * 1024)	/* in a scan (at least a page) */
+#define BULK_CURRENT_BYTES	48	/* a current.db record, roughly, in a buffer */
+#define BULK_CHANGE_BYTES	96	/* a changes.db record, likewise */
+
+/*
+ * A forward scan of a cursor from a key on, with bulk retrieval: each call
+ * into Berkeley DB returns as many records as fit in the buffer, so a long
+ * scan pays for its locks and page lookups once a buffer, not once a record.
+ */
+struct range_scan {
+	DBC		*cursor;
+	unsigned char	 key_buf[ENV_ID_SIZE + SERVICE_NAME_MAX];
+	DBT		 key;
+	DBT		 bulk;		/* the buffer the records come back in */
+	void		*next;		/* position in bulk; NULL: fetch more */
+	bool		 started;
+};
+
+/*
+ * Starts a scan at the first key at or after start, with a buffer for
+ * about expected bytes of records (Berkeley DB fills a buffer whole, so a
+ * short scan gets a small one); false when out of memory.
+ */
+static bool
+range_open(struct range_scan *scan, DBC *cursor, const void *start,
+    size_t start_len, size_t expected)
+{
+	/* a multiple of 1 KiB, and at least a page */
+	size_t size = expected < BULK_BUFFER_MIN ? BULK_BUFFER_MIN :
+	    expected > BULK_BUFFER_MAX ? BULK_BUFFER_MAX :
+	    (expected + 1023) / 1024 * 1024;
+	void *buffer = malloc(size);
+
+	memset(scan, 0, sizeof(*scan));
+	if (buffer == NULL)
+		return false;
+	scan->cursor = cursor;
+	memcpy(scan->key_buf, start, start_len);
+	scan->key = dbt(scan->key_buf, start_len, sizeof(scan->key_buf));
+	scan->bulk = dbt(buffer, 0, size);
+	return true;
+}
+
+/*
+ * The next record: pointers into the scan's buffer, valid until the next
+ * call. Returns 0, DB_NOTFOUND past the last record, or another code.
+ */
+static int
+range_next(struct range_scan *scan, const unsigned char **key,
+    size_t *key_len, const unsigned char **data, size_t *data_len)
+{
+	void *k, *d;
+	u_int32_t k_len, d_len;
+	int rc;
+
+	for (;;) {
+		if (scan->next != NULL) {
+			DB_MULTIPLE_KEY_NEXT(scan->next, &scan->bulk, k, k_len,
+			    d, d_len);
+			if (scan->next != NULL) {
+				*key = k;
+				*key_len = k_len;
+				*data = d;
+				*data_len = d_len;
+				return 0;
+			}
+		}
+		rc = scan->cursor->get(scan->cursor, &scan->key, &scan->bulk,
+		    (scan->started ? DB_NEXT : DB_SET_RANGE) | DB_MULTIPLE_KEY);
+		scan->started = true;
+		if (rc != 0)
+			return rc;
+		DB_MULTIPLE_INIT(scan->next, &scan->bulk);
+	}
+}
+
+static void
+range_close(struct range_scan *scan)
+{
+	free(scan->bulk.data);
+	scan->bulk.data = NULL;
+}
+
+/*
+ * Appends to list every service of environment env_id in current.db, in
+ * name order, with its current version. *complete is false (and the list
+ * partial) when a service's version was set after at_most: the current
+ * map is then not the snapshot of at_most. Returns a Berkeley DB code.
+ */
+int
+scan_current(DBC *current, uint32_t env_id, uint32_t services,
+    uint64_t at_most, struct service_list *list, bool *complete)
+{
+	struct range_scan scan;
+	unsigned char start[ENV_ID_SIZE];
+	const unsigned char *key, *value;
+	size_t key_len, value_len;
+	int rc;
+
+	*complete = true;
+	put_u32(start, env_id);
+	if (!range_open(&scan, current, start, sizeof(start),
+	    (size_t)services * BULK_CURRENT_BYTES))
+		return ENOMEM;
+	while ((rc = range_next(&scan, &key, &key_len, &value,
+	    &value_len)) == 0) {
+		if (key_len < ENV_ID_SIZE || get_u32(key) != env_id)
+			break;		/* past the environment's services */
+		if (value_len != CURRENT_VALUE_SIZE || value[0] != RECORD_FORMAT) {
+			rc = DB_VERIFY_BAD;
+			break;
+		}
+		if (get_u64(value + 9) > at_most) {
+			*complete = false;
+			break;
+		}
+		if (!service_list_append(list, (const char *)key + ENV_ID_SIZE,
+		    key_len - ENV_ID_SIZE, get_u64(value + 1))) {
+			rc = ENOMEM;
+			break;
+		}
+	}
+	range_close(&scan);
+	return rc == DB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * System versions between two keyframes: at least KEYFRAME_INTERVAL (or
+ * the store's own setting), and at least the number of services, so that
+ * each version pays for at most about one service's entry.
+ */
+uint64_t
+keyframe_interval(const struct store *store,
+    const struct environment_record *record)
+{
+	return record->services > store->keyframe_interval ?
+	    record->services : store->keyframe_interval;
+}
+
+/*
+ * Writes the keyframe of system_version: the environment's whole current
+ * map, as this transaction sees it (format, count, then for each service
+ * in name order a 16-bit name length, the name, the version).
+ */
+int
+put_keyframe(struct store *store, DB_TXN *txn, uint32_t env_id,
+    uint32_t services, uint64_t system_version)
+{
+	unsigned char key_buf[VERSIONED_KEY_SIZE], *value = NULL, *p;
+	struct service_list list;
+	DBC *current = NULL;
+	size_t size = KEYFRAME_HEADER_SIZE;
+	bool complete;
+	DBT key, data;
+	int rc, rc_close;
+
+	service_list_init(&list);
+	if ((rc = store->current->cursor(store->current, txn, &current, 0)) != 0)
+		goto done;
+	if ((rc = scan_current(current, env_id, services, UINT64_MAX, &list,
+	    &complete)) != 0)
+		goto done;
+	for (size_t i = 0; i < list.count; i++)
+		size += 2 + list.items[i].name_len + VERSION_SIZE;
+	if (list.count > UINT32_MAX || size > UINT32_MAX ||
+	    (value = malloc(size)) == NULL) {
+		rc = ENOMEM;
+		goto done;
+	}
+	value[0] = RECORD_FORMAT;
+	put_u32(value + 1, (uint32_t)list.count);
+	p = value + KEYFRAME_HEADER_SIZE;
+	for (size_t i = 0; i < list.count; i++) {
+		p += put_text(p, service_list_name(&list, i),
+		    list.items[i].name_len);
+		put_u64(p, list.items[i].version);
+		p += VERSION_SIZE;
+	}
+	versioned_key(key_buf, env_id, system_version);
+	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
+	data = dbt(value, size, size);
+	rc = store->keyframes->put(store->keyframes, txn, &key, &data,
+	    DB_NOOVERWRITE);
+done:
+	if (current != NULL && (rc_close = current->close(current)) != 0 &&
+	    rc == 0)
+		rc = rc_close;
+	free(value);
+	service_list_free(&list);
+	return rc;
+}
+
+/* A change read back from changes.db, for merging into a keyframe. */
+struct change_ref {
+	const char	*name;
+	size_t		 name_len;
+	uint64_t	 version;
+};
+
+/*
+ * Sorts refs[0..count) by name, keeping the order of equal names (a stable
+ * bottom-up merge sort through spare, which has room for count refs).
+ * Returns the sorted array: refs or spare.
+ */
+static struct change_ref *
+sort_change_refs(struct change_ref *refs, struct change_ref *spare,
+    size_t count)
+{
+	struct change_ref *from = refs, *to = spare, *swap;
+
+	for (size_t width = 1; width < count; width *= 2) {
+		for (size_t lo = 0; lo < count; lo += 2 * width) {
+			size_t mid = lo + width < count ? lo + width : count;
+			size_t hi = lo + 2 * width < count ? lo + 2 * width : count;
+			size_t i = lo, j = mid, k = lo;
+
+			while (i < mid && j < hi)
+				to[k++] = service_name_compare(from[j].name,
+				    from[j].name_len, from[i].name,
+				    from[i].name_len) < 0 ? from[j++] : from[i++];
+			while (i < mid)
+				to[k++] = from[i++];
+			while (j < hi)
+				to[k++] = from[j++];
+		}
+		swap = from;
+		from = to;
+		to = swap;
+	}
+	return from;
+}
+
+/*
+ * Finds the last keyframe of environment env_id at or below system_version:
+ * *at is its version and *frame its value, malloc'd, for the caller to
+ * free. When there is none, the snapshot starts empty: *at is 0 and *frame
+ * empty.
+ */
+static int
+find_keyframe(DBC *keyframes, uint32_t env_id, uint64_t system_version,
+    uint64_t *at, DBT *frame)
+{
+	unsigned char key_buf[VERSIONED_KEY_SIZE];
+	DBT key, skip;
+	int rc;
+
+	*at = 0;
+	memset(frame, 0, sizeof(*frame));
+	versioned_key(key_buf, env_id, system_version + 1);
+	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
+	/* position on the first key above, without reading its value */
+	memset(&skip, 0, sizeof(skip));
+	skip.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	rc = keyframes->get(keyframes, &key, &skip, DB_SET_RANGE);
+	frame->flags = DB_DBT_MALLOC;
+	if (rc == 0)
+		rc = keyframes->get(keyframes, &key, frame, DB_PREV);
+	else if (rc == DB_NOTFOUND)
+		rc = keyframes->get(keyframes, &key, frame, DB_LAST);
+	if (rc == DB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (key.size != sizeof(key_buf) || get_u32(key_buf) != env_id) {
+		free(frame->data);	/* another environment's */
+		memset(frame, 0, sizeof(*frame));
+		return 0;
+	}
+	*at = get_u64(key_buf + ENV_ID_SIZE);
+	return 0;
+}
+
+/*
+ * Appends to changed the name and version of every change of environment
+ * env_id after system version from, up to and including to, in order.
+ */
+static int
+read_changes(DBC *changes, uint32_t env_id, uint64_t from, uint64_t to,
+    struct service_list *changed)
+{
+	struct range_scan scan;
+	unsigned char start[VERSIONED_KEY_SIZE];
+	const unsigned char *key, *value;
+	size_t key_len, value_len, name_len;
+	int rc;
+
+	versioned_key(start, env_id, from + 1);
+	if (!range_open(&scan, changes, start, sizeof(start),
+	    (to - from) * BULK_CHANGE_BYTES))
+		return ENOMEM;
+	while ((rc = range_next(&scan, &key, &key_len, &value,
+	    &value_len)) == 0) {
+		if (key_len != VERSIONED_KEY_SIZE || get_u32(key) != env_id ||
+		    get_u64(key + ENV_ID_SIZE) > to)
+			break;
+		if (value_len < CHANGE_NAME_OFFSET + 2 || value[0] != RECORD_FORMAT) {
+			rc = DB_VERIFY_BAD;
+			break;
+		}
+		name_len = (size_t)value[CHANGE_NAME_OFFSET] << 8 |
+		    value[CHANGE_NAME_OFFSET + 1];
+		if (name_len > SERVICE_NAME_MAX ||
+		    value_len < CHANGE_NAME_OFFSET + 2 + name_len) {
+			rc = DB_VERIFY_BAD;
+			break;
+		}
+		if (!service_list_append(changed, (const char *)value +
+		    CHANGE_NAME_OFFSET + 2, name_len, get_u64(value + 9))) {
+			rc = ENOMEM;
+			break;
+		}
+	}
+	range_close(&scan);
+	return rc == DB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Appends to list the merge of a keyframe (sorted entries) with the
+ * latest of each changed name: the snapshot, in name order.
+ */
+static int
+merge_keyframe(const DBT *frame, const struct change_ref *refs, size_t count,
+    struct service_list *list)
+{
+	const unsigned char *p = frame->data, *end = p + frame->size;
+	uint32_t entries = 0;
+	size_t r = 0, name_len = 0;
+	const char *name = NULL;
+	uint64_t version = 0;
+	bool have = false;
+	int c;
+
+	if (frame->size != 0) {
+		if (frame->size < KEYFRAME_HEADER_SIZE || p[0] != RECORD_FORMAT)
+			return DB_VERIFY_BAD;
+		entries = get_u32(p + 1);
+		p += KEYFRAME_HEADER_SIZE;
+	}
+	for (;;) {
+		if (!have && entries > 0) {
+			if (end - p < 2)
+				return DB_VERIFY_BAD;
+			name_len = (size_t)p[0] << 8 | p[1];
+			if ((size_t)(end - p) < 2 + name_len + VERSION_SIZE)
+				return DB_VERIFY_BAD;
+			name = (const char *)p + 2;
+			version = get_u64(p + 2 + name_len);
+			p += 2 + name_len + VERSION_SIZE;
+			entries--;
+			have = true;
+		}
+		if (!have && r == count)
+			break;
+		c = !have ? 1 : r == count ? -1 : service_name_compare(name,
+		    name_len, refs[r].name, refs[r].name_len);
+		if (c < 0 ? !service_list_append(list, name, name_len, version) :
+		    !service_list_append(list, refs[r].name, refs[r].name_len,
+		    refs[r].version))
+			return ENOMEM;
+		if (c <= 0)
+			have = false;	/* the keyframe's entry is used or replaced */
+		if (c >= 0)
+			r++;
+	}
+	return 0;
+}
+
+/*
+ * Appends to list the snapshot at system_version of environment env_id
+ * from the last keyframe at or below it and the changes since.
+ */
+int
+scan_keyframe(DBC *keyframes, DBC *changes, uint32_t env_id,
+    uint64_t system_version, struct service_list *list)
+{
+	struct service_list changed;
+	struct change_ref *refs = NULL, *sorted;
+	size_t kept = 0;
+	uint64_t at = 0;
+	DBT frame;
+	int rc;
+
+	service_list_init(&changed);
+	if ((rc = find_keyframe(keyframes, env_id, system_version, &at,
+	    &frame)) != 0)
+		goto done;
+	if ((rc = read_changes(changes, env_id, at, system_version,
+	    &changed)) != 0)
+		goto done;
+	/* the refs, then as many spare for sorting */
+	if (changed.count > 0 &&
+	    (refs = calloc(2 * changed.count, sizeof(*refs))) == NULL) {
+		rc = ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < changed.count; i++) {
+		refs[i].name = service_list_name(&changed, i);
+		refs[i].name_len = changed.items[i].name_len;
+		refs[i].version = changed.items[i].version;
+	}
+	sorted = sort_change_refs(refs, refs + changed.count, changed.count);
+	/* keep the latest change of each name: the last of its run */
+	for (size_t i = 0; i < changed.count; i++) {
+		if (kept > 0 && service_name_compare(sorted[kept - 1].name,
+		    sorted[kept - 1].name_len, sorted[i].name,
+		    sorted[i].name_len) == 0)
+			kept--;
+		sorted[kept++] = sorted[i];
+	}
+	rc = merge_keyframe(&frame, sorted, kept, list);
+done:
+	free(frame.data);
+	free(refs);
+	service_list_free(&changed);
+	return rc;
+}
