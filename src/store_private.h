@@ -63,9 +63,13 @@ struct environment_record {
 	uint64_t	keyframe;	/* system version of the last keyframe; 0: none */
 };
 
+/* What a read does inside its transaction; returns a Berkeley DB code. */
+typedef int read_fn(struct store *, DB_TXN *, void *);
+
 /* store.c */
 DBT		 dbt(void *, size_t, size_t);
 enum status	 translate(struct store *, int, const char *);
+int		 run_read(struct store *, read_fn *, void *);
 
 /* store_records.c */
 void		 put_u32(unsigned char *, uint32_t);
