@@ -260,6 +260,97 @@ store_close(struct store *store)
 }
 
 /*
+ * Reads the value of key in db into value, which has room for cap bytes;
+ * *size is its length. Returns a Berkeley DB code: DB_NOTFOUND when key
+ * is absent.
+ */
+int
+get_value(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *value,
+    size_t cap, size_t *size, u_int32_t flags)
+{
+	DBT k = dbt((void *)key, key_len, key_len);
+	DBT d = dbt(value, 0, cap);
+	int rc = db->get(db, txn, &k, &d, flags);
+
+	*size = d.size;
+	return rc;
+}
+
+/* Writes size bytes of value under key in db; returns a Berkeley DB code. */
+int
+put_value(DB *db, DB_TXN *txn, const void *key, size_t key_len,
+    const void *value, size_t size, u_int32_t flags)
+{
+	DBT k = dbt((void *)key, key_len, key_len);
+	DBT d = dbt((void *)value, size, size);
+
+	return db->put(db, txn, &k, &d, flags);
+}
+
+/* Reads an environment's record; DB_NOTFOUND when it never had a deploy. */
+int
+get_environment(struct store *store, DB_TXN *txn, const char *name,
+    u_int32_t flags, struct environment_record *record)
+{
+	unsigned char value[ENVIRONMENT_VALUE_SIZE];
+	size_t size;
+	int rc;
+
+	if ((rc = get_value(store->environments, txn, name, strlen(name),
+	    value, sizeof(value), &size, flags)) != 0)
+		return rc;
+	return record_environment_decode(value, size, record) ? 0 :
+	    DB_VERIFY_BAD;
+}
+
+/* Writes an environment's record. */
+static int
+put_environment(struct store *store, DB_TXN *txn, const char *name,
+    const struct environment_record *record)
+{
+	unsigned char value[ENVIRONMENT_VALUE_SIZE];
+
+	record_environment_encode(record, value);
+	return put_value(store->environments, txn, name, strlen(name), value,
+	    sizeof(value), 0);
+}
+
+/* Takes the next environment id from meta.db. */
+static int
+allocate_environment_id(struct store *store, DB_TXN *txn, uint32_t *id)
+{
+	unsigned char value[NEXT_ID_VALUE_SIZE];
+	size_t size;
+	uint32_t next = 1;
+	int rc;
+
+	rc = get_value(store->meta, txn, NEXT_ID_KEY, strlen(NEXT_ID_KEY), value,
+	    sizeof(value), &size, DB_RMW);
+	if (rc == 0 && !record_next_id_decode(value, size, &next))
+		return DB_VERIFY_BAD;
+	if (rc != 0 && rc != DB_NOTFOUND)
+		return rc;
+	if (next == UINT32_MAX)
+		return EOVERFLOW;
+	*id = next;
+	record_next_id_encode(next + 1, value);
+	return put_value(store->meta, txn, NEXT_ID_KEY, strlen(NEXT_ID_KEY),
+	    value, sizeof(value), 0);
+}
+
+/* Writes the changes.db record of a new system version. */
+static int
+put_change(struct store *store, DB_TXN *txn, uint32_t env_id,
+    const struct deploy *deploy, const struct change_position *position)
+{
+	unsigned char key[VERSIONED_KEY_SIZE], value[CHANGE_VALUE_MAX];
+
+	record_versioned_key(key, env_id, position->system_version);
+	return put_value(store->changes, txn, key, sizeof(key), value,
+	    record_change_encode(deploy, position, value), DB_NOOVERWRITE);
+}
+
+/*
  * One attempt at a deploy, in one transaction; returns a Berkeley DB code.
  * With replay (an imported change) the deploy must make exactly that
  * system version, from that previous version, at that time; EINVAL, with
@@ -272,11 +363,13 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	DB_ENV *env = store->env;
 	DB_TXN *txn = NULL;
 	struct environment_record record;
-	unsigned char key_buf[ENV_ID_SIZE + SERVICE_NAME_MAX];
+	struct current_record current;
+	struct change_position position;
+	unsigned char key[SERVICE_KEY_MAX];
 	unsigned char value[CURRENT_VALUE_SIZE];
-	DBT key, data;
-	bool has_previous = false, checked_room = false;
-	uint64_t previous = 0, next, now;
+	size_t key_len, size;
+	bool checked_room = false;
+	uint64_t now;
 	int rc;
 
 	if ((rc = env->txn_begin(env, NULL, &txn, 0)) != 0)
@@ -293,29 +386,30 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	if (rc != 0)
 		goto fail;
 
-	key = dbt(key_buf, service_key(key_buf, record.id, deploy->name,
-	    deploy->name_len), sizeof(key_buf));
-	data = dbt(value, 0, sizeof(value));
-	rc = store->current->get(store->current, txn, &key, &data, 0);
+	memset(&position, 0, sizeof(position));
+	key_len = record_service_key(key, record.id, deploy->name,
+	    deploy->name_len);
+	rc = get_value(store->current, txn, key, key_len, value, sizeof(value),
+	    &size, 0);
 	if (rc == 0) {
-		if (data.size != sizeof(value) || value[0] != RECORD_FORMAT) {
+		if (!record_current_decode(value, size, &current)) {
 			rc = DB_VERIFY_BAD;
 			goto fail;
 		}
-		has_previous = true;
-		previous = get_u64(value + 1);
+		position.has_previous = true;
+		position.previous = current.version;
 	} else if (rc != DB_NOTFOUND)
 		goto fail;
 
 	if (replay != NULL && (record.current + 1 != replay->system_version ||
-	    has_previous != replay->has_previous ||
-	    (has_previous && previous != replay->previous) ||
-	    (has_previous && previous == deploy->version) ||
+	    position.has_previous != replay->has_previous ||
+	    (position.has_previous && position.previous != replay->previous) ||
+	    (position.has_previous && position.previous == deploy->version) ||
 	    replay->created_ms < record.updated_ms)) {
 		rc = EINVAL;
 		goto fail;
 	}
-	if (has_previous && previous == deploy->version) {
+	if (position.has_previous && position.previous == deploy->version) {
 		result->system_version = record.current;
 		result->changed = false;
 		/* read only, but the version read may not be on disk yet */
@@ -330,16 +424,16 @@ deploy_once(struct store *store, const struct deploy *deploy,
 		rc = BELOW_RESERVE;
 		goto fail;
 	}
-	next = record.current + 1;
+	position.system_version = record.current + 1;
 
-	value[0] = RECORD_FORMAT;
-	put_u64(value + 1, deploy->version);
-	put_u64(value + 9, next);
-	data = dbt(value, sizeof(value), sizeof(value));
-	if ((rc = store->current->put(store->current, txn, &key, &data, 0)) != 0)
+	current.version = deploy->version;
+	current.since = position.system_version;
+	record_current_encode(&current, value);
+	if ((rc = put_value(store->current, txn, key, key_len, value,
+	    sizeof(value), 0)) != 0)
 		goto fail;
 
-	if (!has_previous)
+	if (!position.has_previous)
 		record.services++;
 
 	/* createdAt never goes backwards, even when the clock does */
@@ -347,15 +441,16 @@ deploy_once(struct store *store, const struct deploy *deploy,
 		record.updated_ms = replay->created_ms;
 	else if ((now = now_ms()) > record.updated_ms)
 		record.updated_ms = now;
-	record.current = next;
-	if ((rc = put_change(store, txn, record.id, next, record.updated_ms,
-	    deploy, has_previous, previous)) != 0)
+	record.current = position.system_version;
+	position.created_ms = record.updated_ms;
+	if ((rc = put_change(store, txn, record.id, deploy, &position)) != 0)
 		goto fail;
-	if (next - record.keyframe >= keyframe_interval(store, &record)) {
+	if (record.current - record.keyframe >=
+	    keyframe_interval(store, &record)) {
 		if ((rc = put_keyframe(store, txn, record.id, record.services,
-		    next)) != 0)
+		    record.current)) != 0)
 			goto fail;
-		record.keyframe = next;
+		record.keyframe = record.current;
 	}
 	if ((rc = put_environment(store, txn, deploy->environment, &record)) != 0)
 		goto fail;
@@ -363,7 +458,7 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	rc = commit_early(store, txn);
 	txn = NULL;
 	if (rc == 0) {
-		result->system_version = next;
+		result->system_version = record.current;
 		result->changed = true;
 	}
 	return rc;

@@ -17,17 +17,17 @@
 #include "model.h"
 #include "status.h"
 
-#define RECORD_FORMAT		1	/* the first byte of every value */
+/* The sizes of keys and values (store_records.c lays them out). */
 #define ENV_ID_SIZE		4
 #define VERSION_SIZE		8
+#define SERVICE_KEY_MAX		(ENV_ID_SIZE + SERVICE_NAME_MAX)
 #define VERSIONED_KEY_SIZE	(ENV_ID_SIZE + VERSION_SIZE)
+#define NEXT_ID_VALUE_SIZE	(1 + 4)
 #define ENVIRONMENT_VALUE_SIZE	(1 + 4 + 8 + 8 + 4 + 8)
 #define CURRENT_VALUE_SIZE	(1 + 8 + 8)
 #define CHANGE_VALUE_MAX	(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX + \
 				 3 * (2 + METADATA_MAX))
-#define CHANGE_NAME_OFFSET	(1 + 8 + 8 + 1 + 8)	/* where the name's length starts */
-#define KEYFRAME_HEADER_SIZE	(1 + 4)		/* format, number of entries */
-#define KEYFRAME_ENTRY_MAX	(2 + SERVICE_NAME_MAX + 8)
+#define NEXT_ID_KEY		"next-environment-id"	/* meta.db's one key */
 #define KEYFRAME_INTERVAL	128	/* fewest system versions between keyframes */
 
 struct store {
@@ -63,34 +63,67 @@ struct environment_record {
 	uint64_t	keyframe;	/* system version of the last keyframe; 0: none */
 };
 
+/* A current.db value: a service's version, and the system version that set it. */
+struct current_record {
+	uint64_t	version;
+	uint64_t	since;
+};
+
+/* The entries of a keyframe, read in order (record_keyframe_open). */
+struct keyframe_reader {
+	const unsigned char	*next;
+	const unsigned char	*end;
+	uint32_t		 left;	/* entries not read yet */
+};
+
 /* What a read does inside its transaction; returns a Berkeley DB code. */
 typedef int read_fn(struct store *, DB_TXN *, void *);
 
 /* store.c */
 DBT		 dbt(void *, size_t, size_t);
 enum status	 translate(struct store *, int, const char *);
+int		 get_value(DB *, DB_TXN *, const void *, size_t, void *, size_t,
+		    size_t *, u_int32_t);
+int		 put_value(DB *, DB_TXN *, const void *, size_t, const void *,
+		    size_t, u_int32_t);
+int		 get_environment(struct store *, DB_TXN *, const char *,
+		    u_int32_t, struct environment_record *);
 int		 run_read(struct store *, read_fn *, void *);
 
 /* store_records.c */
-void		 put_u32(unsigned char *, uint32_t);
-uint32_t	 get_u32(const unsigned char *);
-void		 put_u64(unsigned char *, uint64_t);
-uint64_t	 get_u64(const unsigned char *);
-int		 get_environment(struct store *, DB_TXN *, const char *,
-		    u_int32_t, struct environment_record *);
-int		 put_environment(struct store *, DB_TXN *, const char *,
-		    const struct environment_record *);
-int		 allocate_environment_id(struct store *, DB_TXN *, uint32_t *);
-size_t		 service_key(unsigned char *, uint32_t, const char *, size_t);
-void		 versioned_key(unsigned char [VERSIONED_KEY_SIZE], uint32_t,
-		    uint64_t);
-size_t		 put_text(unsigned char *, const char *, size_t);
-int		 put_change(struct store *, DB_TXN *, uint32_t, uint64_t,
-		    uint64_t, const struct deploy *, bool, uint64_t);
-bool		 parse_change(const unsigned char *, size_t, uint64_t,
+void		 record_next_id_encode(uint32_t,
+		    unsigned char [NEXT_ID_VALUE_SIZE]);
+bool		 record_next_id_decode(const void *, size_t, uint32_t *);
+void		 record_environment_encode(const struct environment_record *,
+		    unsigned char [ENVIRONMENT_VALUE_SIZE]);
+bool		 record_environment_decode(const void *, size_t,
+		    struct environment_record *);
+size_t		 record_service_key(unsigned char [SERVICE_KEY_MAX], uint32_t,
+		    const char *, size_t);
+bool		 record_service_key_decode(const void *, size_t, uint32_t *,
+		    const char **, size_t *);
+void		 record_current_encode(const struct current_record *,
+		    unsigned char [CURRENT_VALUE_SIZE]);
+bool		 record_current_decode(const void *, size_t,
+		    struct current_record *);
+void		 record_versioned_key(unsigned char [VERSIONED_KEY_SIZE],
+		    uint32_t, uint64_t);
+bool		 record_versioned_key_decode(const void *, size_t, uint32_t *,
+		    uint64_t *);
+size_t		 record_change_encode(const struct deploy *,
+		    const struct change_position *,
+		    unsigned char [CHANGE_VALUE_MAX]);
+bool		 record_change_decode(const void *, size_t, uint64_t,
 		    struct change_record *);
-int		 get_change(struct store *, DB_TXN *, uint32_t, uint64_t,
-		    struct change_record *);
+bool		 record_change_service(const void *, size_t, const char **,
+		    size_t *, uint64_t *);
+bool		 record_keyframe_size(const struct service_list *, size_t *);
+void		 record_keyframe_encode(const struct service_list *,
+		    unsigned char *);
+bool		 record_keyframe_open(struct keyframe_reader *, const void *,
+		    size_t);
+bool		 record_keyframe_next(struct keyframe_reader *, const char **,
+		    size_t *, uint64_t *);
 
 /* store_snapshot.c */
 int		 scan_current(DBC *, uint32_t, uint32_t, uint64_t,

@@ -132,7 +132,8 @@ read_history(struct store *store, DB_TXN *txn, void *arg)
 	struct history_read *r = arg;
 	struct environment_record record;
 	unsigned char key_buf[VERSIONED_KEY_SIZE], value[CHANGE_VALUE_MAX];
-	uint64_t version;
+	uint64_t version, key_version;
+	uint32_t key_env_id;
 	DBC *cursor = NULL;
 	DBT key, data;
 	int rc, rc_close;
@@ -149,14 +150,15 @@ read_history(struct store *store, DB_TXN *txn, void *arg)
 	if ((rc = store->changes->cursor(store->changes, txn, &cursor,
 	    DB_READ_COMMITTED)) != 0)
 		return rc;
-	versioned_key(key_buf, record.id, version);
+	record_versioned_key(key_buf, record.id, version);
 	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
 	data = dbt(value, 0, sizeof(value));
 	for (rc = cursor->get(cursor, &key, &data, DB_SET); rc == 0;
 	    rc = cursor->get(cursor, &key, &data, DB_PREV)) {
-		if (key.size != sizeof(key_buf) || get_u32(key_buf) != record.id ||
-		    get_u64(key_buf + ENV_ID_SIZE) != version - r->count ||
-		    !parse_change(value, data.size, version - r->count,
+		if (!record_versioned_key_decode(key_buf, key.size, &key_env_id,
+		    &key_version) || key_env_id != record.id ||
+		    key_version != version - r->count ||
+		    !record_change_decode(value, data.size, version - r->count,
 		    &r->out[r->count])) {
 			rc = DB_VERIFY_BAD;	/* a gap, or a broken record */
 			break;
@@ -180,6 +182,23 @@ store_history(struct store *store, const char *environment, uint64_t before,
 	*count = rc == 0 ? r.count : 0;
 	*more = rc == 0 && r.more;
 	return translate(store, rc, "read history");
+}
+
+/* Reads the change of one system version with a point lookup; a Berkeley DB code. */
+static int
+get_change(struct store *store, DB_TXN *txn, uint32_t env_id,
+    uint64_t system_version, struct change_record *out)
+{
+	unsigned char key[VERSIONED_KEY_SIZE], value[CHANGE_VALUE_MAX];
+	size_t size;
+	int rc;
+
+	record_versioned_key(key, env_id, system_version);
+	if ((rc = get_value(store->changes, txn, key, sizeof(key), value,
+	    sizeof(value), &size, DB_READ_COMMITTED)) != 0)
+		return rc;
+	return record_change_decode(value, size, system_version, out) ? 0 :
+	    DB_VERIFY_BAD;
 }
 
 /* The arguments and result of a read of one change. */
@@ -279,6 +298,7 @@ read_environments(struct store *store, DB_TXN *txn, void *arg)
 {
 	struct environments_read *r = arg;
 	struct environment_summary *bigger;
+	struct environment_record record;
 	unsigned char name[ENVIRONMENT_MAX + 1], value[ENVIRONMENT_VALUE_SIZE];
 	DBC *cursor = NULL;
 	DBT key, data;
@@ -291,7 +311,7 @@ read_environments(struct store *store, DB_TXN *txn, void *arg)
 	key = dbt(name, 0, sizeof(name) - 1);
 	data = dbt(value, 0, sizeof(value));
 	while ((rc = cursor->get(cursor, &key, &data, DB_NEXT)) == 0) {
-		if (data.size != sizeof(value) || value[0] != RECORD_FORMAT ||
+		if (!record_environment_decode(value, data.size, &record) ||
 		    key.size == 0 || key.size > ENVIRONMENT_MAX) {
 			rc = DB_VERIFY_BAD;
 			break;
@@ -309,8 +329,8 @@ read_environments(struct store *store, DB_TXN *txn, void *arg)
 		}
 		memcpy(r->list[r->count].name, name, key.size);
 		r->list[r->count].name[key.size] = '\0';
-		r->list[r->count].state.system_version = get_u64(value + 5);
-		r->list[r->count].state.updated_ms = get_u64(value + 13);
+		r->list[r->count].state.system_version = record.current;
+		r->list[r->count].state.updated_ms = record.updated_ms;
 		r->count++;
 	}
 	if (rc == DB_NOTFOUND)

@@ -28,7 +28,7 @@
  */
 struct range_scan {
 	DBC		*cursor;
-	unsigned char	 key_buf[ENV_ID_SIZE + SERVICE_NAME_MAX];
+	unsigned char	 key_buf[SERVICE_KEY_MAX];	/* the longer of the keys */
 	DBT		 key;
 	DBT		 bulk;		/* the buffer the records come back in */
 	void		*next;		/* position in bulk; NULL: fetch more */
@@ -111,30 +111,33 @@ scan_current(DBC *current, uint32_t env_id, uint32_t services,
     uint64_t at_most, struct service_list *list, bool *complete)
 {
 	struct range_scan scan;
-	unsigned char start[ENV_ID_SIZE];
+	struct current_record record;
+	unsigned char start[SERVICE_KEY_MAX];
 	const unsigned char *key, *value;
-	size_t key_len, value_len;
+	const char *name;
+	size_t start_len, key_len, value_len, name_len;
+	uint32_t key_env_id;
 	int rc;
 
 	*complete = true;
-	put_u32(start, env_id);
-	if (!range_open(&scan, current, start, sizeof(start),
+	start_len = record_service_key(start, env_id, "", 0);
+	if (!range_open(&scan, current, start, start_len,
 	    (size_t)services * BULK_CURRENT_BYTES))
 		return ENOMEM;
 	while ((rc = range_next(&scan, &key, &key_len, &value,
 	    &value_len)) == 0) {
-		if (key_len < ENV_ID_SIZE || get_u32(key) != env_id)
+		if (!record_service_key_decode(key, key_len, &key_env_id, &name,
+		    &name_len) || key_env_id != env_id)
 			break;		/* past the environment's services */
-		if (value_len != CURRENT_VALUE_SIZE || value[0] != RECORD_FORMAT) {
+		if (!record_current_decode(value, value_len, &record)) {
 			rc = DB_VERIFY_BAD;
 			break;
 		}
-		if (get_u64(value + 9) > at_most) {
+		if (record.since > at_most) {
 			*complete = false;
 			break;
 		}
-		if (!service_list_append(list, (const char *)key + ENV_ID_SIZE,
-		    key_len - ENV_ID_SIZE, get_u64(value + 1))) {
+		if (!service_list_append(list, name, name_len, record.version)) {
 			rc = ENOMEM;
 			break;
 		}
@@ -158,19 +161,17 @@ keyframe_interval(const struct store *store,
 
 /*
  * Writes the keyframe of system_version: the environment's whole current
- * map, as this transaction sees it (format, count, then for each service
- * in name order a 16-bit name length, the name, the version).
+ * map, as this transaction sees it.
  */
 int
 put_keyframe(struct store *store, DB_TXN *txn, uint32_t env_id,
     uint32_t services, uint64_t system_version)
 {
-	unsigned char key_buf[VERSIONED_KEY_SIZE], *value = NULL, *p;
+	unsigned char key[VERSIONED_KEY_SIZE], *value = NULL;
 	struct service_list list;
 	DBC *current = NULL;
-	size_t size = KEYFRAME_HEADER_SIZE;
+	size_t size;
 	bool complete;
-	DBT key, data;
 	int rc, rc_close;
 
 	service_list_init(&list);
@@ -179,26 +180,14 @@ put_keyframe(struct store *store, DB_TXN *txn, uint32_t env_id,
 	if ((rc = scan_current(current, env_id, services, UINT64_MAX, &list,
 	    &complete)) != 0)
 		goto done;
-	for (size_t i = 0; i < list.count; i++)
-		size += 2 + list.items[i].name_len + VERSION_SIZE;
-	if (list.count > UINT32_MAX || size > UINT32_MAX ||
+	if (!record_keyframe_size(&list, &size) ||
 	    (value = malloc(size)) == NULL) {
 		rc = ENOMEM;
 		goto done;
 	}
-	value[0] = RECORD_FORMAT;
-	put_u32(value + 1, (uint32_t)list.count);
-	p = value + KEYFRAME_HEADER_SIZE;
-	for (size_t i = 0; i < list.count; i++) {
-		p += put_text(p, service_list_name(&list, i),
-		    list.items[i].name_len);
-		put_u64(p, list.items[i].version);
-		p += VERSION_SIZE;
-	}
-	versioned_key(key_buf, env_id, system_version);
-	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
-	data = dbt(value, size, size);
-	rc = store->keyframes->put(store->keyframes, txn, &key, &data,
+	record_keyframe_encode(&list, value);
+	record_versioned_key(key, env_id, system_version);
+	rc = put_value(store->keyframes, txn, key, sizeof(key), value, size,
 	    DB_NOOVERWRITE);
 done:
 	if (current != NULL && (rc_close = current->close(current)) != 0 &&
@@ -260,12 +249,13 @@ find_keyframe(DBC *keyframes, uint32_t env_id, uint64_t system_version,
     uint64_t *at, DBT *frame)
 {
 	unsigned char key_buf[VERSIONED_KEY_SIZE];
+	uint32_t key_env_id;
 	DBT key, skip;
 	int rc;
 
 	*at = 0;
 	memset(frame, 0, sizeof(*frame));
-	versioned_key(key_buf, env_id, system_version + 1);
+	record_versioned_key(key_buf, env_id, system_version + 1);
 	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
 	/* position on the first key above, without reading its value */
 	memset(&skip, 0, sizeof(skip));
@@ -280,12 +270,12 @@ find_keyframe(DBC *keyframes, uint32_t env_id, uint64_t system_version,
 		return 0;
 	if (rc != 0)
 		return rc;
-	if (key.size != sizeof(key_buf) || get_u32(key_buf) != env_id) {
+	if (!record_versioned_key_decode(key_buf, key.size, &key_env_id, at) ||
+	    key_env_id != env_id) {
 		free(frame->data);	/* another environment's */
 		memset(frame, 0, sizeof(*frame));
-		return 0;
+		*at = 0;
 	}
-	*at = get_u64(key_buf + ENV_ID_SIZE);
 	return 0;
 }
 
@@ -300,31 +290,27 @@ read_changes(DBC *changes, uint32_t env_id, uint64_t from, uint64_t to,
 	struct range_scan scan;
 	unsigned char start[VERSIONED_KEY_SIZE];
 	const unsigned char *key, *value;
+	const char *name;
 	size_t key_len, value_len, name_len;
+	uint64_t key_version, version;
+	uint32_t key_env_id;
 	int rc;
 
-	versioned_key(start, env_id, from + 1);
+	record_versioned_key(start, env_id, from + 1);
 	if (!range_open(&scan, changes, start, sizeof(start),
 	    (to - from) * BULK_CHANGE_BYTES))
 		return ENOMEM;
 	while ((rc = range_next(&scan, &key, &key_len, &value,
 	    &value_len)) == 0) {
-		if (key_len != VERSIONED_KEY_SIZE || get_u32(key) != env_id ||
-		    get_u64(key + ENV_ID_SIZE) > to)
+		if (!record_versioned_key_decode(key, key_len, &key_env_id,
+		    &key_version) || key_env_id != env_id || key_version > to)
 			break;
-		if (value_len < CHANGE_NAME_OFFSET + 2 || value[0] != RECORD_FORMAT) {
+		if (!record_change_service(value, value_len, &name, &name_len,
+		    &version)) {
 			rc = DB_VERIFY_BAD;
 			break;
 		}
-		name_len = (size_t)value[CHANGE_NAME_OFFSET] << 8 |
-		    value[CHANGE_NAME_OFFSET + 1];
-		if (name_len > SERVICE_NAME_MAX ||
-		    value_len < CHANGE_NAME_OFFSET + 2 + name_len) {
-			rc = DB_VERIFY_BAD;
-			break;
-		}
-		if (!service_list_append(changed, (const char *)value +
-		    CHANGE_NAME_OFFSET + 2, name_len, get_u64(value + 9))) {
+		if (!service_list_append(changed, name, name_len, version)) {
 			rc = ENOMEM;
 			break;
 		}
@@ -341,31 +327,23 @@ static int
 merge_keyframe(const DBT *frame, const struct change_ref *refs, size_t count,
     struct service_list *list)
 {
-	const unsigned char *p = frame->data, *end = p + frame->size;
-	uint32_t entries = 0;
+	struct keyframe_reader entries;
 	size_t r = 0, name_len = 0;
 	const char *name = NULL;
 	uint64_t version = 0;
 	bool have = false;
 	int c;
 
-	if (frame->size != 0) {
-		if (frame->size < KEYFRAME_HEADER_SIZE || p[0] != RECORD_FORMAT)
-			return DB_VERIFY_BAD;
-		entries = get_u32(p + 1);
-		p += KEYFRAME_HEADER_SIZE;
-	}
+	/* no keyframe at all: the snapshot starts empty */
+	memset(&entries, 0, sizeof(entries));
+	if (frame->size != 0 &&
+	    !record_keyframe_open(&entries, frame->data, frame->size))
+		return DB_VERIFY_BAD;
 	for (;;) {
-		if (!have && entries > 0) {
-			if (end - p < 2)
+		if (!have && entries.left > 0) {
+			if (!record_keyframe_next(&entries, &name, &name_len,
+			    &version))
 				return DB_VERIFY_BAD;
-			name_len = (size_t)p[0] << 8 | p[1];
-			if ((size_t)(end - p) < 2 + name_len + VERSION_SIZE)
-				return DB_VERIFY_BAD;
-			name = (const char *)p + 2;
-			version = get_u64(p + 2 + name_len);
-			p += 2 + name_len + VERSION_SIZE;
-			entries--;
 			have = true;
 		}
 		if (!have && r == count)
