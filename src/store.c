@@ -22,12 +22,6 @@
 
 #define DEADLOCK_RETRIES	16	/* attempts after the first */
 
-/*
- * A private code, beside errno's and Berkeley DB's: a change was refused
- * before it wrote anything, the disk being below the reserve.
- */
-#define BELOW_RESERVE		(-1)
-
 /* A DBT over caller memory: size bytes of data, room for cap. */
 DBT
 dbt(void *data, size_t size, size_t cap)
@@ -52,16 +46,10 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* True for the codes after which the whole transaction may be tried again. */
-static bool
-is_deadlock(int rc)
-{
-	return rc == DB_LOCK_DEADLOCK;
-}
-
 /*
- * Translates a Berkeley DB or errno code into a status, logging what is
- * not an ordinary outcome. The one place DB_* codes are interpreted.
+ * Translates a Berkeley DB or errno code, as a library call returned it,
+ * into a status; what is not an ordinary outcome is logged, prefixed with
+ * what. The one place DB_* codes are interpreted.
  */
 enum status
 translate(struct store *store, int rc, const char *what)
@@ -73,11 +61,12 @@ translate(struct store *store, int rc, const char *what)
 	case DB_KEYEMPTY:
 		return STATUS_NOT_FOUND;
 	case DB_LOCK_DEADLOCK:
+		return STATUS_DEADLOCK;	/* logged if the retries run out */
 	case DB_LOCK_NOTGRANTED:
 		log_warn("store: %s: %s", what, db_strerror(rc));
 		return STATUS_BUSY;
-	case BELOW_RESERVE:
-		return STATUS_NO_SPACE;	/* logged as the disk crossed the reserve */
+	case DB_VERIFY_BAD:
+		return STATUS_INVALID;	/* store_verify_files() logs which file */
 	case ENOSPC:
 	case EDQUOT:
 		/*
@@ -126,24 +115,24 @@ log_db_info(const DB_ENV *env, const char *message)
 	log_info("berkeley db: %s", message);
 }
 
-/* Opens one B-tree database of the environment. */
-static int
-open_database(DB_ENV *env, const char *file, bool create, DB **out)
+/* Opens one B-tree database of the store's environment. */
+static enum status
+open_database(struct store *store, const char *file, bool create, DB **out)
 {
 	DB *db = NULL;
 	int rc;
 
 	*out = NULL;
-	if ((rc = db_create(&db, env, 0)) != 0)
-		return rc;
+	if ((rc = db_create(&db, store->env, 0)) != 0)
+		return translate(store, rc, "open");
 	rc = db->open(db, NULL, file, NULL, DB_BTREE,
 	    DB_AUTO_COMMIT | DB_THREAD | (create ? DB_CREATE : 0), 0600);
 	if (rc != 0) {
 		db->close(db, 0);
-		return rc;
+		return translate(store, rc, "open");
 	}
 	*out = db;
-	return 0;
+	return STATUS_OK;
 }
 
 /* True when home holds the history.db of the layout before keyframes. */
@@ -164,8 +153,8 @@ store_open(const struct store_options *options, struct store **out)
 	bool recover = options->role != STORE_JOIN;
 	u_int32_t flags = DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_MPOOL | DB_THREAD;
-	int rc;
-	enum status status;
+	int rc = 0;	/* a library call's code, translated at fail */
+	enum status status = STATUS_SYSTEM;
 
 	*out = NULL;
 	if ((store = calloc(1, sizeof(*store))) == NULL) {
@@ -205,7 +194,6 @@ store_open(const struct store_options *options, struct store **out)
 		log_error("store: %s holds history.db, from a layout before "
 		    "keyframes, which this version does not read; start on an "
 		    "empty data directory", options->home);
-		rc = EINVAL;
 		goto fail;
 	}
 	if (options->role == STORE_RECOVER)
@@ -217,18 +205,23 @@ store_open(const struct store_options *options, struct store **out)
 	/* the recoverer has just made the regions; workers only join them */
 	if (recover)
 		reserve_regions(options->home);
-	if ((rc = open_database(env, "meta.db", recover, &store->meta)) != 0 ||
-	    (rc = open_database(env, "environments.db", recover,
-	    &store->environments)) != 0 ||
-	    (rc = open_database(env, "current.db", recover, &store->current)) != 0 ||
-	    (rc = open_database(env, "changes.db", recover, &store->changes)) != 0 ||
-	    (rc = open_database(env, "keyframes.db", recover,
-	    &store->keyframes)) != 0)
+	if ((status = open_database(store, "meta.db", recover,
+	    &store->meta)) != STATUS_OK ||
+	    (status = open_database(store, "environments.db", recover,
+	    &store->environments)) != STATUS_OK ||
+	    (status = open_database(store, "current.db", recover,
+	    &store->current)) != STATUS_OK ||
+	    (status = open_database(store, "changes.db", recover,
+	    &store->changes)) != STATUS_OK ||
+	    (status = open_database(store, "keyframes.db", recover,
+	    &store->keyframes)) != STATUS_OK)
 		goto fail;
 	*out = store;
 	return STATUS_OK;
 fail:
-	status = translate(store, rc, "open");
+	if (rc != 0)
+		status = translate(store, rc, "open");
+	status = busy_if_deadlock(status, "open");
 	log_error("store: cannot open the environment in %s", options->home);
 	store_close(store);
 	return status == STATUS_OK ? STATUS_SYSTEM : status;
@@ -259,104 +252,140 @@ store_close(struct store *store)
 	free(store);
 }
 
+/* The file name of db, for logs. */
+static const char *
+database_name(DB *db)
+{
+	const char *file = NULL, *name = NULL;
+
+	if (db->get_dbname(db, &file, &name) != 0 || file == NULL)
+		return "a database";
+	return file;
+}
+
 /*
  * Reads the value of key in db into value, which has room for cap bytes;
- * *size is its length. Returns a Berkeley DB code: DB_NOTFOUND when key
- * is absent.
+ * *size is its length. STATUS_NOT_FOUND when key is absent.
  */
-int
-get_value(DB *db, DB_TXN *txn, const void *key, size_t key_len, void *value,
-    size_t cap, size_t *size, u_int32_t flags)
+enum status
+get_value(struct store *store, DB *db, DB_TXN *txn, const void *key,
+    size_t key_len, void *value, size_t cap, size_t *size, u_int32_t flags)
 {
 	DBT k = dbt((void *)key, key_len, key_len);
 	DBT d = dbt(value, 0, cap);
 	int rc = db->get(db, txn, &k, &d, flags);
 
 	*size = d.size;
-	return rc;
+	return rc == 0 ? STATUS_OK : translate(store, rc, database_name(db));
 }
 
-/* Writes size bytes of value under key in db; returns a Berkeley DB code. */
-int
-put_value(DB *db, DB_TXN *txn, const void *key, size_t key_len,
-    const void *value, size_t size, u_int32_t flags)
+/* Writes size bytes of value under key in db. */
+enum status
+put_value(struct store *store, DB *db, DB_TXN *txn, const void *key,
+    size_t key_len, const void *value, size_t size, u_int32_t flags)
 {
 	DBT k = dbt((void *)key, key_len, key_len);
 	DBT d = dbt((void *)value, size, size);
+	int rc = db->put(db, txn, &k, &d, flags);
 
-	return db->put(db, txn, &k, &d, flags);
+	return rc == 0 ? STATUS_OK : translate(store, rc, database_name(db));
 }
 
-/* Reads an environment's record; DB_NOTFOUND when it never had a deploy. */
-int
+/*
+ * Closes cursor (NULL is accepted) and returns status, or the close's own
+ * failure when status was STATUS_OK: the first error is the one kept.
+ */
+enum status
+close_cursor(struct store *store, DBC *cursor, enum status status)
+{
+	int rc;
+
+	if (cursor == NULL)
+		return status;
+	rc = cursor->close(cursor);
+	return status == STATUS_OK ? translate(store, rc, "close a cursor") :
+	    status;
+}
+
+/* A record of database that does not decode: logged, a system error. */
+enum status
+malformed(const char *database)
+{
+	log_error("store: %s holds a malformed record", database);
+	return STATUS_SYSTEM;
+}
+
+/* Reads an environment's record; STATUS_NOT_FOUND when it never had a deploy. */
+enum status
 get_environment(struct store *store, DB_TXN *txn, const char *name,
     u_int32_t flags, struct environment_record *record)
 {
 	unsigned char value[ENVIRONMENT_VALUE_SIZE];
 	size_t size;
-	int rc;
+	enum status status;
 
-	if ((rc = get_value(store->environments, txn, name, strlen(name),
-	    value, sizeof(value), &size, flags)) != 0)
-		return rc;
-	return record_environment_decode(value, size, record) ? 0 :
-	    DB_VERIFY_BAD;
+	if ((status = get_value(store, store->environments, txn, name,
+	    strlen(name), value, sizeof(value), &size, flags)) != STATUS_OK)
+		return status;
+	return record_environment_decode(value, size, record) ? STATUS_OK :
+	    malformed("environments.db");
 }
 
 /* Writes an environment's record. */
-static int
+static enum status
 put_environment(struct store *store, DB_TXN *txn, const char *name,
     const struct environment_record *record)
 {
 	unsigned char value[ENVIRONMENT_VALUE_SIZE];
 
 	record_environment_encode(record, value);
-	return put_value(store->environments, txn, name, strlen(name), value,
-	    sizeof(value), 0);
+	return put_value(store, store->environments, txn, name, strlen(name),
+	    value, sizeof(value), 0);
 }
 
 /* Takes the next environment id from meta.db. */
-static int
+static enum status
 allocate_environment_id(struct store *store, DB_TXN *txn, uint32_t *id)
 {
 	unsigned char value[NEXT_ID_VALUE_SIZE];
 	size_t size;
 	uint32_t next = 1;
-	int rc;
+	enum status status;
 
-	rc = get_value(store->meta, txn, NEXT_ID_KEY, strlen(NEXT_ID_KEY), value,
-	    sizeof(value), &size, DB_RMW);
-	if (rc == 0 && !record_next_id_decode(value, size, &next))
-		return DB_VERIFY_BAD;
-	if (rc != 0 && rc != DB_NOTFOUND)
-		return rc;
+	status = get_value(store, store->meta, txn, NEXT_ID_KEY,
+	    strlen(NEXT_ID_KEY), value, sizeof(value), &size, DB_RMW);
+	if (status == STATUS_OK && !record_next_id_decode(value, size, &next))
+		return malformed("meta.db");
+	if (status != STATUS_OK && status != STATUS_NOT_FOUND)
+		return status;
 	if (next == UINT32_MAX)
-		return EOVERFLOW;
+		return translate(store, EOVERFLOW, "allocate an environment id");
 	*id = next;
 	record_next_id_encode(next + 1, value);
-	return put_value(store->meta, txn, NEXT_ID_KEY, strlen(NEXT_ID_KEY),
-	    value, sizeof(value), 0);
+	return put_value(store, store->meta, txn, NEXT_ID_KEY,
+	    strlen(NEXT_ID_KEY), value, sizeof(value), 0);
 }
 
 /* Writes the changes.db record of a new system version. */
-static int
+static enum status
 put_change(struct store *store, DB_TXN *txn, uint32_t env_id,
     const struct deploy *deploy, const struct change_position *position)
 {
 	unsigned char key[VERSIONED_KEY_SIZE], value[CHANGE_VALUE_MAX];
 
 	record_versioned_key(key, env_id, position->system_version);
-	return put_value(store->changes, txn, key, sizeof(key), value,
+	return put_value(store, store->changes, txn, key, sizeof(key), value,
 	    record_change_encode(deploy, position, value), DB_NOOVERWRITE);
 }
 
 /*
- * One attempt at a deploy, in one transaction; returns a Berkeley DB code.
- * With replay (an imported change) the deploy must make exactly that
- * system version, from that previous version, at that time; EINVAL, with
- * nothing written, when it would not.
+ * One attempt at a deploy, in one transaction. With replay (an imported
+ * change) the deploy must make exactly that system version, from that
+ * previous version, at that time; STATUS_INVALID, with nothing written,
+ * when it would not. STATUS_NO_SPACE, with nothing written, when a change
+ * finds the disk below the reserve.
  */
-static int
+static enum status
 deploy_once(struct store *store, const struct deploy *deploy,
     const struct change_position *replay, struct deploy_result *result)
 {
@@ -370,35 +399,38 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	size_t key_len, size;
 	bool checked_room = false;
 	uint64_t now;
-	int rc;
+	enum status status;
 
-	if ((rc = env->txn_begin(env, NULL, &txn, 0)) != 0)
-		return rc;
+	if ((status = translate(store, env->txn_begin(env, NULL, &txn, 0),
+	    "begin a transaction")) != STATUS_OK)
+		return status;
 	/* the write lock on the environment's record orders its deploys */
-	rc = get_environment(store, txn, deploy->environment, DB_RMW, &record);
-	if (rc == DB_NOTFOUND) {
+	status = get_environment(store, txn, deploy->environment, DB_RMW,
+	    &record);
+	if (status == STATUS_NOT_FOUND) {
 		/* a new environment is a change: refuse it before any write */
 		memset(&record, 0, sizeof(record));
-		rc = store_has_room(store, 0) ? allocate_environment_id(store, txn,
-		    &record.id) : BELOW_RESERVE;
+		status = store_has_room(store, 0) ?
+		    allocate_environment_id(store, txn, &record.id) :
+		    STATUS_NO_SPACE;
 		checked_room = true;
 	}
-	if (rc != 0)
+	if (status != STATUS_OK)
 		goto fail;
 
 	memset(&position, 0, sizeof(position));
 	key_len = record_service_key(key, record.id, deploy->name,
 	    deploy->name_len);
-	rc = get_value(store->current, txn, key, key_len, value, sizeof(value),
-	    &size, 0);
-	if (rc == 0) {
+	status = get_value(store, store->current, txn, key, key_len, value,
+	    sizeof(value), &size, 0);
+	if (status == STATUS_OK) {
 		if (!record_current_decode(value, size, &current)) {
-			rc = DB_VERIFY_BAD;
+			status = malformed("current.db");
 			goto fail;
 		}
 		position.has_previous = true;
 		position.previous = current.version;
-	} else if (rc != DB_NOTFOUND)
+	} else if (status != STATUS_NOT_FOUND)
 		goto fail;
 
 	if (replay != NULL && (record.current + 1 != replay->system_version ||
@@ -406,7 +438,7 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	    (position.has_previous && position.previous != replay->previous) ||
 	    (position.has_previous && position.previous == deploy->version) ||
 	    replay->created_ms < record.updated_ms)) {
-		rc = EINVAL;
+		status = STATUS_INVALID;
 		goto fail;
 	}
 	if (position.has_previous && position.previous == deploy->version) {
@@ -416,12 +448,12 @@ deploy_once(struct store *store, const struct deploy *deploy,
 		return commit_early(store, txn);
 	}
 	if (record.current >= SYSTEM_VERSION_MAX) {
-		rc = EOVERFLOW;
+		status = translate(store, EOVERFLOW, "deploy");
 		goto fail;
 	}
 	/* a change writes: refuse it whole rather than fill the disk */
 	if (!checked_room && !store_has_room(store, 0)) {
-		rc = BELOW_RESERVE;
+		status = STATUS_NO_SPACE;	/* logged as the disk crossed the reserve */
 		goto fail;
 	}
 	position.system_version = record.current + 1;
@@ -429,8 +461,8 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	current.version = deploy->version;
 	current.since = position.system_version;
 	record_current_encode(&current, value);
-	if ((rc = put_value(store->current, txn, key, key_len, value,
-	    sizeof(value), 0)) != 0)
+	if ((status = put_value(store, store->current, txn, key, key_len, value,
+	    sizeof(value), 0)) != STATUS_OK)
 		goto fail;
 
 	if (!position.has_previous)
@@ -443,42 +475,59 @@ deploy_once(struct store *store, const struct deploy *deploy,
 		record.updated_ms = now;
 	record.current = position.system_version;
 	position.created_ms = record.updated_ms;
-	if ((rc = put_change(store, txn, record.id, deploy, &position)) != 0)
+	if ((status = put_change(store, txn, record.id, deploy,
+	    &position)) != STATUS_OK)
 		goto fail;
 	if (record.current - record.keyframe >=
 	    keyframe_interval(store, &record)) {
-		if ((rc = put_keyframe(store, txn, record.id, record.services,
-		    record.current)) != 0)
+		if ((status = put_keyframe(store, txn, record.id,
+		    record.services, record.current)) != STATUS_OK)
 			goto fail;
 		record.keyframe = record.current;
 	}
-	if ((rc = put_environment(store, txn, deploy->environment, &record)) != 0)
+	if ((status = put_environment(store, txn, deploy->environment,
+	    &record)) != STATUS_OK)
 		goto fail;
 
-	rc = commit_early(store, txn);
+	status = commit_early(store, txn);
 	txn = NULL;
-	if (rc == 0) {
+	if (status == STATUS_OK) {
 		result->system_version = record.current;
 		result->changed = true;
 	}
-	return rc;
+	return status;
 fail:
 	if (txn != NULL)
 		txn->abort(txn);
-	return rc;
+	return status;
+}
+
+/*
+ * What a store_* function answers for status: a deadlock the store no
+ * longer retries (or cannot: no transaction of its own) is busy, logged
+ * under what as a lock conflict is. No store_* function answers
+ * STATUS_DEADLOCK.
+ */
+enum status
+busy_if_deadlock(enum status status, const char *what)
+{
+	if (status != STATUS_DEADLOCK)
+		return status;
+	log_warn("store: %s: %s", what, db_strerror(DB_LOCK_DEADLOCK));
+	return STATUS_BUSY;
 }
 
 /* deploy_once(), again after a deadlock, a bounded number of times. */
-static int
+static enum status
 deploy_retrying(struct store *store, const struct deploy *deploy,
     const struct change_position *replay, struct deploy_result *result)
 {
-	int rc;
+	enum status status;
 
 	for (int attempt = 0;; attempt++) {
-		rc = deploy_once(store, deploy, replay, result);
-		if (!is_deadlock(rc) || attempt == DEADLOCK_RETRIES)
-			return rc;
+		status = deploy_once(store, deploy, replay, result);
+		if (status != STATUS_DEADLOCK || attempt == DEADLOCK_RETRIES)
+			return status;
 	}
 }
 
@@ -486,40 +535,45 @@ enum status
 store_deploy(struct store *store, const struct deploy *deploy,
     struct deploy_result *result)
 {
-	int rc = deploy_retrying(store, deploy, NULL, result);
+	enum status status = deploy_retrying(store, deploy, NULL, result);
 
 	/* an unchanged deploy answers a version another one may be flushing */
-	if (rc == 0)
-		rc = result->changed ? wait_durable(store) :
+	if (status == STATUS_OK)
+		status = result->changed ? wait_durable(store) :
 		    flush_committed(store);
-	return translate(store, rc, "deploy");
+	return busy_if_deadlock(status, "deploy");
 }
 
 /*
  * Runs read in a read-committed transaction, again after a deadlock (a
  * bounded number of times), then makes sure that what it saw is on disk:
- * it may have seen a commit whose own flush is still running.
+ * it may have seen a commit whose own flush is still running. what names
+ * the read in the log.
  */
-int
-run_read(struct store *store, read_fn *read, void *arg)
+enum status
+run_read(struct store *store, read_fn *read, void *arg, const char *what)
 {
 	DB_TXN *txn;
-	int rc, rc_end;
+	enum status status, ended;
 
 	for (int attempt = 0;; attempt++) {
-		if ((rc = store->env->txn_begin(store->env, NULL, &txn,
-		    DB_READ_COMMITTED)) != 0)
-			return rc;
-		rc = read(store, txn, arg);
-		if (rc == 0 || rc == DB_NOTFOUND) {
-			if ((rc_end = commit_early(store, txn)) != 0 && rc == 0)
-				rc = rc_end;
+		if ((status = translate(store, store->env->txn_begin(store->env,
+		    NULL, &txn, DB_READ_COMMITTED), "begin a transaction")) !=
+		    STATUS_OK)
+			break;
+		status = read(store, txn, arg);
+		if (status == STATUS_OK || status == STATUS_NOT_FOUND) {
+			if ((ended = commit_early(store, txn)) != STATUS_OK &&
+			    status == STATUS_OK)
+				status = ended;
 		} else
 			txn->abort(txn);
-		if (!is_deadlock(rc) || attempt == DEADLOCK_RETRIES)
+		if (status != STATUS_DEADLOCK || attempt == DEADLOCK_RETRIES)
 			break;
 	}
-	return rc == 0 ? flush_committed(store) : rc;
+	if (status == STATUS_OK)
+		status = flush_committed(store);
+	return busy_if_deadlock(status, what);
 }
 
 enum status
@@ -529,14 +583,15 @@ store_checkpoint(struct store *store)
 
 	if ((rc = store->env->txn_checkpoint(store->env, 0, 0, 0)) == 0)
 		rc = store->env->log_archive(store->env, NULL, DB_ARCH_REMOVE);
-	return translate(store, rc, "checkpoint");
+	return busy_if_deadlock(translate(store, rc, "checkpoint"), "checkpoint");
 }
 
 enum status
 store_expire_locks(struct store *store)
 {
-	return translate(store, store->env->lock_detect(store->env, 0,
-	    DB_LOCK_EXPIRE, NULL), "expire locks");
+	return busy_if_deadlock(translate(store, store->env->lock_detect(
+	    store->env, 0, DB_LOCK_EXPIRE, NULL), "expire locks"),
+	    "expire locks");
 }
 
 bool
@@ -550,11 +605,9 @@ store_import(struct store *store, const struct deploy *deploy,
     const struct change_position *position)
 {
 	struct deploy_result result;
-	int rc = deploy_retrying(store, deploy, position, &result);
+	enum status status = deploy_retrying(store, deploy, position, &result);
 
-	if (rc == EINVAL)
-		return STATUS_INVALID;
-	if (rc == 0)
-		rc = wait_durable(store);
-	return translate(store, rc, "import");
+	if (status == STATUS_OK)
+		status = wait_durable(store);
+	return busy_if_deadlock(status, "import");
 }

@@ -70,10 +70,11 @@ reserve_regions(const char *home)
  * so the next deploy of the environment need not wait for this one's flush.
  * Nothing it wrote may be answered before flush_committed() returns.
  */
-int
+enum status
 commit_early(struct store *store, DB_TXN *txn)
 {
-	return txn->commit(txn, store->durable ? DB_TXN_NOSYNC : 0);
+	return translate(store, txn->commit(txn, store->durable ?
+	    DB_TXN_NOSYNC : 0), "commit");
 }
 
 /*
@@ -83,10 +84,13 @@ commit_early(struct store *store, DB_TXN *txn)
  * answer that reveals committed data: a deploy's number, or a read, which
  * may see a commit that another request has not flushed yet.
  */
-int
+enum status
 flush_committed(struct store *store)
 {
-	return store->durable ? store->env->log_flush(store->env, NULL) : 0;
+	if (!store->durable)
+		return STATUS_OK;
+	return translate(store, store->env->log_flush(store->env, NULL),
+	    "flush the log");
 }
 
 /* Milliseconds on the monotonic clock, never 0. */
@@ -144,19 +148,19 @@ store_has_room(struct store *store, unsigned max_age_ms)
  * flush: fewer, larger flushes under load, for that much more latency;
  * a deploy alone never waits.
  */
-int
+enum status
 wait_durable(struct store *store)
 {
 	struct timespec delay = { 0, (long)store->commit_delay_us * 1000 };
 	uint64_t mine, target;
-	int rc = 0;
+	enum status status = STATUS_OK;
 
 	if (!store->durable)
-		return 0;
+		return STATUS_OK;
 	pthread_mutex_lock(&store->flush_lock);
 	mine = ++store->commits;
 	store->waiting++;
-	while (rc == 0 && store->commits_flushed < mine) {
+	while (status == STATUS_OK && store->commits_flushed < mine) {
 		if (store->flushing) {
 			pthread_cond_wait(&store->flushed, &store->flush_lock);
 			continue;
@@ -169,14 +173,15 @@ wait_durable(struct store *store)
 		}
 		target = store->commits;
 		pthread_mutex_unlock(&store->flush_lock);
-		rc = store->env->log_flush(store->env, NULL);
+		status = translate(store, store->env->log_flush(store->env,
+		    NULL), "flush the log");
 		pthread_mutex_lock(&store->flush_lock);
-		if (rc == 0 && target > store->commits_flushed)
+		if (status == STATUS_OK && target > store->commits_flushed)
 			store->commits_flushed = target;
 		store->flushing = false;
 		pthread_cond_broadcast(&store->flushed);
 	}
 	store->waiting--;
 	pthread_mutex_unlock(&store->flush_lock);
-	return rc;
+	return status;
 }

@@ -29,7 +29,8 @@ store_verify_files(struct store *store)
 
 	/* verification reads the files, so every page must be in them */
 	if ((rc = store->env->txn_checkpoint(store->env, 0, 0, DB_FORCE)) != 0)
-		return translate(store, rc, "checkpoint");
+		return busy_if_deadlock(translate(store, rc, "checkpoint"),
+		    "checkpoint");
 	for (size_t i = 0; i < sizeof(database_files) / sizeof(*database_files);
 	    i++) {
 		DB *db;
@@ -41,11 +42,10 @@ store_verify_files(struct store *store)
 			log_error("store: %s fails verification: %s",
 			    database_files[i], db_strerror(rc));
 			if (status == STATUS_OK)
-				status = rc == DB_VERIFY_BAD ? STATUS_INVALID :
-				    translate(store, rc, "verify");
+				status = translate(store, rc, "verify");
 		}
 	}
-	return status;
+	return busy_if_deadlock(status, "verify");
 }
 
 enum status
@@ -56,7 +56,7 @@ store_backup(struct store *store, const char *target)
 	/* a fresh checkpoint keeps the logs the backup must carry short */
 	if ((rc = store->env->txn_checkpoint(store->env, 0, 0, 0)) == 0)
 		rc = store->env->backup(store->env, target, DB_CREATE);
-	return translate(store, rc, "backup");
+	return busy_if_deadlock(translate(store, rc, "backup"), "backup");
 }
 
 /* True for the names of the files a store keeps in its home. */

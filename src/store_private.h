@@ -76,19 +76,22 @@ struct keyframe_reader {
 	uint32_t		 left;	/* entries not read yet */
 };
 
-/* What a read does inside its transaction; returns a Berkeley DB code. */
-typedef int read_fn(struct store *, DB_TXN *, void *);
+/* What a read does inside its transaction. */
+typedef enum status read_fn(struct store *, DB_TXN *, void *);
 
 /* store.c */
 DBT		 dbt(void *, size_t, size_t);
 enum status	 translate(struct store *, int, const char *);
-int		 get_value(DB *, DB_TXN *, const void *, size_t, void *, size_t,
-		    size_t *, u_int32_t);
-int		 put_value(DB *, DB_TXN *, const void *, size_t, const void *,
-		    size_t, u_int32_t);
-int		 get_environment(struct store *, DB_TXN *, const char *,
+enum status	 get_value(struct store *, DB *, DB_TXN *, const void *, size_t,
+		    void *, size_t, size_t *, u_int32_t);
+enum status	 put_value(struct store *, DB *, DB_TXN *, const void *, size_t,
+		    const void *, size_t, u_int32_t);
+enum status	 close_cursor(struct store *, DBC *, enum status);
+enum status	 malformed(const char *);
+enum status	 get_environment(struct store *, DB_TXN *, const char *,
 		    u_int32_t, struct environment_record *);
-int		 run_read(struct store *, read_fn *, void *);
+enum status	 run_read(struct store *, read_fn *, void *, const char *);
+enum status	 busy_if_deadlock(enum status, const char *);
 
 /* store_records.c */
 void		 record_next_id_encode(uint32_t,
@@ -126,19 +129,19 @@ bool		 record_keyframe_next(struct keyframe_reader *, const char **,
 		    size_t *, uint64_t *);
 
 /* store_snapshot.c */
-int		 scan_current(DBC *, uint32_t, uint32_t, uint64_t,
-		    struct service_list *, bool *);
+enum status	 scan_current(struct store *, DBC *, uint32_t, uint32_t,
+		    uint64_t, struct service_list *, bool *);
 uint64_t	 keyframe_interval(const struct store *,
 		    const struct environment_record *);
-int		 put_keyframe(struct store *, DB_TXN *, uint32_t, uint32_t,
+enum status	 put_keyframe(struct store *, DB_TXN *, uint32_t, uint32_t,
 		    uint64_t);
-int		 scan_keyframe(DBC *, DBC *, uint32_t, uint64_t,
+enum status	 scan_keyframe(struct store *, DBC *, DBC *, uint32_t, uint64_t,
 		    struct service_list *);
 
 /* store_durability.c */
 void		 reserve_regions(const char *);
-int		 commit_early(struct store *, DB_TXN *);
-int		 flush_committed(struct store *);
-int		 wait_durable(struct store *);
+enum status	 commit_early(struct store *, DB_TXN *);
+enum status	 flush_committed(struct store *);
+enum status	 wait_durable(struct store *);
 
 #endif

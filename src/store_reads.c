@@ -19,7 +19,7 @@ struct services_read {
 };
 
 /* Reads a snapshot (read_fn). */
-static int
+static enum status
 read_services(struct store *store, DB_TXN *txn, void *arg)
 {
 	struct services_read *r = arg;
@@ -27,48 +27,46 @@ read_services(struct store *store, DB_TXN *txn, void *arg)
 	struct environment_record record;
 	uint64_t system_version = r->system_version;
 	bool complete = false;
-	int rc, rc_close;
+	enum status status;
 
 	service_list_clear(r->list);
-	if ((rc = get_environment(store, txn, r->environment, 0, &record)) != 0)
-		return rc;
+	if ((status = get_environment(store, txn, r->environment, 0,
+	    &record)) != STATUS_OK)
+		return status;
 	if (system_version == 0)
 		system_version = record.current;
 	if (system_version > record.current)
-		return DB_NOTFOUND;
+		return STATUS_NOT_FOUND;
 	/*
 	 * The newest version is the current map, unless a deploy committed
 	 * since the environment was read. Keyframes and changes at or below
 	 * the current version never change: reads need not hold their locks.
 	 */
 	if (system_version == record.current) {
-		if ((rc = store->current->cursor(store->current, txn, &current,
-		    DB_READ_COMMITTED)) != 0 ||
-		    (rc = scan_current(current, record.id, record.services,
-		    system_version, r->list, &complete)) != 0)
+		if ((status = translate(store, store->current->cursor(
+		    store->current, txn, &current, DB_READ_COMMITTED),
+		    "open a cursor")) != STATUS_OK ||
+		    (status = scan_current(store, current, record.id,
+		    record.services, system_version, r->list,
+		    &complete)) != STATUS_OK)
 			goto done;
 	}
 	if (!complete) {
 		service_list_clear(r->list);
-		if ((rc = store->keyframes->cursor(store->keyframes, txn,
-		    &keyframes, DB_READ_COMMITTED)) != 0 ||
-		    (rc = store->changes->cursor(store->changes, txn, &changes,
-		    DB_READ_COMMITTED)) != 0)
+		if ((status = translate(store, store->keyframes->cursor(
+		    store->keyframes, txn, &keyframes, DB_READ_COMMITTED),
+		    "open a cursor")) != STATUS_OK ||
+		    (status = translate(store, store->changes->cursor(
+		    store->changes, txn, &changes, DB_READ_COMMITTED),
+		    "open a cursor")) != STATUS_OK)
 			goto done;
-		rc = scan_keyframe(keyframes, changes, record.id,
+		status = scan_keyframe(store, keyframes, changes, record.id,
 		    system_version, r->list);
 	}
 done:
-	if (changes != NULL && (rc_close = changes->close(changes)) != 0 &&
-	    rc == 0)
-		rc = rc_close;
-	if (keyframes != NULL && (rc_close = keyframes->close(keyframes)) != 0 &&
-	    rc == 0)
-		rc = rc_close;
-	if (current != NULL && (rc_close = current->close(current)) != 0 &&
-	    rc == 0)
-		rc = rc_close;
-	return rc;
+	status = close_cursor(store, changes, status);
+	status = close_cursor(store, keyframes, status);
+	return close_cursor(store, current, status);
 }
 
 enum status
@@ -76,11 +74,12 @@ store_services(struct store *store, const char *environment,
     uint64_t system_version, struct service_list *list)
 {
 	struct services_read r = { environment, system_version, list };
-	int rc = run_read(store, read_services, &r);
+	enum status status = run_read(store, read_services, &r,
+	    "read services");
 
-	if (rc != 0)
+	if (status != STATUS_OK)
 		service_list_clear(list);
-	return translate(store, rc, "read services");
+	return status;
 }
 
 /* The arguments and result of a read of an environment's record. */
@@ -90,7 +89,7 @@ struct current_read {
 };
 
 /* Reads an environment's record (read_fn). */
-static int
+static enum status
 read_current(struct store *store, DB_TXN *txn, void *arg)
 {
 	struct current_read *r = arg;
@@ -103,13 +102,14 @@ store_current(struct store *store, const char *environment,
     struct environment_state *state)
 {
 	struct current_read r = { environment, { 0, 0, 0, 0, 0 } };
-	int rc = run_read(store, read_current, &r);
+	enum status status = run_read(store, read_current, &r,
+	    "read environment");
 
-	if (rc == 0) {
+	if (status == STATUS_OK) {
 		state->system_version = r.record.current;
 		state->updated_ms = r.record.updated_ms;
 	}
-	return translate(store, rc, "read environment");
+	return status;
 }
 
 /* The arguments and result of a history read. */
@@ -126,7 +126,7 @@ struct history_read {
  * Reads the changes newest first (read_fn): system versions are gapless,
  * so they are versions top, top - 1, ... down to 1.
  */
-static int
+static enum status
 read_history(struct store *store, DB_TXN *txn, void *arg)
 {
 	struct history_read *r = arg;
@@ -136,40 +136,42 @@ read_history(struct store *store, DB_TXN *txn, void *arg)
 	uint32_t key_env_id;
 	DBC *cursor = NULL;
 	DBT key, data;
-	int rc, rc_close;
+	enum status status;
 
 	r->count = 0;
 	r->more = false;
-	if ((rc = get_environment(store, txn, r->environment, 0, &record)) != 0)
-		return rc;
+	if ((status = get_environment(store, txn, r->environment, 0,
+	    &record)) != STATUS_OK)
+		return status;
 	version = record.current;
 	if (r->before != 0 && r->before - 1 < version)
 		version = r->before - 1;
 	if (version == 0 || r->limit == 0)
-		return 0;
-	if ((rc = store->changes->cursor(store->changes, txn, &cursor,
-	    DB_READ_COMMITTED)) != 0)
-		return rc;
+		return STATUS_OK;
+	if ((status = translate(store, store->changes->cursor(store->changes,
+	    txn, &cursor, DB_READ_COMMITTED), "open a cursor")) != STATUS_OK)
+		return status;
 	record_versioned_key(key_buf, record.id, version);
 	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
 	data = dbt(value, 0, sizeof(value));
-	for (rc = cursor->get(cursor, &key, &data, DB_SET); rc == 0;
-	    rc = cursor->get(cursor, &key, &data, DB_PREV)) {
+	for (status = translate(store, cursor->get(cursor, &key, &data, DB_SET),
+	    "read changes.db"); status == STATUS_OK;
+	    status = translate(store, cursor->get(cursor, &key, &data, DB_PREV),
+	    "read changes.db")) {
 		if (!record_versioned_key_decode(key_buf, key.size, &key_env_id,
 		    &key_version) || key_env_id != record.id ||
 		    key_version != version - r->count ||
 		    !record_change_decode(value, data.size, version - r->count,
 		    &r->out[r->count])) {
-			rc = DB_VERIFY_BAD;	/* a gap, or a broken record */
+			/* a gap, or a broken record */
+			status = malformed("changes.db");
 			break;
 		}
 		if (++r->count == r->limit || version - r->count == 0)
 			break;
 	}
-	r->more = rc == 0 && version - r->count > 0;
-	if ((rc_close = cursor->close(cursor)) != 0 && rc == 0)
-		rc = rc_close;
-	return rc;
+	r->more = status == STATUS_OK && version - r->count > 0;
+	return close_cursor(store, cursor, status);
 }
 
 enum status
@@ -177,28 +179,28 @@ store_history(struct store *store, const char *environment, uint64_t before,
     size_t limit, struct change_record *out, size_t *count, bool *more)
 {
 	struct history_read r = { environment, before, limit, out, 0, false };
-	int rc = run_read(store, read_history, &r);
+	enum status status = run_read(store, read_history, &r, "read history");
 
-	*count = rc == 0 ? r.count : 0;
-	*more = rc == 0 && r.more;
-	return translate(store, rc, "read history");
+	*count = status == STATUS_OK ? r.count : 0;
+	*more = status == STATUS_OK && r.more;
+	return status;
 }
 
-/* Reads the change of one system version with a point lookup; a Berkeley DB code. */
-static int
+/* Reads the change of one system version with a point lookup. */
+static enum status
 get_change(struct store *store, DB_TXN *txn, uint32_t env_id,
     uint64_t system_version, struct change_record *out)
 {
 	unsigned char key[VERSIONED_KEY_SIZE], value[CHANGE_VALUE_MAX];
 	size_t size;
-	int rc;
+	enum status status;
 
 	record_versioned_key(key, env_id, system_version);
-	if ((rc = get_value(store->changes, txn, key, sizeof(key), value,
-	    sizeof(value), &size, DB_READ_COMMITTED)) != 0)
-		return rc;
-	return record_change_decode(value, size, system_version, out) ? 0 :
-	    DB_VERIFY_BAD;
+	if ((status = get_value(store, store->changes, txn, key, sizeof(key),
+	    value, sizeof(value), &size, DB_READ_COMMITTED)) != STATUS_OK)
+		return status;
+	return record_change_decode(value, size, system_version, out) ?
+	    STATUS_OK : malformed("changes.db");
 }
 
 /* The arguments and result of a read of one change. */
@@ -209,17 +211,18 @@ struct change_read {
 };
 
 /* Reads the change that made a system version (read_fn). */
-static int
+static enum status
 read_change(struct store *store, DB_TXN *txn, void *arg)
 {
 	struct change_read *r = arg;
 	struct environment_record record;
-	int rc;
+	enum status status;
 
-	if ((rc = get_environment(store, txn, r->environment, 0, &record)) != 0)
-		return rc;
+	if ((status = get_environment(store, txn, r->environment, 0,
+	    &record)) != STATUS_OK)
+		return status;
 	if (r->system_version == 0 || r->system_version > record.current)
-		return DB_NOTFOUND;
+		return STATUS_NOT_FOUND;
 	return get_change(store, txn, record.id, r->system_version, r->out);
 }
 
@@ -229,8 +232,7 @@ store_change(struct store *store, const char *environment,
 {
 	struct change_read r = { environment, system_version, out };
 
-	return translate(store, run_read(store, read_change, &r),
-	    "read a change");
+	return run_read(store, read_change, &r, "read a change");
 }
 
 /* The arguments and result of a point-in-time read. */
@@ -246,24 +248,28 @@ struct instant_read {
  * createdAt never goes backwards, so a binary search over the versions
  * finds it in a few lookups.
  */
-static int
+static enum status
 read_instant(struct store *store, DB_TXN *txn, void *arg)
 {
 	struct instant_read *r = arg;
 	struct environment_record record;
 	struct change_record probe;
 	uint64_t low = 1, high, middle;
-	int rc;
+	enum status status;
 
 	r->found = false;
-	if ((rc = get_environment(store, txn, r->environment, 0, &record)) != 0)
-		return rc;
+	if ((status = get_environment(store, txn, r->environment, 0,
+	    &record)) != STATUS_OK)
+		return status;
 	/* invariant: versions below low are at or before at_ms, above high after */
 	high = record.current;
 	while (low <= high) {
 		middle = low + (high - low) / 2;
-		if ((rc = get_change(store, txn, record.id, middle, &probe)) != 0)
-			return rc == DB_NOTFOUND ? DB_VERIFY_BAD : rc;
+		/* versions are gapless: a missing one is a broken store */
+		if ((status = get_change(store, txn, record.id, middle,
+		    &probe)) != STATUS_OK)
+			return status == STATUS_NOT_FOUND ?
+			    malformed("changes.db") : status;
 		if (probe.created_ms <= r->at_ms) {
 			*r->out = probe;
 			r->found = true;
@@ -271,7 +277,7 @@ read_instant(struct store *store, DB_TXN *txn, void *arg)
 		} else
 			high = middle - 1;
 	}
-	return 0;
+	return STATUS_OK;
 }
 
 enum status
@@ -279,10 +285,11 @@ store_version_at(struct store *store, const char *environment,
     uint64_t at_ms, struct change_record *out, bool *found)
 {
 	struct instant_read r = { environment, at_ms, out, false };
-	int rc = run_read(store, read_instant, &r);
+	enum status status = run_read(store, read_instant, &r,
+	    "read the version at an instant");
 
-	*found = rc == 0 && r.found;
-	return translate(store, rc, "read the version at an instant");
+	*found = status == STATUS_OK && r.found;
+	return status;
 }
 
 /* The arguments and result of a read of every environment. */
@@ -293,7 +300,7 @@ struct environments_read {
 };
 
 /* Reads environments.db in name order (read_fn). */
-static int
+static enum status
 read_environments(struct store *store, DB_TXN *txn, void *arg)
 {
 	struct environments_read *r = arg;
@@ -302,18 +309,20 @@ read_environments(struct store *store, DB_TXN *txn, void *arg)
 	unsigned char name[ENVIRONMENT_MAX + 1], value[ENVIRONMENT_VALUE_SIZE];
 	DBC *cursor = NULL;
 	DBT key, data;
-	int rc, rc_close;
+	enum status status;
 
 	r->count = 0;
-	if ((rc = store->environments->cursor(store->environments, txn,
-	    &cursor, DB_READ_COMMITTED)) != 0)
-		return rc;
+	if ((status = translate(store, store->environments->cursor(
+	    store->environments, txn, &cursor, DB_READ_COMMITTED),
+	    "open a cursor")) != STATUS_OK)
+		return status;
 	key = dbt(name, 0, sizeof(name) - 1);
 	data = dbt(value, 0, sizeof(value));
-	while ((rc = cursor->get(cursor, &key, &data, DB_NEXT)) == 0) {
+	while ((status = translate(store, cursor->get(cursor, &key, &data,
+	    DB_NEXT), "read environments.db")) == STATUS_OK) {
 		if (!record_environment_decode(value, data.size, &record) ||
 		    key.size == 0 || key.size > ENVIRONMENT_MAX) {
-			rc = DB_VERIFY_BAD;
+			status = malformed("environments.db");
 			break;
 		}
 		if (r->count == r->capacity) {
@@ -321,7 +330,8 @@ read_environments(struct store *store, DB_TXN *txn, void *arg)
 
 			if ((bigger = realloc(r->list,
 			    capacity * sizeof(*bigger))) == NULL) {
-				rc = ENOMEM;
+				status = translate(store, ENOMEM,
+				    "read environments");
 				break;
 			}
 			r->list = bigger;
@@ -333,11 +343,9 @@ read_environments(struct store *store, DB_TXN *txn, void *arg)
 		r->list[r->count].state.updated_ms = record.updated_ms;
 		r->count++;
 	}
-	if (rc == DB_NOTFOUND)
-		rc = 0;
-	if ((rc_close = cursor->close(cursor)) != 0 && rc == 0)
-		rc = rc_close;
-	return rc;
+	if (status == STATUS_NOT_FOUND)
+		status = STATUS_OK;	/* past the last one */
+	return close_cursor(store, cursor, status);
 }
 
 enum status
@@ -345,14 +353,15 @@ store_environments(struct store *store, struct environment_summary **out,
     size_t *count)
 {
 	struct environments_read r = { NULL, 0, 0 };
-	int rc = run_read(store, read_environments, &r);
+	enum status status = run_read(store, read_environments, &r,
+	    "read environments");
 
-	if (rc != 0) {
+	if (status != STATUS_OK) {
 		free(r.list);
 		r.list = NULL;
 		r.count = 0;
 	}
 	*out = r.list;
 	*count = r.count;
-	return translate(store, rc, "read environments");
+	return status;
 }

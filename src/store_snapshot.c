@@ -62,15 +62,16 @@ range_open(struct range_scan *scan, DBC *cursor, const void *start,
 
 /*
  * The next record: pointers into the scan's buffer, valid until the next
- * call. Returns 0, DB_NOTFOUND past the last record, or another code.
+ * call. STATUS_NOT_FOUND past the last record.
  */
-static int
-range_next(struct range_scan *scan, const unsigned char **key,
-    size_t *key_len, const unsigned char **data, size_t *data_len)
+static enum status
+range_next(struct store *store, struct range_scan *scan,
+    const unsigned char **key, size_t *key_len, const unsigned char **data,
+    size_t *data_len)
 {
 	void *k, *d;
 	u_int32_t k_len, d_len;
-	int rc;
+	enum status status;
 
 	for (;;) {
 		if (scan->next != NULL) {
@@ -81,14 +82,15 @@ range_next(struct range_scan *scan, const unsigned char **key,
 				*key_len = k_len;
 				*data = d;
 				*data_len = d_len;
-				return 0;
+				return STATUS_OK;
 			}
 		}
-		rc = scan->cursor->get(scan->cursor, &scan->key, &scan->bulk,
-		    (scan->started ? DB_NEXT : DB_SET_RANGE) | DB_MULTIPLE_KEY);
+		status = translate(store, scan->cursor->get(scan->cursor,
+		    &scan->key, &scan->bulk, (scan->started ? DB_NEXT :
+		    DB_SET_RANGE) | DB_MULTIPLE_KEY), "scan a database");
 		scan->started = true;
-		if (rc != 0)
-			return rc;
+		if (status != STATUS_OK)
+			return status;
 		DB_MULTIPLE_INIT(scan->next, &scan->bulk);
 	}
 }
@@ -104,11 +106,12 @@ range_close(struct range_scan *scan)
  * Appends to list every service of environment env_id in current.db, in
  * name order, with its current version. *complete is false (and the list
  * partial) when a service's version was set after at_most: the current
- * map is then not the snapshot of at_most. Returns a Berkeley DB code.
+ * map is then not the snapshot of at_most.
  */
-int
-scan_current(DBC *current, uint32_t env_id, uint32_t services,
-    uint64_t at_most, struct service_list *list, bool *complete)
+enum status
+scan_current(struct store *store, DBC *current, uint32_t env_id,
+    uint32_t services, uint64_t at_most, struct service_list *list,
+    bool *complete)
 {
 	struct range_scan scan;
 	struct current_record record;
@@ -117,20 +120,20 @@ scan_current(DBC *current, uint32_t env_id, uint32_t services,
 	const char *name;
 	size_t start_len, key_len, value_len, name_len;
 	uint32_t key_env_id;
-	int rc;
+	enum status status;
 
 	*complete = true;
 	start_len = record_service_key(start, env_id, "", 0);
 	if (!range_open(&scan, current, start, start_len,
 	    (size_t)services * BULK_CURRENT_BYTES))
-		return ENOMEM;
-	while ((rc = range_next(&scan, &key, &key_len, &value,
-	    &value_len)) == 0) {
+		return translate(store, ENOMEM, "scan current.db");
+	while ((status = range_next(store, &scan, &key, &key_len, &value,
+	    &value_len)) == STATUS_OK) {
 		if (!record_service_key_decode(key, key_len, &key_env_id, &name,
 		    &name_len) || key_env_id != env_id)
 			break;		/* past the environment's services */
 		if (!record_current_decode(value, value_len, &record)) {
-			rc = DB_VERIFY_BAD;
+			status = malformed("current.db");
 			break;
 		}
 		if (record.since > at_most) {
@@ -138,12 +141,12 @@ scan_current(DBC *current, uint32_t env_id, uint32_t services,
 			break;
 		}
 		if (!service_list_append(list, name, name_len, record.version)) {
-			rc = ENOMEM;
+			status = translate(store, ENOMEM, "scan current.db");
 			break;
 		}
 	}
 	range_close(&scan);
-	return rc == DB_NOTFOUND ? 0 : rc;
+	return status == STATUS_NOT_FOUND ? STATUS_OK : status;
 }
 
 /*
@@ -163,7 +166,7 @@ keyframe_interval(const struct store *store,
  * Writes the keyframe of system_version: the environment's whole current
  * map, as this transaction sees it.
  */
-int
+enum status
 put_keyframe(struct store *store, DB_TXN *txn, uint32_t env_id,
     uint32_t services, uint64_t system_version)
 {
@@ -172,30 +175,29 @@ put_keyframe(struct store *store, DB_TXN *txn, uint32_t env_id,
 	DBC *current = NULL;
 	size_t size;
 	bool complete;
-	int rc, rc_close;
+	enum status status;
 
 	service_list_init(&list);
-	if ((rc = store->current->cursor(store->current, txn, &current, 0)) != 0)
+	if ((status = translate(store, store->current->cursor(store->current,
+	    txn, &current, 0), "open a cursor")) != STATUS_OK)
 		goto done;
-	if ((rc = scan_current(current, env_id, services, UINT64_MAX, &list,
-	    &complete)) != 0)
+	if ((status = scan_current(store, current, env_id, services,
+	    UINT64_MAX, &list, &complete)) != STATUS_OK)
 		goto done;
 	if (!record_keyframe_size(&list, &size) ||
 	    (value = malloc(size)) == NULL) {
-		rc = ENOMEM;
+		status = translate(store, ENOMEM, "write a keyframe");
 		goto done;
 	}
 	record_keyframe_encode(&list, value);
 	record_versioned_key(key, env_id, system_version);
-	rc = put_value(store->keyframes, txn, key, sizeof(key), value, size,
-	    DB_NOOVERWRITE);
+	status = put_value(store, store->keyframes, txn, key, sizeof(key), value,
+	    size, DB_NOOVERWRITE);
 done:
-	if (current != NULL && (rc_close = current->close(current)) != 0 &&
-	    rc == 0)
-		rc = rc_close;
+	status = close_cursor(store, current, status);
 	free(value);
 	service_list_free(&list);
-	return rc;
+	return status;
 }
 
 /* A change read back from changes.db, for merging into a keyframe. */
@@ -244,14 +246,14 @@ sort_change_refs(struct change_ref *refs, struct change_ref *spare,
  * free. When there is none, the snapshot starts empty: *at is 0 and *frame
  * empty.
  */
-static int
-find_keyframe(DBC *keyframes, uint32_t env_id, uint64_t system_version,
-    uint64_t *at, DBT *frame)
+static enum status
+find_keyframe(struct store *store, DBC *keyframes, uint32_t env_id,
+    uint64_t system_version, uint64_t *at, DBT *frame)
 {
 	unsigned char key_buf[VERSIONED_KEY_SIZE];
 	uint32_t key_env_id;
 	DBT key, skip;
-	int rc;
+	enum status status;
 
 	*at = 0;
 	memset(frame, 0, sizeof(*frame));
@@ -260,32 +262,35 @@ find_keyframe(DBC *keyframes, uint32_t env_id, uint64_t system_version,
 	/* position on the first key above, without reading its value */
 	memset(&skip, 0, sizeof(skip));
 	skip.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
-	rc = keyframes->get(keyframes, &key, &skip, DB_SET_RANGE);
+	status = translate(store, keyframes->get(keyframes, &key, &skip,
+	    DB_SET_RANGE), "read keyframes.db");
 	frame->flags = DB_DBT_MALLOC;
-	if (rc == 0)
-		rc = keyframes->get(keyframes, &key, frame, DB_PREV);
-	else if (rc == DB_NOTFOUND)
-		rc = keyframes->get(keyframes, &key, frame, DB_LAST);
-	if (rc == DB_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
+	if (status == STATUS_OK)
+		status = translate(store, keyframes->get(keyframes, &key, frame,
+		    DB_PREV), "read keyframes.db");
+	else if (status == STATUS_NOT_FOUND)
+		status = translate(store, keyframes->get(keyframes, &key, frame,
+		    DB_LAST), "read keyframes.db");
+	if (status == STATUS_NOT_FOUND)
+		return STATUS_OK;
+	if (status != STATUS_OK)
+		return status;
 	if (!record_versioned_key_decode(key_buf, key.size, &key_env_id, at) ||
 	    key_env_id != env_id) {
 		free(frame->data);	/* another environment's */
 		memset(frame, 0, sizeof(*frame));
 		*at = 0;
 	}
-	return 0;
+	return STATUS_OK;
 }
 
 /*
  * Appends to changed the name and version of every change of environment
  * env_id after system version from, up to and including to, in order.
  */
-static int
-read_changes(DBC *changes, uint32_t env_id, uint64_t from, uint64_t to,
-    struct service_list *changed)
+static enum status
+read_changes(struct store *store, DBC *changes, uint32_t env_id, uint64_t from,
+    uint64_t to, struct service_list *changed)
 {
 	struct range_scan scan;
 	unsigned char start[VERSIONED_KEY_SIZE];
@@ -294,38 +299,38 @@ read_changes(DBC *changes, uint32_t env_id, uint64_t from, uint64_t to,
 	size_t key_len, value_len, name_len;
 	uint64_t key_version, version;
 	uint32_t key_env_id;
-	int rc;
+	enum status status;
 
 	record_versioned_key(start, env_id, from + 1);
 	if (!range_open(&scan, changes, start, sizeof(start),
 	    (to - from) * BULK_CHANGE_BYTES))
-		return ENOMEM;
-	while ((rc = range_next(&scan, &key, &key_len, &value,
-	    &value_len)) == 0) {
+		return translate(store, ENOMEM, "scan changes.db");
+	while ((status = range_next(store, &scan, &key, &key_len, &value,
+	    &value_len)) == STATUS_OK) {
 		if (!record_versioned_key_decode(key, key_len, &key_env_id,
 		    &key_version) || key_env_id != env_id || key_version > to)
 			break;
 		if (!record_change_service(value, value_len, &name, &name_len,
 		    &version)) {
-			rc = DB_VERIFY_BAD;
+			status = malformed("changes.db");
 			break;
 		}
 		if (!service_list_append(changed, name, name_len, version)) {
-			rc = ENOMEM;
+			status = translate(store, ENOMEM, "scan changes.db");
 			break;
 		}
 	}
 	range_close(&scan);
-	return rc == DB_NOTFOUND ? 0 : rc;
+	return status == STATUS_NOT_FOUND ? STATUS_OK : status;
 }
 
 /*
  * Appends to list the merge of a keyframe (sorted entries) with the
  * latest of each changed name: the snapshot, in name order.
  */
-static int
-merge_keyframe(const DBT *frame, const struct change_ref *refs, size_t count,
-    struct service_list *list)
+static enum status
+merge_keyframe(struct store *store, const DBT *frame,
+    const struct change_ref *refs, size_t count, struct service_list *list)
 {
 	struct keyframe_reader entries;
 	size_t r = 0, name_len = 0;
@@ -338,12 +343,12 @@ merge_keyframe(const DBT *frame, const struct change_ref *refs, size_t count,
 	memset(&entries, 0, sizeof(entries));
 	if (frame->size != 0 &&
 	    !record_keyframe_open(&entries, frame->data, frame->size))
-		return DB_VERIFY_BAD;
+		return malformed("keyframes.db");
 	for (;;) {
 		if (!have && entries.left > 0) {
 			if (!record_keyframe_next(&entries, &name, &name_len,
 			    &version))
-				return DB_VERIFY_BAD;
+				return malformed("keyframes.db");
 			have = true;
 		}
 		if (!have && r == count)
@@ -353,41 +358,41 @@ merge_keyframe(const DBT *frame, const struct change_ref *refs, size_t count,
 		if (c < 0 ? !service_list_append(list, name, name_len, version) :
 		    !service_list_append(list, refs[r].name, refs[r].name_len,
 		    refs[r].version))
-			return ENOMEM;
+			return translate(store, ENOMEM, "merge a keyframe");
 		if (c <= 0)
 			have = false;	/* the keyframe's entry is used or replaced */
 		if (c >= 0)
 			r++;
 	}
-	return 0;
+	return STATUS_OK;
 }
 
 /*
  * Appends to list the snapshot at system_version of environment env_id
  * from the last keyframe at or below it and the changes since.
  */
-int
-scan_keyframe(DBC *keyframes, DBC *changes, uint32_t env_id,
-    uint64_t system_version, struct service_list *list)
+enum status
+scan_keyframe(struct store *store, DBC *keyframes, DBC *changes,
+    uint32_t env_id, uint64_t system_version, struct service_list *list)
 {
 	struct service_list changed;
 	struct change_ref *refs = NULL, *sorted;
 	size_t kept = 0;
 	uint64_t at = 0;
 	DBT frame;
-	int rc;
+	enum status status;
 
 	service_list_init(&changed);
-	if ((rc = find_keyframe(keyframes, env_id, system_version, &at,
-	    &frame)) != 0)
+	if ((status = find_keyframe(store, keyframes, env_id, system_version,
+	    &at, &frame)) != STATUS_OK)
 		goto done;
-	if ((rc = read_changes(changes, env_id, at, system_version,
-	    &changed)) != 0)
+	if ((status = read_changes(store, changes, env_id, at, system_version,
+	    &changed)) != STATUS_OK)
 		goto done;
 	/* the refs, then as many spare for sorting */
 	if (changed.count > 0 &&
 	    (refs = calloc(2 * changed.count, sizeof(*refs))) == NULL) {
-		rc = ENOMEM;
+		status = translate(store, ENOMEM, "merge a keyframe");
 		goto done;
 	}
 	for (size_t i = 0; i < changed.count; i++) {
@@ -404,10 +409,10 @@ scan_keyframe(DBC *keyframes, DBC *changes, uint32_t env_id,
 			kept--;
 		sorted[kept++] = sorted[i];
 	}
-	rc = merge_keyframe(&frame, sorted, kept, list);
+	status = merge_keyframe(store, &frame, sorted, kept, list);
 done:
 	free(frame.data);
 	free(refs);
 	service_list_free(&changed);
-	return rc;
+	return status;
 }
