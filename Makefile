@@ -61,7 +61,7 @@ ADMIN_OBJS	 = build/audit.o build/store_files.o build/transfer.o
 TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_json.c tests/unit/test_store.c \
 		   tests/unit/test_config.c tests/unit/test_auth.c \
-		   tests/unit/test_admin.c
+		   tests/unit/test_admin.c tests/unit/test_records.c
 HEADERS		 = $(wildcard src/*.h)
 
 # The request fuzzer links only the parsers and what they call: no store,

@@ -2,7 +2,8 @@
  * What the files of the store share, and no other file sees: the handle,
  * the sizes of its records, and the functions one file of the store
  * calls in another, grouped by the file that defines them. Only
- * src/store*.c include it; the rest of releasemgr sees store.h.
+ * src/store*.c include it (and tests/unit/test_records.c, which tests
+ * the layouts); the rest of releasemgr sees store.h.
  */
 #ifndef RELEASEMGR_STORE_PRIVATE_H
 #define RELEASEMGR_STORE_PRIVATE_H

@@ -180,6 +180,7 @@ main(void)
 		add_config_suite,
 		add_auth_suite,
 		add_store_suite,
+		add_records_suite,
 		add_admin_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
