@@ -53,16 +53,20 @@ LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
 		   build/edge.o build/handlers.o \
 		   build/http.o build/json.o build/log.o build/model.o \
 		   build/pool.o build/problem.o build/query.o build/router.o \
-		   build/status.o build/store.o build/validate.o
-# What releasemgr-admin adds to them: the audit, export and import.
-ADMIN_OBJS	 = build/audit.o build/transfer.o
+		   build/status.o build/store.o build/store_durability.o \
+		   build/store_reads.o build/store_records.o \
+		   build/store_snapshot.o build/validate.o
+# What releasemgr-admin adds to them: the audit, export and import, and
+# the store's files (backup, restore, verification).
+ADMIN_OBJS	 = build/audit.o build/store_files.o build/transfer.o
 TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_query.c \
 		   tests/unit/test_json.c tests/unit/test_store.c \
 		   tests/unit/test_config.c tests/unit/test_auth.c \
 		   tests/unit/test_admin.c tests/unit/test_http.c \
 		   tests/unit/test_model.c tests/unit/test_badge.c \
-		   tests/unit/test_render.c tests/unit/test_router.c
+		   tests/unit/test_render.c tests/unit/test_router.c \
+		   tests/unit/test_records.c
 HEADERS		 = $(wildcard src/*.h)
 
 # The request fuzzer links only the parsers and what they call: no store,

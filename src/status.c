@@ -11,6 +11,7 @@ status_name(enum status status)
 	case STATUS_NOT_FOUND: return "not found";
 	case STATUS_INVALID: return "invalid";
 	case STATUS_BUSY: return "busy";
+	case STATUS_DEADLOCK: return "deadlock";
 	case STATUS_UNAVAILABLE: return "unavailable";
 	case STATUS_NO_SPACE: return "no space";
 	case STATUS_SYSTEM: return "system error";

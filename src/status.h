@@ -11,6 +11,11 @@ enum status {
 	STATUS_NOT_FOUND,	/* what was asked for does not exist */
 	STATUS_INVALID,		/* the input failed validation; nothing changed */
 	STATUS_BUSY,		/* lock conflicts outlasted the bounded retries; try later */
+	/*
+	 * chosen as a deadlock's victim: the store aborts and retries the
+	 * transaction; a store_* function never returns it
+	 */
+	STATUS_DEADLOCK,
 	STATUS_UNAVAILABLE,	/* the store cannot serve now (needs recovery, out of memory) */
 	STATUS_NO_SPACE,	/* the disk is full (or below the reserve); retry once space is freed */
 	STATUS_SYSTEM		/* an unexpected system or library failure */

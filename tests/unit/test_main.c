@@ -303,6 +303,7 @@ main(void)
 		add_config_suite,
 		add_auth_suite,
 		add_store_suite,
+		add_records_suite,
 		add_admin_suite,
 		add_http_suite,
 		add_model_suite,

@@ -143,6 +143,9 @@ int	add_json_suite(void);
 /* test_store.c */
 int	add_store_suite(void);
 
+/* test_records.c */
+int	add_records_suite(void);
+
 /* test_config.c */
 int	add_config_suite(void);
 

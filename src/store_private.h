@@ -1,0 +1,148 @@
+/*
+ * What the files of the store share, and no other file sees: the handle,
+ * the sizes of its records, and the functions one file of the store
+ * calls in another, grouped by the file that defines them. Only
+ * src/store*.c include it (and tests/unit/test_records.c, which tests
+ * the layouts); the rest of releasemgr sees store.h.
+ */
+#ifndef RELEASEMGR_STORE_PRIVATE_H
+#define RELEASEMGR_STORE_PRIVATE_H
+
+#include <db.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "status.h"
+
+/* The sizes of keys and values (store_records.c lays them out). */
+#define ENV_ID_SIZE		4
+#define VERSION_SIZE		8
+#define SERVICE_KEY_MAX		(ENV_ID_SIZE + SERVICE_NAME_MAX)
+#define VERSIONED_KEY_SIZE	(ENV_ID_SIZE + VERSION_SIZE)
+#define NEXT_ID_VALUE_SIZE	(1 + 4)
+#define ENVIRONMENT_VALUE_SIZE	(1 + 4 + 8 + 8 + 4 + 8)
+#define CURRENT_VALUE_SIZE	(1 + 8 + 8)
+#define CHANGE_VALUE_MAX	(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX + \
+				 3 * (2 + METADATA_MAX))
+#define NEXT_ID_KEY		"next-environment-id"	/* meta.db's one key */
+#define KEYFRAME_INTERVAL	128	/* fewest system versions between keyframes */
+
+struct store {
+	DB_ENV	*env;
+	DB	*meta;
+	DB	*environments;
+	DB	*current;
+	DB	*changes;
+	DB	*keyframes;
+	bool	 durable;	/* nothing is answered before it is on disk */
+	unsigned keyframe_interval;	/* fewest system versions between keyframes */
+	atomic_bool panicked;	/* set by any thread, read by all */
+	unsigned commit_delay_us;	/* the flush leader's wait for company */
+	int	 home_fd;	/* the environment's directory, for fstatvfs() */
+	uint64_t reserve_bytes;	/* a change needs this much free; 0: no check */
+	atomic_bool below_reserve;	/* as last seen, so that changes are logged once */
+	_Atomic uint64_t room_checked_ms;	/* when, on the monotonic clock; 0: never */
+	/* group commit among this process's threads (see wait_durable) */
+	pthread_mutex_t	flush_lock;
+	pthread_cond_t	flushed;
+	uint64_t	commits;	/* changing commits made so far */
+	uint64_t	commits_flushed;	/* how many of them are on disk */
+	bool		flushing;	/* a thread is flushing for the others */
+	unsigned	waiting;	/* threads waiting for their commit's flush */
+};
+
+/* An environments.db record. */
+struct environment_record {
+	uint32_t	id;
+	uint64_t	current;	/* 0 before the first change */
+	uint64_t	updated_ms;	/* commit time of the current version */
+	uint32_t	services;	/* in current.db */
+	uint64_t	keyframe;	/* system version of the last keyframe; 0: none */
+};
+
+/* A current.db value: a service's version, and the system version that set it. */
+struct current_record {
+	uint64_t	version;
+	uint64_t	since;
+};
+
+/* The entries of a keyframe, read in order (record_keyframe_open). */
+struct keyframe_reader {
+	const unsigned char	*next;
+	const unsigned char	*end;
+	uint32_t		 left;	/* entries not read yet */
+};
+
+/* What a read does inside its transaction. */
+typedef enum status read_fn(struct store *, DB_TXN *, void *);
+
+/* store.c */
+DBT		 dbt(void *, size_t, size_t);
+enum status	 translate(struct store *, int, const char *);
+enum status	 get_value(struct store *, DB *, DB_TXN *, const void *, size_t,
+		    void *, size_t, size_t *, u_int32_t);
+enum status	 put_value(struct store *, DB *, DB_TXN *, const void *, size_t,
+		    const void *, size_t, u_int32_t);
+enum status	 close_cursor(struct store *, DBC *, enum status);
+enum status	 malformed(const char *);
+enum status	 get_environment(struct store *, DB_TXN *, const char *,
+		    u_int32_t, struct environment_record *);
+enum status	 run_read(struct store *, read_fn *, void *, const char *);
+enum status	 busy_if_deadlock(enum status, const char *);
+
+/* store_records.c */
+void		 record_next_id_encode(uint32_t,
+		    unsigned char [NEXT_ID_VALUE_SIZE]);
+bool		 record_next_id_decode(const void *, size_t, uint32_t *);
+void		 record_environment_encode(const struct environment_record *,
+		    unsigned char [ENVIRONMENT_VALUE_SIZE]);
+bool		 record_environment_decode(const void *, size_t,
+		    struct environment_record *);
+size_t		 record_service_key(unsigned char [SERVICE_KEY_MAX], uint32_t,
+		    const char *, size_t);
+bool		 record_service_key_decode(const void *, size_t, uint32_t *,
+		    const char **, size_t *);
+void		 record_current_encode(const struct current_record *,
+		    unsigned char [CURRENT_VALUE_SIZE]);
+bool		 record_current_decode(const void *, size_t,
+		    struct current_record *);
+void		 record_versioned_key(unsigned char [VERSIONED_KEY_SIZE],
+		    uint32_t, uint64_t);
+bool		 record_versioned_key_decode(const void *, size_t, uint32_t *,
+		    uint64_t *);
+size_t		 record_change_encode(const struct deploy *,
+		    const struct change_position *,
+		    unsigned char [CHANGE_VALUE_MAX]);
+bool		 record_change_decode(const void *, size_t, uint64_t,
+		    struct change_record *);
+bool		 record_change_service(const void *, size_t, const char **,
+		    size_t *, uint64_t *);
+bool		 record_keyframe_size(const struct service_list *, size_t *);
+void		 record_keyframe_encode(const struct service_list *,
+		    unsigned char *);
+bool		 record_keyframe_open(struct keyframe_reader *, const void *,
+		    size_t);
+bool		 record_keyframe_next(struct keyframe_reader *, const char **,
+		    size_t *, uint64_t *);
+
+/* store_snapshot.c */
+enum status	 scan_current(struct store *, DBC *, uint32_t, uint32_t,
+		    uint64_t, struct service_list *, bool *);
+uint64_t	 keyframe_interval(const struct store *,
+		    const struct environment_record *);
+enum status	 put_keyframe(struct store *, DB_TXN *, uint32_t, uint32_t,
+		    uint64_t);
+enum status	 scan_keyframe(struct store *, DBC *, DBC *, uint32_t, uint64_t,
+		    struct service_list *);
+
+/* store_durability.c */
+void		 reserve_regions(const char *);
+enum status	 commit_early(struct store *, DB_TXN *);
+enum status	 flush_committed(struct store *);
+enum status	 wait_durable(struct store *);
+
+#endif

@@ -1,0 +1,409 @@
+/*
+ * The records of the store: how each key and value is laid out, in pure
+ * functions that encode and decode them. The one file that knows the
+ * bytes; it calls no Berkeley DB function.
+ *
+ * Five B-tree databases (README, "Data layout", says why each exists):
+ *   meta.db          "next-environment-id" -> u32
+ *   environments.db  environment name -> id, current system version,
+ *                    updated-at, number of services, last keyframe
+ *   current.db       env id . service name -> version, since system version
+ *   changes.db       env id . system version -> the change and its metadata
+ *   keyframes.db     env id . system version -> that version's whole list
+ * Integers are stored big-endian so that byte order is numeric order, and
+ * every value starts with a format byte so records can evolve. A text is
+ * a 16-bit length and its bytes.
+ */
+#include <endian.h>
+#include <string.h>
+
+#include "store_private.h"
+
+#define RECORD_FORMAT		1	/* the first byte of every value */
+#define TEXT_LENGTH_SIZE	2
+#define CHANGE_NAME_OFFSET	(1 + 8 + 8 + 1 + 8)	/* where the name's length starts */
+#define KEYFRAME_HEADER_SIZE	(1 + 4)		/* format, number of entries */
+
+/* Bits of a change record's flags byte. */
+#define CHANGE_HAS_PREVIOUS	0x01
+#define CHANGE_HAS_DEPLOYED_BY	0x02
+#define CHANGE_HAS_REASON	0x04
+#define CHANGE_HAS_RELEASE_HASH	0x08
+
+/* Big-endian integers at p, which need not be aligned. */
+static void
+put_u16(unsigned char *p, uint16_t v)
+{
+	v = htobe16(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint16_t
+get_u16(const unsigned char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be16toh(v);
+}
+
+static void
+put_u32(unsigned char *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be32toh(v);
+}
+
+static void
+put_u64(unsigned char *p, uint64_t v)
+{
+	v = htobe64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint64_t
+get_u64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be64toh(v);
+}
+
+/* Appends a 16-bit length and the bytes of a text; returns what it wrote. */
+static size_t
+put_text(unsigned char *p, const char *text, size_t len)
+{
+	put_u16(p, (uint16_t)len);
+	memcpy(p + TEXT_LENGTH_SIZE, text, len);
+	return TEXT_LENGTH_SIZE + len;
+}
+
+/*
+ * Points *text at the length-prefixed text at *p and moves *p past it;
+ * false when it runs past end or is longer than max.
+ */
+static bool
+take_text(const unsigned char **p, const unsigned char *end, size_t max,
+    const char **text, size_t *len)
+{
+	if (end - *p < TEXT_LENGTH_SIZE)
+		return false;
+	*len = get_u16(*p);
+	if (*len > max || (size_t)(end - *p - TEXT_LENGTH_SIZE) < *len)
+		return false;
+	*text = (const char *)*p + TEXT_LENGTH_SIZE;
+	*p += TEXT_LENGTH_SIZE + *len;
+	return true;
+}
+
+/* Copies the length-prefixed text at *p into text (room for cap, NUL included). */
+static bool
+copy_text(const unsigned char **p, const unsigned char *end, char *text,
+    size_t cap, size_t *len)
+{
+	const char *from;
+
+	if (!take_text(p, end, cap - 1, &from, len))
+		return false;
+	memcpy(text, from, *len);
+	text[*len] = '\0';
+	return true;
+}
+
+/* Reads an optional metadata text: present when flag is set in flags. */
+static bool
+copy_metadata(const unsigned char **p, const unsigned char *end,
+    unsigned flags, unsigned flag, struct metadata_text *out)
+{
+	out->present = (flags & flag) != 0;
+	return copy_text(p, end, out->text, sizeof(out->text), &out->len);
+}
+
+/*
+ * meta.db's next-environment-id value: the id the next new environment takes.
+ */
+void
+record_next_id_encode(uint32_t next, unsigned char value[NEXT_ID_VALUE_SIZE])
+{
+	value[0] = RECORD_FORMAT;
+	put_u32(value + 1, next);
+}
+
+/* Decodes what record_next_id_encode() wrote; false when malformed. */
+bool
+record_next_id_decode(const void *data, size_t size, uint32_t *next)
+{
+	const unsigned char *value = data;
+
+	if (size != NEXT_ID_VALUE_SIZE || value[0] != RECORD_FORMAT)
+		return false;
+	*next = get_u32(value + 1);
+	return true;
+}
+
+/* An environments.db value: the whole struct environment_record. */
+void
+record_environment_encode(const struct environment_record *record,
+    unsigned char value[ENVIRONMENT_VALUE_SIZE])
+{
+	value[0] = RECORD_FORMAT;
+	put_u32(value + 1, record->id);
+	put_u64(value + 5, record->current);
+	put_u64(value + 13, record->updated_ms);
+	put_u32(value + 21, record->services);
+	put_u64(value + 25, record->keyframe);
+}
+
+/* Decodes what record_environment_encode() wrote; false when malformed. */
+bool
+record_environment_decode(const void *data, size_t size,
+    struct environment_record *record)
+{
+	const unsigned char *value = data;
+
+	if (size != ENVIRONMENT_VALUE_SIZE || value[0] != RECORD_FORMAT)
+		return false;
+	record->id = get_u32(value + 1);
+	record->current = get_u64(value + 5);
+	record->updated_ms = get_u64(value + 13);
+	record->services = get_u32(value + 21);
+	record->keyframe = get_u64(value + 25);
+	return true;
+}
+
+/*
+ * The current.db key of a service, env id . name; returns its length.
+ * With an empty name, the prefix that all the environment's keys share.
+ */
+size_t
+record_service_key(unsigned char key[SERVICE_KEY_MAX], uint32_t env_id,
+    const char *name, size_t name_len)
+{
+	put_u32(key, env_id);
+	memcpy(key + ENV_ID_SIZE, name, name_len);
+	return ENV_ID_SIZE + name_len;
+}
+
+/*
+ * Decodes what record_service_key() wrote, *name pointing into data;
+ * false when malformed.
+ */
+bool
+record_service_key_decode(const void *data, size_t size, uint32_t *env_id,
+    const char **name, size_t *name_len)
+{
+	if (size < ENV_ID_SIZE)
+		return false;
+	*env_id = get_u32(data);
+	*name = (const char *)data + ENV_ID_SIZE;
+	*name_len = size - ENV_ID_SIZE;
+	return true;
+}
+
+/*
+ * A current.db value: the service's version, and the system version that
+ * set it.
+ */
+void
+record_current_encode(const struct current_record *record,
+    unsigned char value[CURRENT_VALUE_SIZE])
+{
+	value[0] = RECORD_FORMAT;
+	put_u64(value + 1, record->version);
+	put_u64(value + 9, record->since);
+}
+
+/* Decodes what record_current_encode() wrote; false when malformed. */
+bool
+record_current_decode(const void *data, size_t size,
+    struct current_record *record)
+{
+	const unsigned char *value = data;
+
+	if (size != CURRENT_VALUE_SIZE || value[0] != RECORD_FORMAT)
+		return false;
+	record->version = get_u64(value + 1);
+	record->since = get_u64(value + 9);
+	return true;
+}
+
+/* The changes.db and keyframes.db key, env id . system version. */
+void
+record_versioned_key(unsigned char key[VERSIONED_KEY_SIZE], uint32_t env_id,
+    uint64_t system_version)
+{
+	put_u32(key, env_id);
+	put_u64(key + ENV_ID_SIZE, system_version);
+}
+
+/* Decodes what record_versioned_key() wrote; false when malformed. */
+bool
+record_versioned_key_decode(const void *data, size_t size, uint32_t *env_id,
+    uint64_t *system_version)
+{
+	if (size != VERSIONED_KEY_SIZE)
+		return false;
+	*env_id = get_u32(data);
+	*system_version = get_u64((const unsigned char *)data + ENV_ID_SIZE);
+	return true;
+}
+
+/*
+ * The changes.db value of a deploy, standing where position says (its
+ * system_version is in the key, not here); returns its length.
+ */
+size_t
+record_change_encode(const struct deploy *deploy,
+    const struct change_position *position,
+    unsigned char value[CHANGE_VALUE_MAX])
+{
+	unsigned char flags = 0;
+	size_t n = 0;
+
+	flags |= position->has_previous ? CHANGE_HAS_PREVIOUS : 0;
+	flags |= deploy->deployed_by.present ? CHANGE_HAS_DEPLOYED_BY : 0;
+	flags |= deploy->reason.present ? CHANGE_HAS_REASON : 0;
+	flags |= deploy->release_hash.present ? CHANGE_HAS_RELEASE_HASH : 0;
+	value[n++] = RECORD_FORMAT;
+	put_u64(value + n, position->created_ms);
+	n += 8;
+	put_u64(value + n, deploy->version);
+	n += 8;
+	value[n++] = flags;
+	put_u64(value + n, position->has_previous ? position->previous : 0);
+	n += 8;
+	n += put_text(value + n, deploy->name, deploy->name_len);
+	n += put_text(value + n, deploy->deployed_by.text, deploy->deployed_by.len);
+	n += put_text(value + n, deploy->reason.text, deploy->reason.len);
+	n += put_text(value + n, deploy->release_hash.text,
+	    deploy->release_hash.len);
+	return n;
+}
+
+/*
+ * Decodes a whole changes.db value into out, with the system_version of its
+ * key.
+ */
+bool
+record_change_decode(const void *data, size_t size, uint64_t system_version,
+    struct change_record *out)
+{
+	const unsigned char *value = data;
+	const unsigned char *p = value + CHANGE_NAME_OFFSET, *end = value + size;
+	unsigned flags;
+
+	if (size < CHANGE_NAME_OFFSET || value[0] != RECORD_FORMAT)
+		return false;
+	out->system_version = system_version;
+	out->created_ms = get_u64(value + 1);
+	out->version = get_u64(value + 9);
+	flags = value[17];
+	out->has_previous = (flags & CHANGE_HAS_PREVIOUS) != 0;
+	out->previous = get_u64(value + 18);
+	return copy_text(&p, end, out->name, sizeof(out->name),
+	    &out->name_len) &&
+	    copy_metadata(&p, end, flags, CHANGE_HAS_DEPLOYED_BY,
+	    &out->deployed_by) &&
+	    copy_metadata(&p, end, flags, CHANGE_HAS_REASON, &out->reason) &&
+	    copy_metadata(&p, end, flags, CHANGE_HAS_RELEASE_HASH,
+	    &out->release_hash) && p == end;
+}
+
+/*
+ * Decodes only the service of a changes.db value, for a snapshot: *name
+ * points into data.
+ */
+bool
+record_change_service(const void *data, size_t size, const char **name,
+    size_t *name_len, uint64_t *version)
+{
+	const unsigned char *value = data;
+	const unsigned char *p = value + CHANGE_NAME_OFFSET, *end = value + size;
+
+	if (size < CHANGE_NAME_OFFSET || value[0] != RECORD_FORMAT ||
+	    !take_text(&p, end, SERVICE_NAME_MAX, name, name_len))
+		return false;
+	*version = get_u64(value + 9);
+	return true;
+}
+
+/*
+ * Sets *size to the bytes of the keyframe of list; false when list is
+ * too large for the layout (more than 2^32 - 1 entries or bytes).
+ */
+bool
+record_keyframe_size(const struct service_list *list, size_t *size)
+{
+	*size = KEYFRAME_HEADER_SIZE;
+	for (size_t i = 0; i < list->count; i++)
+		*size += TEXT_LENGTH_SIZE + list->items[i].name_len +
+		    VERSION_SIZE;
+	return list->count <= UINT32_MAX && *size <= UINT32_MAX;
+}
+
+/*
+ * Writes the keyframe of list into value, which has room for the size
+ * record_keyframe_size() gave: format, count, then for each service in
+ * the list's order its name (a text) and its version.
+ */
+void
+record_keyframe_encode(const struct service_list *list, unsigned char *value)
+{
+	unsigned char *p = value + KEYFRAME_HEADER_SIZE;
+
+	value[0] = RECORD_FORMAT;
+	put_u32(value + 1, (uint32_t)list->count);
+	for (size_t i = 0; i < list->count; i++) {
+		p += put_text(p, service_list_name(list, i),
+		    list->items[i].name_len);
+		put_u64(p, list->items[i].version);
+		p += VERSION_SIZE;
+	}
+}
+
+/*
+ * Starts reading the entries of a keyframe value; false when its header is
+ * malformed.
+ */
+bool
+record_keyframe_open(struct keyframe_reader *reader, const void *data,
+    size_t size)
+{
+	const unsigned char *value = data;
+
+	memset(reader, 0, sizeof(*reader));
+	if (size < KEYFRAME_HEADER_SIZE || value[0] != RECORD_FORMAT)
+		return false;
+	reader->left = get_u32(value + 1);
+	reader->next = value + KEYFRAME_HEADER_SIZE;
+	reader->end = value + size;
+	return true;
+}
+
+/*
+ * The next entry, while reader->left > 0: *name points into the value.
+ * False when the entry is malformed or there is none.
+ */
+bool
+record_keyframe_next(struct keyframe_reader *reader, const char **name,
+    size_t *name_len, uint64_t *version)
+{
+	if (reader->left == 0 || !take_text(&reader->next, reader->end,
+	    SIZE_MAX, name, name_len) ||
+	    reader->end - reader->next < VERSION_SIZE)
+		return false;
+	*version = get_u64(reader->next);
+	reader->next += VERSION_SIZE;
+	reader->left--;
+	return true;
+}

@@ -1,0 +1,321 @@
+/*
+ * The records suite: the byte layouts of store_records.c. Every record
+ * survives its encode and decode; the bytes of a few are pinned, so that
+ * a change of layout cannot pass unnoticed (the files on disk keep them);
+ * and each decode refuses what it did not write: a short or long value, a
+ * wrong format byte, a text running past the end. Last, a malformed
+ * record in a store is answered as a system error, never as data.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_private.h"
+#include "tests.h"
+
+/* Pins the environments.db value: format 1, then big-endian fields. */
+static void
+test_environment_layout(void)
+{
+	static const unsigned char expected[ENVIRONMENT_VALUE_SIZE] = {
+		1,
+		0x00, 0x00, 0x01, 0x02,				/* id */
+		0, 0, 0, 0, 0, 0, 0x01, 0x00,			/* current */
+		0x00, 0x00, 0x01, 0x8c, 0xba, 0x4b, 0x5e, 0x00,	/* updated */
+		0x00, 0x00, 0x00, 0x03,				/* services */
+		0, 0, 0, 0, 0, 0, 0x00, 0x81			/* keyframe */
+	};
+	struct environment_record record = { 0x102, 0x100, 0x18cba4b5e00, 3,
+	    0x81 }, back;
+	unsigned char value[ENVIRONMENT_VALUE_SIZE + 1];
+
+	record_environment_encode(&record, value);
+	CHECK(memcmp(value, expected, sizeof(expected)) == 0,
+	    "environment bytes");
+	CHECK(record_environment_decode(value, ENVIRONMENT_VALUE_SIZE, &back) &&
+	    back.id == record.id && back.current == record.current &&
+	    back.updated_ms == record.updated_ms &&
+	    back.services == record.services &&
+	    back.keyframe == record.keyframe, "environment back");
+	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE - 1,
+	    &back), "short environment");
+	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE + 1,
+	    &back), "long environment");
+	value[0] = 2;
+	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE, &back),
+	    "environment of another format");
+}
+
+/* The fixed-size values and keys: both ways, and refused at other sizes. */
+static void
+test_fixed_records(void)
+{
+	static const uint64_t versions[] = { 0, 1, 255, 256, UINT32_MAX,
+	    (uint64_t)UINT32_MAX + 1, SYSTEM_VERSION_MAX, UINT64_MAX };
+	const size_t count = sizeof(versions) / sizeof(*versions);
+	unsigned char value[CURRENT_VALUE_SIZE + 1], key[VERSIONED_KEY_SIZE];
+	unsigned char previous_key[VERSIONED_KEY_SIZE];
+	struct current_record current, current_back;
+	uint64_t version_back;
+	uint32_t id_back, next;
+
+	for (size_t i = 0; i < count; i++) {
+		current.version = versions[i];
+		current.since = versions[count - 1 - i];
+		record_current_encode(&current, value);
+		CHECK(record_current_decode(value, CURRENT_VALUE_SIZE,
+		    &current_back) && current_back.version == current.version &&
+		    current_back.since == current.since, "current %zu", i);
+		CHECK(!record_current_decode(value, CURRENT_VALUE_SIZE - 1,
+		    &current_back) && !record_current_decode(value,
+		    CURRENT_VALUE_SIZE + 1, &current_back), "current %zu size", i);
+
+		record_versioned_key(key, (uint32_t)i + 7, versions[i]);
+		CHECK(record_versioned_key_decode(key, sizeof(key), &id_back,
+		    &version_back) && id_back == i + 7 &&
+		    version_back == versions[i], "versioned key %zu", i);
+		CHECK(!record_versioned_key_decode(key, sizeof(key) - 1,
+		    &id_back, &version_back), "versioned key %zu size", i);
+		/* byte order is numeric order, within an environment too */
+		record_versioned_key(key, 7, versions[i]);
+		CHECK(i == 0 || memcmp(previous_key, key, sizeof(key)) < 0,
+		    "versioned key %zu sorts after the one before", i);
+		memcpy(previous_key, key, sizeof(key));
+	}
+	record_next_id_encode(0x01020304, value);
+	CHECK(value[0] == 1 && value[1] == 1 && value[2] == 2 &&
+	    value[3] == 3 && value[4] == 4, "next id bytes");
+	CHECK(record_next_id_decode(value, NEXT_ID_VALUE_SIZE, &next) &&
+	    next == 0x01020304, "next id back");
+	CHECK(!record_next_id_decode(value, NEXT_ID_VALUE_SIZE + 1, &next),
+	    "long next id");
+}
+
+/* The current.db key: env id . name, and the bare prefix of an environment. */
+static void
+test_service_key(void)
+{
+	unsigned char key[SERVICE_KEY_MAX];
+	char name[SERVICE_NAME_MAX];
+	const char *name_back;
+	size_t len, name_len;
+	uint32_t id;
+
+	memset(name, 'n', sizeof(name));
+	len = record_service_key(key, 9, name, sizeof(name));
+	CHECK(len == SERVICE_KEY_MAX && record_service_key_decode(key, len, &id,
+	    &name_back, &name_len) && id == 9 && name_len == sizeof(name) &&
+	    memcmp(name_back, name, name_len) == 0, "longest service key");
+	CHECK(record_service_key(key, 9, "", 0) == ENV_ID_SIZE &&
+	    key[0] == 0 && key[3] == 9, "prefix");
+	CHECK(!record_service_key_decode(key, ENV_ID_SIZE - 1, &id, &name_back,
+	    &name_len), "short service key");
+}
+
+/* One deploy to encode as a change. */
+struct change_case {
+	const char	*name;
+	const char	*deployed_by;	/* NULL: absent */
+	const char	*reason;
+	const char	*release_hash;
+	bool		 has_previous;
+};
+
+static void
+set_metadata(struct metadata_text *out, const char *text)
+{
+	memset(out, 0, sizeof(*out));
+	if (text == NULL)
+		return;
+	out->present = true;
+	out->len = strlen(text);
+	memcpy(out->text, text, out->len);
+}
+
+static bool
+metadata_equals(const struct metadata_text *a, const struct metadata_text *b)
+{
+	return a->present == b->present && a->len == b->len &&
+	    memcmp(a->text, b->text, a->len) == 0;
+}
+
+/* Every change survives both decodes; every truncation is refused. */
+static void
+test_change_records(void)
+{
+	static const struct change_case cases[] = {
+		{ "api", NULL, NULL, NULL, false },
+		{ "api", "ci", "a fix", "abc123", true },
+		{ "", "", "", "", true },
+		{ "web", NULL, "only a reason", NULL, false },
+	};
+	unsigned char value[CHANGE_VALUE_MAX + 1];
+	struct change_position position;
+	struct change_record back;
+	struct deploy deploy;
+	const char *name;
+	size_t size, name_len;
+	uint64_t version;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		memset(&deploy, 0, sizeof(deploy));
+		deploy.name_len = strlen(cases[i].name);
+		memcpy(deploy.name, cases[i].name, deploy.name_len);
+		deploy.version = 1000 + i;
+		set_metadata(&deploy.deployed_by, cases[i].deployed_by);
+		set_metadata(&deploy.reason, cases[i].reason);
+		set_metadata(&deploy.release_hash, cases[i].release_hash);
+		position.system_version = 40 + i;
+		position.created_ms = 1700000000000 + i;
+		position.has_previous = cases[i].has_previous;
+		position.previous = cases[i].has_previous ? 999 : 0;
+
+		size = record_change_encode(&deploy, &position, value);
+		CHECK(record_change_decode(value, size, 40 + i, &back) &&
+		    back.system_version == 40 + i &&
+		    back.created_ms == position.created_ms &&
+		    back.version == deploy.version &&
+		    back.has_previous == position.has_previous &&
+		    back.previous == position.previous &&
+		    back.name_len == deploy.name_len &&
+		    memcmp(back.name, deploy.name, back.name_len) == 0 &&
+		    metadata_equals(&back.deployed_by, &deploy.deployed_by) &&
+		    metadata_equals(&back.reason, &deploy.reason) &&
+		    metadata_equals(&back.release_hash, &deploy.release_hash),
+		    "change %zu back", i);
+		CHECK(record_change_service(value, size, &name, &name_len,
+		    &version) && version == deploy.version &&
+		    name_len == deploy.name_len &&
+		    memcmp(name, deploy.name, name_len) == 0,
+		    "change %zu service", i);
+		for (size_t cut = 0; cut < size; cut++)
+			CHECK(!record_change_decode(value, cut, 40 + i, &back),
+			    "change %zu cut at %zu", i, cut);
+		value[size] = 0;
+		CHECK(!record_change_decode(value, size + 1, 40 + i, &back),
+		    "change %zu with a byte more", i);
+		value[0] = 0;
+		CHECK(!record_change_decode(value, size, 40 + i, &back) &&
+		    !record_change_service(value, size, &name, &name_len,
+		    &version), "change %zu of another format", i);
+	}
+}
+
+/* A keyframe: its entries in order, and refused when cut short. */
+static void
+test_keyframe_records(void)
+{
+	static const struct {
+		const char	*name;
+		uint64_t	 version;
+	} entries[] = { { "", 1 }, { "a", 2 }, { "ab", UINT64_MAX },
+	    { "b", 0 } };
+	const size_t count = sizeof(entries) / sizeof(*entries);
+	struct keyframe_reader reader;
+	struct service_list list;
+	unsigned char *value = NULL;
+	const char *name;
+	size_t size, name_len, read;
+	uint64_t version;
+
+	service_list_init(&list);
+	for (size_t i = 0; i < count; i++)
+		CHECK(service_list_append(&list, entries[i].name,
+		    strlen(entries[i].name), entries[i].version), "append %zu", i);
+	if (!CHECK(record_keyframe_size(&list, &size) &&
+	    (value = malloc(size)) != NULL, "keyframe size"))
+		goto done;
+	record_keyframe_encode(&list, value);
+	CHECK(record_keyframe_open(&reader, value, size) &&
+	    reader.left == count, "keyframe open");
+	for (size_t i = 0; i < count; i++)
+		CHECK(record_keyframe_next(&reader, &name, &name_len,
+		    &version) && name_len == strlen(entries[i].name) &&
+		    memcmp(name, entries[i].name, name_len) == 0 &&
+		    version == entries[i].version, "keyframe entry %zu", i);
+	CHECK(reader.left == 0 && !record_keyframe_next(&reader, &name,
+	    &name_len, &version), "keyframe end");
+	for (size_t cut = 0; cut < size; cut++) {
+		read = 0;
+		if (record_keyframe_open(&reader, value, cut))
+			while (record_keyframe_next(&reader, &name, &name_len,
+			    &version))
+				read++;
+		CHECK(read < count, "keyframe cut at %zu read whole", cut);
+	}
+	value[0] = 0;
+	CHECK(!record_keyframe_open(&reader, value, size),
+	    "keyframe of another format");
+done:
+	free(value);
+	service_list_free(&list);
+}
+
+/*
+ * A malformed environments.db record, put there behind the store's back,
+ * is a system error for every read that meets it, and for a deploy.
+ */
+static void
+test_malformed_record_is_refused(void)
+{
+	static const unsigned char broken[] = { 1, 2, 3 };
+	struct store_options options;
+	struct environment_state state;
+	struct environment_summary *list = NULL;
+	struct deploy_result result;
+	struct deploy deploy;
+	struct store *store = NULL;
+	char dir[64];
+	size_t count;
+	DBT key, data;
+
+	if (!temp_dir_create(dir, sizeof(dir)))
+		return;
+	options = test_store_options(dir, STORE_RECOVER);
+	if (!CHECK(store_open(&options, &store) == STATUS_OK, "open"))
+		goto done;
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = (void *)"prod";
+	key.size = 4;
+	data.data = (void *)broken;
+	data.size = sizeof(broken);
+	if (!CHECK(store->environments->put(store->environments, NULL, &key,
+	    &data, 0) == 0, "put a broken record"))
+		goto done;
+	CHECK(store_current(store, "prod", &state) == STATUS_SYSTEM,
+	    "current of a broken record");
+	CHECK(store_environments(store, &list, &count) == STATUS_SYSTEM &&
+	    list == NULL && count == 0, "environments with a broken record");
+	memset(&deploy, 0, sizeof(deploy));
+	snprintf(deploy.environment, sizeof(deploy.environment), "prod");
+	memcpy(deploy.name, "api", 3);
+	deploy.name_len = 3;
+	deploy.version = 1;
+	CHECK(store_deploy(store, &deploy, &result) == STATUS_SYSTEM,
+	    "deploy onto a broken record");
+	CHECK(strcmp(status_name(STATUS_DEADLOCK), "unknown") != 0,
+	    "a deadlock has a name");
+done:
+	free(list);
+	store_close(store);
+	temp_dir_remove(dir);
+}
+
+static const CU_TestInfo records_tests[] = {
+	{ "environment layout", test_environment_layout },
+	{ "fixed records", test_fixed_records },
+	{ "service key", test_service_key },
+	{ "change records", test_change_records },
+	{ "keyframe records", test_keyframe_records },
+	{ "malformed record is refused", test_malformed_record_is_refused },
+	CU_TEST_INFO_NULL,
+};
+
+int
+add_records_suite(void)
+{
+	return add_suite_with_tests("records", NULL, NULL, records_tests);
+}
