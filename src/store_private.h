@@ -75,6 +75,11 @@ struct keyframe_reader {
 	const unsigned char	*next;
 	const unsigned char	*end;
 	uint32_t		 left;	/* entries not read yet */
+	unsigned char		 format;	/* of the value */
+	const char		*last;		/* the last name read */
+	size_t			 last_len;
+	size_t			 shared;	/* bytes it shares with the name before it */
+	char			 name[SERVICE_NAME_MAX];	/* format 2 rebuilds names here */
 };
 
 /* What a read does inside its transaction. */

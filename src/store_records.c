@@ -22,6 +22,7 @@
 #define RECORD_FORMAT		1	/* the first byte of every value */
 #define TEXT_LENGTH_SIZE	2
 #define CHANGE_NAME_OFFSET	(1 + 8 + 8 + 1 + 8)	/* where the name's length starts */
+#define KEYFRAME_FORMAT		2	/* a keyframe's names front-coded */
 #define KEYFRAME_HEADER_SIZE	(1 + 4)		/* format, number of entries */
 
 /* Bits of a change record's flags byte. */
@@ -337,42 +338,128 @@ record_change_service(const void *data, size_t size, const char **name,
 	return true;
 }
 
+/* Bytes of v as an unsigned LEB128 varint: 7 bits a byte, low first. */
+static size_t
+varint_size(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* Writes v as a varint at p; returns its size. */
+static size_t
+put_varint(unsigned char *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (unsigned char)v;
+	return n;
+}
+
+/*
+ * Reads a varint at *p, before end, into *v and moves *p past it; false
+ * when it is cut short or does not fit 64 bits. Inline: a keyframe reads
+ * three a service, most of them one byte.
+ */
+static inline bool
+take_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	uint64_t value = 0;
+
+	if (*p < end && **p < 0x80) {
+		*v = *(*p)++;
+		return true;
+	}
+	for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+		unsigned char byte = *(*p)++;
+
+		if (shift == 63 && byte > 1)
+			return false;
+		value |= (uint64_t)(byte & 0x7F) << shift;
+		if (!(byte & 0x80)) {
+			*v = value;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Bytes the name at i shares with the one before it in list (0 for the first). */
+static size_t
+shared_prefix(const struct service_list *list, size_t i)
+{
+	const char *name, *before;
+	size_t n = 0, len, before_len;
+
+	if (i == 0)
+		return 0;
+	name = service_list_name(list, i);
+	len = list->items[i].name_len;
+	before = service_list_name(list, i - 1);
+	before_len = list->items[i - 1].name_len;
+	while (n < len && n < before_len && name[n] == before[n])
+		n++;
+	return n;
+}
+
 /*
  * Sets *size to the bytes of the keyframe of list; false when list is
- * too large for the layout (more than 2^32 - 1 entries or bytes).
+ * too large for one.
  */
 bool
 record_keyframe_size(const struct service_list *list, size_t *size)
 {
 	*size = KEYFRAME_HEADER_SIZE;
-	for (size_t i = 0; i < list->count; i++)
-		*size += TEXT_LENGTH_SIZE + list->items[i].name_len +
-		    VERSION_SIZE;
+	for (size_t i = 0; i < list->count; i++) {
+		size_t shared = shared_prefix(list, i);
+		size_t suffix = list->items[i].name_len - shared;
+
+		*size += varint_size(shared) + varint_size(suffix) + suffix +
+		    varint_size(list->items[i].version);
+	}
 	return list->count <= UINT32_MAX && *size <= UINT32_MAX;
 }
 
 /*
- * Writes the keyframe of list into value, which has room for the size
- * record_keyframe_size() gave: format, count, then for each service in
- * the list's order its name (a text) and its version.
+ * Writes the keyframe of list, sorted by name, into value, which has room
+ * for the size record_keyframe_size() gave: format 2, the count, then for
+ * each service in order, as varints, the bytes its name shares with the
+ * name before it, the length of the rest, the rest itself, and its
+ * version. Sorted names share long prefixes ("payments-api",
+ * "payments-worker"), so a keyframe is a fraction of the names' bytes.
  */
 void
 record_keyframe_encode(const struct service_list *list, unsigned char *value)
 {
 	unsigned char *p = value + KEYFRAME_HEADER_SIZE;
 
-	value[0] = RECORD_FORMAT;
+	value[0] = KEYFRAME_FORMAT;
 	put_u32(value + 1, (uint32_t)list->count);
 	for (size_t i = 0; i < list->count; i++) {
-		p += put_text(p, service_list_name(list, i),
-		    list->items[i].name_len);
-		put_u64(p, list->items[i].version);
-		p += VERSION_SIZE;
+		size_t shared = shared_prefix(list, i);
+		size_t suffix = list->items[i].name_len - shared;
+
+		p += put_varint(p, shared);
+		p += put_varint(p, suffix);
+		memcpy(p, service_list_name(list, i) + shared, suffix);
+		p += suffix;
+		p += put_varint(p, list->items[i].version);
 	}
 }
 
 /*
- * Starts reading the entries of a keyframe value; false when its header is
+ * Starts reading the entries of a keyframe value, of either format: 2 as
+ * record_keyframe_encode() writes it, or 1, from stores made before it
+ * (each name a text, each version a u64). False when its header is
  * malformed.
  */
 bool
@@ -382,28 +469,71 @@ record_keyframe_open(struct keyframe_reader *reader, const void *data,
 	const unsigned char *value = data;
 
 	memset(reader, 0, sizeof(*reader));
-	if (size < KEYFRAME_HEADER_SIZE || value[0] != RECORD_FORMAT)
+	reader->last = NULL;
+	if (size < KEYFRAME_HEADER_SIZE || (value[0] != RECORD_FORMAT &&
+	    value[0] != KEYFRAME_FORMAT))
 		return false;
+	reader->format = value[0];
 	reader->left = get_u32(value + 1);
 	reader->next = value + KEYFRAME_HEADER_SIZE;
 	reader->end = value + size;
 	return true;
 }
 
+/* Bytes a and b have in common at their start. */
+static size_t
+common_prefix(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+	size_t n = 0;
+
+	while (n < a_len && n < b_len && a[n] == b[n])
+		n++;
+	return n;
+}
+
 /*
- * The next entry, while reader->left > 0: *name points into the value.
- * False when the entry is malformed or there is none.
+ * The next entry, while reader->left > 0: *name points into the value or
+ * into the reader, valid until the next call, and reader->shared says how
+ * many bytes it shares with the name before it. False when the entry is
+ * malformed or there is none.
  */
 bool
 record_keyframe_next(struct keyframe_reader *reader, const char **name,
     size_t *name_len, uint64_t *version)
 {
-	if (reader->left == 0 || !take_text(&reader->next, reader->end,
-	    SIZE_MAX, name, name_len) ||
-	    reader->end - reader->next < VERSION_SIZE)
+	const char *suffix;
+	uint64_t shared, suffix_len;
+
+	if (reader->left == 0)
 		return false;
-	*version = get_u64(reader->next);
-	reader->next += VERSION_SIZE;
+	if (reader->format == RECORD_FORMAT) {
+		if (!take_text(&reader->next, reader->end, SIZE_MAX, name,
+		    name_len) || reader->end - reader->next < VERSION_SIZE)
+			return false;
+		*version = get_u64(reader->next);
+		reader->next += VERSION_SIZE;
+		reader->shared = reader->last == NULL ? 0 : common_prefix(*name,
+		    *name_len, reader->last, reader->last_len);
+	} else {
+		if (!take_varint(&reader->next, reader->end, &shared) ||
+		    !take_varint(&reader->next, reader->end, &suffix_len) ||
+		    shared > reader->last_len ||
+		    suffix_len > SERVICE_NAME_MAX - shared ||
+		    (uint64_t)(reader->end - reader->next) < suffix_len)
+			return false;
+		suffix = (const char *)reader->next;
+		reader->next += suffix_len;
+		if (!take_varint(&reader->next, reader->end, version))
+			return false;
+		/* the shared prefix is in place already: the last name is here */
+		for (size_t i = 0; i < suffix_len; i++)
+			reader->name[shared + i] = suffix[i];
+		*name = reader->name;
+		*name_len = (size_t)(shared + suffix_len);
+		reader->shared = (size_t)shared;
+	}
+	reader->last = *name;
+	reader->last_len = *name_len;
 	reader->left--;
 	return true;
 }

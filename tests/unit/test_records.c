@@ -254,6 +254,89 @@ done:
 }
 
 /*
+ * A keyframe of format 1, as stores made before format 2 hold them (each
+ * name a 16-bit length and its bytes, each version a big-endian u64), is
+ * still read, with what each name shares with the one before it.
+ */
+static void
+test_keyframe_format_1(void)
+{
+	static const unsigned char value[] = {
+	    1, 0, 0, 0, 3,
+	    0, 2, 'a', 'b', 0, 0, 0, 0, 0, 0, 0, 7,
+	    0, 3, 'a', 'b', 'c', 0, 0, 0, 0, 0, 0, 1, 0,
+	    0, 1, 'b', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const struct {
+		const char	*name;
+		uint64_t	 version;
+		size_t		 shared;
+	} want[] = { { "ab", 7, 0 }, { "abc", 256, 2 }, { "b", UINT64_MAX, 0 } };
+	struct keyframe_reader reader;
+	const char *name;
+	size_t name_len;
+	uint64_t version;
+
+	if (!CHECK(record_keyframe_open(&reader, value, sizeof(value)) &&
+	    reader.left == 3, "open a keyframe of format 1"))
+		return;
+	for (size_t i = 0; i < 3; i++)
+		CHECK(record_keyframe_next(&reader, &name, &name_len,
+		    &version) && name_len == strlen(want[i].name) &&
+		    memcmp(name, want[i].name, name_len) == 0 &&
+		    version == want[i].version && reader.shared == want[i].shared,
+		    "format 1 entry %zu", i);
+	CHECK(!record_keyframe_next(&reader, &name, &name_len, &version),
+	    "format 1 end");
+}
+
+/*
+ * Entries of format 2 that do not hold together are refused: a shared
+ * prefix longer than the name before, a name past SERVICE_NAME_MAX, a
+ * varint past 64 bits or cut short.
+ */
+static void
+test_keyframe_format_2_refused(void)
+{
+	static const struct {
+		const char		*label;
+		unsigned char		 bytes[24];
+		size_t			 len;
+		unsigned		 good;	/* entries read before the bad one */
+	} cases[] = {
+		{ "shares more than the name before",
+		    { 2, 0, 0, 0, 2, 0, 1, 'a', 1, 2, 1, 'b', 1 }, 13, 1 },
+		{ "the first entry shares anything",
+		    { 2, 0, 0, 0, 1, 1, 1, 'a', 1 }, 9, 0 },
+		{ "a suffix past the value", { 2, 0, 0, 0, 1, 0, 5, 'a', 1 },
+		    9, 0 },
+		{ "a version past 64 bits", { 2, 0, 0, 0, 1, 0, 1, 'a',
+		    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02 },
+		    18, 0 },
+		{ "a version cut short", { 2, 0, 0, 0, 1, 0, 1, 'a', 0x80 },
+		    9, 0 },
+		{ "a name over 256 bytes", { 2, 0, 0, 0, 1, 0, 0x81, 0x02 },
+		    8, 0 },
+	};
+	struct keyframe_reader reader;
+	const char *name;
+	size_t name_len;
+	uint64_t version;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		unsigned read = 0;
+
+		if (!CHECK(record_keyframe_open(&reader, cases[i].bytes,
+		    cases[i].len), "%s: open", cases[i].label))
+			continue;
+		while (record_keyframe_next(&reader, &name, &name_len, &version))
+			read++;
+		CHECK(read == cases[i].good && reader.left > 0,
+		    "%s: %u entries read, %u expected", cases[i].label, read,
+		    cases[i].good);
+	}
+}
+
+/*
  * A malformed environments.db record, put there behind the store's back,
  * is a system error for every read that meets it, and for a deploy.
  */
@@ -310,6 +393,8 @@ static const CU_TestInfo records_tests[] = {
 	{ "service key", test_service_key },
 	{ "change records", test_change_records },
 	{ "keyframe records", test_keyframe_records },
+	{ "keyframe of format 1", test_keyframe_format_1 },
+	{ "keyframe of format 2 refused", test_keyframe_format_2_refused },
 	{ "malformed record is refused", test_malformed_record_is_refused },
 	CU_TEST_INFO_NULL,
 };
