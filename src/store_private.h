@@ -29,7 +29,8 @@
 #define CHANGE_VALUE_MAX	(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX + \
 				 3 * (2 + METADATA_MAX))
 #define NEXT_ID_KEY		"next-environment-id"	/* meta.db's one key */
-#define KEYFRAME_INTERVAL	128	/* fewest system versions between keyframes */
+#define KEYFRAME_INTERVAL	32	/* fewest system versions between keyframes */
+#define KEYFRAME_SERVICES_PER_VERSION	4	/* keyframe entries each version pays for, at most */
 
 struct store {
 	DB_ENV	*env;

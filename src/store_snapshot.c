@@ -2,8 +2,9 @@
  * Snapshots: the services of a system version.
  *
  * A deploy writes three records, and once every max(KEYFRAME_INTERVAL,
- * services) system versions a keyframe: the snapshot of that version, so
- * each version costs a bounded share of one. The snapshot of version N is
+ * services / KEYFRAME_SERVICES_PER_VERSION) system versions a keyframe:
+ * the snapshot of that version, so each version costs a bounded share of
+ * one. The snapshot of version N is
  * the current map when nothing changed since N; otherwise the keyframe at
  * or below N with the changes after it, read in one sequential pass.
  *
@@ -151,15 +152,18 @@ scan_current(struct store *store, DBC *current, uint32_t env_id,
 
 /*
  * System versions between two keyframes: at least KEYFRAME_INTERVAL (or
- * the store's own setting), and at least the number of services, so that
- * each version pays for at most about one service's entry.
+ * the store's own setting), and at least the number of services over
+ * KEYFRAME_SERVICES_PER_VERSION, so that each version pays for at most
+ * about that many services' entries, however many services there are.
  */
 uint64_t
 keyframe_interval(const struct store *store,
     const struct environment_record *record)
 {
-	return record->services > store->keyframe_interval ?
-	    record->services : store->keyframe_interval;
+	uint64_t by_services = record->services / KEYFRAME_SERVICES_PER_VERSION;
+
+	return by_services > store->keyframe_interval ? by_services :
+	    store->keyframe_interval;
 }
 
 /*
