@@ -329,18 +329,48 @@ read_changes(struct store *store, DBC *changes, uint32_t env_id, uint64_t from,
 }
 
 /*
- * Appends to list the merge of a keyframe (sorted entries) with the
- * latest of each changed name: the snapshot, in name order.
+ * Orders a keyframe's name (len bytes) against ref: negative, zero or
+ * positive as service_name_compare(). When known, the name before it in
+ * the keyframe sorted below ref and shared *lcp bytes with it, and this
+ * name shares `shared` bytes with that one: the order then often follows
+ * without reading a byte, and comparing starts at *lcp otherwise. Leaves
+ * in *lcp the bytes name shares with ref.
+ */
+static int
+order_entry(const char *name, size_t len, size_t shared,
+    const struct change_ref *ref, bool known, size_t *lcp)
+{
+	size_t n = known ? *lcp : 0;
+	size_t limit = len < ref->name_len ? len : ref->name_len;
+
+	if (known && shared > *lcp)
+		return -1;	/* it agrees with the name before past its difference */
+	if (known && shared < *lcp) {
+		*lcp = shared;	/* it rises above the name before, which matched ref */
+		return 1;
+	}
+	while (n < limit && name[n] == ref->name[n])
+		n++;
+	*lcp = n;
+	if (n < limit)
+		return (unsigned char)name[n] < (unsigned char)ref->name[n] ?
+		    -1 : 1;
+	return len < ref->name_len ? -1 : len > ref->name_len;
+}
+
+/*
+ * Appends to list the merge of a keyframe (sorted entries) with refs, the
+ * latest of each changed name, sorted: the snapshot, in name order.
  */
 static enum status
 merge_keyframe(struct store *store, const DBT *frame,
     const struct change_ref *refs, size_t count, struct service_list *list)
 {
 	struct keyframe_reader entries;
-	size_t r = 0, name_len = 0;
+	size_t r = 0, name_len = 0, lcp = 0;
 	const char *name = NULL;
 	uint64_t version = 0;
-	bool have = false;
+	bool have = false, known = false;
 	int c;
 
 	/* no keyframe at all: the snapshot starts empty */
@@ -357,8 +387,8 @@ merge_keyframe(struct store *store, const DBT *frame,
 		}
 		if (!have && r == count)
 			break;
-		c = !have ? 1 : r == count ? -1 : service_name_compare(name,
-		    name_len, refs[r].name, refs[r].name_len);
+		c = !have ? 1 : r == count ? -1 : order_entry(name, name_len,
+		    entries.shared, &refs[r], known, &lcp);
 		if (c < 0 ? !service_list_append(list, name, name_len, version) :
 		    !service_list_append(list, refs[r].name, refs[r].name_len,
 		    refs[r].version))
@@ -367,6 +397,8 @@ merge_keyframe(struct store *store, const DBT *frame,
 			have = false;	/* the keyframe's entry is used or replaced */
 		if (c >= 0)
 			r++;
+		/* what is known of the next entry against refs[r] */
+		known = c < 0;
 	}
 	return STATUS_OK;
 }
@@ -380,7 +412,9 @@ scan_keyframe(struct store *store, DBC *keyframes, DBC *changes,
     uint32_t env_id, uint64_t system_version, struct service_list *list)
 {
 	struct service_list changed;
-	struct change_ref *refs = NULL, *sorted;
+	/* room for the refs and as many spare, for the common short runs */
+	struct change_ref small[2 * KEYFRAME_INTERVAL];
+	struct change_ref *refs = small, *sorted;
 	size_t kept = 0;
 	uint64_t at = 0;
 	DBT frame;
@@ -394,7 +428,7 @@ scan_keyframe(struct store *store, DBC *keyframes, DBC *changes,
 	    &changed)) != STATUS_OK)
 		goto done;
 	/* the refs, then as many spare for sorting */
-	if (changed.count > 0 &&
+	if (changed.count > KEYFRAME_INTERVAL &&
 	    (refs = calloc(2 * changed.count, sizeof(*refs))) == NULL) {
 		status = translate(store, ENOMEM, "merge a keyframe");
 		goto done;
@@ -416,7 +450,8 @@ scan_keyframe(struct store *store, DBC *keyframes, DBC *changes,
 	status = merge_keyframe(store, &frame, sorted, kept, list);
 done:
 	free(frame.data);
-	free(refs);
+	if (refs != small)
+		free(refs);
 	service_list_free(&changed);
 	return status;
 }
