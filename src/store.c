@@ -165,6 +165,10 @@ store_open(const struct store_options *options, struct store **out)
 	pthread_mutex_init(&store->flush_lock, NULL);
 	pthread_cond_init(&store->flushed, NULL);
 	store->reserve_bytes = options->reserve_bytes;
+	if ((store->keyframe_cache = keyframe_cache_new()) == NULL) {
+		rc = ENOMEM;
+		goto fail;
+	}
 	if ((store->home_fd = open(options->home, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1) {
 		rc = errno;
@@ -247,6 +251,7 @@ store_close(struct store *store)
 		store->env->close(store->env, 0);
 	if (store->home_fd != -1)
 		close(store->home_fd);
+	keyframe_cache_free(store->keyframe_cache);
 	pthread_cond_destroy(&store->flushed);
 	pthread_mutex_destroy(&store->flush_lock);
 	free(store);

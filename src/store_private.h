@@ -39,6 +39,7 @@ struct store {
 	DB	*current;
 	DB	*changes;
 	DB	*keyframes;
+	struct keyframe_cache *keyframe_cache;	/* of this process (store_cache.c) */
 	bool	 durable;	/* nothing is answered before it is on disk */
 	unsigned keyframe_interval;	/* fewest system versions between keyframes */
 	atomic_bool panicked;	/* set by any thread, read by all */
@@ -142,8 +143,26 @@ uint64_t	 keyframe_interval(const struct store *,
 		    const struct environment_record *);
 enum status	 put_keyframe(struct store *, DB_TXN *, uint32_t, uint32_t,
 		    uint64_t);
-enum status	 scan_keyframe(struct store *, DBC *, DBC *, uint32_t, uint64_t,
+enum status	 scan_keyframe(struct store *, DB_TXN *,
+		    const struct environment_record *, uint64_t,
 		    struct service_list *);
+
+/* store_cache.c */
+struct keyframe_cache	*keyframe_cache_new(void);
+void		 keyframe_cache_free(struct keyframe_cache *);
+/*
+ * Copies the cached keyframe that serves a system version of environment
+ * env_id (last: the environment's last keyframe) into *value (malloc'd,
+ * the caller frees it); *at is its version. False when none is cached.
+ */
+bool		 keyframe_cache_get(struct keyframe_cache *, uint32_t, uint64_t,
+		    uint64_t, uint64_t *, void **, size_t *);
+/*
+ * Keeps a copy of environment env_id's keyframe at version at, whose next
+ * keyframe is at version next (0: none yet).
+ */
+void		 keyframe_cache_put(struct keyframe_cache *, uint32_t, uint64_t,
+		    uint64_t, const void *, size_t);
 
 /* store_durability.c */
 void		 reserve_regions(const char *);

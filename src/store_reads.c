@@ -23,7 +23,7 @@ static enum status
 read_services(struct store *store, DB_TXN *txn, void *arg)
 {
 	struct services_read *r = arg;
-	DBC *current = NULL, *keyframes = NULL, *changes = NULL;
+	DBC *current = NULL;
 	struct environment_record record;
 	uint64_t system_version = r->system_version;
 	bool complete = false;
@@ -53,19 +53,10 @@ read_services(struct store *store, DB_TXN *txn, void *arg)
 	}
 	if (!complete) {
 		service_list_clear(r->list);
-		if ((status = translate(store, store->keyframes->cursor(
-		    store->keyframes, txn, &keyframes, DB_READ_COMMITTED),
-		    "open a cursor")) != STATUS_OK ||
-		    (status = translate(store, store->changes->cursor(
-		    store->changes, txn, &changes, DB_READ_COMMITTED),
-		    "open a cursor")) != STATUS_OK)
-			goto done;
-		status = scan_keyframe(store, keyframes, changes, record.id,
-		    system_version, r->list);
+		status = scan_keyframe(store, txn, &record, system_version,
+		    r->list);
 	}
 done:
-	status = close_cursor(store, changes, status);
-	status = close_cursor(store, keyframes, status);
 	return close_cursor(store, current, status);
 }
 

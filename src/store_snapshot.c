@@ -245,29 +245,47 @@ sort_change_refs(struct change_ref *refs, struct change_ref *spare,
 }
 
 /*
- * Finds the last keyframe of environment env_id at or below system_version:
- * *at is its version and *frame its value, malloc'd, for the caller to
- * free. When there is none, the snapshot starts empty: *at is 0 and *frame
- * empty.
+ * Finds the keyframe that serves system_version of the environment of
+ * record: the last one at or below it. *at is its version and *frame its
+ * value, malloc'd, for the caller to free. When there is none, the
+ * snapshot starts empty: *at is 0 and *frame empty. A keyframe found in
+ * keyframes.db is kept in the process's cache, with the version of the
+ * next one (found by the same search), for the reads after it.
  */
 static enum status
-find_keyframe(struct store *store, DBC *keyframes, uint32_t env_id,
-    uint64_t system_version, uint64_t *at, DBT *frame)
+find_keyframe(struct store *store, DB_TXN *txn,
+    const struct environment_record *record, uint64_t system_version,
+    uint64_t *at, DBT *frame)
 {
 	unsigned char key_buf[VERSIONED_KEY_SIZE];
 	uint32_t key_env_id;
+	uint64_t next = 0;
+	size_t size = 0;
+	DBC *keyframes = NULL;
 	DBT key, skip;
 	enum status status;
 
 	*at = 0;
 	memset(frame, 0, sizeof(*frame));
-	record_versioned_key(key_buf, env_id, system_version + 1);
+	if (keyframe_cache_get(store->keyframe_cache, record->id,
+	    system_version, record->keyframe, at, &frame->data, &size)) {
+		frame->size = (u_int32_t)size;
+		return STATUS_OK;
+	}
+	if ((status = translate(store, store->keyframes->cursor(
+	    store->keyframes, txn, &keyframes, DB_READ_COMMITTED),
+	    "open a cursor")) != STATUS_OK)
+		return status;
+	record_versioned_key(key_buf, record->id, system_version + 1);
 	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
 	/* position on the first key above, without reading its value */
 	memset(&skip, 0, sizeof(skip));
 	skip.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
 	status = translate(store, keyframes->get(keyframes, &key, &skip,
 	    DB_SET_RANGE), "read keyframes.db");
+	if (status == STATUS_OK && record_versioned_key_decode(key_buf,
+	    key.size, &key_env_id, &next) && key_env_id != record->id)
+		next = 0;	/* another environment's: none above */
 	frame->flags = DB_DBT_MALLOC;
 	if (status == STATUS_OK)
 		status = translate(store, keyframes->get(keyframes, &key, frame,
@@ -275,17 +293,23 @@ find_keyframe(struct store *store, DBC *keyframes, uint32_t env_id,
 	else if (status == STATUS_NOT_FOUND)
 		status = translate(store, keyframes->get(keyframes, &key, frame,
 		    DB_LAST), "read keyframes.db");
-	if (status == STATUS_NOT_FOUND)
-		return STATUS_OK;
+	if (status == STATUS_NOT_FOUND) {
+		status = STATUS_OK;	/* no keyframe at all */
+		goto done;
+	}
 	if (status != STATUS_OK)
-		return status;
+		goto done;
 	if (!record_versioned_key_decode(key_buf, key.size, &key_env_id, at) ||
-	    key_env_id != env_id) {
+	    key_env_id != record->id) {
 		free(frame->data);	/* another environment's */
 		memset(frame, 0, sizeof(*frame));
 		*at = 0;
+		goto done;
 	}
-	return STATUS_OK;
+	keyframe_cache_put(store->keyframe_cache, record->id, *at, next,
+	    frame->data, frame->size);
+done:
+	return close_cursor(store, keyframes, status);
 }
 
 /*
@@ -404,12 +428,13 @@ merge_keyframe(struct store *store, const DBT *frame,
 }
 
 /*
- * Appends to list the snapshot at system_version of environment env_id
- * from the last keyframe at or below it and the changes since.
+ * Appends to list the snapshot at system_version of the environment of
+ * record, from the keyframe that serves it and the changes since.
  */
 enum status
-scan_keyframe(struct store *store, DBC *keyframes, DBC *changes,
-    uint32_t env_id, uint64_t system_version, struct service_list *list)
+scan_keyframe(struct store *store, DB_TXN *txn,
+    const struct environment_record *record, uint64_t system_version,
+    struct service_list *list)
 {
 	struct service_list changed;
 	/* room for the refs and as many spare, for the common short runs */
@@ -417,15 +442,19 @@ scan_keyframe(struct store *store, DBC *keyframes, DBC *changes,
 	struct change_ref *refs = small, *sorted;
 	size_t kept = 0;
 	uint64_t at = 0;
+	DBC *changes = NULL;
 	DBT frame;
 	enum status status;
 
 	service_list_init(&changed);
-	if ((status = find_keyframe(store, keyframes, env_id, system_version,
-	    &at, &frame)) != STATUS_OK)
+	memset(&frame, 0, sizeof(frame));
+	if ((status = find_keyframe(store, txn, record, system_version, &at,
+	    &frame)) != STATUS_OK)
 		goto done;
-	if ((status = read_changes(store, changes, env_id, at, system_version,
-	    &changed)) != STATUS_OK)
+	if ((status = translate(store, store->changes->cursor(store->changes,
+	    txn, &changes, DB_READ_COMMITTED), "open a cursor")) != STATUS_OK ||
+	    (status = read_changes(store, changes, record->id, at,
+	    system_version, &changed)) != STATUS_OK)
 		goto done;
 	/* the refs, then as many spare for sorting */
 	if (changed.count > KEYFRAME_INTERVAL &&
@@ -449,6 +478,7 @@ scan_keyframe(struct store *store, DBC *keyframes, DBC *changes,
 	}
 	status = merge_keyframe(store, &frame, sorted, kept, list);
 done:
+	status = close_cursor(store, changes, status);
 	free(frame.data);
 	if (refs != small)
 		free(refs);

@@ -400,54 +400,16 @@ compare_model_names(const void *x, const void *y)
 /* The model: versions[env][system version][service], -1 when absent. */
 static int64_t model[MODEL_ENVS][MODEL_DEPLOYS + 1][MODEL_SERVICES];
 
+/*
+ * Checks every snapshot of every environment, and the current one, against
+ * the model after current[e] versions of each.
+ */
 static void
-test_model_replay(void)
+check_model(const size_t order[MODEL_SERVICES],
+    const uint64_t current[MODEL_ENVS])
 {
-	uint64_t state = UINT64_C(20261122), current[MODEL_ENVS] = { 0 };
-	size_t order[MODEL_SERVICES];
-	unsigned wrong_answers = 0, changes = 0, unchanged = 0;
 	struct service_list list;
 	char got[4096];
-
-	REQUIRE_STORE(fx.store);
-	for (size_t i = 0; i < MODEL_SERVICES; i++)
-		order[i] = i;
-	qsort(order, MODEL_SERVICES, sizeof(order[0]), compare_model_names);
-	memset(model, 0xFF, sizeof(model));	/* every entry -1 */
-
-	for (unsigned step = 0; step < MODEL_DEPLOYS; step++) {
-		size_t e = next_random(&state) % MODEL_ENVS;
-		size_t s = next_random(&state) % MODEL_SERVICES;
-		uint64_t r = next_random(&state) % 50;
-		uint64_t version = r == 0 ? UINT64_C(9007199254740991) : r % 5;
-		int64_t *now = model[e][current[e]];
-		bool changed = now[s] != (int64_t)version;
-		struct deploy_result result;
-		enum status status;
-
-		if (changed) {
-			current[e]++;
-			memcpy(model[e][current[e]], now, sizeof(model[e][0]));
-			model[e][current[e]][s] = (int64_t)version;
-			changes++;
-		} else
-			unchanged++;
-		status = deploy_to(fx.store, model_envs[e], model_names[s],
-		    strlen(model_names[s]), version, &result);
-		if (!CHECK(status == STATUS_OK &&
-		    result.system_version == current[e] &&
-		    result.changed == changed, "step %u: deploy %s/%s %llu: %s, "
-		    "system version %llu changed %d; model: %llu changed %d",
-		    step, model_envs[e], model_names[s],
-		    (unsigned long long)version, status_name(status),
-		    (unsigned long long)result.system_version,
-		    (int)result.changed, (unsigned long long)current[e],
-		    (int)changed) && ++wrong_answers >= 5)
-			return;
-	}
-	/* the sequence exercises both outcomes */
-	CHECK(changes > 100 && unchanged > 20, "%u changes, %u unchanged",
-	    changes, unchanged);
 
 	service_list_init(&list);
 	for (size_t e = 0; e < MODEL_ENVS; e++) {
@@ -485,6 +447,62 @@ test_model_replay(void)
 		expect_no_snapshot(fx.store, model_envs[e], current[e] + 1);
 	}
 	service_list_free(&list);
+}
+
+static void
+test_model_replay(void)
+{
+	uint64_t state = UINT64_C(20261122), current[MODEL_ENVS] = { 0 };
+	size_t order[MODEL_SERVICES];
+	unsigned wrong_answers = 0, changes = 0, unchanged = 0;
+
+	REQUIRE_STORE(fx.store);
+	for (size_t i = 0; i < MODEL_SERVICES; i++)
+		order[i] = i;
+	qsort(order, MODEL_SERVICES, sizeof(order[0]), compare_model_names);
+	memset(model, 0xFF, sizeof(model));	/* every entry -1 */
+
+	for (unsigned step = 0; step < MODEL_DEPLOYS; step++) {
+		size_t e = next_random(&state) % MODEL_ENVS;
+		size_t s = next_random(&state) % MODEL_SERVICES;
+		uint64_t r = next_random(&state) % 50;
+		uint64_t version = r == 0 ? UINT64_C(9007199254740991) : r % 5;
+		int64_t *now = model[e][current[e]];
+		bool changed = now[s] != (int64_t)version;
+		struct deploy_result result;
+		enum status status;
+
+		if (changed) {
+			current[e]++;
+			memcpy(model[e][current[e]], now, sizeof(model[e][0]));
+			model[e][current[e]][s] = (int64_t)version;
+			changes++;
+		} else
+			unchanged++;
+		status = deploy_to(fx.store, model_envs[e], model_names[s],
+		    strlen(model_names[s]), version, &result);
+		if (!CHECK(status == STATUS_OK &&
+		    result.system_version == current[e] &&
+		    result.changed == changed, "step %u: deploy %s/%s %llu: %s, "
+		    "system version %llu changed %d; model: %llu changed %d",
+		    step, model_envs[e], model_names[s],
+		    (unsigned long long)version, status_name(status),
+		    (unsigned long long)result.system_version,
+		    (int)result.changed, (unsigned long long)current[e],
+		    (int)changed) && ++wrong_answers >= 5)
+			return;
+		/*
+		 * reads between deploys: keyframes cached, then passed by
+		 * the ones written after them
+		 */
+		if (step % 50 == 49)
+			check_model(order, current);
+	}
+	/* the sequence exercises both outcomes */
+	CHECK(changes > 100 && unchanged > 20, "%u changes, %u unchanged",
+	    changes, unchanged);
+
+	check_model(order, current);
 }
 
 /* Closing and opening again (with recovery) keeps every version. */
