@@ -576,7 +576,9 @@ test_deploy_lengths(void)
 
 /*
  * Nesting: the body may nest JSON_DEPTH_MAX (32) levels, the object itself
- * being the first; one more is invalid JSON, whatever member holds it.
+ * being the first; one more is invalid JSON, whatever member holds it, and
+ * so is a body nested 30,000 deep (the scanner stops at the limit rather
+ * than recurse).
  */
 static void
 test_deploy_nesting(void)
@@ -597,6 +599,8 @@ test_deploy_nesting(void)
 		{ "mixed, 32 levels", "x", "[{", 32, true },
 		{ "mixed, 33 levels", "x", "{[", 33, false },
 		{ "arrays, 1000 levels", "x", "[", 1000, false },
+		{ "arrays, 30000 levels", "x", "[", 30000, false },
+		{ "arrays under name, 30000 levels", "name", "[", 30000, false },
 		{ "arrays under name, 33 levels", "name", "[", 33, false },
 		{ "arrays under version, 33 levels", "version", "[", 33, false },
 	};
