@@ -66,6 +66,7 @@ char	*json_render_problem(int status, const char *type, const char *title,
 struct export_header {
 	uint64_t	environments;
 	uint64_t	system_versions;	/* the lines that follow */
+	uint64_t	format_version;		/* the only one read: 1 */
 };
 
 char	*json_render_export_header(const struct export_header *header,
