@@ -10,6 +10,7 @@
 #include "badge.h"
 #include "handlers.h"
 #include "json.h"
+#include "json_parse.h"
 #include "log.h"
 #include "validate.h"
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "json_parse.h"
 #include "log.h"
 #include "transfer.h"
 

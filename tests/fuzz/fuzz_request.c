@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "json_parse.h"
 #include "validate.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "json_parse.h"
 #include "tests.h"
 
 /* Which metadata members a good body carries. */
