@@ -123,6 +123,7 @@ struct part {
 	const struct member	*rows;
 	size_t			 count;
 	void			*dest;
+	size_t			 size;		/* of the struct at dest */
 };
 
 #define GIVEN_NAME	0x1
@@ -778,57 +779,60 @@ member_given(const struct scan *sc, const char *name)
 	return false;
 }
 
+/*
+ * Clears the parts' structs and fills them from text. A member named
+ * first (NULL: none) must be given: its absence is reported before any
+ * other member's problem. False with invalid filled on a problem.
+ */
+static bool
+parse_parts(const char *text, size_t len, const struct part *parts,
+    size_t nparts, const char *first, struct invalid *invalid)
+{
+	struct scan sc;
+
+	for (size_t i = 0; i < nparts; i++)
+		memset(parts[i].dest, 0, parts[i].size);
+	if (!scan_object(&sc, text, len, parts, nparts, invalid))
+		return false;
+	if (first != NULL && !member_given(&sc, first)) {
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, first,
+		    "%s is required", first);
+		return false;
+	}
+	return take_members(&sc);
+}
+
+/* The part that fills the struct *d from the table rows. */
+#define PART(table, d) {							.rows = table, .count = nitems(table), .dest = d, .size = sizeof(*(d)) }
+
 bool
 json_parse_deploy(const char *body, size_t len, struct deploy *out,
     struct invalid *invalid)
 {
-	const struct part parts[] = {
-		{ .rows = deploy_members, .count = nitems(deploy_members),
-		  .dest = out },
-	};
-	struct scan sc;
+	const struct part parts[] = { PART(deploy_members, out) };
 
-	memset(out, 0, sizeof(*out));
-	return scan_object(&sc, body, len, parts, nitems(parts), invalid) &&
-	    take_members(&sc);
+	return parse_parts(body, len, parts, nitems(parts), NULL, invalid);
 }
 
 bool
 json_parse_export_header(const char *line, size_t len,
     struct export_header *out, struct invalid *invalid)
 {
-	const struct part parts[] = {
-		{ .rows = header_members, .count = nitems(header_members),
-		  .dest = out },
-	};
-	struct scan sc;
+	const struct part parts[] = { PART(header_members, out) };
 
-	memset(out, 0, sizeof(*out));
-	return scan_object(&sc, line, len, parts, nitems(parts), invalid) &&
-	    take_members(&sc);
+	return parse_parts(line, len, parts, nitems(parts), NULL, invalid);
 }
 
+/* A line names its environment: it has no fallback, and comes first. */
 bool
 json_parse_export_change(const char *line, size_t len, struct deploy *deploy,
     struct change_position *position, struct invalid *invalid)
 {
 	const struct part parts[] = {
-		{ .rows = deploy_members, .count = nitems(deploy_members),
-		  .dest = deploy },
-		{ .rows = position_members, .count = nitems(position_members),
-		  .dest = position },
+		PART(deploy_members, deploy),
+		PART(position_members, position),
 	};
-	struct scan sc;
 
-	memset(deploy, 0, sizeof(*deploy));
-	memset(position, 0, sizeof(*position));
-	if (!scan_object(&sc, line, len, parts, nitems(parts), invalid))
-		return false;
-	/* a line names its environment: no fallback, before anything else */
-	if (!member_given(&sc, "environment")) {
-		invalid_set(invalid, PROBLEM_INVALID_FIELD, "environment",
-		    "environment is required");
-		return false;
-	}
-	return take_members(&sc);
+	return parse_parts(line, len, parts, nitems(parts), "environment",
+	    invalid);
 }
