@@ -15,9 +15,9 @@
 #include "json_parse.h"
 #include "validate.h"
 
-#define KEY_MAX		32	/* bytes of a member name that may be a known one */
-#define TEXT_MAX	512	/* bytes of a known member's string kept to read it */
-#define MEMBERS_MAX	16	/* rows of the tables one text is read with */
+#define KEY_MAX		32	/* bytes of a name that may be known */
+#define TEXT_MAX	512	/* bytes kept of a known member's string */
+#define MEMBERS_MAX	16	/* rows of the tables of one text */
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define STRINGIFY(x)	#x
@@ -26,8 +26,8 @@
 /* What the value of a known member must be, and how it is stored. */
 enum value_kind {
 	VALUE_TEXT,	/* a string that check accepts: char[cap] at .at */
-	VALUE_INTEGER,	/* an integer from min to max: a uint64_t at .at */
-	VALUE_INSTANT,	/* an RFC 3339 date-time: a uint64_t of ms at .at */
+	VALUE_INTEGER,	/* an integer from min to max: uint64_t at .at */
+	VALUE_INSTANT,	/* an RFC 3339 date-time: uint64_t ms at .at */
 	VALUE_FIXED	/* exactly the string .fixed; nothing is stored */
 };
 
@@ -39,21 +39,23 @@ enum value_kind {
  */
 struct member {
 	const char	*name;
-	const char	*alias;		/* the same member under another name, or NULL */
+	const char	*alias;		/* another name of it, or NULL */
 	enum value_kind	 kind;
 	bool		 required;
-	bool		 nullable;	/* null stands for no value: present_at stays false */
-	const char	*(*check)(const char *, size_t);	/* VALUE_TEXT */
+	bool		 nullable;	/* null: no value (present_at false) */
+	const char	*(*check)(const char *, size_t);  /* VALUE_TEXT */
 	uint64_t	 min, max;	/* VALUE_INTEGER */
 	const char	*fixed;		/* VALUE_FIXED */
-	const char	*fallback;	/* VALUE_TEXT: the text when absent, or NULL */
-	size_t		 at;		/* where the value goes */
-	size_t		 cap;		/* VALUE_TEXT: bytes of the char array at .at */
-	size_t		 len_at;	/* where its length goes (a size_t), or 0: nowhere */
-	size_t		 present_at;	/* a bool set once a value is stored, or 0: none */
-	const char	*field;		/* the member its problems name, when not itself */
-	const char	*missing;	/* the detail when it is required and absent */
-	const char	*refusal;	/* the detail of every problem it has */
+	const char	*fallback;	/* VALUE_TEXT: the text when absent */
+	/* where the value goes; offsets of 0 in len_at and present_at: none */
+	size_t		 at;
+	size_t		 cap;		/* VALUE_TEXT: bytes of the char[] */
+	size_t		 len_at;	/* its length, a size_t */
+	size_t		 present_at;	/* a bool, true once it is stored */
+	/* the problems: NULL for the kind's own */
+	const char	*field;		/* the member they name, if not it */
+	const char	*missing;	/* the detail when required, absent */
+	const char	*refusal;	/* the detail of every problem */
 };
 
 #define IN_DEPLOY(m)	offsetof(struct deploy, m)
@@ -98,13 +100,17 @@ static const struct member position_members[] = {
 	  .missing = "previousVersion is required (null for a new service)" },
 };
 
+_Static_assert(nitems(deploy_members) + nitems(position_members) <=
+    MEMBERS_MAX, "an export line's rows fit in struct scan");
+
 #define IN_HEADER(m)	offsetof(struct export_header, m)
 
 /* The first line of an export. */
 static const struct member header_members[] = {
 	{ .name = "format", .kind = VALUE_FIXED, .required = true,
 	  .fixed = EXPORT_FORMAT,
-	  .refusal = "the first line is not the header of a releasemgr export" },
+	  .refusal =
+	    "the first line is not the header of a releasemgr export" },
 	{ .name = "formatVersion", .kind = VALUE_INTEGER, .required = true,
 	  .min = EXPORT_FORMAT_VERSION, .max = EXPORT_FORMAT_VERSION,
 	  .at = IN_HEADER(format_version),
@@ -123,7 +129,7 @@ struct part {
 	const struct member	*rows;
 	size_t			 count;
 	void			*dest;
-	size_t			 size;		/* of the struct at dest */
+	size_t			 size;	/* of the struct at dest */
 };
 
 #define GIVEN_NAME	0x1
@@ -141,7 +147,7 @@ enum outcome {
 struct found {
 	unsigned	 given;		/* GIVEN_NAME, GIVEN_ALIAS */
 	enum outcome	 outcome;
-	const char	*why;		/* OUTCOME_CHECKED: the check's phrase */
+	const char	*why;		/* OUTCOME_CHECKED: the check's */
 };
 
 /* A decoded string, kept up to cap bytes; len counts them all. */
@@ -162,17 +168,18 @@ struct scan {
 	const char		*p;
 	const char		*end;
 	int			 depth;
-	const char		*member;	/* the known top-level member being read, or NULL */
-	const struct member	*row;		/* its row */
-	char			*dest;		/* the struct its row fills */
-	struct found		*found;		/* what is known of it */
-	bool			 member_failed;	/* invalid holds a member's problem */
+	/* the known top-level member being read (or NULL), its row... */
+	const char		*member;
+	const struct member	*row;
+	char			*dest;		/* ...the struct it fills... */
+	struct found		*found;		/* ...and what is known of it */
+	bool			 member_failed;	/* invalid holds its problem */
 	struct invalid		*invalid;
 	const struct part	*parts;
 	size_t			 nparts;
-	struct found		 all_found[MEMBERS_MAX];	/* per row, the parts in turn */
-	char			 value[TEXT_MAX];	/* a known member's string */
-	struct text		 text;			/* decoded into value */
+	struct found		 all_found[MEMBERS_MAX]; /* the parts' rows */
+	char			 value[TEXT_MAX];	/* a known string... */
+	struct text		 text;			/* ...decoded */
 };
 
 static bool scan_value(struct scan *);
@@ -367,7 +374,8 @@ scan_string(struct scan *sc, struct text *out, bool key)
 		if (c < 0x20)
 			return syntax_error(sc, "raw control character in a string");
 		if (c >= 0x80) {
-			n = utf8_sequence_length(sc->p, (size_t)(sc->end - sc->p));
+			n = utf8_sequence_length(sc->p,
+			    (size_t)(sc->end - sc->p));
 			if (n == 0) {
 				if (!text_error(sc, "is not valid UTF-8"))
 					return false;
@@ -450,11 +458,13 @@ find_member(struct scan *sc, const char *key, size_t len)
 
 			if (strcmp(key, row->name) == 0)
 				given = GIVEN_NAME;
-			else if (row->alias != NULL && strcmp(key, row->alias) == 0)
+			else if (row->alias != NULL &&
+			    strcmp(key, row->alias) == 0)
 				given = GIVEN_ALIAS;
 			else
 				continue;
-			sc->member = given == GIVEN_NAME ? row->name : row->alias;
+			sc->member = given == GIVEN_NAME ? row->name :
+			    row->alias;
 			if (found->given & given)
 				member_error(sc, sc->member,
 				    "is given more than once");
@@ -493,10 +503,12 @@ scan_container(struct scan *sc)
 			if (sc->p >= sc->end || *sc->p != '"')
 				return syntax_error(sc, "expected a member name");
 			sc->member = NULL;	/* a key is never a member's value */
-			if (!scan_string(sc, sc->depth == 1 ? &name : NULL, true))
+			if (!scan_string(sc, sc->depth == 1 ? &name : NULL,
+			    true))
 				return false;
 			if (sc->depth == 1) {
-				key[name.len < name.cap ? name.len : name.cap] = '\0';
+				key[name.len < name.cap ? name.len : name.cap] =
+				    '\0';
 				find_member(sc, key, name.len);
 			}
 			skip_space(sc);
@@ -606,8 +618,8 @@ take_value(struct scan *sc, const char *start)
 		memcpy(at, &number, sizeof(number));
 		break;
 	case VALUE_FIXED:
-		if (*start != '"' || kept != strlen(row->fixed) ||
-		    sc->text.len != kept || memcmp(sc->value, row->fixed, kept) != 0)
+		if (*start != '"' || sc->text.len != strlen(row->fixed) ||
+		    memcmp(sc->value, row->fixed, sc->text.len) != 0)
 			return;
 		break;
 	}
@@ -803,7 +815,8 @@ parse_parts(const char *text, size_t len, const struct part *parts,
 }
 
 /* The part that fills the struct *d from the table rows. */
-#define PART(table, d) {							.rows = table, .count = nitems(table), .dest = d, .size = sizeof(*(d)) }
+#define PART(table, d) {						\
+	.rows = table, .count = nitems(table), .dest = d, .size = sizeof(*(d)) }
 
 bool
 json_parse_deploy(const char *body, size_t len, struct deploy *out,
