@@ -1033,6 +1033,40 @@ test_export_lines(void)
 	}
 }
 
+/*
+ * An instant's fraction may have any number of digits, but the scanner
+ * keeps 512 bytes of a string: a createdAt of 512 bytes or more is none.
+ */
+static void
+test_export_long_instant(void)
+{
+	static const struct {
+		size_t	digits;
+		bool	ok;
+	} cases[] = { { 3, true }, { 400, true }, { 490, true }, { 491, false },
+	    { 600, false } };
+	char line[1024];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct deploy d;
+		struct change_position position;
+		struct invalid invalid;
+		int n;
+		bool ok;
+
+		n = snprintf(line, sizeof(line), "{\"environment\":\"e\","
+		    "\"systemVersion\":1,\"name\":\"a\",\"version\":1,"
+		    "\"previousVersion\":null,\"createdAt\":"
+		    "\"2026-01-01T00:00:00.%0*dZ\"}", (int)cases[i].digits, 0);
+		reset_invalid(&invalid);
+		ok = json_parse_export_change(line, (size_t)n, &d, &position,
+		    &invalid);
+		CHECK(ok == cases[i].ok && (ok || strcmp(invalid.name,
+		    "createdAt") == 0), "createdAt with %zu digits: %s",
+		    cases[i].digits, ok ? "accepted" : invalid.detail);
+	}
+}
+
 static const CU_TestInfo json_tests[] = {
 	{ "json_parse_deploy table", test_deploy_table },
 	{ "json_parse_deploy metadata values", test_deploy_metadata_values },
@@ -1041,6 +1075,7 @@ static const CU_TestInfo json_tests[] = {
 	{ "json_parse_deploy respects len", test_deploy_respects_len },
 	{ "json_parse_deploy clears its output", test_deploy_clears_output },
 	{ "json_parse_export_header and _change", test_export_lines },
+	{ "json_parse_export_change: a long createdAt", test_export_long_instant },
 	{ "json_render_services", test_render_services },
 	{ "json_render_uint", test_render_uint },
 	{ "json_render_problem", test_render_problem },
