@@ -11,6 +11,7 @@
 #include "badge.h"
 #include "handlers.h"
 #include "json.h"
+#include "json_parse.h"
 #include "log.h"
 
 /* Cache-Control of the answers that can never change: an explicit system version's list. */

@@ -1,27 +1,14 @@
 /*
- * JSON in and out: the only module that uses json-c. Parsing turns a body
- * into validated domain values; rendering returns a malloc'd string that
- * the caller owns and frees.
+ * JSON out: the only module that uses json-c. Rendering returns a malloc'd
+ * string that the caller owns and frees (json_parse.h reads JSON).
  */
 #ifndef RELEASEMGR_JSON_H
 #define RELEASEMGR_JSON_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "problem.h"
 #include "model.h"
-
-#define JSON_DEPTH_MAX	32	/* nesting levels accepted in a body */
-
-/*
- * Parses a POST /deploy body: exactly one RFC 8259 JSON object, whose
- * members are validated into out. On failure fills invalid (malformed JSON
- * or the first offending member) and returns false.
- */
-bool	json_parse_deploy(const char *body, size_t len, struct deploy *out,
-	    struct invalid *invalid);
 
 /*
  * The renderers return a NUL-terminated string of *len bytes, owned by the
@@ -63,24 +50,9 @@ char	*json_render_problem(int status, const char *type, const char *title,
  * {"environment","systemVersion","createdAt","name","previousVersion",
  * "version", and the metadata sent}.
  */
-struct export_header {
-	uint64_t	environments;
-	uint64_t	system_versions;	/* the lines that follow */
-};
-
 char	*json_render_export_header(const struct export_header *header,
 	    size_t *len);
 char	*json_render_export_change(const char *environment,
 	    const struct change_record *record, size_t *len);
-/*
- * Parse one line of an export (len bytes, without its newline), with the
- * validation of a deploy body; false with invalid filled otherwise. A
- * version's line is the deploy that made it and where it stands.
- */
-bool	json_parse_export_header(const char *line, size_t len,
-	    struct export_header *out, struct invalid *invalid);
-bool	json_parse_export_change(const char *line, size_t len,
-	    struct deploy *deploy, struct change_position *position,
-	    struct invalid *invalid);
 
 #endif

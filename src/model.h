@@ -73,6 +73,16 @@ struct change_position {
 	uint64_t	previous;
 };
 
+#define EXPORT_FORMAT		"releasemgr-export"
+#define EXPORT_FORMAT_VERSION	1
+
+/* The first line of an export (json.h has the format). */
+struct export_header {
+	uint64_t	environments;
+	uint64_t	system_versions;	/* the lines that follow */
+	uint64_t	format_version;		/* the only one read: 1 */
+};
+
 /* One environment, as GET /environments lists it. */
 struct environment_summary {
 	char			name[ENVIRONMENT_MAX + 1];

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "json_parse.h"
 #include "log.h"
 #include "transfer.h"
 
@@ -24,7 +25,7 @@ enum status
 transfer_export(struct store *store, FILE *out, uint64_t *lines)
 {
 	struct environment_summary *list = NULL;
-	struct export_header header = { 0, 0 };
+	struct export_header header = { .system_versions = 0 };
 	struct change_record change = { 0 };
 	size_t count = 0, len;
 	char *text;
@@ -97,7 +98,7 @@ read_line(FILE *in, char **line, size_t *cap, size_t *len)
 enum status
 transfer_import(struct store *store, FILE *in, bool progress, uint64_t *lines)
 {
-	struct export_header header = { 0, 0 };
+	struct export_header header = { .system_versions = 0 };
 	struct deploy deploy;
 	struct change_position position;
 	struct invalid invalid;

@@ -49,9 +49,13 @@ utf8_valid(const char *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t n = utf8_sequence_length(s + i, len - i);
+		size_t n;
 
-		if (n == 0)
+		if ((unsigned char)s[i] < 0x80) {
+			i++;	/* ASCII, the most of every text, without a call */
+			continue;
+		}
+		if ((n = utf8_sequence_length(s + i, len - i)) == 0)
 			return false;
 		i += n;
 	}

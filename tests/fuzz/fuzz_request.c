@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "json_parse.h"
 #include "query.h"
 #include "validate.h"
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "json_parse.h"
 #include "tests.h"
 
 /* Which metadata members a good body carries. */
@@ -62,6 +63,8 @@ static const struct deploy_case deploy_cases[] = {
 	GOOD("version 0", "{\"name\":\"a\",\"version\":0}", "a", 0, "default", 0),
 	GOOD("version 2^53 - 1", "{\"name\":\"a\",\"version\":9007199254740991}",
 	    "a", UINT64_C(9007199254740991), "default", 0),
+	GOOD("version -0, the integer 0 in JSON",
+	    "{\"name\":\"a\",\"version\":-0}", "a", 0, "default", 0),
 	GOOD("whitespace around and inside",
 	    " \t\r\n{ \"name\" :\t\"a\" ,\n\r\"version\" : 1 }\r\n\t ",
 	    "a", 1, "default", 0),
@@ -73,6 +76,12 @@ static const struct deploy_case deploy_cases[] = {
 	GOOD("known names nested in an unknown member are not members",
 	    "{\"x\":{\"name\":1,\"name\":2,\"version\":\"v\",\"environment\":\"a b\"},"
 	    "\"name\":\"a\",\"version\":1,\"y\":[{\"version\":null}]}",
+	    "a", 1, "default", 0),
+	/* an export's own members are unknown members of a body */
+	GOOD("systemVersion, createdAt, previousVersion twice",
+	    "{\"name\":\"a\",\"version\":1,\"systemVersion\":1,"
+	    "\"systemVersion\":\"x\",\"createdAt\":1,\"createdAt\":null,"
+	    "\"previousVersion\":[],\"previousVersion\":2}",
 	    "a", 1, "default", 0),
 	GOOD("duplicate unknown member", "{\"x\":1,\"x\":2,\"name\":\"a\","
 	    "\"version\":1}", "a", 1, "default", 0),
@@ -339,6 +348,8 @@ static const struct deploy_case deploy_cases[] = {
 	    "{\"name\":\"a\",\"version\":1,\"x\":{\"name\":\"\xed\xa0\x80\"}}"),
 	BAD_JSON("invalid UTF-8 in an array under name",
 	    "{\"name\":[\"\xff\"],\"version\":1}"),
+	BAD_JSON("lone surrogate in createdAt, unknown to a body",
+	    "{\"name\":\"a\",\"version\":1,\"createdAt\":\"\\ud800\"}"),
 	BAD_JSON("lone surrogate in an unknown member",
 	    "{\"name\":\"a\",\"version\":1,\"x\":\"\\ud800\"}"),
 	BAD_JSON("invalid UTF-8 in the first member name",
@@ -531,6 +542,11 @@ test_deploy_lengths(void)
 		{ "releaseHash of 257 bytes", "releaseHash", "h", 1, 257, false },
 		{ "environment of 64 characters", "environment", "e", 1, 64, true },
 		{ "environment of 65 characters", "environment", "e", 1, 65, false },
+		/* past what the scanner keeps of a string (TEXT_MAX) */
+		{ "name of 600 bytes", "name", "n", 1, 600, false },
+		{ "reason of 600 x \\u00e9", "reason", "\\u00e9", 2, 600, false },
+		{ "environment of 600 characters", "environment", "e", 1, 600,
+		    false },
 	};
 	char body[4096];
 
@@ -576,7 +592,9 @@ test_deploy_lengths(void)
 
 /*
  * Nesting: the body may nest JSON_DEPTH_MAX (32) levels, the object itself
- * being the first; one more is invalid JSON, whatever member holds it.
+ * being the first; one more is invalid JSON, whatever member holds it, and
+ * so is a body nested 30,000 deep (the scanner stops at the limit rather
+ * than recurse).
  */
 static void
 test_deploy_nesting(void)
@@ -597,6 +615,8 @@ test_deploy_nesting(void)
 		{ "mixed, 32 levels", "x", "[{", 32, true },
 		{ "mixed, 33 levels", "x", "{[", 33, false },
 		{ "arrays, 1000 levels", "x", "[", 1000, false },
+		{ "arrays, 30000 levels", "x", "[", 30000, false },
+		{ "arrays under name, 30000 levels", "name", "[", 30000, false },
 		{ "arrays under name, 33 levels", "name", "[", 33, false },
 		{ "arrays under version, 33 levels", "version", "[", 33, false },
 	};
@@ -885,6 +905,157 @@ test_render_problem(void)
 	}
 }
 
+#define EXPORT_HEADER(members) \
+	"{\"format\":\"releasemgr-export\",\"formatVersion\":1" members "}"
+#define EXPORT_LINE(members) "{\"environment\":\"e\",\"systemVersion\":3," \
+	"\"createdAt\":\"2026-01-01T00:00:00.250Z\",\"name\":\"a\"," \
+	"\"version\":2" members "}"
+
+/*
+ * The lines of an export: the header, and a version's line, whose
+ * problems come in the order of a deploy's, then systemVersion,
+ * createdAt and previousVersion, but for a missing environment, first.
+ */
+static void
+test_export_lines(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*line;
+		bool		 header;	/* else a version's line */
+		const char	*field;		/* NULL: accepted */
+	} cases[] = {
+		{ "header", EXPORT_HEADER(",\"environments\":2,"
+		    "\"systemVersions\":31"), true, NULL },
+		{ "header with a body's members twice", EXPORT_HEADER(
+		    ",\"environments\":2,\"systemVersions\":31,\"name\":1,"
+		    "\"name\":2"), true, NULL },
+		{ "header without format", "{\"formatVersion\":1,"
+		    "\"environments\":2,\"systemVersions\":31}", true, "format" },
+		{ "header with format twice", EXPORT_HEADER(",\"environments\":2,"
+		    "\"systemVersions\":31,\"format\":\"releasemgr-export\""),
+		    true, "format" },
+		{ "header with format cut at \\u0000",
+		    "{\"format\":\"releasemgr-export\\u0000x\",\"formatVersion\":1,"
+		    "\"environments\":2,\"systemVersions\":31}", true, "format" },
+		{ "header with formatVersion 1.0", "{\"format\":"
+		    "\"releasemgr-export\",\"formatVersion\":1.0,"
+		    "\"environments\":2,\"systemVersions\":31}", true,
+		    "formatVersion" },
+		{ "header with environments -1", EXPORT_HEADER(
+		    ",\"environments\":-1,\"systemVersions\":31"), true,
+		    "systemVersions" },
+		{ "header with systemVersions null", EXPORT_HEADER(
+		    ",\"environments\":2,\"systemVersions\":null"), true,
+		    "systemVersions" },
+		{ "line", EXPORT_LINE(",\"previousVersion\":1"), false, NULL },
+		{ "line of a new service", EXPORT_LINE(",\"previousVersion\":null"),
+		    false, NULL },
+		{ "line without previousVersion", EXPORT_LINE(""), false,
+		    "previousVersion" },
+		{ "line with previousVersion \"1\"",
+		    EXPORT_LINE(",\"previousVersion\":\"1\""), false,
+		    "previousVersion" },
+		{ "line with systemVersion 0, then a bad previousVersion",
+		    "{\"environment\":\"e\",\"systemVersion\":0,\"createdAt\":"
+		    "\"2026-01-01T00:00:00Z\",\"name\":\"a\",\"version\":2,"
+		    "\"previousVersion\":true}", false, "systemVersion" },
+		{ "line with createdAt null", "{\"environment\":\"e\","
+		    "\"systemVersion\":1,\"createdAt\":null,\"name\":\"a\","
+		    "\"version\":2,\"previousVersion\":null}", false, "createdAt" },
+		{ "line without createdAt", "{\"environment\":\"e\","
+		    "\"systemVersion\":1,\"name\":\"a\",\"version\":2,"
+		    "\"previousVersion\":null}", false, "createdAt" },
+		{ "line without environment nor name", "{\"systemVersion\":1,"
+		    "\"version\":2,\"previousVersion\":null}", false,
+		    "environment" },
+		{ "line with environment null, without name",
+		    "{\"environment\":null,\"systemVersion\":1,\"version\":2,"
+		    "\"previousVersion\":null}", false, "name" },
+		{ "line with environment null", "{\"environment\":null,"
+		    "\"systemVersion\":1,\"createdAt\":\"2026-01-01T00:00:00Z\","
+		    "\"name\":\"a\",\"version\":2,\"previousVersion\":null}",
+		    false, "environment" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].line);
+		char *line = copy_exact(cases[i].line, len);
+		struct export_header header;
+		struct deploy d;
+		struct change_position position;
+		struct invalid invalid;
+		bool ok;
+
+		if (!CHECK(line != NULL, "out of memory"))
+			return;
+		reset_invalid(&invalid);
+		ok = cases[i].header ?
+		    json_parse_export_header(line, len, &header, &invalid) :
+		    json_parse_export_change(line, len, &d, &position, &invalid);
+		free(line);
+		/* the header's refusals say what is wrong, not always where */
+		if (cases[i].field != NULL) {
+			CHECK(!ok && invalid.kind == PROBLEM_INVALID_FIELD &&
+			    invalid.name != NULL &&
+			    strcmp(invalid.name, cases[i].field) == 0,
+			    "line '%s': %s (%s), expected %s", cases[i].label,
+			    ok ? "accepted" : invalid.name != NULL ?
+			    invalid.name : "no member", invalid.detail,
+			    cases[i].field);
+			continue;
+		}
+		if (!CHECK(ok, "line '%s': refused: %s", cases[i].label,
+		    invalid.detail))
+			continue;
+		if (cases[i].header)
+			CHECK(header.environments == 2 &&
+			    header.system_versions == 31, "line '%s': counts",
+			    cases[i].label);
+		else
+			CHECK(strcmp(d.environment, "e") == 0 &&
+			    strcmp(d.name, "a") == 0 && d.version == 2 &&
+			    position.system_version == 3 &&
+			    position.created_ms == UINT64_C(1767225600250) &&
+			    position.has_previous == (position.previous == 1),
+			    "line '%s': values", cases[i].label);
+	}
+}
+
+/*
+ * An instant's fraction may have any number of digits, but the scanner
+ * keeps 512 bytes of a string: a createdAt of 512 bytes or more is none.
+ */
+static void
+test_export_long_instant(void)
+{
+	static const struct {
+		size_t	digits;
+		bool	ok;
+	} cases[] = { { 3, true }, { 400, true }, { 490, true }, { 491, false },
+	    { 600, false } };
+	char line[1024];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct deploy d;
+		struct change_position position;
+		struct invalid invalid;
+		int n;
+		bool ok;
+
+		n = snprintf(line, sizeof(line), "{\"environment\":\"e\","
+		    "\"systemVersion\":1,\"name\":\"a\",\"version\":1,"
+		    "\"previousVersion\":null,\"createdAt\":"
+		    "\"2026-01-01T00:00:00.%0*dZ\"}", (int)cases[i].digits, 0);
+		reset_invalid(&invalid);
+		ok = json_parse_export_change(line, (size_t)n, &d, &position,
+		    &invalid);
+		CHECK(ok == cases[i].ok && (ok || strcmp(invalid.name,
+		    "createdAt") == 0), "createdAt with %zu digits: %s",
+		    cases[i].digits, ok ? "accepted" : invalid.detail);
+	}
+}
+
 static const CU_TestInfo json_tests[] = {
 	{ "json_parse_deploy table", test_deploy_table },
 	{ "json_parse_deploy metadata values", test_deploy_metadata_values },
@@ -892,6 +1063,8 @@ static const CU_TestInfo json_tests[] = {
 	{ "json_parse_deploy nesting", test_deploy_nesting },
 	{ "json_parse_deploy respects len", test_deploy_respects_len },
 	{ "json_parse_deploy clears its output", test_deploy_clears_output },
+	{ "json_parse_export_header and _change", test_export_lines },
+	{ "json_parse_export_change: a long createdAt", test_export_long_instant },
 	{ "json_render_services", test_render_services },
 	{ "json_render_uint", test_render_uint },
 	{ "json_render_problem", test_render_problem },

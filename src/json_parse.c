@@ -1,0 +1,851 @@
+/*
+ * JSON in: bodies and export lines are read in one pass by an RFC 8259
+ * scanner, without json-c.
+ *
+ * json-c is lenient where RFC 8259 is not (single quotes, NaN, raw control
+ * characters, lone surrogate escapes turned silently into U+FFFD, member
+ * names cut at \u0000, duplicate members), so it reads nothing: the
+ * scanner checks the whole text against the RFC grammar and, while it
+ * reads the value of a known top-level member, decodes it and stores it
+ * where a table of members says.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "json_parse.h"
+#include "validate.h"
+
+#define KEY_MAX		32	/* bytes of a name that may be known */
+#define TEXT_MAX	512	/* bytes kept of a known member's string */
+#define MEMBERS_MAX	16	/* rows of the tables of one text */
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#define STRINGIFY(x)	#x
+#define DECIMAL(x)	STRINGIFY(x)
+
+/* What the value of a known member must be, and how it is stored. */
+enum value_kind {
+	VALUE_TEXT,	/* a string that check accepts: char[cap] at .at */
+	VALUE_INTEGER,	/* an integer from min to max: uint64_t at .at */
+	VALUE_INSTANT,	/* an RFC 3339 date-time: uint64_t ms at .at */
+	VALUE_FIXED	/* exactly the string .fixed; nothing is stored */
+};
+
+/*
+ * One row of a member table: a top-level member, where its value goes in
+ * the struct the table fills (offsets from its start), and how it is
+ * refused. Once the whole text is known to be JSON, the rows are checked
+ * in the table's order: that order is the order of their problems.
+ */
+struct member {
+	const char	*name;
+	const char	*alias;		/* another name of it, or NULL */
+	enum value_kind	 kind;
+	bool		 required;
+	bool		 nullable;	/* null: no value (present_at false) */
+	const char	*(*check)(const char *, size_t);  /* VALUE_TEXT */
+	uint64_t	 min, max;	/* VALUE_INTEGER */
+	const char	*fixed;		/* VALUE_FIXED */
+	const char	*fallback;	/* VALUE_TEXT: the text when absent */
+	/* where the value goes; offsets of 0 in len_at and present_at: none */
+	size_t		 at;
+	size_t		 cap;		/* VALUE_TEXT: bytes of the char[] */
+	size_t		 len_at;	/* its length, a size_t */
+	size_t		 present_at;	/* a bool, true once it is stored */
+	/* the problems: NULL for the kind's own */
+	const char	*field;		/* the member they name, if not it */
+	const char	*missing;	/* the detail when required, absent */
+	const char	*refusal;	/* the detail of every problem */
+};
+
+#define IN_DEPLOY(m)	offsetof(struct deploy, m)
+
+/* An optional metadata string of a deploy. */
+#define METADATA_MEMBER(key, m) {					\
+	.name = key, .kind = VALUE_TEXT, .check = check_metadata,	\
+	.at = IN_DEPLOY(m.text), .cap = METADATA_MAX + 1,		\
+	.len_at = IN_DEPLOY(m.len), .present_at = IN_DEPLOY(m.present) }
+
+/* A POST /deploy body, and the first members of an export's line. */
+static const struct member deploy_members[] = {
+	{ .name = "name", .alias = "serviceName", .kind = VALUE_TEXT,
+	  .required = true, .check = check_service_name,
+	  .at = IN_DEPLOY(name), .cap = SERVICE_NAME_MAX + 1,
+	  .len_at = IN_DEPLOY(name_len) },
+	{ .name = "version", .alias = "serviceVersionNumber",
+	  .kind = VALUE_INTEGER, .required = true, .max = SERVICE_VERSION_MAX,
+	  .at = IN_DEPLOY(version) },
+	{ .name = "environment", .kind = VALUE_TEXT, .check = check_environment,
+	  .fallback = DEFAULT_ENVIRONMENT, .at = IN_DEPLOY(environment),
+	  .cap = ENVIRONMENT_MAX + 1 },
+	METADATA_MEMBER("deployedBy", deployed_by),
+	METADATA_MEMBER("reason", reason),
+	METADATA_MEMBER("releaseHash", release_hash),
+};
+
+#define IN_POSITION(m)	offsetof(struct change_position, m)
+
+/* What a line of an export adds to a deploy: where it stands. */
+static const struct member position_members[] = {
+	{ .name = "systemVersion", .kind = VALUE_INTEGER, .required = true,
+	  .min = 1, .max = SYSTEM_VERSION_MAX,
+	  .at = IN_POSITION(system_version) },
+	{ .name = "createdAt", .kind = VALUE_INSTANT, .required = true,
+	  .at = IN_POSITION(created_ms),
+	  .missing = "createdAt must be an RFC 3339 date-time" },
+	/* required, and null for a new service */
+	{ .name = "previousVersion", .kind = VALUE_INTEGER, .required = true,
+	  .nullable = true, .max = SERVICE_VERSION_MAX,
+	  .at = IN_POSITION(previous), .present_at = IN_POSITION(has_previous),
+	  .missing = "previousVersion is required (null for a new service)" },
+};
+
+_Static_assert(nitems(deploy_members) + nitems(position_members) <=
+    MEMBERS_MAX, "an export line's rows fit in struct scan");
+
+#define IN_HEADER(m)	offsetof(struct export_header, m)
+
+/* The first line of an export. */
+static const struct member header_members[] = {
+	{ .name = "format", .kind = VALUE_FIXED, .required = true,
+	  .fixed = EXPORT_FORMAT,
+	  .refusal =
+	    "the first line is not the header of a releasemgr export" },
+	{ .name = "formatVersion", .kind = VALUE_INTEGER, .required = true,
+	  .min = EXPORT_FORMAT_VERSION, .max = EXPORT_FORMAT_VERSION,
+	  .at = IN_HEADER(format_version),
+	  .refusal = "formatVersion must be " DECIMAL(EXPORT_FORMAT_VERSION) },
+	{ .name = "environments", .kind = VALUE_INTEGER, .required = true,
+	  .max = INT64_MAX, .at = IN_HEADER(environments),
+	  .field = "systemVersions",
+	  .refusal = "environments and systemVersions must be counts" },
+	{ .name = "systemVersions", .kind = VALUE_INTEGER, .required = true,
+	  .max = INT64_MAX, .at = IN_HEADER(system_versions),
+	  .refusal = "environments and systemVersions must be counts" },
+};
+
+/* A member table and the struct it fills. */
+struct part {
+	const struct member	*rows;
+	size_t			 count;
+	void			*dest;
+	size_t			 size;	/* of the struct at dest */
+};
+
+#define GIVEN_NAME	0x1
+#define GIVEN_ALIAS	0x2
+
+/* What became of a known member's value. */
+enum outcome {
+	OUTCOME_TAKEN,		/* stored */
+	OUTCOME_NULL,		/* null */
+	OUTCOME_WRONG,		/* not of its kind, or out of its range */
+	OUTCOME_CHECKED		/* a string that its check refused */
+};
+
+/* What the scan found of one row. */
+struct found {
+	unsigned	 given;		/* GIVEN_NAME, GIVEN_ALIAS */
+	enum outcome	 outcome;
+	const char	*why;		/* OUTCOME_CHECKED: the check's */
+};
+
+/* A decoded string, kept up to cap bytes; len counts them all. */
+struct text {
+	char	*buf;
+	size_t	 cap;
+	size_t	 len;
+};
+
+/*
+ * The state of the RFC 8259 scanner over one text. A problem of a known
+ * member (a bad text, a second occurrence) is kept in invalid while the
+ * scan goes on: it is the answer only for a text that is JSON to the end,
+ * since a malformed text is first of all not JSON.
+ */
+struct scan {
+	const char		*start;
+	const char		*p;
+	const char		*end;
+	int			 depth;
+	/* the known top-level member being read (or NULL), its row... */
+	const char		*member;
+	const struct member	*row;
+	char			*dest;		/* ...the struct it fills... */
+	struct found		*found;		/* ...and what is known of it */
+	bool			 member_failed;	/* invalid holds its problem */
+	struct invalid		*invalid;
+	const struct part	*parts;
+	size_t			 nparts;
+	struct found		 all_found[MEMBERS_MAX]; /* the parts' rows */
+	char			 value[TEXT_MAX];	/* a known string... */
+	struct text		 text;			/* ...decoded */
+};
+
+static bool scan_value(struct scan *);
+
+static void
+skip_space(struct scan *sc)
+{
+	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' ||
+	    *sc->p == '\n' || *sc->p == '\r'))
+		sc->p++;
+}
+
+/* Reports malformed JSON at the scanner's position; always false. */
+static bool
+syntax_error(struct scan *sc, const char *what)
+{
+	invalid_set(sc->invalid, PROBLEM_INVALID_JSON, NULL,
+	    "the body is not valid JSON: %s at byte %zu", what,
+	    (size_t)(sc->p - sc->start));
+	return false;
+}
+
+/*
+ * Keeps the first problem of a known member ("name" "is given more than
+ * once"); always true, for the scan to go on.
+ */
+static bool
+member_error(struct scan *sc, const char *member, const char *what)
+{
+	if (!sc->member_failed)
+		invalid_set(sc->invalid, PROBLEM_INVALID_FIELD, member,
+		    "%s %s", member, what);
+	sc->member_failed = true;
+	return true;
+}
+
+/*
+ * Reports a string that is well-formed JSON but not acceptable text. In
+ * the value of a known top-level member it is that member's problem, kept
+ * while the scan goes on past the bad text (true); elsewhere the body is
+ * refused as JSON (false).
+ */
+static bool
+text_error(struct scan *sc, const char *what)
+{
+	if (sc->member != NULL && sc->depth == 1)
+		return member_error(sc, sc->member, what);
+	invalid_set(sc->invalid, PROBLEM_INVALID_JSON, NULL,
+	    "the body is not valid JSON: a string %s", what);
+	return false;
+}
+
+/* Appends n bytes to out, keeping what fits. */
+static void
+text_put(struct text *out, const char *s, size_t n)
+{
+	if (out->len < out->cap)
+		memcpy(out->buf + out->len, s,
+		    n < out->cap - out->len ? n : out->cap - out->len);
+	out->len += n;
+}
+
+/* Appends a code point (at most U+10FFFF, no surrogate) in UTF-8. */
+static void
+text_put_point(struct text *out, unsigned point)
+{
+	char utf8[4];
+	size_t n;
+
+	if (point < 0x80) {
+		utf8[0] = (char)point;
+		n = 1;
+	} else if (point < 0x800) {
+		utf8[0] = (char)(0xC0 | point >> 6);
+		utf8[1] = (char)(0x80 | (point & 0x3F));
+		n = 2;
+	} else if (point < 0x10000) {
+		utf8[0] = (char)(0xE0 | point >> 12);
+		utf8[1] = (char)(0x80 | (point >> 6 & 0x3F));
+		utf8[2] = (char)(0x80 | (point & 0x3F));
+		n = 3;
+	} else {
+		utf8[0] = (char)(0xF0 | point >> 18);
+		utf8[1] = (char)(0x80 | (point >> 12 & 0x3F));
+		utf8[2] = (char)(0x80 | (point >> 6 & 0x3F));
+		utf8[3] = (char)(0x80 | (point & 0x3F));
+		n = 4;
+	}
+	text_put(out, utf8, n);
+}
+
+/* Reads four hex digits at sc->p into *out. */
+static bool
+scan_hex4(struct scan *sc, unsigned *out)
+{
+	unsigned value = 0;
+
+	if (sc->end - sc->p < 4)
+		return false;
+	for (int i = 0; i < 4; i++) {
+		char c = *sc->p++;
+
+		value <<= 4;
+		if (c >= '0' && c <= '9')
+			value |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			value |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			value |= (unsigned)(c - 'A' + 10);
+		else
+			return false;
+	}
+	*out = value;
+	return true;
+}
+
+/* What a one-character escape such as \n stands for, or 0 for a bad one. */
+static char
+simple_escape(char c)
+{
+	switch (c) {
+	case '"': return '"';
+	case '\\': return '\\';
+	case '/': return '/';
+	case 'b': return '\b';
+	case 'f': return '\f';
+	case 'n': return '\n';
+	case 'r': return '\r';
+	case 't': return '\t';
+	default: return 0;
+	}
+}
+
+/*
+ * Scans a \u escape (the backslash and u already read), which must not
+ * leave half of a UTF-16 surrogate pair alone (text_error decides whether
+ * the scan goes on after one). *point is the code point it stands for, a
+ * surrogate pair joined, or -1 after a lone surrogate.
+ */
+static bool
+scan_unicode_escape(struct scan *sc, long *point)
+{
+	unsigned unit, low;
+
+	*point = -1;
+	if (!scan_hex4(sc, &unit))
+		return syntax_error(sc, "bad \\u escape");
+	if (unit >= 0xDC00 && unit <= 0xDFFF)
+		return text_error(sc, "holds a lone UTF-16 surrogate escape");
+	if (unit >= 0xD800 && unit <= 0xDBFF) {
+		if (sc->end - sc->p < 6 || sc->p[0] != '\\' || sc->p[1] != 'u')
+			return text_error(sc, "holds a lone UTF-16 surrogate escape");
+		sc->p += 2;
+		if (!scan_hex4(sc, &low))
+			return syntax_error(sc, "bad \\u escape");
+		if (low < 0xDC00 || low > 0xDFFF)
+			return text_error(sc, "holds a lone UTF-16 surrogate escape");
+		unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+	}
+	*point = (long)unit;
+	return true;
+}
+
+/*
+ * Scans a string starting at its opening quote, decoding it into out when
+ * out is not NULL. A member name (key) must not hold \u0000, where json-c
+ * would cut it.
+ */
+static bool
+scan_string(struct scan *sc, struct text *out, bool key)
+{
+	sc->p++;	/* the opening quote */
+	for (;;) {
+		const char *run = sc->p;
+		unsigned char c;
+		long point;
+		size_t n;
+
+		/* the plain ASCII characters, at once */
+		while (sc->p < sc->end && (c = (unsigned char)*sc->p) >= 0x20 &&
+		    c < 0x80 && c != '"' && c != '\\')
+			sc->p++;
+		if (out != NULL)
+			text_put(out, run, (size_t)(sc->p - run));
+		if (sc->p >= sc->end)
+			return syntax_error(sc, "unterminated string");
+		c = (unsigned char)*sc->p;
+		if (c == '"') {
+			sc->p++;
+			return true;
+		}
+		if (c < 0x20)
+			return syntax_error(sc, "raw control character in a string");
+		if (c >= 0x80) {
+			n = utf8_sequence_length(sc->p,
+			    (size_t)(sc->end - sc->p));
+			if (n == 0) {
+				if (!text_error(sc, "is not valid UTF-8"))
+					return false;
+				n = 1;	/* scan on from the next byte */
+			}
+			if (out != NULL)
+				text_put(out, sc->p, n);
+			sc->p += n;
+			continue;
+		}
+		if (++sc->p >= sc->end)
+			return syntax_error(sc, "unterminated string");
+		c = (unsigned char)*sc->p++;
+		if (c == 'u') {
+			if (!scan_unicode_escape(sc, &point))
+				return false;
+		} else if ((point = simple_escape((char)c)) == 0)
+			return syntax_error(sc, "bad escape in a string");
+		if (key && point == 0)
+			return syntax_error(sc, "a member name holds \\u0000");
+		if (out != NULL && point >= 0)
+			text_put_point(out, (unsigned)point);
+	}
+}
+
+/* Scans a number per the RFC 8259 grammar. */
+static bool
+scan_number(struct scan *sc)
+{
+	const char *p = sc->p;
+
+	if (p < sc->end && *p == '-')
+		p++;
+	if (p >= sc->end || *p < '0' || *p > '9')
+		return syntax_error(sc, "bad number");
+	if (*p == '0')
+		p++;
+	else
+		while (p < sc->end && *p >= '0' && *p <= '9')
+			p++;
+	if (p < sc->end && *p == '.') {
+		p++;
+		if (p >= sc->end || *p < '0' || *p > '9')
+			return syntax_error(sc, "bad number");
+		while (p < sc->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < sc->end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < sc->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= sc->end || *p < '0' || *p > '9')
+			return syntax_error(sc, "bad number");
+		while (p < sc->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	sc->p = p;
+	return true;
+}
+
+/*
+ * Makes the member named key (len bytes, NUL-terminated) the one whose
+ * value is read next, when a row of the parts names it; a second
+ * occurrence is its problem.
+ */
+static void
+find_member(struct scan *sc, const char *key, size_t len)
+{
+	struct found *found = sc->all_found;
+
+	sc->member = NULL;
+	if (len >= KEY_MAX)
+		return;
+	for (size_t i = 0; i < sc->nparts; i++) {
+		const struct part *part = &sc->parts[i];
+
+		for (size_t r = 0; r < part->count; r++, found++) {
+			const struct member *row = &part->rows[r];
+			unsigned given;
+
+			if (strcmp(key, row->name) == 0)
+				given = GIVEN_NAME;
+			else if (row->alias != NULL &&
+			    strcmp(key, row->alias) == 0)
+				given = GIVEN_ALIAS;
+			else
+				continue;
+			sc->member = given == GIVEN_NAME ? row->name :
+			    row->alias;
+			if (found->given & given)
+				member_error(sc, sc->member,
+				    "is given more than once");
+			found->given |= given;
+			sc->row = row;
+			sc->dest = part->dest;
+			sc->found = found;
+			return;
+		}
+	}
+}
+
+/* Scans an object or an array, whose opening bracket is at sc->p. */
+static bool
+scan_container(struct scan *sc)
+{
+	bool object = *sc->p == '{';
+	char close = object ? '}' : ']';
+	const char *outer_member = sc->member;
+
+	if (++sc->depth > JSON_DEPTH_MAX)
+		return syntax_error(sc, "nesting too deep");
+	sc->p++;
+	skip_space(sc);
+	if (sc->p < sc->end && *sc->p == close) {
+		sc->p++;
+		sc->depth--;
+		return true;
+	}
+	for (;;) {
+		skip_space(sc);
+		if (object) {
+			char key[KEY_MAX];
+			struct text name = { key, sizeof(key) - 1, 0 };
+
+			if (sc->p >= sc->end || *sc->p != '"')
+				return syntax_error(sc, "expected a member name");
+			sc->member = NULL;	/* a key is never a member's value */
+			if (!scan_string(sc, sc->depth == 1 ? &name : NULL,
+			    true))
+				return false;
+			if (sc->depth == 1) {
+				key[name.len < name.cap ? name.len : name.cap] =
+				    '\0';
+				find_member(sc, key, name.len);
+			}
+			skip_space(sc);
+			if (sc->p >= sc->end || *sc->p != ':')
+				return syntax_error(sc, "expected ':'");
+			sc->p++;
+		}
+		if (!scan_value(sc))
+			return false;
+		skip_space(sc);
+		if (sc->p < sc->end && *sc->p == ',') {
+			sc->p++;
+			continue;
+		}
+		if (sc->p < sc->end && *sc->p == close) {
+			sc->p++;
+			break;
+		}
+		return syntax_error(sc, object ? "expected ',' or '}'" :
+		    "expected ',' or ']'");
+	}
+	sc->member = outer_member;
+	sc->depth--;
+	return true;
+}
+
+/* Scans a literal such as true at sc->p. */
+static bool
+scan_literal(struct scan *sc, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(sc->end - sc->p) < n || memcmp(sc->p, word, n) != 0)
+		return syntax_error(sc, "unexpected character");
+	sc->p += n;
+	return true;
+}
+
+/*
+ * Reads a JSON number (its text from s to e, valid per RFC 8259) that
+ * must be an integer from min to max: no fraction, no exponent, and no
+ * minus sign but that of -0.
+ */
+static bool
+integer_value(const char *s, const char *e, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	if (*s == '-') {
+		if (e - s != 2 || s[1] != '0')
+			return false;
+		s++;
+	}
+	return parse_decimal(s, (size_t)(e - s), min, max, out);
+}
+
+/*
+ * Stores the value of the known member being read, scanned from start to
+ * sc->p (its decoded text in sc->text when a string), or notes why not.
+ */
+static void
+take_value(struct scan *sc, const char *start)
+{
+	const struct member *row = sc->row;
+	struct found *found = sc->found;
+	char *at = sc->dest + row->at;
+	size_t kept = sc->text.len < sc->text.cap ? sc->text.len : sc->text.cap;
+	uint64_t number;
+	bool present = true;
+
+	found->outcome = OUTCOME_WRONG;
+	if (*start == 'n') {
+		found->outcome = OUTCOME_NULL;
+		return;
+	}
+	switch (row->kind) {
+	case VALUE_TEXT:
+		if (*start != '"')
+			return;
+		/*
+		 * A text longer than TEXT_MAX is checked by its first TEXT_MAX
+		 * bytes, which no member allows: every check refuses a text
+		 * too long for its member by its length, before its bytes.
+		 */
+		found->why = row->check(sc->value, kept);
+		if (found->why == NULL && sc->text.len >= row->cap)
+			found->why = "is too long";
+		if (found->why != NULL) {
+			found->outcome = OUTCOME_CHECKED;
+			return;
+		}
+		memcpy(at, sc->value, kept);
+		at[kept] = '\0';
+		if (row->len_at != 0)
+			memcpy(sc->dest + row->len_at, &kept, sizeof(kept));
+		break;
+	case VALUE_INTEGER:
+		if ((*start != '-' && (*start < '0' || *start > '9')) ||
+		    !integer_value(start, sc->p, row->min, row->max, &number))
+			return;
+		memcpy(at, &number, sizeof(number));
+		break;
+	case VALUE_INSTANT:
+		/* an instant of TEXT_MAX bytes or more is none */
+		if (*start != '"' || sc->text.len >= sc->text.cap ||
+		    !parse_instant(sc->value, kept, &number))
+			return;
+		memcpy(at, &number, sizeof(number));
+		break;
+	case VALUE_FIXED:
+		if (*start != '"' || sc->text.len != strlen(row->fixed) ||
+		    memcmp(sc->value, row->fixed, sc->text.len) != 0)
+			return;
+		break;
+	}
+	if (row->present_at != 0)
+		memcpy(sc->dest + row->present_at, &present, sizeof(present));
+	found->outcome = OUTCOME_TAKEN;
+}
+
+static bool
+scan_value(struct scan *sc)
+{
+	bool known = sc->member != NULL && sc->depth == 1;
+	const char *start;
+	bool ok;
+
+	skip_space(sc);
+	if (sc->p >= sc->end)
+		return syntax_error(sc, "unexpected end");
+	start = sc->p;
+	switch (*sc->p) {
+	case '{':
+	case '[':
+		ok = scan_container(sc);
+		break;
+	case '"':
+		sc->text.len = 0;
+		ok = scan_string(sc, known ? &sc->text : NULL, false);
+		break;
+	case 't':
+		ok = scan_literal(sc, "true");
+		break;
+	case 'f':
+		ok = scan_literal(sc, "false");
+		break;
+	case 'n':
+		ok = scan_literal(sc, "null");
+		break;
+	default:
+		ok = scan_number(sc);
+		break;
+	}
+	if (ok && known)
+		take_value(sc, start);
+	return ok;
+}
+
+/*
+ * Scans text, which must be exactly one JSON object per RFC 8259, storing
+ * the values of the parts' members into their structs as it goes. False
+ * with invalid filled when the text is not JSON (whatever its members), or
+ * when a known member is given twice or holds a bad text; the rest of the
+ * members' problems are for take_members.
+ */
+static bool
+scan_object(struct scan *sc, const char *text, size_t len,
+    const struct part *parts, size_t nparts, struct invalid *invalid)
+{
+	sc->start = sc->p = text;
+	sc->end = text + len;
+	sc->depth = 0;
+	sc->member = NULL;
+	sc->member_failed = false;
+	sc->invalid = invalid;
+	sc->parts = parts;
+	sc->nparts = nparts;
+	memset(sc->all_found, 0, sizeof(sc->all_found));
+	sc->text.buf = sc->value;
+	sc->text.cap = sizeof(sc->value);
+	skip_space(sc);
+	if (sc->p >= sc->end || *sc->p != '{') {
+		invalid_set(invalid, PROBLEM_INVALID_JSON, NULL,
+		    "the body must be one JSON object");
+		return false;
+	}
+	if (!scan_container(sc))
+		return false;
+	skip_space(sc);
+	if (sc->p != sc->end)
+		return syntax_error(sc, "trailing data after the object");
+	return !sc->member_failed;
+}
+
+/* Fills invalid with the problem of row, found as found; always false. */
+static bool
+member_problem(const struct member *row, const struct found *found,
+    struct invalid *invalid)
+{
+	const char *used = found->given & GIVEN_ALIAS ? row->alias : row->name;
+	const char *field = row->field != NULL ? row->field : used;
+
+	if (found->given == (GIVEN_NAME | GIVEN_ALIAS))
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, row->alias,
+		    "give either %s or %s, not both", row->name, row->alias);
+	else if (row->refusal != NULL)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, field, "%s",
+		    row->refusal);
+	else if (found->given == 0 && row->missing != NULL)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, field, "%s",
+		    row->missing);
+	else if (found->given == 0)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, field,
+		    "%s is required", used);
+	else if (found->outcome == OUTCOME_NULL)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, field,
+		    "%s must not be null", used);
+	else if (found->outcome == OUTCOME_CHECKED)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, field, "%s %s",
+		    used, found->why);
+	else if (row->kind == VALUE_TEXT)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, field,
+		    "%s must be a string", used);
+	else if (row->kind == VALUE_INTEGER)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, field,
+		    "%s must be an integer from %llu to %llu", used,
+		    (unsigned long long)row->min, (unsigned long long)row->max);
+	else if (row->kind == VALUE_INSTANT)
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, field,
+		    "%s must be an RFC 3339 date-time", used);
+	else
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, field,
+		    "%s must be \"%s\"", used, row->fixed);
+	return false;
+}
+
+/*
+ * After a scan that found the text JSON, checks the members row by row, in
+ * the tables' order, and reports the first problem: both names given, a
+ * required member absent, null or a refused value. A member left out gets
+ * its fallback.
+ */
+static bool
+take_members(const struct scan *sc)
+{
+	const struct found *found = sc->all_found;
+
+	for (size_t i = 0; i < sc->nparts; i++) {
+		const struct part *part = &sc->parts[i];
+
+		for (size_t r = 0; r < part->count; r++, found++) {
+			const struct member *row = &part->rows[r];
+
+			if (found->given == 0 && !row->required) {
+				if (row->fallback != NULL)
+					memcpy((char *)part->dest + row->at,
+					    row->fallback,
+					    strlen(row->fallback) + 1);
+				continue;
+			}
+			if (found->given == (GIVEN_NAME | GIVEN_ALIAS) ||
+			    found->given == 0 ||
+			    (found->outcome == OUTCOME_NULL ? !row->nullable :
+			    found->outcome != OUTCOME_TAKEN))
+				return member_problem(row, found, sc->invalid);
+		}
+	}
+	return true;
+}
+
+/* True when the scan found the member name among its parts' rows. */
+static bool
+member_given(const struct scan *sc, const char *name)
+{
+	const struct found *found = sc->all_found;
+
+	for (size_t i = 0; i < sc->nparts; i++)
+		for (size_t r = 0; r < sc->parts[i].count; r++, found++)
+			if (strcmp(sc->parts[i].rows[r].name, name) == 0)
+				return found->given != 0;
+	return false;
+}
+
+/*
+ * Clears the parts' structs and fills them from text. A member named
+ * first (NULL: none) must be given: its absence is reported before any
+ * other member's problem. False with invalid filled on a problem.
+ */
+static bool
+parse_parts(const char *text, size_t len, const struct part *parts,
+    size_t nparts, const char *first, struct invalid *invalid)
+{
+	struct scan sc;
+
+	for (size_t i = 0; i < nparts; i++)
+		memset(parts[i].dest, 0, parts[i].size);
+	if (!scan_object(&sc, text, len, parts, nparts, invalid))
+		return false;
+	if (first != NULL && !member_given(&sc, first)) {
+		invalid_set(invalid, PROBLEM_INVALID_FIELD, first,
+		    "%s is required", first);
+		return false;
+	}
+	return take_members(&sc);
+}
+
+/* The part that fills the struct *d from the table rows. */
+#define PART(table, d) {						\
+	.rows = table, .count = nitems(table), .dest = d, .size = sizeof(*(d)) }
+
+bool
+json_parse_deploy(const char *body, size_t len, struct deploy *out,
+    struct invalid *invalid)
+{
+	const struct part parts[] = { PART(deploy_members, out) };
+
+	return parse_parts(body, len, parts, nitems(parts), NULL, invalid);
+}
+
+bool
+json_parse_export_header(const char *line, size_t len,
+    struct export_header *out, struct invalid *invalid)
+{
+	const struct part parts[] = { PART(header_members, out) };
+
+	return parse_parts(line, len, parts, nitems(parts), NULL, invalid);
+}
+
+/* A line names its environment: it has no fallback, and comes first. */
+bool
+json_parse_export_change(const char *line, size_t len, struct deploy *deploy,
+    struct change_position *position, struct invalid *invalid)
+{
+	const struct part parts[] = {
+		PART(deploy_members, deploy),
+		PART(position_members, position),
+	};
+
+	return parse_parts(line, len, parts, nitems(parts), "environment",
+	    invalid);
+}
