@@ -30,6 +30,7 @@
 				 3 * (2 + METADATA_MAX))
 #define NEXT_ID_KEY		"next-environment-id"	/* meta.db's one key */
 #define KEYFRAME_INTERVAL	128	/* fewest system versions between keyframes */
+#define BULK_CHANGE_BYTES	96	/* a changes.db record, roughly, in a bulk buffer */
 
 struct store {
 	DB_ENV	*env;
@@ -75,6 +76,20 @@ struct keyframe_reader {
 	const unsigned char	*next;
 	const unsigned char	*end;
 	uint32_t		 left;	/* entries not read yet */
+};
+
+/*
+ * A forward scan of a cursor from a key on, with bulk retrieval: each call
+ * into Berkeley DB returns as many records as fit in the buffer, so a long
+ * scan pays for its locks and page lookups once a buffer, not once a record.
+ */
+struct range_scan {
+	DBC		*cursor;
+	unsigned char	 key_buf[SERVICE_KEY_MAX];	/* the longer of the keys */
+	DBT		 key;
+	DBT		 bulk;		/* the buffer the records come back in */
+	void		*next;		/* position in bulk; NULL: fetch more */
+	bool		 started;
 };
 
 /* What a read does inside its transaction. */
@@ -130,6 +145,12 @@ bool		 record_keyframe_next(struct keyframe_reader *, const char **,
 		    size_t *, uint64_t *);
 
 /* store_snapshot.c */
+bool		 range_open(struct range_scan *, DBC *, const void *, size_t,
+		    size_t);
+enum status	 range_next(struct store *, struct range_scan *,
+		    const unsigned char **, size_t *, const unsigned char **,
+		    size_t *);
+void		 range_close(struct range_scan *);
 enum status	 scan_current(struct store *, DBC *, uint32_t, uint32_t,
 		    uint64_t, struct service_list *, bool *);
 uint64_t	 keyframe_interval(const struct store *,
