@@ -91,6 +91,21 @@ enum status	store_change(struct store *store, const char *environment,
 		    uint64_t system_version, struct change_record *out);
 
 /*
+ * The changes of environment in ascending order, a batch at a time: those
+ * of system versions after + 1 to after + limit, never past the current
+ * one, read in one pass in one transaction, so that a long walk through
+ * the history holds no lock between batches. out has room for limit
+ * records; *count says how many were filled (fewer than limit only when
+ * the current version was reached; 0 when after is at or past it).
+ * STATUS_NOT_FOUND when the environment is unknown; STATUS_SYSTEM, logged,
+ * when a version below the current one is missing (a gap: the store is
+ * broken).
+ */
+enum status	store_changes(struct store *store, const char *environment,
+		    uint64_t after, size_t limit, struct change_record *out,
+		    size_t *count);
+
+/*
  * The system version of environment in force at at_ms: the last one
  * created at or before it. *found is false before the first one.
  * STATUS_NOT_FOUND when the environment is unknown.

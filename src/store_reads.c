@@ -1,13 +1,15 @@
 /*
  * The reads of the store: the services of a system version, where an
- * environment stands, its history, one change, the version in force at
- * an instant, and every environment. Each is a read_fn that run_read()
+ * environment stands, its history, one change, its changes in ascending
+ * order, the version in force at an instant, and every environment. Each is a read_fn that run_read()
  * (store.c) runs in a read-committed transaction.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "store.h"
 #include "store_private.h"
 
@@ -233,6 +235,94 @@ store_change(struct store *store, const char *environment,
 	struct change_read r = { environment, system_version, out };
 
 	return run_read(store, read_change, &r, "read a change");
+}
+
+/* The arguments and result of a read of changes in ascending order. */
+struct changes_read {
+	const char		*environment;
+	uint64_t		 after;
+	size_t			 limit;
+	struct change_record	*out;
+	size_t			 count;
+};
+
+/*
+ * Reads the changes after r->after in ascending order (read_fn), in one
+ * bulk scan of changes.db: versions are gapless, so the record that
+ * follows version v must be v + 1, and one missing below the current
+ * version is a broken store.
+ */
+static enum status
+read_changes_after(struct store *store, DB_TXN *txn, void *arg)
+{
+	struct changes_read *r = arg;
+	struct environment_record record;
+	struct range_scan scan;
+	unsigned char start[VERSIONED_KEY_SIZE];
+	const unsigned char *key, *value;
+	size_t key_len, value_len, want;
+	uint64_t version = 0, key_version;
+	uint32_t key_env_id;
+	DBC *cursor = NULL;
+	enum status status;
+
+	r->count = 0;
+	memset(&scan, 0, sizeof(scan));
+	if ((status = get_environment(store, txn, r->environment, 0,
+	    &record)) != STATUS_OK)
+		return status;
+	if (r->after >= record.current || r->limit == 0)
+		return STATUS_OK;
+	want = record.current - r->after < r->limit ?
+	    (size_t)(record.current - r->after) : r->limit;
+	if ((status = translate(store, store->changes->cursor(store->changes,
+	    txn, &cursor, DB_READ_COMMITTED), "open a cursor")) != STATUS_OK)
+		goto done;
+	record_versioned_key(start, record.id, r->after + 1);
+	if (!range_open(&scan, cursor, start, sizeof(start),
+	    want * BULK_CHANGE_BYTES)) {
+		status = translate(store, ENOMEM, "scan changes.db");
+		goto done;
+	}
+	while (r->count < want) {
+		version = r->after + 1 + r->count;
+		if ((status = range_next(store, &scan, &key, &key_len, &value,
+		    &value_len)) != STATUS_OK)
+			break;
+		if (!record_versioned_key_decode(key, key_len, &key_env_id,
+		    &key_version) || key_env_id != record.id ||
+		    key_version != version) {
+			status = STATUS_NOT_FOUND;
+			break;
+		}
+		if (!record_change_decode(value, value_len, version,
+		    &r->out[r->count])) {
+			status = malformed("changes.db");
+			break;
+		}
+		r->count++;
+	}
+	if (status == STATUS_NOT_FOUND) {
+		log_error("store: changes.db lacks system version %" PRIu64
+		    " of %s, whose current version is %" PRIu64 ": a gap in "
+		    "its history", version, r->environment, record.current);
+		status = STATUS_SYSTEM;
+	}
+done:
+	range_close(&scan);
+	return close_cursor(store, cursor, status);
+}
+
+enum status
+store_changes(struct store *store, const char *environment, uint64_t after,
+    size_t limit, struct change_record *out, size_t *count)
+{
+	struct changes_read r = { environment, after, limit, out, 0 };
+	enum status status = run_read(store, read_changes_after, &r,
+	    "read changes");
+
+	*count = status == STATUS_OK ? r.count : 0;
+	return status;
 }
 
 /* The arguments and result of a point-in-time read. */
