@@ -105,6 +105,20 @@ enum status	store_changes(struct store *store, const char *environment,
 		    uint64_t after, size_t limit, struct change_record *out,
 		    size_t *count);
 
+/* What store_walk_changes() calls with each change. */
+typedef enum status change_fn(const struct change_record *change, void *arg);
+
+/*
+ * Calls fn with each change of environment from system version 1 through
+ * through (or the current version, when lower), in ascending order, read
+ * with store_changes() a batch at a time, each batch in a transaction of
+ * its own: fn runs outside any. Stops at the first status other than
+ * STATUS_OK, from the store or from fn, and answers it.
+ */
+enum status	store_walk_changes(struct store *store,
+		    const char *environment, uint64_t through, change_fn *fn,
+		    void *arg);
+
 /*
  * The system version of environment in force at at_ms: the last one
  * created at or before it. *found is false before the first one.

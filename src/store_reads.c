@@ -13,6 +13,12 @@
 #include "store.h"
 #include "store_private.h"
 
+/*
+ * Changes read in one transaction by store_walk_changes(): about 1 KiB
+ * each in memory, and a transaction per batch.
+ */
+#define CHANGES_BATCH	1024
+
 /* The arguments and result of a snapshot read. */
 struct services_read {
 	const char		*environment;
@@ -322,6 +328,31 @@ store_changes(struct store *store, const char *environment, uint64_t after,
 	    "read changes");
 
 	*count = status == STATUS_OK ? r.count : 0;
+	return status;
+}
+
+enum status
+store_walk_changes(struct store *store, const char *environment,
+    uint64_t through, change_fn *fn, void *arg)
+{
+	struct change_record *batch;
+	size_t count = 0;
+	uint64_t after = 0;
+	enum status status = STATUS_OK;
+
+	if ((batch = calloc(CHANGES_BATCH, sizeof(*batch))) == NULL)
+		return translate(store, ENOMEM, "walk changes");
+	while (status == STATUS_OK && after < through) {
+		status = store_changes(store, environment, after,
+		    through - after < CHANGES_BATCH ? (size_t)(through - after) :
+		    CHANGES_BATCH, batch, &count);
+		if (status == STATUS_OK && count == 0)
+			break;		/* through is past the current version */
+		for (size_t i = 0; status == STATUS_OK && i < count; i++)
+			status = fn(&batch[i], arg);
+		after += count;
+	}
+	free(batch);
 	return status;
 }
 
