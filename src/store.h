@@ -98,8 +98,9 @@ enum status	store_change(struct store *store, const char *environment,
  * records; *count says how many were filled (fewer than limit only when
  * the current version was reached; 0 when after is at or past it).
  * STATUS_NOT_FOUND when the environment is unknown; STATUS_SYSTEM, logged,
- * when a version below the current one is missing (a gap: the store is
- * broken).
+ * when the store is broken: a version at or below the current one is
+ * missing (a gap), or, once a batch reaches the current version, a
+ * change is stored beyond it.
  */
 enum status	store_changes(struct store *store, const char *environment,
 		    uint64_t after, size_t limit, struct change_record *out,

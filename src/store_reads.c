@@ -253,6 +253,46 @@ struct changes_read {
 };
 
 /*
+ * After the scan of an environment's changes has read its current
+ * version: the next record of changes.db must be another environment's,
+ * or none. A change of this one above the current version is a broken
+ * store, unless a deploy committed it since the environment was read (a
+ * change is visible only once its transaction, which moves the current
+ * version too, has committed: read the environment again to tell).
+ */
+static enum status
+check_nothing_beyond(struct store *store, DB_TXN *txn, struct range_scan *scan,
+    const char *environment, const struct environment_record *record)
+{
+	struct environment_record again;
+	const unsigned char *key, *value;
+	size_t key_len, value_len;
+	uint64_t key_version;
+	uint32_t key_env_id;
+	enum status status;
+
+	status = range_next(store, scan, &key, &key_len, &value, &value_len);
+	if (status == STATUS_NOT_FOUND)
+		return STATUS_OK;	/* the end of changes.db */
+	if (status != STATUS_OK)
+		return status;
+	if (!record_versioned_key_decode(key, key_len, &key_env_id,
+	    &key_version))
+		return malformed("changes.db");
+	if (key_env_id != record->id)
+		return STATUS_OK;
+	if ((status = get_environment(store, txn, environment, 0, &again)) !=
+	    STATUS_OK)
+		return status;
+	if (key_version <= again.current)
+		return STATUS_OK;	/* a deploy since */
+	log_error("store: changes.db holds system version %" PRIu64 " of %s, "
+	    "beyond its current version %" PRIu64, key_version, environment,
+	    again.current);
+	return STATUS_SYSTEM;
+}
+
+/*
  * Reads the changes after r->after in ascending order (read_fn), in one
  * bulk scan of changes.db: versions are gapless, so the record that
  * follows version v must be v + 1, and one missing below the current
@@ -314,6 +354,9 @@ read_changes_after(struct store *store, DB_TXN *txn, void *arg)
 		    "its history", version, r->environment, record.current);
 		status = STATUS_SYSTEM;
 	}
+	if (status == STATUS_OK && r->after + want == record.current)
+		status = check_nothing_beyond(store, txn, &scan, r->environment,
+		    &record);
 done:
 	range_close(&scan);
 	return close_cursor(store, cursor, status);

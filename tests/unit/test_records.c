@@ -341,13 +341,38 @@ delete_change(struct store *store, const char *environment,
 }
 
 /*
- * A change missing below the current version, put there behind the
- * store's back, is a system error for store_changes() once a batch
+ * Copies the change of system version from of environment to version to,
+ * behind the store's back.
+ */
+static bool
+copy_change(struct store *store, const char *environment, uint64_t from,
+    uint64_t to)
+{
+	struct environment_record record;
+	unsigned char key_buf[VERSIONED_KEY_SIZE], value[CHANGE_VALUE_MAX];
+	size_t size;
+
+	if (get_environment(store, NULL, environment, 0, &record) != STATUS_OK)
+		return false;
+	record_versioned_key(key_buf, record.id, from);
+	if (get_value(store, store->changes, NULL, key_buf, sizeof(key_buf),
+	    value, sizeof(value), &size, 0) != STATUS_OK)
+		return false;
+	record_versioned_key(key_buf, record.id, to);
+	return put_value(store, store->changes, NULL, key_buf, sizeof(key_buf),
+	    value, size, 0) == STATUS_OK;
+}
+
+/*
+ * A change missing at or below the current version, taken away behind
+ * the store's back, is a system error for store_changes() once a batch
  * reaches it: in the middle of an environment, at its last version (the
- * next environment's changes follow), and at the end of changes.db.
+ * next environment's changes follow), and at the end of changes.db. So
+ * is a change stored beyond the current version, once a batch reaches
+ * the current one.
  */
 static void
-test_gap_is_refused(void)
+test_broken_history_is_refused(void)
 {
 	static const struct {
 		const char	*label;
@@ -361,6 +386,9 @@ test_gap_is_refused(void)
 		{ "across the gap", "prod", 0, 10, STATUS_SYSTEM, 0 },
 		{ "from the gap", "prod", 2, 1, STATUS_SYSTEM, 0 },
 		{ "the last version missing", "prod", 3, 10, STATUS_SYSTEM, 0 },
+		{ "short of a change beyond", "mid", 0, 1, STATUS_OK, 1 },
+		{ "a change beyond the current version", "mid", 1, 10,
+		  STATUS_SYSTEM, 0 },
 		{ "the end of the file", "zeta", 0, 10, STATUS_SYSTEM, 0 },
 	};
 	struct change_record batch[10];
@@ -377,10 +405,12 @@ test_gap_is_refused(void)
 	for (uint64_t v = 1; v <= 6; v++)
 		CHECK(deploy_one(store, "prod", "api", v), "deploy %llu",
 		    (unsigned long long)v);
+	CHECK(deploy_one(store, "mid", "api", 1) &&
+	    deploy_one(store, "mid", "api", 2), "deploy mid");
 	CHECK(deploy_one(store, "zeta", "api", 1), "deploy zeta");
 	if (!CHECK(delete_change(store, "prod", 3) &&
-	    delete_change(store, "prod", 6) && delete_change(store, "zeta", 1),
-	    "delete changes"))
+	    delete_change(store, "prod", 6) && delete_change(store, "zeta", 1) &&
+	    copy_change(store, "mid", 2, 3), "damage changes.db"))
 		goto done;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		enum status status = store_changes(store, cases[i].environment,
@@ -402,7 +432,7 @@ static const CU_TestInfo records_tests[] = {
 	{ "change records", test_change_records },
 	{ "keyframe records", test_keyframe_records },
 	{ "malformed record is refused", test_malformed_record_is_refused },
-	{ "gap is refused", test_gap_is_refused },
+	{ "broken history is refused", test_broken_history_is_refused },
 	CU_TEST_INFO_NULL,
 };
 
