@@ -121,6 +121,14 @@ enum status	store_walk_changes(struct store *store,
 		    void *arg);
 
 /*
+ * The system versions of environment's keyframes, in ascending order: *out
+ * (malloc'd, the caller frees it; NULL when there are none) gets *count
+ * of them. STATUS_NOT_FOUND when the environment is unknown.
+ */
+enum status	store_keyframe_versions(struct store *store,
+		    const char *environment, uint64_t **out, size_t *count);
+
+/*
  * The system version of environment in force at at_ms: the last one
  * created at or before it. *found is false before the first one.
  * STATUS_NOT_FOUND when the environment is unknown.

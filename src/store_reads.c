@@ -1,8 +1,9 @@
 /*
  * The reads of the store: the services of a system version, where an
  * environment stands, its history, one change, its changes in ascending
- * order, the version in force at an instant, and every environment. Each is a read_fn that run_read()
- * (store.c) runs in a read-committed transaction.
+ * order, where its keyframes are, the version in force at an instant,
+ * and every environment. Each is a read_fn that run_read() (store.c)
+ * runs in a read-committed transaction.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -396,6 +397,89 @@ store_walk_changes(struct store *store, const char *environment,
 		after += count;
 	}
 	free(batch);
+	return status;
+}
+
+/* The arguments and result of a read of an environment's keyframe versions. */
+struct keyframes_read {
+	const char	*environment;
+	uint64_t	*versions;
+	size_t		 count;
+	size_t		 capacity;
+};
+
+/*
+ * Reads the keys of an environment's keyframes in order (read_fn), never
+ * their values: a keyframe can take several overflow pages.
+ */
+static enum status
+read_keyframe_versions(struct store *store, DB_TXN *txn, void *arg)
+{
+	struct keyframes_read *r = arg;
+	struct environment_record record;
+	unsigned char key_buf[VERSIONED_KEY_SIZE];
+	uint64_t *bigger, key_version;
+	uint32_t key_env_id, flag = DB_SET_RANGE;
+	DBC *cursor = NULL;
+	DBT key, skip;
+	enum status status;
+
+	r->count = 0;
+	if ((status = get_environment(store, txn, r->environment, 0,
+	    &record)) != STATUS_OK)
+		return status;
+	if ((status = translate(store, store->keyframes->cursor(
+	    store->keyframes, txn, &cursor, DB_READ_COMMITTED),
+	    "open a cursor")) != STATUS_OK)
+		return status;
+	record_versioned_key(key_buf, record.id, 0);
+	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
+	memset(&skip, 0, sizeof(skip));
+	skip.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
+	while ((status = translate(store, cursor->get(cursor, &key, &skip,
+	    flag), "read keyframes.db")) == STATUS_OK) {
+		flag = DB_NEXT;
+		if (!record_versioned_key_decode(key_buf, key.size, &key_env_id,
+		    &key_version)) {
+			status = malformed("keyframes.db");
+			break;
+		}
+		if (key_env_id != record.id)
+			break;		/* past the environment's keyframes */
+		if (r->count == r->capacity) {
+			size_t capacity = r->capacity != 0 ? 2 * r->capacity : 64;
+
+			if ((bigger = realloc(r->versions,
+			    capacity * sizeof(*bigger))) == NULL) {
+				status = translate(store, ENOMEM,
+				    "read keyframes");
+				break;
+			}
+			r->versions = bigger;
+			r->capacity = capacity;
+		}
+		r->versions[r->count++] = key_version;
+	}
+	if (status == STATUS_NOT_FOUND)
+		status = STATUS_OK;	/* past the last keyframe */
+	return close_cursor(store, cursor, status);
+}
+
+enum status
+store_keyframe_versions(struct store *store, const char *environment,
+    uint64_t **out, size_t *count)
+{
+	struct keyframes_read r = { environment, NULL, 0, 0 };
+	enum status status = run_read(store, read_keyframe_versions, &r,
+	    "read keyframes");
+
+	if (status != STATUS_OK) {
+		free(r.versions);
+		r.versions = NULL;
+		r.count = 0;
+	}
+	*out = r.versions;
+	*count = r.count;
 	return status;
 }
 

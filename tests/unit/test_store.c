@@ -499,6 +499,21 @@ same_change(const struct change_record *a, const struct change_record *b)
 }
 
 /*
+ * Ten versions of "default" over three services, and keyframes at 3, 6
+ * and 9 (every 3 versions in the tests, as long as there are at most 3
+ * services), then one version of another environment, "later".
+ */
+static void
+seed_ten_versions(void)
+{
+	static const char *const names[] = { "api", "db", "web" };
+
+	for (uint64_t v = 1; v <= 10; v++)
+		expect_deploy(fx.store, "default", names[v % 3], v, v, true);
+	expect_deploy(fx.store, "later", "svc", 1, 1, true);
+}
+
+/*
  * store_changes() walks the history in batches of every size, across
  * keyframes (one every 3 versions here), answering what store_change()
  * does version by version; it stops at the current version, before the
@@ -507,16 +522,13 @@ same_change(const struct change_record *a, const struct change_record *b)
 static void
 test_changes_in_batches(void)
 {
-	static const char *const names[] = { "api", "db", "web" };
 	static const size_t limits[] = { 1, 2, 3, 4, 9, 10, 11, 64 };
 	struct change_record *batch = NULL, one;
 	size_t count = 99;
 	enum status status;
 
 	REQUIRE_STORE(fx.store);
-	for (uint64_t v = 1; v <= 10; v++)
-		expect_deploy(fx.store, "default", names[v % 3], v, v, true);
-	expect_deploy(fx.store, "later", "svc", 1, 1, true);
+	seed_ten_versions();
 	if (!CHECK((batch = calloc(64, sizeof(*batch))) != NULL, "calloc"))
 		return;
 	for (size_t i = 0; i < sizeof(limits) / sizeof(*limits); i++) {
@@ -563,6 +575,30 @@ test_changes_in_batches(void)
 	CHECK(status == STATUS_NOT_FOUND && count == 0,
 	    "an unknown environment: %s", status_name(status));
 	free(batch);
+}
+
+/* store_keyframe_versions() lists an environment's keyframes, only its own. */
+static void
+test_keyframe_versions(void)
+{
+	uint64_t *versions = NULL;
+	size_t count = 99;
+	enum status status;
+
+	REQUIRE_STORE(fx.store);
+	seed_ten_versions();
+	status = store_keyframe_versions(fx.store, "default", &versions, &count);
+	CHECK(status == STATUS_OK && count == 3 && versions != NULL &&
+	    versions[0] == 3 && versions[1] == 6 && versions[2] == 9,
+	    "default: %s, %zu keyframes", status_name(status), count);
+	free(versions);
+	versions = NULL;
+	status = store_keyframe_versions(fx.store, "later", &versions, &count);
+	CHECK(status == STATUS_OK && count == 0 && versions == NULL,
+	    "later: %s, %zu keyframes", status_name(status), count);
+	status = store_keyframe_versions(fx.store, "nowhere", &versions, &count);
+	CHECK(status == STATUS_NOT_FOUND && count == 0 && versions == NULL,
+	    "nowhere: %s", status_name(status));
 }
 
 /* Closing and opening again (with recovery) keeps every version. */
@@ -982,6 +1018,7 @@ static const CU_TestInfo store_tests[] = {
 	{ "longest names", test_longest_names },
 	{ "model replay", test_model_replay },
 	{ "changes in batches", test_changes_in_batches },
+	{ "keyframe versions", test_keyframe_versions },
 	{ "group commit", test_group_commit },
 	{ "reopen keeps everything", test_reopen_keeps_everything },
 	{ "join shares data", test_join_shares_data },
