@@ -97,6 +97,8 @@ typedef enum status read_fn(struct store *, DB_TXN *, void *);
 
 /* store.c */
 DBT		 dbt(void *, size_t, size_t);
+void		 log_db_message(const DB_ENV *, const char *, const char *);
+void		 log_db_info(const DB_ENV *, const char *);
 enum status	 translate(struct store *, int, const char *);
 enum status	 get_value(struct store *, DB *, DB_TXN *, const void *, size_t,
 		    void *, size_t, size_t *, u_int32_t);
