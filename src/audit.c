@@ -1,6 +1,7 @@
 /*
- * The semantic audit: replays each environment's changes from the first
- * and compares every system version the store answers with the replay.
+ * The semantic audit: replays each environment's changes from the first,
+ * in one ascending pass, and compares the replay with what the store
+ * derived from them: each keyframe, at its version, and the current map.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -8,15 +9,23 @@
 #include <string.h>
 
 #include "audit.h"
+#include "log.h"
 #include "model.h"
 
 #define FAULTS_REPORTED_MAX	10	/* per environment; the rest are counted */
 
 /* The replay of one environment. */
 struct replay {
+	struct store		*store;
 	const char		*environment;
 	struct service_list	 services;	/* after the versions seen so far */
 	struct service_list	 spare;		/* for an insertion */
+	struct service_list	 stored;	/* what the store answers */
+	uint64_t		*keyframes;	/* their versions, ascending */
+	size_t			 keyframe_count;
+	size_t			 next_keyframe;	/* the first not compared yet */
+	uint64_t		 version;	/* the last version seen */
+	uint64_t		 last;		/* the current version */
 	uint64_t		 created_ms;	/* of the last version seen */
 	uint64_t		 faults;
 	FILE			*report;
@@ -146,54 +155,81 @@ compare_services(struct replay *r, uint64_t system_version,
 	}
 }
 
-/* Audits one environment; STATUS_OK when it could be read through. */
+/*
+ * Compares the replay with the store's services of system_version, read
+ * as at (0: the current map). A version the store cannot answer is a
+ * fault; a failure to read, the audit's end.
+ */
 static enum status
-audit_environment(struct store *store, struct replay *r,
-    const struct environment_summary *summary)
+compare_stored(struct replay *r, uint64_t system_version, uint64_t at)
 {
-	struct change_record change = { 0 };
-	struct service_list stored;
-	uint64_t last = summary->state.system_version;
+	enum status status = store_services(r->store, r->environment, at,
+	    &r->stored);
+
+	if (status == STATUS_NOT_FOUND) {
+		fault(r, system_version, "its services cannot be read");
+		return STATUS_OK;
+	}
+	if (status == STATUS_OK)
+		compare_services(r, system_version, &r->stored);
+	return status;
+}
+
+/*
+ * Checks one change against the versions before it and applies it to the
+ * replay; at the version of a keyframe below the current one, compares
+ * the replay with the keyframe (change_fn).
+ */
+static enum status
+replay_change(const struct change_record *change, void *arg)
+{
+	struct replay *r = arg;
+	uint64_t v = ++r->version;
 	enum status status = STATUS_OK;
 
-	service_list_init(&stored);
-	for (uint64_t v = 1; v <= last; v++) {
-		status = store_change(store, r->environment, v, &change);
-		if (status == STATUS_NOT_FOUND) {
-			fault(r, v, "missing: the versions have a gap");
-			status = STATUS_OK;
-			continue;
-		}
-		if (status != STATUS_OK)
-			break;
-		if (change.system_version != v)
-			fault(r, v, "its change says %" PRIu64,
-			    change.system_version);
-		if (change.created_ms < r->created_ms)
-			fault(r, v, "created before the version before it");
-		r->created_ms = change.created_ms;
-		if (!apply_change(r, &change)) {
-			status = STATUS_SYSTEM;
-			break;
-		}
-		if ((status = store_services(store, r->environment, v,
-		    &stored)) != STATUS_OK) {
-			if (status != STATUS_NOT_FOUND)
-				break;
-			fault(r, v, "its services cannot be read");
-			status = STATUS_OK;
-			continue;
-		}
-		compare_services(r, v, &stored);
+	if (change->system_version != v)
+		fault(r, v, "its change says %" PRIu64, change->system_version);
+	if (change->created_ms < r->created_ms)
+		fault(r, v, "created before the version before it");
+	r->created_ms = change->created_ms;
+	if (!apply_change(r, change)) {
+		log_error("audit: out of memory");
+		return STATUS_SYSTEM;
 	}
-	if (status == STATUS_OK && last > 0 &&
-	    summary->state.updated_ms != r->created_ms)
-		fault(r, last, "the environment's time is not its last change's");
-	if (status == STATUS_OK && store_change(store, r->environment,
-	    last + 1, &change) != STATUS_NOT_FOUND)
-		fault(r, last + 1, "a change beyond the current version");
-	service_list_free(&stored);
+	for (; status == STATUS_OK && r->next_keyframe < r->keyframe_count &&
+	    r->keyframes[r->next_keyframe] <= v; r->next_keyframe++) {
+		if (r->keyframes[r->next_keyframe] < v)
+			fault(r, r->keyframes[r->next_keyframe],
+			    "a keyframe where no change is");
+		else if (v < r->last)
+			status = compare_stored(r, v, v);
+		/* the current version is read from the current map, at the end */
+	}
 	return status;
+}
+
+/* Audits one environment; STATUS_OK when it could be read through. */
+static enum status
+audit_environment(struct replay *r, const struct environment_summary *summary)
+{
+	uint64_t last = summary->state.system_version;
+	enum status status;
+
+	r->last = last;
+	if ((status = store_keyframe_versions(r->store, r->environment,
+	    &r->keyframes, &r->keyframe_count)) != STATUS_OK ||
+	    (status = store_walk_changes(r->store, r->environment, last,
+	    replay_change, r)) != STATUS_OK)
+		return status;
+	if (r->version != last)
+		fault(r, last, "the environment's changes end at %" PRIu64,
+		    r->version);
+	for (; r->next_keyframe < r->keyframe_count; r->next_keyframe++)
+		fault(r, r->keyframes[r->next_keyframe],
+		    "a keyframe beyond the current version");
+	if (last > 0 && summary->state.updated_ms != r->created_ms)
+		fault(r, last, "the environment's time is not its last change's");
+	return last > 0 ? compare_stored(r, last, 0) : STATUS_OK;
 }
 
 enum status
@@ -210,11 +246,13 @@ audit_store(struct store *store, FILE *report, struct audit_totals *totals)
 		struct replay r;
 
 		memset(&r, 0, sizeof(r));
+		r.store = store;
 		r.environment = list[i].name;
 		r.report = report;
 		service_list_init(&r.services);
 		service_list_init(&r.spare);
-		status = audit_environment(store, &r, &list[i]);
+		service_list_init(&r.stored);
+		status = audit_environment(&r, &list[i]);
 		if (r.faults > FAULTS_REPORTED_MAX)
 			fprintf(report, "%s: %" PRIu64 " more faults\n",
 			    r.environment, r.faults - FAULTS_REPORTED_MAX);
@@ -223,6 +261,8 @@ audit_store(struct store *store, FILE *report, struct audit_totals *totals)
 		totals->faults += r.faults;
 		service_list_free(&r.services);
 		service_list_free(&r.spare);
+		service_list_free(&r.stored);
+		free(r.keyframes);
 	}
 	free(list);
 	return status;

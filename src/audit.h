@@ -19,14 +19,26 @@ struct audit_totals {
 };
 
 /*
- * Checks every environment of store: its system versions are gapless from
- * 1 to the current one, each has its change and a createdAt no earlier than
- * the one before, each change's previous version is the service's version
- * before it, each version's services are the previous version's plus
- * exactly its one change, and the environment's current version and time
- * are its last change's. Each fault found is reported on report (the first
- * few of each environment); totals says how many. STATUS_OK when the
- * store could be read through, faults or not.
+ * Checks every environment of store, replaying its changes in one
+ * ascending pass (store_walk_changes()):
+ *  - its changes are gapless from 1 to its current version, and none is
+ *    stored beyond it (the store answers a system error, logged, when
+ *    either fails: the audit stops there);
+ *  - each change's createdAt is no earlier than the one before;
+ *  - each change's previous version is the service's version before it
+ *    (absent for a new service), and a change changes the version;
+ *  - the environment's time is its last change's createdAt;
+ *  - at the version of each keyframe below the current one, the services
+ *    the store answers for that version, read from the keyframe alone,
+ *    are the replay's; a keyframe beyond the current version is a fault;
+ *  - the current map, as the store answers the current version, is the
+ *    replay of every change (a keyframe at the current version is not
+ *    read: the store answers that version from the current map).
+ * The snapshots of other versions are not read: the store makes each
+ * from a keyframe and the changes after it, all of which are checked.
+ * Each fault found is reported on report (the first few of each
+ * environment); totals says how many. STATUS_OK when the store could be
+ * read through, faults or not.
  */
 enum status	audit_store(struct store *store, FILE *report,
 		    struct audit_totals *totals);

@@ -98,8 +98,8 @@ translate(struct store *store, int rc, const char *what)
 	}
 }
 
-/* Berkeley DB's own messages go to the log. */
-static void
+/* Berkeley DB's own messages go to the log (an environment's errcall). */
+void
 log_db_message(const DB_ENV *env, const char *prefix, const char *message)
 {
 	(void)env;
@@ -107,8 +107,8 @@ log_db_message(const DB_ENV *env, const char *prefix, const char *message)
 	log_error("berkeley db: %s", message);
 }
 
-/* Berkeley DB's informational messages too. */
-static void
+/* Berkeley DB's informational messages too (an environment's msgcall). */
+void
 log_db_info(const DB_ENV *env, const char *message)
 {
 	(void)env;

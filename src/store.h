@@ -91,6 +91,44 @@ enum status	store_change(struct store *store, const char *environment,
 		    uint64_t system_version, struct change_record *out);
 
 /*
+ * The changes of environment in ascending order, a batch at a time: those
+ * of system versions after + 1 to after + limit, never past the current
+ * one, read in one pass in one transaction, so that a long walk through
+ * the history holds no lock between batches. out has room for limit
+ * records; *count says how many were filled (fewer than limit only when
+ * the current version was reached; 0 when after is at or past it).
+ * STATUS_NOT_FOUND when the environment is unknown; STATUS_SYSTEM, logged,
+ * when the store is broken: a version at or below the current one is
+ * missing (a gap), or, once a batch reaches the current version, a
+ * change is stored beyond it.
+ */
+enum status	store_changes(struct store *store, const char *environment,
+		    uint64_t after, size_t limit, struct change_record *out,
+		    size_t *count);
+
+/* What store_walk_changes() calls with each change. */
+typedef enum status change_fn(const struct change_record *change, void *arg);
+
+/*
+ * Calls fn with each change of environment from system version 1 through
+ * through (or the current version, when lower), in ascending order, read
+ * with store_changes() a batch at a time, each batch in a transaction of
+ * its own: fn runs outside any. Stops at the first status other than
+ * STATUS_OK, from the store or from fn, and answers it.
+ */
+enum status	store_walk_changes(struct store *store,
+		    const char *environment, uint64_t through, change_fn *fn,
+		    void *arg);
+
+/*
+ * The system versions of environment's keyframes, in ascending order: *out
+ * (malloc'd, the caller frees it; NULL when there are none) gets *count
+ * of them. STATUS_NOT_FOUND when the environment is unknown.
+ */
+enum status	store_keyframe_versions(struct store *store,
+		    const char *environment, uint64_t **out, size_t *count);
+
+/*
  * The system version of environment in force at at_ms: the last one
  * created at or before it. *found is false before the first one.
  * STATUS_NOT_FOUND when the environment is unknown.

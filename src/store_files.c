@@ -15,15 +15,49 @@
 #include "store.h"
 #include "store_private.h"
 
+/*
+ * The cache of the environment each file is verified in: Berkeley DB
+ * keeps its notes on the file's pages in temporary databases there, and
+ * writes them out when it is full.
+ */
+#define VERIFY_CACHE_BYTES	(4 * 1024 * 1024)
+
 /* The database files of a store, in the order they are verified. */
 static const char *const database_files[] = {
 	"meta.db", "environments.db", "current.db", "changes.db",
 	"keyframes.db"
 };
 
+/*
+ * Berkeley DB's verification of the database file of home, in a private
+ * environment of its own: its cache holds only what the verification
+ * reads and keeps, and, used by this thread alone, it takes no mutexes.
+ * Answers Berkeley DB's code.
+ */
+static int
+verify_file(const char *home, const char *file)
+{
+	DB_ENV *env = NULL;
+	DB *db = NULL;
+	int rc;
+
+	if ((rc = db_env_create(&env, 0)) != 0)
+		return rc;
+	env->set_errcall(env, log_db_message);
+	env->set_msgcall(env, log_db_info);
+	if ((rc = env->set_cachesize(env, 0, VERIFY_CACHE_BYTES, 1)) == 0 &&
+	    (rc = env->open(env, home, DB_CREATE | DB_INIT_MPOOL | DB_PRIVATE,
+	    0600)) == 0 && (rc = db_create(&db, env, 0)) == 0)
+		rc = db->verify(db, file, NULL, NULL, 0);
+	/* the DB handle is gone after verify, whatever it said */
+	env->close(env, 0);
+	return rc;
+}
+
 enum status
 store_verify_files(struct store *store)
 {
+	const char *home = NULL;
 	enum status status = STATUS_OK;
 	int rc;
 
@@ -31,14 +65,11 @@ store_verify_files(struct store *store)
 	if ((rc = store->env->txn_checkpoint(store->env, 0, 0, DB_FORCE)) != 0)
 		return busy_if_deadlock(translate(store, rc, "checkpoint"),
 		    "checkpoint");
+	if ((rc = store->env->get_home(store->env, &home)) != 0)
+		return translate(store, rc, "verify");
 	for (size_t i = 0; i < sizeof(database_files) / sizeof(*database_files);
 	    i++) {
-		DB *db;
-
-		if ((rc = db_create(&db, store->env, 0)) == 0)
-			rc = db->verify(db, database_files[i], NULL, NULL, 0);
-		if (rc != 0) {
-			/* the handle is gone after verify, whatever it said */
+		if ((rc = verify_file(home, database_files[i])) != 0) {
 			log_error("store: %s fails verification: %s",
 			    database_files[i], db_strerror(rc));
 			if (status == STATUS_OK)

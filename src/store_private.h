@@ -31,6 +31,7 @@
 #define NEXT_ID_KEY		"next-environment-id"	/* meta.db's one key */
 #define KEYFRAME_INTERVAL	32	/* fewest system versions between keyframes */
 #define KEYFRAME_SERVICES_PER_VERSION	4	/* keyframe entries each version pays for, at most */
+#define BULK_CHANGE_BYTES	96	/* a changes.db record, roughly, in a bulk buffer */
 
 struct store {
 	DB_ENV	*env;
@@ -84,11 +85,27 @@ struct keyframe_reader {
 	char			 name[SERVICE_NAME_MAX];	/* format 2 rebuilds names here */
 };
 
+/*
+ * A forward scan of a cursor from a key on, with bulk retrieval: each call
+ * into Berkeley DB returns as many records as fit in the buffer, so a long
+ * scan pays for its locks and page lookups once a buffer, not once a record.
+ */
+struct range_scan {
+	DBC		*cursor;
+	unsigned char	 key_buf[SERVICE_KEY_MAX];	/* the longer of the keys */
+	DBT		 key;
+	DBT		 bulk;		/* the buffer the records come back in */
+	void		*next;		/* position in bulk; NULL: fetch more */
+	bool		 started;
+};
+
 /* What a read does inside its transaction. */
 typedef enum status read_fn(struct store *, DB_TXN *, void *);
 
 /* store.c */
 DBT		 dbt(void *, size_t, size_t);
+void		 log_db_message(const DB_ENV *, const char *, const char *);
+void		 log_db_info(const DB_ENV *, const char *);
 enum status	 translate(struct store *, int, const char *);
 enum status	 get_value(struct store *, DB *, DB_TXN *, const void *, size_t,
 		    void *, size_t, size_t *, u_int32_t);
@@ -137,6 +154,12 @@ bool		 record_keyframe_next(struct keyframe_reader *, const char **,
 		    size_t *, uint64_t *);
 
 /* store_snapshot.c */
+bool		 range_open(struct range_scan *, DBC *, const void *, size_t,
+		    size_t);
+enum status	 range_next(struct store *, struct range_scan *,
+		    const unsigned char **, size_t *, const unsigned char **,
+		    size_t *);
+void		 range_close(struct range_scan *);
 enum status	 scan_current(struct store *, DBC *, uint32_t, uint32_t,
 		    uint64_t, struct service_list *, bool *);
 uint64_t	 keyframe_interval(const struct store *,

@@ -20,28 +20,13 @@
 #define BULK_BUFFER_MIN		(8 * 1024)	/* bytes of records read per call */
 #define BULK_BUFFER_MAX		(64 * 1024)	/* in a scan (at least a page) */
 #define BULK_CURRENT_BYTES	48	/* a current.db record, roughly, in a buffer */
-#define BULK_CHANGE_BYTES	96	/* a changes.db record, likewise */
-
-/*
- * A forward scan of a cursor from a key on, with bulk retrieval: each call
- * into Berkeley DB returns as many records as fit in the buffer, so a long
- * scan pays for its locks and page lookups once a buffer, not once a record.
- */
-struct range_scan {
-	DBC		*cursor;
-	unsigned char	 key_buf[SERVICE_KEY_MAX];	/* the longer of the keys */
-	DBT		 key;
-	DBT		 bulk;		/* the buffer the records come back in */
-	void		*next;		/* position in bulk; NULL: fetch more */
-	bool		 started;
-};
 
 /*
  * Starts a scan at the first key at or after start, with a buffer for
  * about expected bytes of records (Berkeley DB fills a buffer whole, so a
  * short scan gets a small one); false when out of memory.
  */
-static bool
+bool
 range_open(struct range_scan *scan, DBC *cursor, const void *start,
     size_t start_len, size_t expected)
 {
@@ -65,7 +50,7 @@ range_open(struct range_scan *scan, DBC *cursor, const void *start,
  * The next record: pointers into the scan's buffer, valid until the next
  * call. STATUS_NOT_FOUND past the last record.
  */
-static enum status
+enum status
 range_next(struct store *store, struct range_scan *scan,
     const unsigned char **key, size_t *key_len, const unsigned char **data,
     size_t *data_len)
@@ -96,7 +81,8 @@ range_next(struct store *store, struct range_scan *scan,
 	}
 }
 
-static void
+/* Frees the scan's buffer; the cursor stays the caller's. */
+void
 range_close(struct range_scan *scan)
 {
 	free(scan->bulk.data);

@@ -21,12 +21,37 @@ write_line(FILE *out, const char *text, size_t len)
 	return fwrite(text, 1, len, out) == len && fputc('\n', out) != EOF;
 }
 
+/* Where export writes, and how many lines so far. */
+struct export_output {
+	FILE		*out;
+	const char	*environment;
+	uint64_t	*lines;
+};
+
+/* Writes one change as a line (change_fn). */
+static enum status
+export_change(const struct change_record *change, void *arg)
+{
+	struct export_output *o = arg;
+	size_t len;
+	char *text;
+	enum status status = STATUS_OK;
+
+	if ((text = json_render_export_change(o->environment, change,
+	    &len)) == NULL || !write_line(o->out, text, len))
+		status = STATUS_SYSTEM;
+	free(text);
+	if (status == STATUS_OK)
+		(*o->lines)++;
+	return status;
+}
+
 enum status
 transfer_export(struct store *store, FILE *out, uint64_t *lines)
 {
 	struct environment_summary *list = NULL;
 	struct export_header header = { .system_versions = 0 };
-	struct change_record change = { 0 };
+	struct export_output output = { out, NULL, lines };
 	size_t count = 0, len;
 	char *text;
 	enum status status;
@@ -41,19 +66,11 @@ transfer_export(struct store *store, FILE *out, uint64_t *lines)
 	    !write_line(out, text, len))
 		status = STATUS_SYSTEM;
 	free(text);
+	/* each environment up to the version it had when the export began */
 	for (size_t i = 0; status == STATUS_OK && i < count; i++) {
-		for (uint64_t v = 1; status == STATUS_OK &&
-		    v <= list[i].state.system_version; v++) {
-			if ((status = store_change(store, list[i].name, v,
-			    &change)) != STATUS_OK)
-				break;
-			if ((text = json_render_export_change(list[i].name,
-			    &change, &len)) == NULL || !write_line(out, text, len))
-				status = STATUS_SYSTEM;
-			free(text);
-			if (status == STATUS_OK)
-				(*lines)++;
-		}
+		output.environment = list[i].name;
+		status = store_walk_changes(store, list[i].name,
+		    list[i].state.system_version, export_change, &output);
 	}
 	if (fflush(out) == EOF || ferror(out)) {
 		log_error("export: cannot write the output");

@@ -25,7 +25,9 @@ What it measures (every figure comes from this run; nothing is hard-coded):
        versions, from the newest and from the middle: single requests
        timed at the client (seeded on the W6 server, whose commits are not
        flushed: reads do not depend on it)
-  S1, S3, S4, H1 of the store itself: build/store_bench's KEY VALUE UNIT lines
+  S1, S3, S4, H1 of the store itself: build/store_bench's KEY VALUE UNIT lines;
+       then cgi-bin/releasemgr-admin export and verify, timed on the S3 store
+       store_bench leaves
 
 How: the servers are started through tests/e2e/harness.py (the real
 launcher, nginx and pool, on 127.0.0.1 in temporary directories) with the
@@ -40,7 +42,8 @@ connections. Everything started is stopped at the end, on errors and on
 Ctrl-C or SIGTERM too.
 
   python3 tests/bench/bench.py [--store-bench build/store_bench]
-      [--out docs/benchmarks.md] [--duration S] [--runs N] [--quick]
+      [--admin cgi-bin/releasemgr-admin] [--out docs/benchmarks.md]
+      [--duration S] [--runs N] [--quick]
 
 --quick (2 s, 1 run, 1,000 versions and services) is a smoke test of the
 program itself, well under a minute; its figures are not the benchmark.
@@ -76,6 +79,7 @@ SEED_TIMEOUT = 900.0          # seconds for one seeding
 SERVICES = 100                # services of the W2 environment and of W4/W6
 COLD_READS = 7                # S2: single requests, each a new version
 STORE_BENCH_TIMEOUT = 1800.0
+ADMIN_TIMEOUT = 600.0          # seconds for releasemgr-admin export or verify
 
 ENV_W2, ENV_W4, ENV_W5, ENV_S2 = 'bench-w2', 'bench-w4', 'bench-w5', 'bench-s2'
 ENV_H1 = 'bench-h1'
@@ -343,21 +347,55 @@ def db_file_bytes(data_dir):
                for name in os.listdir(home) if name.endswith('.db'))
 
 
-def run_store_bench(path, quick):
-    """build/store_bench's KEY VALUE UNIT lines, or (None, why not)."""
+def run_store_bench(path, admin, quick):
+    """build/store_bench's KEY VALUE UNIT lines, then the times of admin's export and
+    verify on the S3 store it leaves; or (lines or None, why not)."""
     if not path or not os.access(path, os.X_OK):
         return None, '%s is missing: no store-level figures (build it, then rerun)' % path
     print('store_bench %s' % path, flush=True)
+    # store_bench keeps its directory under ours, which is removed whatever happens
+    tmp = tempfile.mkdtemp(prefix='releasemgr-store-bench-')
     try:
-        done = subprocess.run([path] + (['--quick'] if quick else []), capture_output=True,
-                              text=True, timeout=STORE_BENCH_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        return None, '%s did not finish within %.0f s' % (path, STORE_BENCH_TIMEOUT)
-    lines = re.findall(r'^(\S+) (\S+) (\S+)$', done.stdout, re.M)
-    if done.returncode != 0:
-        return lines or None, '%s exited with status %d: %s' % (
-            path, done.returncode, done.stderr.strip()[-500:])
-    return lines, None
+        try:
+            done = subprocess.run([path, '--keep'] + (['--quick'] if quick else []),
+                                  capture_output=True, text=True, timeout=STORE_BENCH_TIMEOUT,
+                                  env=dict(os.environ, TMPDIR=tmp))
+        except subprocess.TimeoutExpired:
+            return None, '%s did not finish within %.0f s' % (path, STORE_BENCH_TIMEOUT)
+        lines = re.findall(r'^(\S+) (\S+) (\S+)$', done.stdout, re.M)
+        if done.returncode != 0:
+            return lines or None, '%s exited with status %d: %s' % (
+                path, done.returncode, done.stderr.strip()[-500:])
+        kept = re.search(r'^kept (\S+)$', done.stderr, re.M)
+        if not kept:
+            return lines, '%s left no S3 store: no export or verify figures' % path
+        return lines, admin_figures(admin, kept.group(1), lines)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def admin_figures(admin, root, lines):
+    """Times `admin --data-dir ROOT/s3 export > file`, then `verify`, appending their
+    KEY VALUE UNIT lines to lines; None, or why not."""
+    if not os.access(admin, os.X_OK):
+        return '%s is missing: no export or verify figures (build it, then rerun)' % admin
+    for command in ('export', 'verify'):
+        print('releasemgr-admin %s on the S3 store' % command, flush=True)
+        with open(os.path.join(root, command + '.out'), 'w') as out:
+            start = time.monotonic()
+            try:
+                done = subprocess.run([admin, '--data-dir', os.path.join(root, 's3'), command],
+                                      stdout=out, stderr=subprocess.PIPE, text=True,
+                                      timeout=ADMIN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                return 'releasemgr-admin %s did not finish within %.0f s' % (command,
+                                                                         ADMIN_TIMEOUT)
+            seconds = time.monotonic() - start
+        if done.returncode != 0:
+            return 'releasemgr-admin %s of the S3 store exited with status %d: %s' % (
+                command, done.returncode, done.stderr.strip()[-500:])
+        lines.append(('admin_%s_seconds' % command, '%.2f' % seconds, 's'))
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -476,6 +514,14 @@ def targets(results, extra, store_lines):
     value = store_value(store_lines, r'^s4', 'size_per_version')
     rows.append(row('S4 <= 200 bytes per system version (store_bench)', value,
                     '%.1f bytes' % (value or 0), value is not None and value <= 200))
+    versions = format(int(store_value(store_lines, r'^s3_system_versions') or 0), ',')
+    value = store_value(store_lines, r'^admin_export_seconds')
+    rows.append(row('export of the S3 store (%s versions) < 4 s' % versions, value,
+                    '%.2f s (releasemgr-admin export > file)' % (value or 0),
+                    value is not None and value < 4))
+    value = store_value(store_lines, r'^admin_verify_seconds')
+    rows.append(row('verify of the S3 store (%s versions) succeeds' % versions, value,
+                    'in %.2f s (releasemgr-admin verify)' % (value or 0), value is not None))
     rss = [m['VmRSS'] for m in extra.get('rss_end', {}).values()]
     value = max(rss) if rss else None
     rows.append(row('S4 each worker < 16 MiB RSS (at the end)', value,
@@ -582,7 +628,11 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
     if store_error:
         out += ['**%s**' % store_error, '']
     if store_lines:
-        out += [md_table(['key', 'value', 'unit'], store_lines), '']
+        out += [md_table(['key', 'value', 'unit'], store_lines), '',
+                '`admin_export_seconds` and `admin_verify_seconds`: wall-clock time of one '
+                '`cgi-bin/releasemgr-admin --data-dir DIR export > file` and one `... verify` '
+                '(Berkeley DB\'s verification and the audit) on the S3 store store_bench '
+                'leaves behind (`--keep`).', '']
     out += ['## Targets', '',
             md_table(['target', 'measured', 'verdict'],
                      [(t, m, 'not measured' if ok is None else 'met' if ok else '**NOT met**')
@@ -598,6 +648,9 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--store-bench', default=os.path.join(REPO_ROOT, 'build', 'store_bench'),
                         help='the store micro-benchmark binary (default build/store_bench)')
+    parser.add_argument('--admin', default=os.path.join(REPO_ROOT, 'cgi-bin', 'releasemgr-admin'),
+                        help='releasemgr-admin, timed on the S3 store (default '
+                        'cgi-bin/releasemgr-admin)')
     parser.add_argument('--out', default=os.path.join(REPO_ROOT, 'docs', 'benchmarks.md'))
     parser.add_argument('--duration', type=int, help='seconds per wrk run (default 10)')
     parser.add_argument('--runs', type=int, help='wrk runs per workload (default 3)')
@@ -698,7 +751,7 @@ def main():
         for server in list(harness.Server._live):
             server.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
-    store_lines, store_error = run_store_bench(opts.store_bench, opts.quick)
+    store_lines, store_error = run_store_bench(opts.store_bench, opts.admin, opts.quick)
 
     warnings = ['%s had %d answers with a bad status and %d socket errors'
                 % (name, r['bad_status'], r['socket_errors'])

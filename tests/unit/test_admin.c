@@ -2,7 +2,9 @@
  * The admin suite: what releasemgr-admin is made of. Export and import
  * (transfer.c) between two stores, the semantic audit (audit.c), and the
  * store's import, backup, restore and verification. Each test works in
- * temporary directories of its own.
+ * temporary directories of its own. The audit's tests damage a store
+ * behind its back with the store's own record helpers (store_private.h,
+ * as test_records.c does).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "audit.h"
 #include "json.h"
 #include "store.h"
+#include "store_private.h"
 #include "tests.h"
 #include "transfer.h"
 
@@ -317,12 +320,114 @@ test_restore_refuses_what_is_no_backup(void)
 	    STATUS_NOT_FOUND, "a missing directory");
 }
 
+/*
+ * Writes a keyframe of one service, name at version, as the keyframe of
+ * environment at system_version, behind the store's back.
+ */
+static bool
+put_keyframe_of(struct store *store, const char *environment,
+    uint64_t system_version, const char *name, uint64_t version)
+{
+	struct environment_record record;
+	struct service_list list;
+	unsigned char key[VERSIONED_KEY_SIZE], *value = NULL;
+	size_t size = 0;
+	bool ok;
+
+	service_list_init(&list);
+	ok = get_environment(store, NULL, environment, 0, &record) ==
+	    STATUS_OK && service_list_append(&list, name, strlen(name),
+	    version) && record_keyframe_size(&list, &size) &&
+	    (value = malloc(size)) != NULL;
+	if (ok) {
+		record_keyframe_encode(&list, value);
+		record_versioned_key(key, record.id, system_version);
+		ok = put_value(store, store->keyframes, NULL, key, sizeof(key),
+		    value, size, 0) == STATUS_OK;
+	}
+	free(value);
+	service_list_free(&list);
+	return ok;
+}
+
+/* A keyframe below the current version that says something else. */
+static bool
+damage_keyframe(struct store *store)
+{
+	return put_keyframe_of(store, "prod", 3, "svc", 999);
+}
+
+/* A keyframe where no version is yet. */
+static bool
+add_keyframe_beyond(struct store *store)
+{
+	return put_keyframe_of(store, "prod", 40, "svc", 40);
+}
+
+/* A current.db entry with a version no change made. */
+static bool
+damage_current(struct store *store)
+{
+	struct environment_record record;
+	struct current_record current;
+	unsigned char key[SERVICE_KEY_MAX], value[CURRENT_VALUE_SIZE];
+	size_t key_len;
+
+	if (get_environment(store, NULL, "prod", 0, &record) != STATUS_OK)
+		return false;
+	key_len = record_service_key(key, record.id, "svc", 3);
+	current.version = 999;
+	current.since = record.current;
+	record_current_encode(&current, value);
+	return put_value(store, store->current, NULL, key, key_len, value,
+	    sizeof(value), 0) == STATUS_OK;
+}
+
+/*
+ * What the store derived from the changes, damaged behind its back, is
+ * a fault of the audit: a keyframe, a keyframe beyond the current
+ * version, an entry of the current map. Each case has a store of its own.
+ */
+static void
+test_audit_finds_damage(void)
+{
+	static const struct {
+		const char	*label;
+		bool		(*damage)(struct store *);
+	} cases[] = {
+		{ "a damaged keyframe", damage_keyframe },
+		{ "a keyframe beyond the current version", add_keyframe_beyond },
+		{ "a damaged current.db entry", damage_current },
+	};
+
+	for (int i = 0; i < (int)(sizeof(cases) / sizeof(*cases)); i++) {
+		if (!open_store(i))
+			return;
+		seed(fx.store[i]);
+		CHECK(audit_faults(fx.store[i]) == 0, "%s: none before",
+		    cases[i].label);
+		if (!CHECK(cases[i].damage(fx.store[i]), "%s: damage",
+		    cases[i].label))
+			continue;
+		/*
+		 * verify runs in a process of its own: none of what this one
+		 * read (its keyframe cache) survives into it
+		 */
+		store_close(fx.store[i]);
+		fx.store[i] = NULL;
+		if (open_store(i))
+			CHECK(audit_faults(fx.store[i]) == 1, "%s: one fault",
+			    cases[i].label);
+	}
+}
+
 static const CU_TestInfo admin_tests[] = {
 	{ "export, import, export again", test_export_import_round_trip },
 	{ "import refuses what does not follow",
 	  test_import_refuses_what_does_not_follow },
 	{ "import errors", test_import_errors },
 	{ "backup, restore, verify", test_backup_restore_verify },
+	{ "audit finds damage", test_audit_finds_damage },
 	{ "restore refuses what is no backup",
 	  test_restore_refuses_what_is_no_backup },
 	CU_TEST_INFO_NULL,

@@ -4,7 +4,8 @@
  * a change of layout cannot pass unnoticed (the files on disk keep them);
  * and each decode refuses what it did not write: a short or long value, a
  * wrong format byte, a text running past the end. Last, a malformed
- * record in a store is answered as a system error, never as data.
+ * record in a store is answered as a system error, never as data, and so
+ * is a gap in an environment's history.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -387,6 +388,126 @@ done:
 	temp_dir_remove(dir);
 }
 
+/* Deploys name at version into environment; false when it fails. */
+static bool
+deploy_one(struct store *store, const char *environment, const char *name,
+    uint64_t version)
+{
+	struct deploy deploy;
+	struct deploy_result result;
+
+	memset(&deploy, 0, sizeof(deploy));
+	snprintf(deploy.environment, sizeof(deploy.environment), "%s",
+	    environment);
+	deploy.name_len = strlen(name);
+	memcpy(deploy.name, name, deploy.name_len);
+	deploy.version = version;
+	return store_deploy(store, &deploy, &result) == STATUS_OK;
+}
+
+/* Deletes the change of system_version of environment behind the store's back. */
+static bool
+delete_change(struct store *store, const char *environment,
+    uint64_t system_version)
+{
+	struct environment_record record;
+	unsigned char key_buf[VERSIONED_KEY_SIZE];
+	DBT key;
+
+	if (get_environment(store, NULL, environment, 0, &record) != STATUS_OK)
+		return false;
+	record_versioned_key(key_buf, record.id, system_version);
+	memset(&key, 0, sizeof(key));
+	key.data = key_buf;
+	key.size = sizeof(key_buf);
+	return store->changes->del(store->changes, NULL, &key, 0) == 0;
+}
+
+/*
+ * Copies the change of system version from of environment to version to,
+ * behind the store's back.
+ */
+static bool
+copy_change(struct store *store, const char *environment, uint64_t from,
+    uint64_t to)
+{
+	struct environment_record record;
+	unsigned char key_buf[VERSIONED_KEY_SIZE], value[CHANGE_VALUE_MAX];
+	size_t size;
+
+	if (get_environment(store, NULL, environment, 0, &record) != STATUS_OK)
+		return false;
+	record_versioned_key(key_buf, record.id, from);
+	if (get_value(store, store->changes, NULL, key_buf, sizeof(key_buf),
+	    value, sizeof(value), &size, 0) != STATUS_OK)
+		return false;
+	record_versioned_key(key_buf, record.id, to);
+	return put_value(store, store->changes, NULL, key_buf, sizeof(key_buf),
+	    value, size, 0) == STATUS_OK;
+}
+
+/*
+ * A change missing at or below the current version, taken away behind
+ * the store's back, is a system error for store_changes() once a batch
+ * reaches it: in the middle of an environment, at its last version (the
+ * next environment's changes follow), and at the end of changes.db. So
+ * is a change stored beyond the current version, once a batch reaches
+ * the current one.
+ */
+static void
+test_broken_history_is_refused(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*environment;
+		uint64_t	 after;
+		size_t		 limit;
+		enum status	 expected;
+		size_t		 count;
+	} cases[] = {
+		{ "before the gap", "prod", 0, 2, STATUS_OK, 2 },
+		{ "across the gap", "prod", 0, 10, STATUS_SYSTEM, 0 },
+		{ "from the gap", "prod", 2, 1, STATUS_SYSTEM, 0 },
+		{ "the last version missing", "prod", 3, 10, STATUS_SYSTEM, 0 },
+		{ "short of a change beyond", "mid", 0, 1, STATUS_OK, 1 },
+		{ "a change beyond the current version", "mid", 1, 10,
+		  STATUS_SYSTEM, 0 },
+		{ "the end of the file", "zeta", 0, 10, STATUS_SYSTEM, 0 },
+	};
+	struct change_record batch[10];
+	struct store_options options;
+	struct store *store = NULL;
+	char dir[64];
+	size_t count;
+
+	if (!temp_dir_create(dir, sizeof(dir)))
+		return;
+	options = test_store_options(dir, STORE_RECOVER);
+	if (!CHECK(store_open(&options, &store) == STATUS_OK, "open"))
+		goto done;
+	for (uint64_t v = 1; v <= 6; v++)
+		CHECK(deploy_one(store, "prod", "api", v), "deploy %llu",
+		    (unsigned long long)v);
+	CHECK(deploy_one(store, "mid", "api", 1) &&
+	    deploy_one(store, "mid", "api", 2), "deploy mid");
+	CHECK(deploy_one(store, "zeta", "api", 1), "deploy zeta");
+	if (!CHECK(delete_change(store, "prod", 3) &&
+	    delete_change(store, "prod", 6) && delete_change(store, "zeta", 1) &&
+	    copy_change(store, "mid", 2, 3), "damage changes.db"))
+		goto done;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		enum status status = store_changes(store, cases[i].environment,
+		    cases[i].after, cases[i].limit, batch, &count);
+
+		CHECK(status == cases[i].expected && count == cases[i].count,
+		    "%s: %s, %zu changes", cases[i].label, status_name(status),
+		    count);
+	}
+done:
+	store_close(store);
+	temp_dir_remove(dir);
+}
+
 static const CU_TestInfo records_tests[] = {
 	{ "environment layout", test_environment_layout },
 	{ "fixed records", test_fixed_records },
@@ -396,6 +517,7 @@ static const CU_TestInfo records_tests[] = {
 	{ "keyframe of format 1", test_keyframe_format_1 },
 	{ "keyframe of format 2 refused", test_keyframe_format_2_refused },
 	{ "malformed record is refused", test_malformed_record_is_refused },
+	{ "broken history is refused", test_broken_history_is_refused },
 	CU_TEST_INFO_NULL,
 };
 

@@ -505,6 +505,120 @@ test_model_replay(void)
 	check_model(order, current);
 }
 
+/* True when two changes say the same, field by field. */
+static bool
+same_change(const struct change_record *a, const struct change_record *b)
+{
+	return a->system_version == b->system_version &&
+	    a->created_ms == b->created_ms && a->name_len == b->name_len &&
+	    memcmp(a->name, b->name, a->name_len) == 0 &&
+	    a->version == b->version && a->has_previous == b->has_previous &&
+	    (!a->has_previous || a->previous == b->previous);
+}
+
+/*
+ * Ten versions of "default" over three services, and keyframes at 3, 6
+ * and 9 (every 3 versions in the tests, as long as there are at most 3
+ * services), then one version of another environment, "later".
+ */
+static void
+seed_ten_versions(void)
+{
+	static const char *const names[] = { "api", "db", "web" };
+
+	for (uint64_t v = 1; v <= 10; v++)
+		expect_deploy(fx.store, "default", names[v % 3], v, v, true);
+	expect_deploy(fx.store, "later", "svc", 1, 1, true);
+}
+
+/*
+ * store_changes() walks the history in batches of every size, across
+ * keyframes (one every 3 versions here), answering what store_change()
+ * does version by version; it stops at the current version, before the
+ * next environment's changes, and never reads past it.
+ */
+static void
+test_changes_in_batches(void)
+{
+	static const size_t limits[] = { 1, 2, 3, 4, 9, 10, 11, 64 };
+	struct change_record *batch = NULL, one;
+	size_t count = 99;
+	enum status status;
+
+	REQUIRE_STORE(fx.store);
+	seed_ten_versions();
+	if (!CHECK((batch = calloc(64, sizeof(*batch))) != NULL, "calloc"))
+		return;
+	for (size_t i = 0; i < sizeof(limits) / sizeof(*limits); i++) {
+		uint64_t after = 0;
+
+		do {
+			size_t expected = 10 - after < limits[i] ?
+			    (size_t)(10 - after) : limits[i];
+
+			status = store_changes(fx.store, "default", after,
+			    limits[i], batch, &count);
+			if (!CHECK(status == STATUS_OK && count == expected,
+			    "limit %zu after %llu: %s, %zu changes, expected "
+			    "%zu", limits[i], (unsigned long long)after,
+			    status_name(status), count, expected))
+				break;
+			for (size_t k = 0; k < count; k++)
+				CHECK(store_change(fx.store, "default",
+				    after + 1 + k, &one) == STATUS_OK &&
+				    same_change(&batch[k], &one), "limit %zu: "
+				    "version %llu", limits[i],
+				    (unsigned long long)(after + 1 + k));
+			after += count;
+		} while (count > 0);
+		CHECK(after == 10, "limit %zu: %llu versions walked", limits[i],
+		    (unsigned long long)after);
+	}
+	status = store_changes(fx.store, "default", 5, 1, batch, &count);
+	CHECK(status == STATUS_OK && count == 1 &&
+	    batch[0].system_version == 6 && batch[0].version == 6 &&
+	    batch[0].name_len == 3 && memcmp(batch[0].name, "api", 3) == 0 &&
+	    batch[0].has_previous && batch[0].previous == 3,
+	    "one change in the middle");
+	status = store_changes(fx.store, "default", 10, 5, batch, &count);
+	CHECK(status == STATUS_OK && count == 0, "after the current version");
+	status = store_changes(fx.store, "default", 99, 5, batch, &count);
+	CHECK(status == STATUS_OK && count == 0, "far past the current version");
+	status = store_changes(fx.store, "later", 0, 64, batch, &count);
+	CHECK(status == STATUS_OK && count == 1 &&
+	    batch[0].system_version == 1 && !batch[0].has_previous,
+	    "the last environment's one change");
+	count = 99;
+	status = store_changes(fx.store, "nowhere", 0, 5, batch, &count);
+	CHECK(status == STATUS_NOT_FOUND && count == 0,
+	    "an unknown environment: %s", status_name(status));
+	free(batch);
+}
+
+/* store_keyframe_versions() lists an environment's keyframes, only its own. */
+static void
+test_keyframe_versions(void)
+{
+	uint64_t *versions = NULL;
+	size_t count = 99;
+	enum status status;
+
+	REQUIRE_STORE(fx.store);
+	seed_ten_versions();
+	status = store_keyframe_versions(fx.store, "default", &versions, &count);
+	CHECK(status == STATUS_OK && count == 3 && versions != NULL &&
+	    versions[0] == 3 && versions[1] == 6 && versions[2] == 9,
+	    "default: %s, %zu keyframes", status_name(status), count);
+	free(versions);
+	versions = NULL;
+	status = store_keyframe_versions(fx.store, "later", &versions, &count);
+	CHECK(status == STATUS_OK && count == 0 && versions == NULL,
+	    "later: %s, %zu keyframes", status_name(status), count);
+	status = store_keyframe_versions(fx.store, "nowhere", &versions, &count);
+	CHECK(status == STATUS_NOT_FOUND && count == 0 && versions == NULL,
+	    "nowhere: %s", status_name(status));
+}
+
 /* Closing and opening again (with recovery) keeps every version. */
 static void
 test_reopen_keeps_everything(void)
@@ -921,6 +1035,8 @@ static const CU_TestInfo store_tests[] = {
 	{ "prefix names", test_prefix_names },
 	{ "longest names", test_longest_names },
 	{ "model replay", test_model_replay },
+	{ "changes in batches", test_changes_in_batches },
+	{ "keyframe versions", test_keyframe_versions },
 	{ "group commit", test_group_commit },
 	{ "reopen keeps everything", test_reopen_keeps_everything },
 	{ "join shares data", test_join_shares_data },
