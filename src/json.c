@@ -127,8 +127,10 @@ format_uint(uint64_t v, char out[UINT_DIGITS_MAX])
 
 /*
  * The list is the hot path of every read, so it is written straight into
- * one buffer of the exact size, with no tree: the output is the same as
- * json-c's (names are validated UTF-8, which passes through unescaped).
+ * one buffer of the exact size, with no tree: for every name the
+ * validators let in (UTF-8 without control characters, which passes
+ * through unescaped) the output is the same as json-c's. (Only DEL,
+ * which no name holds, would differ: escaped here, raw from json-c.)
  */
 char *
 json_render_services(const struct service_list *list, size_t *len)
