@@ -488,9 +488,15 @@ def targets(results, extra, store_lines):
     rows.append(row('S1 deploy 10k services / 10 services <= 1.2', value,
                     '%.2f (store_bench, no log flush)' % (value or 0),
                     value is not None and value <= 1.2))
-    value = store_value(store_lines, r'^s3', 'ratio')
-    rows.append(row('S3 old / new version read <= 2', value, '%.2f (store_bench)' % (value or 0),
-                    value is not None and value <= 2))
+    value = store_value(store_lines, r'^s3_services_ratio_old_over_new')
+    rows.append(row('S3 old / new version read <= 1.5', value, '%.2f (store_bench)' % (value or 0),
+                    value is not None and value <= 1.5))
+    # the same measure for versions whose keyframe no read used before: not
+    # the target's old versions, but what a first read of any version costs
+    value = store_value(store_lines, r'^s3_services_ratio_deep_over_new')
+    rows.append(row('S3 deep version (its keyframe read for the first time) / new <= 1.5',
+                    value, '%.2f (store_bench)' % (value or 0),
+                    value is not None and value <= 1.5))
     value = results['S2']['rps'] if 'S2' in results else None
     rows.append(row('S2 10k services, repeats >= 1,000 req/s', value,
                     '%.0f req/s' % (value or 0), value is not None and value >= 1000))
