@@ -1,13 +1,9 @@
 /*
- * JSON in: bodies and export lines are read in one pass by an RFC 8259
- * scanner, without json-c.
- *
- * json-c is lenient where RFC 8259 is not (single quotes, NaN, raw control
- * characters, lone surrogate escapes turned silently into U+FFFD, member
- * names cut at \u0000, duplicate members), so it reads nothing: the
- * scanner checks the whole text against the RFC grammar and, while it
- * reads the value of a known top-level member, decodes it and stores it
- * where a table of members says.
+ * JSON in: bodies and export lines are read in one pass, without json-c,
+ * by the RFC 8259 scanner of json_scan.c. Here are the tables of their
+ * members (what each value must be, where it goes, how it is refused) and
+ * the parsers that scan a text with them, then report its first problem
+ * in the tables' order.
  */
 #include <stddef.h>
 #include <string.h>

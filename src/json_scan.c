@@ -2,6 +2,10 @@
  * The RFC 8259 scanner of JSON in: it checks a whole text against the
  * grammar and, while it reads the value of a known top-level member,
  * decodes it and stores it where the member's row says.
+ *
+ * json-c is lenient where RFC 8259 is not (single quotes, NaN, raw control
+ * characters, lone surrogate escapes turned silently into U+FFFD, member
+ * names cut at \u0000, duplicate members), so it reads nothing.
  */
 #include <stddef.h>
 #include <string.h>
