@@ -51,10 +51,10 @@ TEST_PACKAGES	 = chromium $(FUZZ_PACKAGES)
 # Every module but the entry point; the unit tests link these.
 LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
 		   build/edge.o build/handlers.o \
-		   build/http.o build/json.o build/json_parse.o build/log.o \
-		   build/model.o build/pool.o build/problem.o build/query.o \
-		   build/router.o build/status.o build/store.o build/store_cache.o \
-		   build/store_durability.o build/store_reads.o \
+		   build/http.o build/json.o build/json_parse.o build/json_scan.o \
+		   build/log.o build/model.o build/pool.o build/problem.o \
+		   build/query.o build/router.o build/status.o build/store.o \
+		   build/store_cache.o build/store_durability.o build/store_reads.o \
 		   build/store_records.o build/store_snapshot.o build/validate.o
 # What releasemgr-admin adds to them: the audit, export and import, and
 # the store's files (backup, restore, verification).
@@ -76,8 +76,8 @@ HEADERS		 = $(wildcard src/*.h)
 FUZZ_CC		 = clang
 FUZZ_SECONDS	?= 600
 FUZZ_SHORT_SECONDS ?= 30
-FUZZ_SRCS	 = src/json.c src/json_parse.c src/validate.c src/query.c \
-		   src/problem.c src/model.c
+FUZZ_SRCS	 = src/json.c src/json_parse.c src/json_scan.c src/validate.c \
+		   src/query.c src/problem.c src/model.c
 FUZZ_CFLAGS	 = -std=c11 -O1 -g $(WARNINGS) $$(pkg-config --cflags json-c) \
 		   -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer

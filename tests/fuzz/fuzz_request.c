@@ -232,9 +232,10 @@ require_rendered(const struct deploy *deploy)
 /*
  * A body: when accepted, every value is bounded, validated and terminated;
  * it renders back unchanged; when refused, the problem is malformed JSON
- * (naming nothing) or a field (naming a known member) of a body that is
- * JSON, never a shortage of memory, which here would mean that the RFC
- * 8259 scanner let through what json-c then refused.
+ * (naming nothing) or a field (naming a known member) of a body that
+ * json-c's strict parser reads as one object. Nothing else: the parse
+ * allocates nothing (its scan lives on the stack, validate.c's checks
+ * allocate nothing), so no refusal for lack of memory can happen.
  */
 static void
 fuzz_body(const char *body, size_t len)
