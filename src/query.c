@@ -54,48 +54,44 @@ form_decode(const char *s, size_t len, char *out, size_t cap)
 	return (long)n;
 }
 
+struct query_field;
+
 /*
- * The kinds of value a parameter holds, each with its validator. A
- * validator reads exactly len bytes of value and stores the result at out;
- * label names the parameter in a detail.
+ * A parameter's validator: reads exactly len bytes of value and stores
+ * the result at out; label names the parameter in a detail.
  */
-typedef bool take_fn(const char *label, const char *value, size_t len,
-    void *out, enum query_param param, struct invalid *invalid);
+typedef bool take_fn(const struct query_field *field, const char *label,
+    const char *value, size_t len, void *out, struct invalid *invalid);
 
-/* Takes a system version: a decimal integer from 1 to SYSTEM_VERSION_MAX. */
+/* A parameter a route may declare: its name, validator and field. */
+struct query_field {
+	const char	*name;
+	take_fn		*take;
+	size_t		 offset;	/* of its value in struct query */
+	uint64_t	 max;		/* of a decimal integer, from 1 */
+};
+
+/* Takes a decimal integer from 1 to the field's max. */
 static bool
-take_version(const char *label, const char *value, size_t len, void *out,
-    enum query_param param, struct invalid *invalid)
+take_decimal(const struct query_field *field, const char *label,
+    const char *value, size_t len, void *out, struct invalid *invalid)
 {
-	if (parse_decimal(value, len, 1, SYSTEM_VERSION_MAX, out))
+	if (parse_decimal(value, len, 1, field->max, out))
 		return true;
-	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, query_param_name(param),
+	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, field->name,
 	    "%s must be a decimal integer from 1 to %llu", label,
-	    (unsigned long long)SYSTEM_VERSION_MAX);
-	return false;
-}
-
-/* Takes a page size: a decimal integer from 1 to HISTORY_PAGE_MAX. */
-static bool
-take_limit(const char *label, const char *value, size_t len, void *out,
-    enum query_param param, struct invalid *invalid)
-{
-	if (parse_decimal(value, len, 1, HISTORY_PAGE_MAX, out))
-		return true;
-	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, query_param_name(param),
-	    "%s must be a decimal integer from 1 to %d", label,
-	    HISTORY_PAGE_MAX);
+	    (unsigned long long)field->max);
 	return false;
 }
 
 /* Takes an RFC 3339 instant, into milliseconds since the epoch. */
 static bool
-take_instant(const char *label, const char *value, size_t len, void *out,
-    enum query_param param, struct invalid *invalid)
+take_instant(const struct query_field *field, const char *label,
+    const char *value, size_t len, void *out, struct invalid *invalid)
 {
 	if (parse_instant(value, len, out))
 		return true;
-	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, query_param_name(param),
+	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, field->name,
 	    "%s must be an RFC 3339 date and time, such as "
 	    "2026-11-22T10:15:03Z, from 1970 to 9999", label);
 	return false;
@@ -103,14 +99,14 @@ take_instant(const char *label, const char *value, size_t len, void *out,
 
 /* Takes an environment name, NUL-terminated into out. */
 static bool
-take_environment(const char *label, const char *value, size_t len, void *out,
-    enum query_param param, struct invalid *invalid)
+take_environment(const struct query_field *field, const char *label,
+    const char *value, size_t len, void *out, struct invalid *invalid)
 {
 	const char *why = check_environment(value, len);
 
 	if (why != NULL) {
-		invalid_set(invalid, PROBLEM_INVALID_PARAMETER,
-		    query_param_name(param), "%s %s", label, why);
+		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, field->name,
+		    "%s %s", label, why);
 		return false;
 	}
 	memcpy(out, value, len);
@@ -118,22 +114,21 @@ take_environment(const char *label, const char *value, size_t len, void *out,
 	return true;
 }
 
-/* Every parameter a route may declare: its name, validator and field. */
-static const struct query_field {
-	const char	*name;
-	take_fn		*take;
-	size_t		 offset;	/* of its value in struct query */
-} query_fields[QUERY_PARAM_COUNT] = {
-	[QUERY_SYSTEM_VERSION] = { "systemVersion", take_version,
-	    offsetof(struct query, system_version) },
+/* Every parameter, in the order of enum query_param. */
+static const struct query_field query_fields[QUERY_PARAM_COUNT] = {
+	[QUERY_SYSTEM_VERSION] = { "systemVersion", take_decimal,
+	    offsetof(struct query, system_version), SYSTEM_VERSION_MAX },
 	[QUERY_ENVIRONMENT] = { "environment", take_environment,
-	    offsetof(struct query, environment) },
-	[QUERY_LIMIT] = { "limit", take_limit, offsetof(struct query, limit) },
-	[QUERY_BEFORE] = { "before", take_version,
-	    offsetof(struct query, before) },
-	[QUERY_AT] = { "at", take_instant, offsetof(struct query, at_ms) },
-	[QUERY_FROM] = { "from", take_version, offsetof(struct query, from) },
-	[QUERY_TO] = { "to", take_version, offsetof(struct query, to) },
+	    offsetof(struct query, environment), 0 },
+	[QUERY_LIMIT] = { "limit", take_decimal, offsetof(struct query, limit),
+	    HISTORY_PAGE_MAX },
+	[QUERY_BEFORE] = { "before", take_decimal,
+	    offsetof(struct query, before), SYSTEM_VERSION_MAX },
+	[QUERY_AT] = { "at", take_instant, offsetof(struct query, at_ms), 0 },
+	[QUERY_FROM] = { "from", take_decimal, offsetof(struct query, from),
+	    SYSTEM_VERSION_MAX },
+	[QUERY_TO] = { "to", take_decimal, offsetof(struct query, to),
+	    SYSTEM_VERSION_MAX },
 };
 
 const char *
@@ -168,8 +163,8 @@ query_take(struct query *q, enum query_param param, const char *label,
 {
 	const struct query_field *field = &query_fields[param];
 
-	if (!field->take(label != NULL ? label : field->name, value, len,
-	    (char *)q + field->offset, param, invalid))
+	if (!field->take(field, label != NULL ? label : field->name, value,
+	    len, (char *)q + field->offset, invalid))
 		return false;
 	q->given |= QUERY_PARAM(param);
 	return true;
