@@ -152,58 +152,64 @@ handle_health(struct app *app, const struct request *request,
 }
 
 /*
- * Reads where the query's environment stands (the default one, before its
- * first deploy, at system version 0); on failure answers the problem and
- * returns false.
+ * Renders what is answered about where an environment stands: a malloc'd
+ * body of *len bytes, or NULL when memory ran out.
  */
-static bool
-read_current(struct app *app, const struct query *query,
-    struct environment_state *state, struct response *response)
-{
-	enum status status;
+typedef char *current_render_fn(const char *environment,
+    const struct environment_state *state, size_t *len);
 
-	memset(state, 0, sizeof(*state));
+/* The badge of an environment's current version (current_render_fn). */
+static char *
+render_badge(const char *environment, const struct environment_state *state,
+    size_t *len)
+{
+	return badge_render(environment, state->system_version, len);
+}
+
+/*
+ * Answers where the query's environment stands (the default one, before
+ * its first deploy, at system version 0), rendered by render as
+ * content_type, with the validators of a status page's answer.
+ */
+static void
+respond_current(struct app *app, const struct request *request,
+    const struct query *query, struct response *response,
+    current_render_fn *render, const char *content_type)
+{
+	struct environment_state state = { 0, 0 };
+	enum status status;
+	size_t len = 0;
+	char *body;
+
 	status = default_exists(store_current(app->store, query->environment,
-	    state), query->environment);
-	if (status != STATUS_OK)
+	    &state), query->environment);
+	if (status != STATUS_OK) {
 		respond_status(response, status, query->environment, 0);
-	return status == STATUS_OK;
+		return;
+	}
+	if ((body = render(query->environment, &state, &len)) == NULL) {
+		respond_rendered(response, NULL, 0);
+		return;
+	}
+	response_body(response, 200, content_type, body, len);
+	tag_version(response, request, state.system_version,
+	    query->environment, CACHE_STATUS);
 }
 
 void
 handle_status(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
-	struct environment_state state;
-	size_t len = 0;
-	char *body;
-
-	if (!read_current(app, query, &state, response))
-		return;
-	body = json_render_status(query->environment, &state, &len);
-	respond_rendered(response, body, len);
-	tag_version(response, request, state.system_version,
-	    query->environment, CACHE_STATUS);
+	respond_current(app, request, query, response, json_render_status,
+	    "application/json");
 }
 
 void
 handle_badge(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
-	struct environment_state state;
-	size_t len = 0;
-	char *svg;
-
-	if (!read_current(app, query, &state, response))
-		return;
-	if ((svg = badge_render(query->environment, state.system_version,
-	    &len)) == NULL) {
-		respond_status(response, STATUS_SYSTEM, query->environment, 0);
-		return;
-	}
-	response_body(response, 200, "image/svg+xml", svg, len);
-	tag_version(response, request, state.system_version,
-	    query->environment, CACHE_STATUS);
+	respond_current(app, request, query, response, render_badge,
+	    "image/svg+xml");
 }
 
 void
