@@ -45,6 +45,14 @@ struct deploy_case {
 	{ label, LIT(body), false, PROBLEM_INVALID_FIELD, field, NULL, 0, 0, \
 	  NULL, 0 }
 
+/* Copies of a string literal, to spell a long body byte for byte. */
+#define X2(s)	s s
+#define X4(s)	s s s s
+#define X16(s)	X4(s) X4(s) X4(s) X4(s)
+#define X64(s)	X16(s) X16(s) X16(s) X16(s)
+#define X128(s)	X64(s) X64(s)
+#define X256(s)	X128(s) X128(s)
+
 static const struct deploy_case deploy_cases[] = {
 	/* accepted bodies, with what they decode to */
 	GOOD("seed body", "{\"name\": \"Service A\", \"version\": 1}",
@@ -117,6 +125,42 @@ static const struct deploy_case deploy_cases[] = {
 	GOOD("reason and releaseHash", "{\"releaseHash\":\"0f\",\"reason\":"
 	    "\"fix\",\"name\":\"a\",\"version\":1}", "a", 1, "default",
 	    MD_REASON | MD_RELEASE_HASH),
+
+	/*
+	 * Boundary values accepted, once in tests/e2e/test_validation.py:
+	 * its labels and bodies, in the environment "ok".
+	 */
+	GOOD("name a single space", "{\"environment\":\"ok\",\"name\":\" \","
+	    "\"version\":1}", " ", 1, "ok", 0),
+	GOOD("name 256 bytes: 85 x U+20AC + \"a\"", "{\"environment\":\"ok\","
+	    "\"name\":\"" X64("\xe2\x82\xac") X16("\xe2\x82\xac")
+	    X4("\xe2\x82\xac") "\xe2\x82\xac" "a\",\"version\":1}",
+	    X64("\xe2\x82\xac") X16("\xe2\x82\xac") X4("\xe2\x82\xac")
+	    "\xe2\x82\xac" "a", 1, "ok", 0),
+	GOOD("name 256 bytes: 64 x U+1F600 raw", "{\"environment\":\"ok\","
+	    "\"name\":\"" X64("\xf0\x9f\x98\x80") "\",\"version\":1}",
+	    X64("\xf0\x9f\x98\x80"), 1, "ok", 0),
+	GOOD("name U+10FFFF raw", "{\"environment\":\"ok\","
+	    "\"name\":\"\xf4\x8f\xbf\xbf\",\"version\":1}", "\xf4\x8f\xbf\xbf",
+	    1, "ok", 0),
+	GOOD("name U+FFFF", "{\"environment\":\"ok\",\"name\":\"\xef\xbf\xbf\","
+	    "\"version\":1}", "\xef\xbf\xbf", 1, "ok", 0),
+	GOOD("name U+0080 (outside the forbidden controls)",
+	    "{\"environment\":\"ok\",\"name\":\"a\xc2\x80\",\"version\":1}",
+	    "a\xc2\x80", 1, "ok", 0),
+	GOOD("member name \"name\" written as \"na\\u006de\"",
+	    "{\"na\\u006de\":\"svc\",\"version\":1,\"environment\":\"ok\"}",
+	    "svc", 1, "ok", 0),
+	GOOD("metadata at 256 bytes", "{\"environment\":\"ok\","
+	    "\"name\":\"svc\",\"version\":1,\"deployedBy\":\"" X256("d") "\","
+	    "\"reason\":\"" X128("\xc3\xa9") "\",\"releaseHash\":\""
+	    X64("\xe2\x82\xac") X16("\xe2\x82\xac") X4("\xe2\x82\xac")
+	    "\xe2\x82\xach\"}", "svc", 1, "ok",
+	    MD_DEPLOYED_BY | MD_REASON | MD_RELEASE_HASH),
+	GOOD("metadata empty strings", "{\"environment\":\"ok\","
+	    "\"name\":\"svc\",\"version\":1,\"deployedBy\":\"\","
+	    "\"reason\":\"\",\"releaseHash\":\"\"}", "svc", 1, "ok",
+	    MD_DEPLOYED_BY | MD_REASON | MD_RELEASE_HASH),
 
 	/* the members of the object */
 	BAD_FIELD("name and serviceName",
@@ -269,6 +313,135 @@ static const struct deploy_case deploy_cases[] = {
 	BAD_FIELD("a duplicate then invalid UTF-8: the first problem",
 	    "{\"version\":1,\"version\":2,\"name\":\"\xc0\"}", "version"),
 
+	/*
+	 * Members refused, once in tests/e2e/test_validation.py:
+	 * its labels and bodies, in the environment "validation".
+	 */
+	BAD_FIELD("name 257 bytes: 128 x U+00E9 + \"a\"", "{\"name\":\""
+	    X128("\xc3\xa9") "a\",\"version\":1,"
+	    "\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name 258 bytes in 86 chars (U+20AC)", "{\"name\":\""
+	    X64("\xe2\x82\xac") X16("\xe2\x82\xac") X4("\xe2\x82\xac")
+	    X2("\xe2\x82\xac") "\",\"version\":1,"
+	    "\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name 260 bytes in 65 chars (U+1F600)", "{\"name\":\""
+	    X64("\xf0\x9f\x98\x80") "\xf0\x9f\x98\x80\",\"version\":1,"
+	    "\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name 258 bytes as escapes (129 x \\u00e9)", "{\"name\":\""
+	    X128("\\u00e9") "\\u00e9\",\"version\":1,"
+	    "\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name escaped U+001F upper-case hex",
+	    "{\"name\":\"a\\u001Fb\",\"version\":1,"
+	    "\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw DEL byte 7F", "{\"name\":\"a\x7f" "b\","
+	    "\"version\":1,\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw overlong C0 AF", "{\"name\":\"\xc0\xaf\","
+	    "\"version\":1,\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw overlong C1 81", "{\"name\":\"\xc1\x81\","
+	    "\"version\":1,\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw overlong E0 80 AF", "{\"name\":\"\xe0\x80\xaf\","
+	    "\"version\":1,\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw overlong F0 80 80 AF",
+	    "{\"name\":\"\xf0\x80\x80\xaf\",\"version\":1,"
+	    "\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw CESU surrogate pair",
+	    "{\"name\":\"\xed\xa0\xbd\xed\xb8\x80\",\"version\":1,"
+	    "\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw F5 lead byte", "{\"name\":\"\xf5\x80\x80\x80\","
+	    "\"version\":1,\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw lone continuation byte 80",
+	    "{\"name\":\"a\x80" "b\",\"version\":1,"
+	    "\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw truncated C3 at the end", "{\"name\":\"a\xc3\","
+	    "\"version\":1,\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw 5-byte form F8 88 80 80 80",
+	    "{\"name\":\"\xf8\x88\x80\x80\x80\",\"version\":1,"
+	    "\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("name raw FE byte", "{\"name\":\"\xfe\",\"version\":1,"
+	    "\"environment\":\"validation\"}", "name"),
+	BAD_FIELD("version false", "{\"name\":\"svc\",\"version\":false,"
+	    "\"environment\":\"validation\"}", "version"),
+	BAD_FIELD("version 1E3", "{\"name\":\"svc\",\"version\":1E3,"
+	    "\"environment\":\"validation\"}", "version"),
+	BAD_FIELD("version 1e0", "{\"name\":\"svc\",\"version\":1e0,"
+	    "\"environment\":\"validation\"}", "version"),
+	BAD_FIELD("version 99999999999999999999999", "{\"name\":\"svc\","
+	    "\"version\":99999999999999999999999,"
+	    "\"environment\":\"validation\"}", "version"),
+	BAD_FIELD("version -9007199254740991", "{\"name\":\"svc\","
+	    "\"version\":-9007199254740991,\"environment\":\"validation\"}",
+	    "version"),
+	BAD_FIELD("environment space", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\" \"}", "environment"),
+	BAD_FIELD("environment trailing space", "{\"name\":\"svc\","
+	    "\"version\":1,\"environment\":\"prod \"}", "environment"),
+	BAD_FIELD("environment with a backslash", "{\"name\":\"svc\","
+	    "\"version\":1,\"environment\":\"a\\\\b\"}", "environment"),
+	BAD_FIELD("environment with a colon", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"a:b\"}", "environment"),
+	BAD_FIELD("environment non-ASCII", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"\xc3\xa4\"}", "environment"),
+	BAD_FIELD("environment escaped NUL", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"a\\u0000\"}", "environment"),
+	BAD_FIELD("environment is true", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":true}", "environment"),
+	BAD_FIELD("environment is an array", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":[\"prod\"]}", "environment"),
+	BAD_FIELD("environment is an object", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":{}}", "environment"),
+	BAD_FIELD("deployedBy 257 bytes: 128 x U+00E9 + \"m\"",
+	    "{\"name\":\"svc\",\"version\":1,\"environment\":\"validation\","
+	    "\"deployedBy\":\"" X128("\xc3\xa9") "m\"}", "deployedBy"),
+	BAD_FIELD("deployedBy is true", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\",\"deployedBy\":true}",
+	    "deployedBy"),
+	BAD_FIELD("deployedBy is an array", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\",\"deployedBy\":[\"x\"]}",
+	    "deployedBy"),
+	BAD_FIELD("deployedBy is an object", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\",\"deployedBy\":{\"x\": \"y\"}}",
+	    "deployedBy"),
+	BAD_FIELD("reason 257 bytes: 128 x U+00E9 + \"m\"", "{\"name\":\"svc\","
+	    "\"version\":1,\"environment\":\"validation\",\"reason\":\""
+	    X128("\xc3\xa9") "m\"}", "reason"),
+	BAD_FIELD("reason is a number", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\",\"reason\":1}", "reason"),
+	BAD_FIELD("reason is true", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\",\"reason\":true}", "reason"),
+	BAD_FIELD("reason is an array", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\",\"reason\":[\"x\"]}", "reason"),
+	BAD_FIELD("reason is an object", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\",\"reason\":{\"x\": \"y\"}}",
+	    "reason"),
+	BAD_FIELD("releaseHash 257 bytes: 128 x U+00E9 + \"m\"",
+	    "{\"name\":\"svc\",\"version\":1,\"environment\":\"validation\","
+	    "\"releaseHash\":\"" X128("\xc3\xa9") "m\"}", "releaseHash"),
+	BAD_FIELD("releaseHash is a number", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\",\"releaseHash\":1}", "releaseHash"),
+	BAD_FIELD("releaseHash is an array", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\",\"releaseHash\":[\"x\"]}",
+	    "releaseHash"),
+	BAD_FIELD("name and serviceName (different values)",
+	    "{\"name\":\"svc\",\"version\":1,\"environment\":\"validation\","
+	    "\"serviceName\":\"other\"}", "serviceName"),
+	BAD_FIELD("serviceName before name", "{\"serviceName\":\"svc\","
+	    "\"name\":\"svc\",\"version\":1,\"environment\":\"validation\"}",
+	    "serviceName"),
+	BAD_FIELD("serviceVersionNumber before version", "{\"name\":\"svc\","
+	    "\"serviceVersionNumber\":2,\"version\":1,"
+	    "\"environment\":\"validation\"}", "serviceVersionNumber"),
+	BAD_FIELD("serviceName is a number", "{\"version\":1,"
+	    "\"environment\":\"validation\",\"serviceName\":5}", "serviceName"),
+	BAD_FIELD("serviceName 257 bytes", "{\"version\":1,"
+	    "\"environment\":\"validation\",\"serviceName\":\"" X256("s") "s"
+	    "\"}", "serviceName"),
+	BAD_FIELD("serviceVersionNumber \"1\"", "{\"name\":\"svc\","
+	    "\"environment\":\"validation\",\"serviceVersionNumber\":\"1\"}",
+	    "serviceVersionNumber"),
+	BAD_FIELD("serviceVersionNumber -1", "{\"name\":\"svc\","
+	    "\"environment\":\"validation\",\"serviceVersionNumber\":-1}",
+	    "serviceVersionNumber"),
+
 	/* the body is not one JSON object */
 	BAD_JSON("empty body", ""),
 	BAD_JSON("whitespace only", " \r\n\t"),
@@ -362,6 +535,16 @@ static const struct deploy_case deploy_cases[] = {
 	    "{\"name\":\"a\",\"\xff\":1,\"version\":1}"),
 	BAD_JSON("lone surrogate in a member name after version",
 	    "{\"version\":1,\"\\ud800\":1,\"name\":\"a\"}"),
+
+	/*
+	 * Bodies that are not JSON, once in tests/e2e/test_validation.py:
+	 * its labels and bodies, in the environment "validation".
+	 */
+	BAD_JSON("lone brace", "{"),
+	BAD_JSON("trailing number", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\"} 1"),
+	BAD_JSON("trailing comment", "{\"name\":\"svc\",\"version\":1,"
+	    "\"environment\":\"validation\"} // comment"),
 };
 
 /* Clears what json_parse_deploy fills, so that the test sees what it wrote. */
@@ -590,35 +773,47 @@ test_deploy_lengths(void)
 	}
 }
 
+/* the body before the nested value: under x, name or version */
+#define UNDER_X		"{\"name\":\"a\",\"version\":1,\"x\":"
+#define UNDER_NAME	"{\"version\":1,\"name\":"
+#define UNDER_VERSION	"{\"name\":\"a\",\"version\":"
+
 /*
  * Nesting: the body may nest JSON_DEPTH_MAX (32) levels, the object itself
  * being the first; one more is invalid JSON, whatever member holds it, and
- * so is a body nested 30,000 deep (the scanner stops at the limit rather
- * than recurse).
+ * so is a body nested 30,000 deep, or 20,000 deep and never closed (the
+ * scanner stops at the limit rather than recurse).
  */
 static void
 test_deploy_nesting(void)
 {
 	static const struct {
 		const char	*label;
-		const char	*member;	/* holds the nested value */
+		const char	*before;	/* the body up to the nesting */
 		const char	*kinds;		/* '[' or '{' per level, cycled */
 		int		 depth;		/* levels of the whole body */
+		bool		 closed;	/* else the body ends unclosed */
 		bool		 ok;
 	} cases[] = {
-		{ "arrays, 2 levels", "x", "[", 2, true },
-		{ "arrays, 32 levels", "x", "[", 32, true },
-		{ "arrays, 33 levels", "x", "[", 33, false },
-		{ "arrays, 34 levels", "x", "[", 34, false },
-		{ "objects, 32 levels", "x", "{", 32, true },
-		{ "objects, 33 levels", "x", "{", 33, false },
-		{ "mixed, 32 levels", "x", "[{", 32, true },
-		{ "mixed, 33 levels", "x", "{[", 33, false },
-		{ "arrays, 1000 levels", "x", "[", 1000, false },
-		{ "arrays, 30000 levels", "x", "[", 30000, false },
-		{ "arrays under name, 30000 levels", "name", "[", 30000, false },
-		{ "arrays under name, 33 levels", "name", "[", 33, false },
-		{ "arrays under version, 33 levels", "version", "[", 33, false },
+		{ "arrays, 2 levels", UNDER_X, "[", 2, true, true },
+		{ "arrays, 32 levels", UNDER_X, "[", 32, true, true },
+		{ "arrays, 33 levels", UNDER_X, "[", 33, true, false },
+		{ "arrays, 34 levels", UNDER_X, "[", 34, true, false },
+		{ "objects, 32 levels", UNDER_X, "{", 32, true, true },
+		{ "objects, 33 levels", UNDER_X, "{", 33, true, false },
+		{ "mixed, 32 levels", UNDER_X, "[{", 32, true, true },
+		{ "mixed, 33 levels", UNDER_X, "{[", 33, true, false },
+		{ "arrays, 1000 levels", UNDER_X, "[", 1000, true, false },
+		{ "arrays, 30000 levels", UNDER_X, "[", 30000, true, false },
+		{ "arrays under name, 30000 levels", UNDER_NAME, "[", 30000,
+		    true, false },
+		{ "arrays under name, 33 levels", UNDER_NAME, "[", 33, true,
+		    false },
+		{ "arrays under version, 33 levels", UNDER_VERSION, "[", 33,
+		    true, false },
+		/* once in tests/e2e/test_validation.py */
+		{ "deep unterminated nesting", "{\"x\":", "[", 20001, false,
+		    false },
 	};
 	size_t cap = 64 * 1024;
 	char *body, *closers;
@@ -636,13 +831,7 @@ test_deploy_nesting(void)
 		struct invalid invalid;
 		bool ok;
 
-		if (strcmp(cases[i].member, "name") == 0)
-			n = (size_t)snprintf(body, cap, "{\"version\":1,\"name\":");
-		else if (strcmp(cases[i].member, "version") == 0)
-			n = (size_t)snprintf(body, cap, "{\"name\":\"a\",\"version\":");
-		else
-			n = (size_t)snprintf(body, cap,
-			    "{\"name\":\"a\",\"version\":1,\"x\":");
+		n = (size_t)snprintf(body, cap, "%s", cases[i].before);
 		/* levels 2 .. depth; the innermost one is empty */
 		for (int level = 2; level <= cases[i].depth; level++) {
 			char kind = cases[i].kinds[(size_t)(level - 2) % kinds];
@@ -655,9 +844,10 @@ test_deploy_nesting(void)
 				    inner ? "{" : "{\"k\":");
 			closers[closed++] = kind == '[' ? ']' : '}';
 		}
-		while (closed > 0)
+		while (cases[i].closed && closed > 0)
 			body[n++] = closers[--closed];
-		body[n++] = '}';
+		if (cases[i].closed)
+			body[n++] = '}';
 		reset_invalid(&invalid);
 		ok = parse_exact(body, n, &d, &invalid);
 		if (cases[i].ok)
