@@ -3,8 +3,9 @@ gives it on purpose (status, and the problem type when there is a body to
 carry one), none of them a 5xx of the server's own making, none leaking a
 file or nginx's version. Then the server must still be healthy.
 
-test_validation.py holds the contract's own error table (each member, each
-parameter, the body size limit); this one is about what an attacker sends:
+tests/unit/test_json.c holds the parser's table of bodies, and
+test_validation.py a body for each problem type, each parameter and the
+body size limit over HTTP; this one is about what an attacker sends:
 sizes far past the limits, nesting, duplicates, NUL bytes, broken UTF-8,
 odd numbers, floods of parameters and headers, path traversal, methods,
 request lines and framing that nginx must refuse.
