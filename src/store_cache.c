@@ -1,10 +1,12 @@
 /*
- * The keyframe cache: copies of keyframes this process read, with where
- * each one serves. A keyframe never changes once written, so a copy stays
+ * The keyframe cache: copies of keyframes this process read, each with
+ * where it serves, and once the next keyframe is known, the changes
+ * between the two. Neither ever changes once written, so a copy stays
  * right for as long as the store is open; an old version read again, or
- * one near it, then costs no search of keyframes.db. Bounded in entries
- * and bytes; the oldest entry makes room (round robin). Shared by the
- * process's threads under one mutex, held only to copy a value in or out.
+ * one near it, then costs no search of keyframes.db or changes.db.
+ * Bounded in entries and bytes; the oldest entry makes room (round
+ * robin). Shared by the process's threads under one mutex, held only to
+ * copy in or out.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -13,34 +15,47 @@
 #include "store_private.h"
 
 #define CACHE_SLOTS		64		/* keyframes kept at most */
-#define CACHE_BYTES		(256 * 1024)	/* bytes of keyframes kept at most */
-#define CACHE_ENTRY_MAX		(16 * 1024)	/* a larger keyframe is not kept */
+#define CACHE_BYTES		(256 * 1024)	/* bytes kept at most */
+#define CACHE_ENTRY_MAX		(16 * 1024)	/* larger keyframes or changes are not kept */
 
 /* One keyframe: environment env_id's snapshot at version at. */
 struct cache_slot {
-	uint32_t	 env_id;	/* 0: an empty slot (ids start at 1) */
-	uint64_t	 at;
-	uint64_t	 next;		/* the next keyframe's version; 0: none then */
-	void		*value;		/* the keyframe's record, as stored */
-	size_t		 size;
+	uint32_t		 env_id;	/* 0: an empty slot (ids start at 1) */
+	uint64_t		 at;
+	uint64_t		 next;	/* the next keyframe's version; 0: none then */
+	void			*value;	/* the keyframe's record, as stored */
+	size_t			 size;
+	bool			 has_changes;	/* changes holds at + 1 .. next - 1 */
+	struct service_list	 changes;
 };
 
 struct keyframe_cache {
 	pthread_mutex_t		lock;
 	struct cache_slot	slots[CACHE_SLOTS];
-	size_t			bytes;	/* of the values kept */
+	size_t			bytes;	/* of the values and changes kept */
 	size_t			hand;	/* the slot to empty next */
 };
+
+/* The bytes a list of changes takes in the cache. */
+static size_t
+changes_bytes(const struct service_list *changes)
+{
+	return changes->count * sizeof(*changes->items) + changes->names_len;
+}
 
 struct keyframe_cache *
 keyframe_cache_new(void)
 {
 	struct keyframe_cache *cache = calloc(1, sizeof(*cache));
 
-	if (cache != NULL && pthread_mutex_init(&cache->lock, NULL) != 0) {
+	if (cache == NULL)
+		return NULL;
+	if (pthread_mutex_init(&cache->lock, NULL) != 0) {
 		free(cache);
-		cache = NULL;
+		return NULL;
 	}
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		service_list_init(&cache->slots[i].changes);
 	return cache;
 }
 
@@ -49,8 +64,10 @@ keyframe_cache_free(struct keyframe_cache *cache)
 {
 	if (cache == NULL)
 		return;
-	for (size_t i = 0; i < CACHE_SLOTS; i++)
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
 		free(cache->slots[i].value);
+		service_list_free(&cache->slots[i].changes);
+	}
 	pthread_mutex_destroy(&cache->lock);
 	free(cache);
 }
@@ -69,28 +86,59 @@ slot_serves(const struct cache_slot *slot, uint32_t env_id,
 	    (slot->next != 0 ? system_version < slot->next : slot->at == last);
 }
 
+/* The slot of env_id's keyframe at version at, or NULL. */
+static struct cache_slot *
+find_slot(struct keyframe_cache *cache, uint32_t env_id, uint64_t at)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		if (cache->slots[i].env_id == env_id && cache->slots[i].at == at)
+			return &cache->slots[i];
+	return NULL;
+}
+
+/* Appends the first count entries of from to to; false when memory ran out. */
+static bool
+copy_changes(struct service_list *to, const struct service_list *from,
+    size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (!service_list_append(to, service_list_name(from, i),
+		    from->items[i].name_len, from->items[i].version))
+			return false;
+	return true;
+}
+
 bool
 keyframe_cache_get(struct keyframe_cache *cache, uint32_t env_id,
-    uint64_t system_version, uint64_t last, uint64_t *at, void **value,
-    size_t *size)
+    uint64_t system_version, uint64_t last, struct keyframe_found *found,
+    struct service_list *changes, bool *with_changes)
 {
-	bool found = false;
+	const struct cache_slot *slot = NULL;
+	bool ok = false;
 
+	*with_changes = false;
 	pthread_mutex_lock(&cache->lock);
-	for (size_t i = 0; !found && i < CACHE_SLOTS; i++) {
-		const struct cache_slot *slot = &cache->slots[i];
-
-		if (!slot_serves(slot, env_id, system_version, last))
-			continue;
-		if ((*value = malloc(slot->size)) == NULL)
-			break;
-		memcpy(*value, slot->value, slot->size);
-		*size = slot->size;
-		*at = slot->at;
-		found = true;
+	for (size_t i = 0; slot == NULL && i < CACHE_SLOTS; i++)
+		if (slot_serves(&cache->slots[i], env_id, system_version, last))
+			slot = &cache->slots[i];
+	if (slot == NULL || (found->value = malloc(slot->size)) == NULL)
+		goto done;
+	memcpy(found->value, slot->value, slot->size);
+	found->size = slot->size;
+	found->at = slot->at;
+	found->next = slot->next;
+	ok = true;
+	/* versions are gapless: change i is version at + 1 + i */
+	if (slot->has_changes) {
+		service_list_clear(changes);
+		*with_changes = copy_changes(changes, &slot->changes,
+		    (size_t)(system_version - slot->at));
+		if (!*with_changes)
+			service_list_clear(changes);
 	}
+done:
 	pthread_mutex_unlock(&cache->lock);
-	return found;
+	return ok;
 }
 
 /* Empties the slot under the hand, and moves the hand on. */
@@ -99,43 +147,78 @@ evict(struct keyframe_cache *cache)
 {
 	struct cache_slot *slot = &cache->slots[cache->hand];
 
-	cache->bytes -= slot->size;
+	cache->bytes -= slot->size + changes_bytes(&slot->changes);
 	free(slot->value);
+	service_list_free(&slot->changes);
 	memset(slot, 0, sizeof(*slot));
+	service_list_init(&slot->changes);
 	cache->hand = (cache->hand + 1) % CACHE_SLOTS;
+}
+
+/* Evicts until need more bytes fit; returns the slot emptied last. */
+static struct cache_slot *
+make_room(struct keyframe_cache *cache, size_t need)
+{
+	do
+		evict(cache);
+	while (cache->bytes + need > CACHE_BYTES);
+	return &cache->slots[(cache->hand + CACHE_SLOTS - 1) % CACHE_SLOTS];
 }
 
 void
 keyframe_cache_put(struct keyframe_cache *cache, uint32_t env_id,
-    uint64_t at, uint64_t next, const void *value, size_t size)
+    const struct keyframe_found *found)
 {
 	struct cache_slot *slot;
 	void *copy;
 
-	if (size == 0 || size > CACHE_ENTRY_MAX || (copy = malloc(size)) == NULL)
+	if (found->at == 0 || found->size == 0 ||
+	    found->size > CACHE_ENTRY_MAX || (copy = malloc(found->size)) == NULL)
 		return;
-	memcpy(copy, value, size);
+	memcpy(copy, found->value, found->size);
 	pthread_mutex_lock(&cache->lock);
 	/* another thread may have kept it meanwhile, or an older view of it */
-	for (size_t i = 0; i < CACHE_SLOTS; i++) {
-		slot = &cache->slots[i];
-		if (slot->env_id == env_id && slot->at == at) {
-			if (next != 0)
-				slot->next = next;
-			pthread_mutex_unlock(&cache->lock);
-			free(copy);
-			return;
-		}
+	if ((slot = find_slot(cache, env_id, found->at)) != NULL) {
+		if (found->next != 0)
+			slot->next = found->next;
+		pthread_mutex_unlock(&cache->lock);
+		free(copy);
+		return;
 	}
-	do
-		evict(cache);
-	while (cache->bytes + size > CACHE_BYTES);
-	slot = &cache->slots[(cache->hand + CACHE_SLOTS - 1) % CACHE_SLOTS];
+	slot = make_room(cache, found->size);
 	slot->env_id = env_id;
-	slot->at = at;
-	slot->next = next;
+	slot->at = found->at;
+	slot->next = found->next;
 	slot->value = copy;
-	slot->size = size;
-	cache->bytes += size;
+	slot->size = found->size;
+	cache->bytes += found->size;
 	pthread_mutex_unlock(&cache->lock);
+}
+
+void
+keyframe_cache_put_changes(struct keyframe_cache *cache, uint32_t env_id,
+    uint64_t at, uint64_t next, const struct service_list *changes)
+{
+	struct cache_slot *slot;
+	struct service_list copy;
+	size_t bytes = changes_bytes(changes);
+
+	if (bytes > CACHE_ENTRY_MAX || changes->count != next - at - 1)
+		return;
+	service_list_init(&copy);
+	if (!copy_changes(&copy, changes, changes->count)) {
+		service_list_free(&copy);
+		return;
+	}
+	pthread_mutex_lock(&cache->lock);
+	slot = find_slot(cache, env_id, at);
+	if (slot != NULL && !slot->has_changes && slot->next == next &&
+	    cache->bytes + bytes <= CACHE_BYTES) {
+		slot->changes = copy;
+		slot->has_changes = true;
+		cache->bytes += bytes;
+		service_list_init(&copy);
+	}
+	pthread_mutex_unlock(&cache->lock);
+	service_list_free(&copy);
 }

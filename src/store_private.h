@@ -99,6 +99,18 @@ struct range_scan {
 	bool		 started;
 };
 
+/*
+ * The keyframe that serves a version: its version (0: none, the snapshot
+ * starts empty), the next keyframe's (0: none known), and a copy of its
+ * value (malloc'd, size bytes; whoever found it frees it).
+ */
+struct keyframe_found {
+	uint64_t	 at;
+	uint64_t	 next;
+	void		*value;
+	size_t		 size;
+};
+
 /* What a read does inside its transaction. */
 typedef enum status read_fn(struct store *, DB_TXN *, void *);
 
@@ -174,18 +186,24 @@ enum status	 scan_keyframe(struct store *, DB_TXN *,
 struct keyframe_cache	*keyframe_cache_new(void);
 void		 keyframe_cache_free(struct keyframe_cache *);
 /*
- * Copies the cached keyframe that serves a system version of environment
- * env_id (last: the environment's last keyframe) into *value (malloc'd,
- * the caller frees it); *at is its version. False when none is cached.
+ * Copies into *found the cached keyframe that serves a system version of
+ * environment env_id (last: the environment's last keyframe); when the
+ * changes after it are cached too, sets *with_changes and puts those up
+ * to that version in changes (emptied first). False when none is cached.
  */
 bool		 keyframe_cache_get(struct keyframe_cache *, uint32_t, uint64_t,
-		    uint64_t, uint64_t *, void **, size_t *);
+		    uint64_t, struct keyframe_found *, struct service_list *,
+		    bool *);
+/* Keeps a copy of environment env_id's keyframe as found. */
+void		 keyframe_cache_put(struct keyframe_cache *, uint32_t,
+		    const struct keyframe_found *);
 /*
- * Keeps a copy of environment env_id's keyframe at version at, whose next
- * keyframe is at version next (0: none yet).
+ * Keeps, beside environment env_id's cached keyframe at version at, the
+ * changes of every version after it up to the next keyframe's (next),
+ * in version order: all of them, or nothing is kept.
  */
-void		 keyframe_cache_put(struct keyframe_cache *, uint32_t, uint64_t,
-		    uint64_t, const void *, size_t);
+void		 keyframe_cache_put_changes(struct keyframe_cache *, uint32_t,
+		    uint64_t, uint64_t, const struct service_list *);
 
 /* store_durability.c */
 void		 reserve_regions(const char *);

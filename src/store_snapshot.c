@@ -232,32 +232,28 @@ sort_change_refs(struct change_ref *refs, struct change_ref *spare,
 
 /*
  * Finds the keyframe that serves system_version of the environment of
- * record: the last one at or below it. *at is its version and *frame its
- * value, malloc'd, for the caller to free. When there is none, the
- * snapshot starts empty: *at is 0 and *frame empty. A keyframe found in
- * keyframes.db is kept in the process's cache, with the version of the
- * next one (found by the same search), for the reads after it.
+ * record: the last one at or below it, into *found. When the process's
+ * cache has the changes after it too, changes holds those up to
+ * system_version and *with_changes is set. A keyframe found in
+ * keyframes.db is kept in the cache, with the version of the next one
+ * (found by the same search), for the reads after it.
  */
 static enum status
 find_keyframe(struct store *store, DB_TXN *txn,
     const struct environment_record *record, uint64_t system_version,
-    uint64_t *at, DBT *frame)
+    struct keyframe_found *found, struct service_list *changes,
+    bool *with_changes)
 {
 	unsigned char key_buf[VERSIONED_KEY_SIZE];
 	uint32_t key_env_id;
-	uint64_t next = 0;
-	size_t size = 0;
 	DBC *keyframes = NULL;
-	DBT key, skip;
+	DBT key, skip, frame;
 	enum status status;
 
-	*at = 0;
-	memset(frame, 0, sizeof(*frame));
+	memset(found, 0, sizeof(*found));
 	if (keyframe_cache_get(store->keyframe_cache, record->id,
-	    system_version, record->keyframe, at, &frame->data, &size)) {
-		frame->size = (u_int32_t)size;
+	    system_version, record->keyframe, found, changes, with_changes))
 		return STATUS_OK;
-	}
 	if ((status = translate(store, store->keyframes->cursor(
 	    store->keyframes, txn, &keyframes, DB_READ_COMMITTED),
 	    "open a cursor")) != STATUS_OK)
@@ -269,15 +265,16 @@ find_keyframe(struct store *store, DB_TXN *txn,
 	skip.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;
 	status = translate(store, keyframes->get(keyframes, &key, &skip,
 	    DB_SET_RANGE), "read keyframes.db");
-	if (status == STATUS_OK && record_versioned_key_decode(key_buf,
-	    key.size, &key_env_id, &next) && key_env_id != record->id)
-		next = 0;	/* another environment's: none above */
-	frame->flags = DB_DBT_MALLOC;
+	if (status == STATUS_OK && (!record_versioned_key_decode(key_buf,
+	    key.size, &key_env_id, &found->next) || key_env_id != record->id))
+		found->next = 0;	/* another environment's: none above */
+	memset(&frame, 0, sizeof(frame));
+	frame.flags = DB_DBT_MALLOC;
 	if (status == STATUS_OK)
-		status = translate(store, keyframes->get(keyframes, &key, frame,
+		status = translate(store, keyframes->get(keyframes, &key, &frame,
 		    DB_PREV), "read keyframes.db");
 	else if (status == STATUS_NOT_FOUND)
-		status = translate(store, keyframes->get(keyframes, &key, frame,
+		status = translate(store, keyframes->get(keyframes, &key, &frame,
 		    DB_LAST), "read keyframes.db");
 	if (status == STATUS_NOT_FOUND) {
 		status = STATUS_OK;	/* no keyframe at all */
@@ -285,15 +282,15 @@ find_keyframe(struct store *store, DB_TXN *txn,
 	}
 	if (status != STATUS_OK)
 		goto done;
-	if (!record_versioned_key_decode(key_buf, key.size, &key_env_id, at) ||
-	    key_env_id != record->id) {
-		free(frame->data);	/* another environment's */
-		memset(frame, 0, sizeof(*frame));
-		*at = 0;
+	if (!record_versioned_key_decode(key_buf, key.size, &key_env_id,
+	    &found->at) || key_env_id != record->id) {
+		free(frame.data);	/* another environment's */
+		found->at = 0;
 		goto done;
 	}
-	keyframe_cache_put(store->keyframe_cache, record->id, *at, next,
-	    frame->data, frame->size);
+	found->value = frame.data;
+	found->size = frame.size;
+	keyframe_cache_put(store->keyframe_cache, record->id, found);
 done:
 	return close_cursor(store, keyframes, status);
 }
@@ -373,7 +370,7 @@ order_entry(const char *name, size_t len, size_t shared,
  * latest of each changed name, sorted: the snapshot, in name order.
  */
 static enum status
-merge_keyframe(struct store *store, const DBT *frame,
+merge_keyframe(struct store *store, const struct keyframe_found *frame,
     const struct change_ref *refs, size_t count, struct service_list *list)
 {
 	struct keyframe_reader entries;
@@ -386,7 +383,7 @@ merge_keyframe(struct store *store, const DBT *frame,
 	/* no keyframe at all: the snapshot starts empty */
 	memset(&entries, 0, sizeof(entries));
 	if (frame->size != 0 &&
-	    !record_keyframe_open(&entries, frame->data, frame->size))
+	    !record_keyframe_open(&entries, frame->value, frame->size))
 		return malformed("keyframes.db");
 	for (;;) {
 		if (!have && entries.left > 0) {
@@ -426,46 +423,60 @@ scan_keyframe(struct store *store, DB_TXN *txn,
 	/* room for the refs and as many spare, for the common short runs */
 	struct change_ref small[2 * KEYFRAME_INTERVAL];
 	struct change_ref *refs = small, *sorted;
-	size_t kept = 0;
-	uint64_t at = 0;
+	struct keyframe_found found;
+	size_t kept = 0, count;
+	uint64_t to;
 	DBC *changes = NULL;
-	DBT frame;
+	bool cached = false;
 	enum status status;
 
 	service_list_init(&changed);
-	memset(&frame, 0, sizeof(frame));
-	if ((status = find_keyframe(store, txn, record, system_version, &at,
-	    &frame)) != STATUS_OK)
+	if ((status = find_keyframe(store, txn, record, system_version, &found,
+	    &changed, &cached)) != STATUS_OK)
 		goto done;
-	if ((status = translate(store, store->changes->cursor(store->changes,
-	    txn, &changes, DB_READ_COMMITTED), "open a cursor")) != STATUS_OK ||
-	    (status = read_changes(store, changes, record->id, at,
-	    system_version, &changed)) != STATUS_OK)
-		goto done;
+	if (!cached) {
+		/*
+		 * Between two keyframes, every change is read, for the cache:
+		 * the same pages hold most of them, and none of them changes.
+		 */
+		to = found.next != 0 ? found.next - 1 : system_version;
+		if ((status = translate(store, store->changes->cursor(
+		    store->changes, txn, &changes, DB_READ_COMMITTED),
+		    "open a cursor")) != STATUS_OK ||
+		    (status = read_changes(store, changes, record->id, found.at,
+		    to, &changed)) != STATUS_OK)
+			goto done;
+		if (found.next != 0 && found.at != 0)
+			keyframe_cache_put_changes(store->keyframe_cache,
+			    record->id, found.at, found.next, &changed);
+	}
+	/* versions are gapless: change i is version at + 1 + i */
+	count = changed.count < system_version - found.at ? changed.count :
+	    (size_t)(system_version - found.at);
 	/* the refs, then as many spare for sorting */
-	if (changed.count > KEYFRAME_INTERVAL &&
-	    (refs = calloc(2 * changed.count, sizeof(*refs))) == NULL) {
+	if (count > KEYFRAME_INTERVAL &&
+	    (refs = calloc(2 * count, sizeof(*refs))) == NULL) {
 		status = translate(store, ENOMEM, "merge a keyframe");
 		goto done;
 	}
-	for (size_t i = 0; i < changed.count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		refs[i].name = service_list_name(&changed, i);
 		refs[i].name_len = changed.items[i].name_len;
 		refs[i].version = changed.items[i].version;
 	}
-	sorted = sort_change_refs(refs, refs + changed.count, changed.count);
+	sorted = sort_change_refs(refs, refs + count, count);
 	/* keep the latest change of each name: the last of its run */
-	for (size_t i = 0; i < changed.count; i++) {
+	for (size_t i = 0; i < count; i++) {
 		if (kept > 0 && service_name_compare(sorted[kept - 1].name,
 		    sorted[kept - 1].name_len, sorted[i].name,
 		    sorted[i].name_len) == 0)
 			kept--;
 		sorted[kept++] = sorted[i];
 	}
-	status = merge_keyframe(store, &frame, sorted, kept, list);
+	status = merge_keyframe(store, &found, sorted, kept, list);
 done:
 	status = close_cursor(store, changes, status);
-	free(frame.data);
+	free(found.value);
 	if (refs != small)
 		free(refs);
 	service_list_free(&changed);
