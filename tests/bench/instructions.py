@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Instructions a request costs the pool, counted by valgrind's callgrind.
+
+Wall-clock figures on a shared virtual machine drift by a quarter from one
+minute to the next; instructions do not. For each workload this starts the
+real launcher (nginx and a pool of one worker, under callgrind) on a store
+seeded as make bench seeds it, sends N requests one after the other, stops
+it, and does the same with 3N: the difference over 2N is what one request
+costs, start-up and seeding cancelled out (the supervisor and the
+maintainer are counted too, so a second's housekeeping adds a little).
+Run it in two checkouts to compare them:
+
+  python3 tests/bench/instructions.py [--requests N] [WORKLOAD ...]
+
+Workloads (make bench's names): W2u GET /services of a random version
+(nginx's cache bypassed), W3 GET /status, W5 POST /deploy unchanged, W4
+POST /deploy each a change. Needs valgrind (make test installs it).
+"""
+
+import argparse
+import glob
+import http.client
+import os
+import random
+import shutil
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import bench  # noqa: E402  (its seeding, and through it the e2e harness)
+from bench import harness  # noqa: E402
+
+VERSIONS = 2000
+
+
+def request_of(workload, i, rng):
+    """(method, path, body) of the i-th request of a workload."""
+    if workload == 'W2u':
+        return ('GET', '/bench/services-uncached?environment=%s&systemVersion=%d'
+                % (bench.ENV_W2, rng.randint(1, VERSIONS)), None)
+    if workload == 'W3':
+        return ('GET', '/status?environment=' + bench.ENV_W2, None)
+    if workload == 'W5':
+        return ('POST', '/deploy', bench.deploy_body('svc-000', 1, bench.ENV_W5))
+    return ('POST', '/deploy', bench.deploy_body('svc-%03d' % (i % bench.SERVICES),
+                                                 10 + i, bench.ENV_W4))
+
+
+def total_instructions(directory):
+    """The instructions of every callgrind output in directory."""
+    total = 0
+    for path in glob.glob(os.path.join(directory, 'callgrind.*')):
+        with open(path, errors='replace') as f:
+            for line in f:
+                if line.startswith(('summary:', 'totals:')):
+                    total += int(line.split()[1])
+                    break
+    return total
+
+
+def run(workload, count):
+    """Instructions of the pool serving count requests of workload."""
+    tmp = tempfile.mkdtemp(prefix='releasemgr-instructions-')
+    os.chmod(tmp, 0o1777)   # the pool, once its own user, writes there
+    os.environ['RELEASEMGR_POOL_WRAPPER'] = (
+        'valgrind --tool=callgrind --callgrind-out-file=%s/callgrind.%%p' % tmp)
+    server = harness.Server(label='instructions', config={'workers': '1'},
+                            nginx_include=os.path.join(tmp, 'bench.nginx.conf'))
+    bench.write_nginx_include(server.nginx_include, server.data_dir)
+    server.start()
+    try:
+        bench.seed_versions(server, bench.ENV_W2, VERSIONS)
+        bench.seed(server, [bench.deploy_body('svc-000', 1, bench.ENV_W5)])
+        bench.seed(server, [bench.deploy_body('svc-%03d' % i, 0, bench.ENV_W4)
+                            for i in range(bench.SERVICES)])
+        rng = random.Random(7)
+        conn = http.client.HTTPConnection(harness.HOST, server.port, timeout=60)
+        for i in range(count):
+            method, path, body = request_of(workload, i, rng)
+            conn.request(method, path, body=body)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                raise RuntimeError('%s %s: %d' % (method, path, resp.status))
+        conn.close()
+    finally:
+        server.cleanup()
+    total = total_instructions(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--requests', type=int, default=300)
+    parser.add_argument('workloads', nargs='*', default=['W2u', 'W3', 'W5', 'W4'])
+    opts = parser.parse_args()
+    for workload in opts.workloads:
+        if workload not in ('W2u', 'W3', 'W5', 'W4'):
+            parser.error('unknown workload %s' % workload)
+        few = run(workload, opts.requests)
+        many = run(workload, 3 * opts.requests)
+        print('%s %.0f instructions a request' % (
+            workload, (many - few) / (2 * opts.requests)), flush=True)
+
+
+if __name__ == '__main__':
+    main()
