@@ -31,54 +31,33 @@
 #define CHANGE_HAS_REASON	0x04
 #define CHANGE_HAS_RELEASE_HASH	0x08
 
-/* Big-endian integers at p, which need not be aligned. */
+/*
+ * Writes the low size bytes (2, 4 or 8) of v at p, which need not be
+ * aligned, big-endian; get_be() reads them back.
+ */
 static void
-put_u16(unsigned char *p, uint16_t v)
-{
-	v = htobe16(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint16_t
-get_u16(const unsigned char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be16toh(v);
-}
-
-static void
-put_u32(unsigned char *p, uint32_t v)
-{
-	v = htobe32(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be32toh(v);
-}
-
-static void
-put_u64(unsigned char *p, uint64_t v)
+put_be(unsigned char *p, uint64_t v, size_t size)
 {
 	v = htobe64(v);
-	memcpy(p, &v, sizeof(v));
+	memcpy(p, (const unsigned char *)&v + sizeof(v) - size, size);
 }
 
 static uint64_t
-get_u64(const unsigned char *p)
+get_be(const unsigned char *p, size_t size)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
-	memcpy(&v, p, sizeof(v));
+	memcpy((unsigned char *)&v + sizeof(v) - size, p, size);
 	return be64toh(v);
 }
+
+/* The integers of the records, by width. */
+#define put_u16(p, v)	put_be((p), (v), 2)
+#define put_u32(p, v)	put_be((p), (v), 4)
+#define put_u64(p, v)	put_be((p), (v), 8)
+#define get_u16(p)	((uint16_t)get_be((p), 2))
+#define get_u32(p)	((uint32_t)get_be((p), 4))
+#define get_u64(p)	get_be((p), 8)
 
 /* Appends a 16-bit length and the bytes of a text; returns what it wrote. */
 static size_t
