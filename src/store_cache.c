@@ -5,9 +5,11 @@
  * right for as long as the store is open; an old version read again, or
  * one near it, then costs no search of keyframes.db or changes.db.
  * Bounded in entries and bytes; the oldest entry makes room (round
- * robin). Shared by the process's threads under one mutex, held only to
- * copy in or out.
+ * robin). Shared by the process's threads under one read-write lock:
+ * reads copy out side by side, and only keeping something new excludes
+ * them.
  */
+#define _GNU_SOURCE		/* pthread_rwlockattr_setkind_np() */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,7 @@ struct cache_slot {
 };
 
 struct keyframe_cache {
-	pthread_mutex_t		lock;
+	pthread_rwlock_t	lock;
 	struct cache_slot	slots[CACHE_SLOTS];
 	size_t			bytes;	/* of the values and changes kept */
 	size_t			hand;	/* the slot to empty next */
@@ -47,10 +49,21 @@ struct keyframe_cache *
 keyframe_cache_new(void)
 {
 	struct keyframe_cache *cache = calloc(1, sizeof(*cache));
+	pthread_rwlockattr_t attr;
+	int rc;
 
 	if (cache == NULL)
 		return NULL;
-	if (pthread_mutex_init(&cache->lock, NULL) != 0) {
+	/* a thread keeping a keyframe must not wait on an endless stream of reads */
+	if (pthread_rwlockattr_init(&attr) != 0) {
+		free(cache);
+		return NULL;
+	}
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	rc = pthread_rwlock_init(&cache->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	if (rc != 0) {
 		free(cache);
 		return NULL;
 	}
@@ -68,7 +81,7 @@ keyframe_cache_free(struct keyframe_cache *cache)
 		free(cache->slots[i].value);
 		service_list_free(&cache->slots[i].changes);
 	}
-	pthread_mutex_destroy(&cache->lock);
+	pthread_rwlock_destroy(&cache->lock);
 	free(cache);
 }
 
@@ -117,7 +130,7 @@ keyframe_cache_get(struct keyframe_cache *cache, uint32_t env_id,
 	bool ok = false;
 
 	*with_changes = false;
-	pthread_mutex_lock(&cache->lock);
+	pthread_rwlock_rdlock(&cache->lock);
 	for (size_t i = 0; slot == NULL && i < CACHE_SLOTS; i++)
 		if (slot_serves(&cache->slots[i], env_id, system_version, last))
 			slot = &cache->slots[i];
@@ -137,7 +150,7 @@ keyframe_cache_get(struct keyframe_cache *cache, uint32_t env_id,
 			service_list_clear(changes);
 	}
 done:
-	pthread_mutex_unlock(&cache->lock);
+	pthread_rwlock_unlock(&cache->lock);
 	return ok;
 }
 
@@ -176,12 +189,12 @@ keyframe_cache_put(struct keyframe_cache *cache, uint32_t env_id,
 	    found->size > CACHE_ENTRY_MAX || (copy = malloc(found->size)) == NULL)
 		return;
 	memcpy(copy, found->value, found->size);
-	pthread_mutex_lock(&cache->lock);
+	pthread_rwlock_wrlock(&cache->lock);
 	/* another thread may have kept it meanwhile, or an older view of it */
 	if ((slot = find_slot(cache, env_id, found->at)) != NULL) {
 		if (found->next != 0)
 			slot->next = found->next;
-		pthread_mutex_unlock(&cache->lock);
+		pthread_rwlock_unlock(&cache->lock);
 		free(copy);
 		return;
 	}
@@ -192,7 +205,7 @@ keyframe_cache_put(struct keyframe_cache *cache, uint32_t env_id,
 	slot->value = copy;
 	slot->size = found->size;
 	cache->bytes += found->size;
-	pthread_mutex_unlock(&cache->lock);
+	pthread_rwlock_unlock(&cache->lock);
 }
 
 void
@@ -210,7 +223,7 @@ keyframe_cache_put_changes(struct keyframe_cache *cache, uint32_t env_id,
 		service_list_free(&copy);
 		return;
 	}
-	pthread_mutex_lock(&cache->lock);
+	pthread_rwlock_wrlock(&cache->lock);
 	slot = find_slot(cache, env_id, at);
 	if (slot != NULL && !slot->has_changes && slot->next == next &&
 	    cache->bytes + bytes <= CACHE_BYTES) {
@@ -219,6 +232,6 @@ keyframe_cache_put_changes(struct keyframe_cache *cache, uint32_t env_id,
 		cache->bytes += bytes;
 		service_list_init(&copy);
 	}
-	pthread_mutex_unlock(&cache->lock);
+	pthread_rwlock_unlock(&cache->lock);
 	service_list_free(&copy);
 }

@@ -1025,8 +1025,101 @@ test_group_commit(void)
 	    "current %llu", (unsigned long long)state.system_version);
 }
 
+#define SHARED_VERSIONS	400	/* more stretches than the keyframe cache keeps */
+#define SHARED_SERVICES	20
+#define SHARED_THREADS	8
+#define SHARED_READS	200	/* per thread */
+
+/* One thread of test_shared_reads: the first snapshot it found wrong. */
+struct reader_thread {
+	pthread_t	thread;
+	uint64_t	seed;
+	uint64_t	wrong;	/* the system version read wrong; 0: none */
+	enum status	failed;
+};
+
+/*
+ * The snapshot of version v of "shared", where version v set service
+ * "s<v % SHARED_SERVICES>" to v: each service's last such version at or
+ * below v, in name order ("s0", "s1", "s10", ... "s9").
+ */
+static bool
+shared_snapshot_right(const struct service_list *list, uint64_t v)
+{
+	char name[16];
+	size_t count = 0;
+
+	for (size_t i = 0; i < list->count; i++) {
+		uint64_t version = list->items[i].version;
+		int n = snprintf(name, sizeof(name), "s%llu",
+		    (unsigned long long)(version % SHARED_SERVICES));
+
+		if (version > v || version + SHARED_SERVICES <= v ||
+		    list->items[i].name_len != (size_t)n ||
+		    memcmp(service_list_name(list, i), name, (size_t)n) != 0 ||
+		    (i > 0 && service_name_compare(service_list_name(list, i - 1),
+		    list->items[i - 1].name_len, name, (size_t)n) >= 0))
+			return false;
+		count++;
+	}
+	return count == (v < SHARED_SERVICES ? v : SHARED_SERVICES);
+}
+
+static void *
+shared_reader(void *arg)
+{
+	struct reader_thread *t = arg;
+	struct service_list list;
+
+	service_list_init(&list);
+	t->failed = STATUS_OK;
+	for (int i = 0; i < SHARED_READS && t->wrong == 0; i++) {
+		uint64_t v = 1 + next_random(&t->seed) % SHARED_VERSIONS;
+
+		if ((t->failed = store_services(fx.store, "shared", v,
+		    &list)) != STATUS_OK)
+			break;
+		if (!shared_snapshot_right(&list, v))
+			t->wrong = v;
+	}
+	service_list_free(&list);
+	return NULL;
+}
+
+/*
+ * Threads reading old versions at once, through the process's keyframe
+ * cache, which they fill, share and evict from (more stretches than it
+ * keeps): every snapshot is the one the deploys made.
+ */
+static void
+test_shared_reads(void)
+{
+	static struct reader_thread threads[SHARED_THREADS];
+	char name[16];
+
+	REQUIRE_STORE(fx.store);
+	for (uint64_t v = 1; v <= SHARED_VERSIONS; v++) {
+		snprintf(name, sizeof(name), "s%llu",
+		    (unsigned long long)(v % SHARED_SERVICES));
+		expect_deploy(fx.store, "shared", name, v, v, true);
+	}
+	for (int i = 0; i < SHARED_THREADS; i++) {
+		threads[i].seed = (uint64_t)i + 1;
+		CHECK(pthread_create(&threads[i].thread, NULL, shared_reader,
+		    &threads[i]) == 0, "thread %d", i);
+	}
+	for (int i = 0; i < SHARED_THREADS; i++) {
+		pthread_join(threads[i].thread, NULL);
+		CHECK(threads[i].failed == STATUS_OK && threads[i].wrong == 0,
+		    "reader %d: %s, version %llu read wrong", i,
+		    status_name(threads[i].failed),
+		    (unsigned long long)threads[i].wrong);
+	}
+}
+
 static const CU_TestInfo store_tests[] = {
 	{ "seed example", test_seed_example },
+	{ "reads at once share the keyframe cache", test_shared_reads },
 	{ "unknown environment", test_unknown_environment },
 	{ "version above current", test_version_above_current },
 	{ "environments are separate", test_environments_are_separate },
