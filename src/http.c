@@ -1,6 +1,7 @@
 /*
  * Responses: bodies, problems and validators.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,6 @@
 #ifndef RELEASEMGR_HTTP_H
 #define RELEASEMGR_HTTP_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -58,9 +58,10 @@ struct query_field;
 
 /*
  * A parameter's validator: reads exactly len bytes of value and stores
- * the result at out; label names the parameter in a detail.
+ * the result at out; a detail names the parameter, followed by where
+ * ("" for the query string).
  */
-typedef bool take_fn(const struct query_field *field, const char *label,
+typedef bool take_fn(const struct query_field *field, const char *where,
     const char *value, size_t len, void *out, struct invalid *invalid);
 
 /* A parameter a route may declare: its name, validator and field. */
@@ -73,40 +74,40 @@ struct query_field {
 
 /* Takes a decimal integer from 1 to the field's max. */
 static bool
-take_decimal(const struct query_field *field, const char *label,
+take_decimal(const struct query_field *field, const char *where,
     const char *value, size_t len, void *out, struct invalid *invalid)
 {
 	if (parse_decimal(value, len, 1, field->max, out))
 		return true;
 	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, field->name,
-	    "%s must be a decimal integer from 1 to %llu", label,
-	    (unsigned long long)field->max);
+	    "%s%s must be a decimal integer from 1 to %llu", field->name,
+	    where, (unsigned long long)field->max);
 	return false;
 }
 
 /* Takes an RFC 3339 instant, into milliseconds since the epoch. */
 static bool
-take_instant(const struct query_field *field, const char *label,
+take_instant(const struct query_field *field, const char *where,
     const char *value, size_t len, void *out, struct invalid *invalid)
 {
 	if (parse_instant(value, len, out))
 		return true;
 	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, field->name,
-	    "%s must be an RFC 3339 date and time, such as "
-	    "2026-11-22T10:15:03Z, from 1970 to 9999", label);
+	    "%s%s must be an RFC 3339 date and time, such as "
+	    "2026-11-22T10:15:03Z, from 1970 to 9999", field->name, where);
 	return false;
 }
 
 /* Takes an environment name, NUL-terminated into out. */
 static bool
-take_environment(const struct query_field *field, const char *label,
+take_environment(const struct query_field *field, const char *where,
     const char *value, size_t len, void *out, struct invalid *invalid)
 {
 	const char *why = check_environment(value, len);
 
 	if (why != NULL) {
 		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, field->name,
-		    "%s %s", label, why);
+		    "%s%s %s", field->name, where, why);
 		return false;
 	}
 	memcpy(out, value, len);
@@ -137,7 +138,8 @@ query_param_name(enum query_param param)
 	return query_fields[param].name;
 }
 
-bool
+/* Finds the parameter called name (len bytes); false for an unknown name. */
+static bool
 query_param_find(const char *name, size_t len, enum query_param *param)
 {
 	for (size_t i = 0; i < QUERY_PARAM_COUNT; i++)
@@ -158,12 +160,12 @@ query_init(struct query *q)
 }
 
 bool
-query_take(struct query *q, enum query_param param, const char *label,
+query_take(struct query *q, enum query_param param, const char *where,
     const char *value, size_t len, struct invalid *invalid)
 {
 	const struct query_field *field = &query_fields[param];
 
-	if (!field->take(field, label != NULL ? label : field->name, value,
+	if (!field->take(field, where != NULL ? where : "", value,
 	    len, (char *)q + field->offset, invalid))
 		return false;
 	q->given |= QUERY_PARAM(param);

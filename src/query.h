@@ -63,17 +63,15 @@ bool	query_parse(const char *query, unsigned accepted, struct query *q,
 
 /*
  * Validates len bytes of value as param and stores it in q, as query_parse
- * does for one parameter; label, when not NULL, names it in a detail in
- * place of its name (a path segment: "systemVersion (the last segment of
- * the path)"). False with invalid filled when it is refused.
+ * does for one parameter; where, when not NULL, follows its name in a
+ * detail (a path segment's: " (the last segment of the path)"). False
+ * with invalid filled when it is refused.
  */
-bool	query_take(struct query *q, enum query_param param, const char *label,
+bool	query_take(struct query *q, enum query_param param, const char *where,
 	    const char *value, size_t len, struct invalid *invalid);
 
 /* The name of a parameter, as a query string gives it. */
 const char *query_param_name(enum query_param param);
 
-/* Finds the parameter called name (len bytes); false for an unknown name. */
-bool	query_param_find(const char *name, size_t len, enum query_param *param);
 
 #endif

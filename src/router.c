@@ -4,7 +4,6 @@
  * before the handler runs, and ignores every other parameter.
  */
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "router.h"
@@ -85,16 +84,13 @@ static bool
 route_input(const struct route_entry *route, const struct request *request,
     const char *segment, struct query *query, struct invalid *invalid)
 {
-	char label[64];
-
 	query_init(query);
 	for (unsigned p = 0; segment != NULL && p < QUERY_PARAM_COUNT; p++) {
 		if (!(route->segment & QUERY_PARAM(p)))
 			continue;
-		snprintf(label, sizeof(label), "%s (the last segment of the "
-		    "path)", query_param_name((enum query_param)p));
-		if (!query_take(query, (enum query_param)p, label, segment,
-		    strlen(segment), invalid))
+		if (!query_take(query, (enum query_param)p,
+		    " (the last segment of the path)", segment, strlen(segment),
+		    invalid))
 			return false;
 	}
 	if (!query_parse(request->query, route->params, query, invalid))
