@@ -547,15 +547,6 @@ static const struct deploy_case deploy_cases[] = {
 	    "\"environment\":\"validation\"} // comment"),
 };
 
-/* Clears what json_parse_deploy fills, so that the test sees what it wrote. */
-static void
-reset_invalid(struct invalid *invalid)
-{
-	memset(invalid, 0, sizeof(*invalid));
-	invalid->kind = PROBLEM_UNAVAILABLE;
-	invalid->name = "(unset)";
-}
-
 /* The type URI of a problem kind, to name it in a failure. */
 static const char *
 kind_name(enum problem_kind kind)
@@ -612,7 +603,7 @@ test_deploy_table(void)
 		bool ok;
 		unsigned md;
 
-		reset_invalid(&invalid);
+		invalid_reset(&invalid);
 		memset(&d, 0xA5, sizeof(d));
 		ok = parse_exact(c->body, c->len, &d, &invalid);
 		if (!c->ok) {
@@ -653,7 +644,7 @@ test_deploy_metadata_values(void)
 	struct deploy d;
 	struct invalid invalid;
 
-	reset_invalid(&invalid);
+	invalid_reset(&invalid);
 	if (!CHECK(parse_exact(LIT(body), &d, &invalid), "refused: %s",
 	    invalid.detail))
 		return;
@@ -666,7 +657,7 @@ test_deploy_metadata_values(void)
 	    strcmp(d.release_hash.text, "0123abcd") == 0,
 	    "releaseHash: %zu bytes", d.release_hash.len);
 
-	reset_invalid(&invalid);
+	invalid_reset(&invalid);
 	if (!CHECK(parse_exact(LIT("{\"name\":\"a\",\"version\":1}"), &d,
 	    &invalid), "refused: %s", invalid.detail))
 		return;
@@ -741,7 +732,7 @@ test_deploy_lengths(void)
 		struct invalid invalid;
 		bool ok;
 
-		reset_invalid(&invalid);
+		invalid_reset(&invalid);
 		ok = parse_exact(body, len, &d, &invalid);
 		if (!cases[i].ok) {
 			expect_invalid(cases[i].label, ok, &invalid,
@@ -848,7 +839,7 @@ test_deploy_nesting(void)
 			body[n++] = closers[--closed];
 		if (cases[i].closed)
 			body[n++] = '}';
-		reset_invalid(&invalid);
+		invalid_reset(&invalid);
 		ok = parse_exact(body, n, &d, &invalid);
 		if (cases[i].ok)
 			CHECK(ok && d.version == 1 && d.name_len == 1,
@@ -871,15 +862,15 @@ test_deploy_respects_len(void)
 	struct deploy d;
 	struct invalid invalid;
 
-	reset_invalid(&invalid);
+	invalid_reset(&invalid);
 	CHECK(json_parse_deploy(text, object_len, &d, &invalid) &&
 	    d.version == 12, "the object without what follows it: %s",
 	    invalid.detail);
-	reset_invalid(&invalid);
+	invalid_reset(&invalid);
 	CHECK(!json_parse_deploy(text, object_len - 1, &d, &invalid) &&
 	    invalid.kind == PROBLEM_INVALID_JSON,
 	    "the object without its closing brace");
-	reset_invalid(&invalid);
+	invalid_reset(&invalid);
 	CHECK(!json_parse_deploy(text, 0, &d, &invalid) &&
 	    invalid.kind == PROBLEM_INVALID_JSON, "no bytes at all");
 }
@@ -892,7 +883,7 @@ test_deploy_clears_output(void)
 	struct invalid invalid;
 
 	memset(&d, 0x41, sizeof(d));
-	reset_invalid(&invalid);
+	invalid_reset(&invalid);
 	CHECK(!json_parse_deploy(LIT("{\"version\":1}"), &d, &invalid),
 	    "missing name accepted");
 	CHECK(d.name_len == 0 && d.name[0] == '\0' && !d.deployed_by.present,
@@ -1179,7 +1170,7 @@ test_export_lines(void)
 
 		if (!CHECK(line != NULL, "out of memory"))
 			return;
-		reset_invalid(&invalid);
+		invalid_reset(&invalid);
 		ok = cases[i].header ?
 		    json_parse_export_header(line, len, &header, &invalid) :
 		    json_parse_export_change(line, len, &d, &position, &invalid);
@@ -1237,7 +1228,7 @@ test_export_long_instant(void)
 		    "\"systemVersion\":1,\"name\":\"a\",\"version\":1,"
 		    "\"previousVersion\":null,\"createdAt\":"
 		    "\"2026-01-01T00:00:00.%0*dZ\"}", (int)cases[i].digits, 0);
-		reset_invalid(&invalid);
+		invalid_reset(&invalid);
 		ok = json_parse_export_change(line, (size_t)n, &d, &position,
 		    &invalid);
 		CHECK(ok == cases[i].ok && (ok || strcmp(invalid.name,

@@ -62,6 +62,14 @@ add_suite_with_tests(const char *name, CU_SetUpFunc setup,
 	return 0;
 }
 
+void
+invalid_reset(struct invalid *invalid)
+{
+	memset(invalid, 0, sizeof(*invalid));
+	invalid->kind = PROBLEM_UNAVAILABLE;
+	invalid->name = "(unset)";
+}
+
 struct store_options
 test_store_options(const char *home, enum store_role role)
 {

@@ -161,9 +161,7 @@ test_query_table(void)
 		bool ok;
 
 		query_init(&q);
-		memset(&invalid, 0, sizeof(invalid));
-		invalid.kind = PROBLEM_UNAVAILABLE;
-		invalid.name = "(unset)";
+		invalid_reset(&invalid);
 		ok = query_parse(c->query, c->accepted, &q, &invalid);
 		if (c->ok) {
 			if (!CHECK(ok, "query '%s' (%s): refused: %s", c->label,
@@ -225,7 +223,7 @@ test_query_long_values(void)
 	n = (size_t)snprintf(query, sizeof(query), "environment=");
 	memset(query + n, 'a', 300);
 	query[n + 300] = '\0';
-	memset(&invalid, 0, sizeof(invalid));
+	invalid_reset(&invalid);
 	CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid), "a 300-byte environment");
 	CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
 	    invalid.name != NULL && strcmp(invalid.name, "environment") == 0,
@@ -236,7 +234,7 @@ test_query_long_values(void)
 		n = (size_t)snprintf(query, sizeof(query), "environment=");
 		memset(query + n, 'b', len);
 		query[n + len] = '\0';
-		memset(&invalid, 0, sizeof(invalid));
+		invalid_reset(&invalid);
 		CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid) &&
 		    invalid.kind == PROBLEM_INVALID_PARAMETER &&
 		    invalid.name != NULL &&
@@ -247,7 +245,7 @@ test_query_long_values(void)
 			n += (size_t)snprintf(query + n, sizeof(query) - n, "%%31");
 		memset(query + n, '1', len - len / 3);
 		query[n + len - len / 3] = '\0';
-		memset(&invalid, 0, sizeof(invalid));
+		invalid_reset(&invalid);
 		CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid) &&
 		    invalid.kind == PROBLEM_INVALID_PARAMETER &&
 		    invalid.name != NULL &&
@@ -259,7 +257,7 @@ test_query_long_values(void)
 	n = (size_t)snprintf(query, sizeof(query), "systemVersion=");
 	memset(query + n, '1', 1000);
 	query[n + 1000] = '\0';
-	memset(&invalid, 0, sizeof(invalid));
+	invalid_reset(&invalid);
 	CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid), "a 1000-digit systemVersion");
 	CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
 	    invalid.name != NULL && strcmp(invalid.name, "systemVersion") == 0,
@@ -270,7 +268,7 @@ test_query_long_values(void)
 	memset(query + n, 'c', 1500);
 	n += 1500;
 	snprintf(query + n, sizeof(query) - n, "&systemVersion=9");
-	memset(&invalid, 0, sizeof(invalid));
+	invalid_reset(&invalid);
 	CHECK(query_parse(query, ALL, query_init_for(&q), &invalid) && query_given(&q, QUERY_SYSTEM_VERSION) &&
 	    q.system_version == 9, "a 1500-byte unknown parameter: %s",
 	    invalid.detail);
@@ -280,7 +278,7 @@ test_query_long_values(void)
 	memset(query, 'k', 100);
 	n = 100;
 	snprintf(query + n, sizeof(query) - n, "=1&environment=e");
-	memset(&invalid, 0, sizeof(invalid));
+	invalid_reset(&invalid);
 	CHECK(query_parse(query, ALL, query_init_for(&q), &invalid) && query_given(&q, QUERY_ENVIRONMENT) &&
 	    strcmp(q.environment, "e") == 0, "a 100-byte unknown key: %s",
 	    invalid.detail);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "problem.h"
 #include "store.h"
 
 struct json_object;
@@ -56,6 +57,11 @@ bool	write_file(const char *path, const void *data, size_t len, mode_t mode);
  * and valgrind catch any read past len. The caller frees it.
  */
 char	*copy_exact(const char *s, size_t len);
+/*
+ * Fills invalid with a kind no parser reports (PROBLEM_UNAVAILABLE) and the
+ * name "(unset)", so that a test sees what a parser wrote into it.
+ */
+void	invalid_reset(struct invalid *invalid);
 /* Writes a printable rendering of len bytes of s (\xNN escapes) into buf. */
 const char *printable(const char *s, size_t len, char *buf, size_t cap);
 
