@@ -202,12 +202,18 @@ test_query_table(void)
 	}
 }
 
-/* Empties q for a parse; returns it. */
-static struct query *
-query_init_for(struct query *q)
+/* True when query, read with every parameter, is refused naming parameter. */
+static bool
+refused_as(const char *query, const char *parameter)
 {
-	query_init(q);
-	return q;
+	struct query q;
+	struct invalid invalid;
+
+	query_init(&q);
+	invalid_reset(&invalid);
+	return !query_parse(query, ALL, &q, &invalid) &&
+	    invalid.kind == PROBLEM_INVALID_PARAMETER && invalid.name != NULL &&
+	    strcmp(invalid.name, parameter) == 0;
 }
 
 /* Values longer than a parameter may be are refused, not truncated. */
@@ -223,33 +229,21 @@ test_query_long_values(void)
 	n = (size_t)snprintf(query, sizeof(query), "environment=");
 	memset(query + n, 'a', 300);
 	query[n + 300] = '\0';
-	invalid_reset(&invalid);
-	CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid), "a 300-byte environment");
-	CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
-	    invalid.name != NULL && strcmp(invalid.name, "environment") == 0,
-	    "a 300-byte environment: kind %d", (int)invalid.kind);
+	CHECK(refused_as(query, "environment"), "a 300-byte environment");
 
 	/* decoded values of 256 and 257 bytes: at and past the value buffer */
 	for (size_t len = 256; len <= 257; len++) {
 		n = (size_t)snprintf(query, sizeof(query), "environment=");
 		memset(query + n, 'b', len);
 		query[n + len] = '\0';
-		invalid_reset(&invalid);
-		CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid) &&
-		    invalid.kind == PROBLEM_INVALID_PARAMETER &&
-		    invalid.name != NULL &&
-		    strcmp(invalid.name, "environment") == 0,
+		CHECK(refused_as(query, "environment"),
 		    "an environment of %zu bytes", len);
 		n = (size_t)snprintf(query, sizeof(query), "systemVersion=");
 		for (size_t k = 0; k < len / 3; k++)
 			n += (size_t)snprintf(query + n, sizeof(query) - n, "%%31");
 		memset(query + n, '1', len - len / 3);
 		query[n + len - len / 3] = '\0';
-		invalid_reset(&invalid);
-		CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid) &&
-		    invalid.kind == PROBLEM_INVALID_PARAMETER &&
-		    invalid.name != NULL &&
-		    strcmp(invalid.name, "systemVersion") == 0,
+		CHECK(refused_as(query, "systemVersion"),
 		    "a systemVersion of %zu escaped and plain digits", len);
 	}
 
@@ -257,31 +251,27 @@ test_query_long_values(void)
 	n = (size_t)snprintf(query, sizeof(query), "systemVersion=");
 	memset(query + n, '1', 1000);
 	query[n + 1000] = '\0';
-	invalid_reset(&invalid);
-	CHECK(!query_parse(query, ALL, query_init_for(&q), &invalid), "a 1000-digit systemVersion");
-	CHECK(invalid.kind == PROBLEM_INVALID_PARAMETER &&
-	    invalid.name != NULL && strcmp(invalid.name, "systemVersion") == 0,
-	    "a 1000-digit systemVersion: kind %d", (int)invalid.kind);
+	CHECK(refused_as(query, "systemVersion"), "a 1000-digit systemVersion");
 
 	/* a long value of an unknown parameter is ignored */
 	n = (size_t)snprintf(query, sizeof(query), "comment=");
 	memset(query + n, 'c', 1500);
 	n += 1500;
 	snprintf(query + n, sizeof(query) - n, "&systemVersion=9");
+	query_init(&q);
 	invalid_reset(&invalid);
-	CHECK(query_parse(query, ALL, query_init_for(&q), &invalid) && query_given(&q, QUERY_SYSTEM_VERSION) &&
-	    q.system_version == 9, "a 1500-byte unknown parameter: %s",
-	    invalid.detail);
+	CHECK(query_parse(query, ALL, &q, &invalid) &&
+	    query_given(&q, QUERY_SYSTEM_VERSION) && q.system_version == 9,
+	    "a 1500-byte unknown parameter: %s", invalid.detail);
 
 	/* and a long unknown key too */
-	n = 0;
 	memset(query, 'k', 100);
-	n = 100;
-	snprintf(query + n, sizeof(query) - n, "=1&environment=e");
+	snprintf(query + 100, sizeof(query) - 100, "=1&environment=e");
+	query_init(&q);
 	invalid_reset(&invalid);
-	CHECK(query_parse(query, ALL, query_init_for(&q), &invalid) && query_given(&q, QUERY_ENVIRONMENT) &&
-	    strcmp(q.environment, "e") == 0, "a 100-byte unknown key: %s",
-	    invalid.detail);
+	CHECK(query_parse(query, ALL, &q, &invalid) &&
+	    query_given(&q, QUERY_ENVIRONMENT) && strcmp(q.environment, "e") == 0,
+	    "a 100-byte unknown key: %s", invalid.detail);
 }
 
 static const CU_TestInfo query_tests[] = {
