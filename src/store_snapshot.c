@@ -434,7 +434,8 @@ scan_keyframe(struct store *store, DB_TXN *txn,
 	if ((status = find_keyframe(store, txn, record, system_version, &found,
 	    &changed, &cached)) != STATUS_OK)
 		goto done;
-	if (!cached) {
+	/* a version that is a keyframe's own needs no change */
+	if (!cached && system_version > found.at) {
 		/*
 		 * Between two keyframes, every change is read, for the cache:
 		 * the same pages hold most of them, and none of them changes.
