@@ -110,3 +110,16 @@ service_list_diff(const struct service_list *from,
 	*count = n;
 	return true;
 }
+
+const char *
+deploy_outcome_name(enum deploy_outcome outcome)
+{
+	switch (outcome) {
+	case OUTCOME_APPLIED: return "applied";
+	case OUTCOME_UNCHANGED: return "unchanged";
+	case OUTCOME_DUPLICATE: return "duplicate";
+	case OUTCOME_STALE: return "stale";
+	case OUTCOME_REMOVED: return "removed";
+	}
+	return "unknown";
+}

@@ -17,6 +17,8 @@
 #define SERVICE_VERSION_MAX	UINT64_C(9007199254740991)	/* 2^53 - 1 */
 #define SYSTEM_VERSION_MAX	UINT64_C(9007199254740991)
 #define DEFAULT_ENVIRONMENT	"default"
+#define EVENT_ID_MAX		128	/* bytes of UTF-8 in a report's eventId */
+#define SEQUENCE_MAX		UINT64_C(9007199254740991)
 
 /* An optional, bounded metadata string sent with a deploy. */
 struct metadata_text {
@@ -25,21 +27,47 @@ struct metadata_text {
 	char	text[METADATA_MAX + 1];
 };
 
+/*
+ * What a reporter says of a report, to recognise it again and to order it
+ * among the reports of its service (all optional).
+ */
+struct report_key {
+	bool		has_event_id;
+	size_t		event_id_len;
+	char		event_id[EVENT_ID_MAX + 1];
+	bool		has_sequence;
+	uint64_t	sequence;	/* 0 .. SEQUENCE_MAX */
+	bool		has_deployed_at;
+	uint64_t	deployed_at_ms;	/* ms since the epoch */
+};
+
 /* One report of the deployment watcher, after validation. */
 struct deploy {
 	char			environment[ENVIRONMENT_MAX + 1];
 	char			name[SERVICE_NAME_MAX + 1];
 	size_t			name_len;
+	bool			removal;	/* the service is gone; version is 0 */
 	uint64_t		version;
 	struct metadata_text	deployed_by;
 	struct metadata_text	reason;
 	struct metadata_text	release_hash;
+	struct report_key	key;
 };
 
-/* What a deploy did: the system version in force after it, and whether it made a new one. */
+/* What became of a report (the Deploy-Outcome header says it). */
+enum deploy_outcome {
+	OUTCOME_APPLIED,	/* a new version of the service: a new system version */
+	OUTCOME_UNCHANGED,	/* the version it already had: nothing new */
+	OUTCOME_DUPLICATE,	/* its eventId was seen: answered as the first time */
+	OUTCOME_STALE,		/* older than what was recorded: nothing new */
+	OUTCOME_REMOVED		/* the service removed: a new system version */
+};
+
+/* What a deploy did: the system version it is answered with, and how. */
 struct deploy_result {
-	uint64_t	system_version;
-	bool		changed;
+	uint64_t		system_version;
+	bool			changed;	/* it made system_version */
+	enum deploy_outcome	outcome;
 };
 
 /* Where an environment stands: its current system version and since when. */
@@ -54,6 +82,7 @@ struct change_record {
 	uint64_t		created_ms;	/* commit time, ms since the epoch */
 	char			name[SERVICE_NAME_MAX + 1];
 	size_t			name_len;
+	bool			removed;	/* the service was removed; version is 0 */
 	uint64_t		version;
 	bool			has_previous;	/* false for a new service */
 	uint64_t		previous;
@@ -82,6 +111,39 @@ struct export_header {
 	uint64_t	system_versions;	/* the lines that follow */
 	uint64_t	format_version;		/* the only one read: 1 */
 };
+
+/* One report, as the audit log keeps it (GET /events). */
+struct audit_entry {
+	uint64_t		id;		/* 1, 2, ... within its environment */
+	uint64_t		received_ms;	/* ms since the epoch */
+	enum deploy_outcome	outcome;
+	uint64_t		system_version;	/* what the report was answered */
+	char			name[SERVICE_NAME_MAX + 1];
+	size_t			name_len;
+	bool			removal;	/* version is then 0 */
+	uint64_t		version;
+	struct report_key	key;
+	struct metadata_text	deployed_by;
+	struct metadata_text	reason;
+	struct metadata_text	release_hash;
+};
+
+/*
+ * One period during which a service ran in an environment, from the
+ * system version that set its version to the one that changed or
+ * removed it (none while it is current).
+ */
+struct service_period {
+	uint64_t	version;
+	uint64_t	from_system_version;
+	uint64_t	from_ms;	/* createdAt of from_system_version */
+	bool		has_to;		/* false while current */
+	uint64_t	to_system_version;
+	uint64_t	to_ms;
+};
+
+/* The name of an outcome, as the Deploy-Outcome header and /events give it. */
+const char *deploy_outcome_name(enum deploy_outcome outcome);
 
 /* One environment, as GET /environments lists it. */
 struct environment_summary {

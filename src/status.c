@@ -10,6 +10,7 @@ status_name(enum status status)
 	case STATUS_OK: return "ok";
 	case STATUS_NOT_FOUND: return "not found";
 	case STATUS_INVALID: return "invalid";
+	case STATUS_CONFLICT: return "conflict";
 	case STATUS_BUSY: return "busy";
 	case STATUS_DEADLOCK: return "deadlock";
 	case STATUS_UNAVAILABLE: return "unavailable";

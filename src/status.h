@@ -10,6 +10,7 @@ enum status {
 	STATUS_OK = 0,		/* done as asked */
 	STATUS_NOT_FOUND,	/* what was asked for does not exist */
 	STATUS_INVALID,		/* the input failed validation; nothing changed */
+	STATUS_CONFLICT,	/* a report reuses an eventId for another report; nothing changed */
 	STATUS_BUSY,		/* lock conflicts outlasted the bounded retries; try later */
 	/*
 	 * chosen as a deadlock's victim: the store aborts and retries the

@@ -31,6 +31,8 @@ struct store_options {
 	unsigned	 keyframe_interval;	/* 0: the default; tests use small ones */
 	unsigned	 commit_delay_us;	/* at most 999999; 0: flush at once */
 	uint64_t	 reserve_bytes;	/* a change needs this much free disk; 0: no check */
+	uint64_t	 event_retention_ms;	/* an eventId is recognised this long; 0: the default */
+	uint64_t	 audit_retention_ms;	/* an audit entry is kept this long; 0: the default */
 };
 
 /*
@@ -46,12 +48,21 @@ enum status	store_open(const struct store_options *options,
 void		store_close(struct store *store);
 
 /*
- * Records one deploy in one transaction. When the service is new in the
- * environment or its version differs from the current one, the
- * environment's system version goes up by one and the new snapshot is
- * recorded; otherwise nothing is written. On STATUS_OK, result holds the
- * system version in force; it is on disk when the store is durable.
- * STATUS_NO_SPACE when a change finds less than reserve_bytes free on the
+ * Records one report (a deploy, or with deploy->removal a removal) in one
+ * transaction, by the rules of README's "Deploy reports": an eventId
+ * seen within the event retention answers what its first report
+ * answered (OUTCOME_DUPLICATE); a report older by its key than what its
+ * service recorded changes nothing (OUTCOME_STALE); otherwise a new or
+ * changed version, or a removal, makes the environment's next system
+ * version (OUTCOME_APPLIED, OUTCOME_REMOVED), and the same version
+ * changes nothing (OUTCOME_UNCHANGED). Every report so answered is an
+ * entry of the audit log. On STATUS_OK, result holds the system version
+ * answered and the outcome; it is on disk when the store is durable.
+ * STATUS_CONFLICT, nothing written, when the eventId was seen with
+ * another name, version or removal. STATUS_NOT_FOUND for the removal of
+ * a service the environment does not run: only its key is recorded (so
+ * that older reports of the service are stale), and no audit entry.
+ * STATUS_NO_SPACE when a write finds less than reserve_bytes free on the
  * store's filesystem (nothing is written), or the disk filled while it
  * was written (it may then be recorded, but was not answered).
  */
@@ -119,6 +130,34 @@ typedef enum status change_fn(const struct change_record *change, void *arg);
 enum status	store_walk_changes(struct store *store,
 		    const char *environment, uint64_t through, change_fn *fn,
 		    void *arg);
+
+/*
+ * The audit log of environment, newest first: at most limit entries, all
+ * with an id below before (0: from the newest). out has room for limit
+ * entries; *count says how many were filled, *more whether older ones
+ * remain. STATUS_NOT_FOUND when the environment is unknown.
+ */
+enum status	store_events(struct store *store, const char *environment,
+		    uint64_t before, size_t limit, struct audit_entry *out,
+		    size_t *count, bool *more);
+
+/*
+ * Every period during which the service called name ran in environment,
+ * newest first: *out (malloc'd, the caller frees it) gets *count of
+ * them. Reads only that service's changes. STATUS_NOT_FOUND when the
+ * environment is unknown or the service was never deployed in it.
+ */
+enum status	store_service_history(struct store *store,
+		    const char *environment, const char *name, size_t name_len,
+		    struct service_period **out, size_t *count);
+
+/*
+ * Removes the audit entries older than the audit retention and the
+ * eventIds older than the event retention, in short transactions of a
+ * bounded number of records each, so that deploys are never held up
+ * long. *removed (may be NULL) counts the records removed.
+ */
+enum status	store_expire(struct store *store, uint64_t *removed);
 
 /*
  * The system versions of environment's keyframes, in ascending order: *out
