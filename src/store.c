@@ -37,7 +37,7 @@ dbt(void *data, size_t size, size_t cap)
 }
 
 /* Milliseconds since the epoch. */
-static uint64_t
+uint64_t
 now_ms(void)
 {
 	struct timespec ts;
@@ -135,12 +135,12 @@ open_database(struct store *store, const char *file, bool create, DB **out)
 	return STATUS_OK;
 }
 
-/* True when home holds the history.db of the layout before keyframes. */
+/* True when home holds a file called name. */
 static bool
-store_has_old_layout(const char *home)
+store_file_exists(const char *home, const char *name)
 {
 	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s/history.db", home);
+	int n = snprintf(path, sizeof(path), "%s/%s", home, name);
 
 	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
 }
@@ -150,7 +150,7 @@ store_open(const struct store_options *options, struct store **out)
 {
 	struct store *store;
 	DB_ENV *env = NULL;
-	bool recover = options->role != STORE_JOIN;
+	bool recover = options->role != STORE_JOIN, build;
 	u_int32_t flags = DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_MPOOL | DB_THREAD;
 	int rc = 0;	/* a library call's code, translated at fail */
@@ -191,10 +191,14 @@ store_open(const struct store_options *options, struct store **out)
 	store->commit_delay_us = options->commit_delay_us;
 	store->keyframe_interval = options->keyframe_interval != 0 ?
 	    options->keyframe_interval : KEYFRAME_INTERVAL;
+	store->event_retention_ms = options->event_retention_ms != 0 ?
+	    options->event_retention_ms : EVENT_RETENTION_MS;
+	store->audit_retention_ms = options->audit_retention_ms != 0 ?
+	    options->audit_retention_ms : AUDIT_RETENTION_MS;
 	if (!options->durable &&
 	    (rc = env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1)) != 0)
 		goto fail;
-	if (recover && store_has_old_layout(options->home)) {
+	if (recover && store_file_exists(options->home, "history.db")) {
 		log_error("store: %s holds history.db, from a layout before "
 		    "keyframes, which this version does not read; start on an "
 		    "empty data directory", options->home);
@@ -218,7 +222,21 @@ store_open(const struct store_options *options, struct store **out)
 	    (status = open_database(store, "changes.db", recover,
 	    &store->changes)) != STATUS_OK ||
 	    (status = open_database(store, "keyframes.db", recover,
-	    &store->keyframes)) != STATUS_OK)
+	    &store->keyframes)) != STATUS_OK ||
+	    (status = open_database(store, "keys.db", recover,
+	    &store->keys)) != STATUS_OK ||
+	    (status = open_database(store, "events.db", recover,
+	    &store->events)) != STATUS_OK ||
+	    (status = open_database(store, "event-times.db", recover,
+	    &store->event_times)) != STATUS_OK ||
+	    (status = open_database(store, "audit.db", recover,
+	    &store->audit)) != STATUS_OK)
+		goto fail;
+	/* a store made before periods.db gains it, built from its changes */
+	build = recover && !store_file_exists(options->home, "periods.db");
+	if ((status = open_database(store, "periods.db", recover,
+	    &store->periods)) != STATUS_OK ||
+	    (build && (status = build_periods(store)) != STATUS_OK))
 		goto fail;
 	*out = store;
 	return STATUS_OK;
@@ -234,17 +252,14 @@ fail:
 void
 store_close(struct store *store)
 {
-	DB **dbs[5];
+	DB **dbs[] = { &store->audit, &store->event_times, &store->events,
+	    &store->keys, &store->periods, &store->changes, &store->keyframes,
+	    &store->current, &store->environments, &store->meta };
 
 	if (store == NULL)
 		return;
-	dbs[0] = &store->changes;
-	dbs[1] = &store->keyframes;
-	dbs[2] = &store->current;
-	dbs[3] = &store->environments;
-	dbs[4] = &store->meta;
 	/* a panicked environment is not flushed: recovery rebuilds it */
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 		if (*dbs[i] != NULL)
 			(*dbs[i])->close(*dbs[i], store->panicked ? DB_NOSYNC : 0);
 	if (store->env != NULL)
@@ -383,12 +398,96 @@ put_change(struct store *store, DB_TXN *txn, uint32_t env_id,
 	    record_change_encode(deploy, position, value), DB_NOOVERWRITE);
 }
 
+/* Deletes key from db; STATUS_NOT_FOUND when it is absent. */
+static enum status
+del_value(struct store *store, DB *db, DB_TXN *txn, const void *key,
+    size_t key_len)
+{
+	DBT k = dbt((void *)key, key_len, key_len);
+	int rc = db->del(db, txn, &k, 0);
+
+	return rc == 0 ? STATUS_OK : translate(store, rc, database_name(db));
+}
+
+/* True when replay, an imported change, does not follow where it lands. */
+static bool
+replay_mismatch(const struct change_position *replay,
+    const struct environment_record *record, const struct deploy *deploy,
+    const struct change_position *position)
+{
+	return record->current + 1 != replay->system_version ||
+	    position->has_previous != replay->has_previous ||
+	    (position->has_previous &&
+	    position->previous != replay->previous) ||
+	    (position->has_previous && !deploy->removal &&
+	    position->previous == deploy->version) ||
+	    (deploy->removal && !position->has_previous) ||
+	    replay->created_ms < record->updated_ms;
+}
+
 /*
- * One attempt at a deploy, in one transaction. With replay (an imported
- * change) the deploy must make exactly that system version, from that
- * previous version, at that time; STATUS_INVALID, with nothing written,
- * when it would not. STATUS_NO_SPACE, with nothing written, when a change
- * finds the disk below the reserve.
+ * Makes the next system version of the environment of record: the change
+ * of deploy (a new version, or a removal) at position, with the service's
+ * current.db entry (key) set or deleted, its period indexed, and a
+ * keyframe when one is due. replay, when not NULL, gives its time.
+ */
+static enum status
+make_change(struct store *store, DB_TXN *txn,
+    struct environment_record *record, const struct deploy *deploy,
+    const unsigned char *key, size_t key_len,
+    struct change_position *position, const struct change_position *replay,
+    uint64_t now)
+{
+	unsigned char value[CURRENT_VALUE_SIZE];
+	struct current_record current;
+	enum status status;
+
+	if (record->current >= SYSTEM_VERSION_MAX)
+		return translate(store, EOVERFLOW, "deploy");
+	position->system_version = record->current + 1;
+	if (deploy->removal) {
+		status = del_value(store, store->current, txn, key, key_len);
+		record->services--;
+	} else {
+		current.version = deploy->version;
+		current.since = position->system_version;
+		record_current_encode(&current, value);
+		status = put_value(store, store->current, txn, key, key_len,
+		    value, sizeof(value), 0);
+		if (!position->has_previous)
+			record->services++;
+	}
+	if (status != STATUS_OK)
+		return status;
+	/* createdAt never goes backwards, even when the clock does */
+	if (replay != NULL)
+		record->updated_ms = replay->created_ms;
+	else if (now > record->updated_ms)
+		record->updated_ms = now;
+	record->current = position->system_version;
+	position->created_ms = record->updated_ms;
+	if ((status = put_change(store, txn, record->id, deploy,
+	    position)) != STATUS_OK ||
+	    (status = put_period(store, txn, record->id, deploy,
+	    position->system_version, position->created_ms)) != STATUS_OK)
+		return status;
+	if (record->current - record->keyframe >=
+	    keyframe_interval(store, record)) {
+		if ((status = put_keyframe(store, txn, record->id,
+		    record->services, record->current)) != STATUS_OK)
+			return status;
+		record->keyframe = record->current;
+	}
+	return STATUS_OK;
+}
+
+/*
+ * One attempt at a report, in one transaction, by the rules of
+ * store_deploy(). With replay (an imported change) the report must make
+ * exactly that system version, from that previous version, at that
+ * time; STATUS_INVALID, with nothing written, when it would not; no
+ * audit entry is kept of it. STATUS_NO_SPACE, with nothing written, when
+ * the disk is below the reserve.
  */
 static enum status
 deploy_once(struct store *store, const struct deploy *deploy,
@@ -401,106 +500,98 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	struct change_position position;
 	unsigned char key[SERVICE_KEY_MAX];
 	unsigned char value[CURRENT_VALUE_SIZE];
+	enum deploy_outcome outcome;
+	uint64_t now = now_ms(), answer = 0;
 	size_t key_len, size;
-	bool checked_room = false;
-	uint64_t now;
-	enum status status;
+	bool known = true, duplicate = false, stale = false;
+	enum status status, answered = STATUS_OK;
 
 	if ((status = translate(store, env->txn_begin(env, NULL, &txn, 0),
 	    "begin a transaction")) != STATUS_OK)
 		return status;
-	/* the write lock on the environment's record orders its deploys */
+	/* every report writes: refuse it whole rather than fill the disk */
+	if (!store_has_room(store, 0)) {
+		status = STATUS_NO_SPACE;	/* logged as the disk crossed the reserve */
+		goto fail;
+	}
+	/* the write lock on the environment's record orders its reports */
 	status = get_environment(store, txn, deploy->environment, DB_RMW,
 	    &record);
 	if (status == STATUS_NOT_FOUND) {
-		/* a new environment is a change: refuse it before any write */
 		memset(&record, 0, sizeof(record));
-		status = store_has_room(store, 0) ?
-		    allocate_environment_id(store, txn, &record.id) :
-		    STATUS_NO_SPACE;
-		checked_room = true;
+		record.next_audit_id = 1;
+		known = false;
+		status = allocate_environment_id(store, txn, &record.id);
 	}
 	if (status != STATUS_OK)
+		goto fail;
+	if (known && replay == NULL && deploy->key.has_event_id &&
+	    (status = find_event(store, txn, record.id, deploy, now,
+	    &duplicate, &answer)) != STATUS_OK)
 		goto fail;
 
 	memset(&position, 0, sizeof(position));
 	key_len = record_service_key(key, record.id, deploy->name,
 	    deploy->name_len);
-	status = get_value(store, store->current, txn, key, key_len, value,
-	    sizeof(value), &size, 0);
-	if (status == STATUS_OK) {
-		if (!record_current_decode(value, size, &current)) {
-			status = malformed("current.db");
+	if (!duplicate) {
+		status = get_value(store, store->current, txn, key, key_len,
+		    value, sizeof(value), &size, DB_RMW);
+		if (status == STATUS_OK) {
+			if (!record_current_decode(value, size, &current)) {
+				status = malformed("current.db");
+				goto fail;
+			}
+			position.has_previous = true;
+			position.previous = current.version;
+		} else if (status != STATUS_NOT_FOUND)
 			goto fail;
-		}
-		position.has_previous = true;
-		position.previous = current.version;
-	} else if (status != STATUS_NOT_FOUND)
-		goto fail;
-
-	if (replay != NULL && (record.current + 1 != replay->system_version ||
-	    position.has_previous != replay->has_previous ||
-	    (position.has_previous && position.previous != replay->previous) ||
-	    (position.has_previous && position.previous == deploy->version) ||
-	    replay->created_ms < record.updated_ms)) {
+		if (replay == NULL && (status = judge_keys(store, txn,
+		    record.id, deploy, position.has_previous,
+		    position.previous, &stale)) != STATUS_OK)
+			goto fail;
+	}
+	if (replay != NULL &&
+	    replay_mismatch(replay, &record, deploy, &position)) {
 		status = STATUS_INVALID;
 		goto fail;
 	}
-	if (position.has_previous && position.previous == deploy->version) {
-		result->system_version = record.current;
-		result->changed = false;
-		/* read only, but the version read may not be on disk yet */
-		return commit_early(store, txn);
-	}
-	if (record.current >= SYSTEM_VERSION_MAX) {
-		status = translate(store, EOVERFLOW, "deploy");
-		goto fail;
-	}
-	/* a change writes: refuse it whole rather than fill the disk */
-	if (!checked_room && !store_has_room(store, 0)) {
-		status = STATUS_NO_SPACE;	/* logged as the disk crossed the reserve */
-		goto fail;
-	}
-	position.system_version = record.current + 1;
 
-	current.version = deploy->version;
-	current.since = position.system_version;
-	record_current_encode(&current, value);
-	if ((status = put_value(store, store->current, txn, key, key_len, value,
-	    sizeof(value), 0)) != STATUS_OK)
+	if (duplicate)
+		outcome = OUTCOME_DUPLICATE;
+	else if (stale) {
+		outcome = OUTCOME_STALE;
+		answer = record.current;
+	} else if (deploy->removal && !position.has_previous) {
+		/* nothing to remove: only a key it carried is kept */
+		answered = STATUS_NOT_FOUND;
+		if (deploy->key.has_sequence || deploy->key.has_deployed_at)
+			goto commit;
+		status = answered;
 		goto fail;
-
-	if (!position.has_previous)
-		record.services++;
-
-	/* createdAt never goes backwards, even when the clock does */
-	if (replay != NULL)
-		record.updated_ms = replay->created_ms;
-	else if ((now = now_ms()) > record.updated_ms)
-		record.updated_ms = now;
-	record.current = position.system_version;
-	position.created_ms = record.updated_ms;
-	if ((status = put_change(store, txn, record.id, deploy,
-	    &position)) != STATUS_OK)
-		goto fail;
-	if (record.current - record.keyframe >=
-	    keyframe_interval(store, &record)) {
-		if ((status = put_keyframe(store, txn, record.id,
-		    record.services, record.current)) != STATUS_OK)
+	} else if (!deploy->removal && position.has_previous &&
+	    position.previous == deploy->version) {
+		outcome = OUTCOME_UNCHANGED;
+		answer = record.current;
+	} else {
+		outcome = deploy->removal ? OUTCOME_REMOVED : OUTCOME_APPLIED;
+		if ((status = make_change(store, txn, &record, deploy, key,
+		    key_len, &position, replay, now)) != STATUS_OK)
 			goto fail;
-		record.keyframe = record.current;
+		answer = record.current;
 	}
+	if (replay == NULL && (status = record_report(store, txn, &record,
+	    deploy, outcome, answer, now)) != STATUS_OK)
+		goto fail;
+	result->system_version = answer;
+	result->changed = outcome == OUTCOME_APPLIED ||
+	    outcome == OUTCOME_REMOVED;
+	result->outcome = outcome;
+commit:
 	if ((status = put_environment(store, txn, deploy->environment,
 	    &record)) != STATUS_OK)
 		goto fail;
-
 	status = commit_early(store, txn);
-	txn = NULL;
-	if (status == STATUS_OK) {
-		result->system_version = record.current;
-		result->changed = true;
-	}
-	return status;
+	return status == STATUS_OK ? answered : status;
 fail:
 	if (txn != NULL)
 		txn->abort(txn);
@@ -541,11 +632,16 @@ store_deploy(struct store *store, const struct deploy *deploy,
     struct deploy_result *result)
 {
 	enum status status = deploy_retrying(store, deploy, NULL, result);
+	enum status flushed;
 
-	/* an unchanged deploy answers a version another one may be flushing */
-	if (status == STATUS_OK)
-		status = result->changed ? wait_durable(store) :
-		    flush_committed(store);
+	/*
+	 * Every report answered wrote its audit entry, and a removal of
+	 * nothing may have written its key: on disk before the answer.
+	 */
+	if (status == STATUS_OK || status == STATUS_NOT_FOUND) {
+		if ((flushed = wait_durable(store)) != STATUS_OK)
+			status = flushed;
+	}
 	return busy_if_deadlock(status, "deploy");
 }
 

@@ -24,13 +24,26 @@
 #define SERVICE_KEY_MAX		(ENV_ID_SIZE + SERVICE_NAME_MAX)
 #define VERSIONED_KEY_SIZE	(ENV_ID_SIZE + VERSION_SIZE)
 #define NEXT_ID_VALUE_SIZE	(1 + 4)
-#define ENVIRONMENT_VALUE_SIZE	(1 + 4 + 8 + 8 + 4 + 8)
+#define ENVIRONMENT_VALUE_SIZE	(1 + 4 + 8 + 8 + 4 + 8 + 8)
 #define CURRENT_VALUE_SIZE	(1 + 8 + 8)
 #define CHANGE_VALUE_MAX	(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX + \
 				 3 * (2 + METADATA_MAX))
+#define PERIOD_KEY_MAX		(ENV_ID_SIZE + 2 + SERVICE_NAME_MAX + VERSION_SIZE)
+#define PERIOD_VALUE_SIZE	(1 + 1 + 8 + 8)
+#define KEYS_VALUE_SIZE		(1 + 1 + 8 + 8)
+#define EVENT_KEY_MAX		(ENV_ID_SIZE + EVENT_ID_MAX)
+#define EVENT_TIME_KEY_MAX	(ENV_ID_SIZE + 8 + EVENT_ID_MAX)
+#define EVENT_VALUE_MAX		(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX)
+#define AUDIT_VALUE_MAX		(1 + 8 + 1 + 1 + 8 + 3 * 8 + \
+				 2 + SERVICE_NAME_MAX + 2 + EVENT_ID_MAX + \
+				 3 * (2 + METADATA_MAX))
+/* A change that removed its service, as a snapshot's merge reads it. */
+#define REMOVED_VERSION		UINT64_MAX
 #define NEXT_ID_KEY		"next-environment-id"	/* meta.db's one key */
 #define KEYFRAME_INTERVAL	32	/* fewest system versions between keyframes */
 #define KEYFRAME_SERVICES_PER_VERSION	4	/* keyframe entries each version pays for, at most */
+#define EVENT_RETENTION_MS	(UINT64_C(7) * 86400 * 1000)	/* the default */
+#define AUDIT_RETENTION_MS	(UINT64_C(30) * 86400 * 1000)	/* the default */
 #define BULK_CHANGE_BYTES	96	/* a changes.db record, roughly, in a bulk buffer */
 
 struct store {
@@ -40,6 +53,13 @@ struct store {
 	DB	*current;
 	DB	*changes;
 	DB	*keyframes;
+	DB	*periods;
+	DB	*keys;
+	DB	*events;
+	DB	*event_times;
+	DB	*audit;
+	uint64_t event_retention_ms;	/* an eventId is recognised this long */
+	uint64_t audit_retention_ms;	/* an audit entry is kept this long */
 	struct keyframe_cache *keyframe_cache;	/* of this process (store_cache.c) */
 	bool	 durable;	/* nothing is answered before it is on disk */
 	unsigned keyframe_interval;	/* fewest system versions between keyframes */
@@ -65,6 +85,25 @@ struct environment_record {
 	uint64_t	updated_ms;	/* commit time of the current version */
 	uint32_t	services;	/* in current.db */
 	uint64_t	keyframe;	/* system version of the last keyframe; 0: none */
+	uint64_t	next_audit_id;	/* the id of its next audit entry; from 1 */
+};
+
+/* A keys.db value: the highest keys among a service's reports that were not stale. */
+struct service_keys {
+	bool		has_sequence;
+	uint64_t	sequence;
+	bool		has_deployed_at;
+	uint64_t	deployed_at_ms;
+};
+
+/* An events.db value: the first report of an eventId; name points into the value. */
+struct event_record {
+	uint64_t	 received_ms;
+	uint64_t	 system_version;	/* what it was answered */
+	bool		 removal;
+	uint64_t	 version;
+	const char	*name;
+	size_t		 name_len;
 };
 
 /* A current.db value: a service's version, and the system version that set it. */
@@ -116,6 +155,7 @@ typedef enum status read_fn(struct store *, DB_TXN *, void *);
 
 /* store.c */
 DBT		 dbt(void *, size_t, size_t);
+uint64_t	 now_ms(void);
 void		 log_db_message(const DB_ENV *, const char *, const char *);
 void		 log_db_info(const DB_ENV *, const char *);
 enum status	 translate(struct store *, int, const char *);
@@ -157,6 +197,30 @@ bool		 record_change_decode(const void *, size_t, uint64_t,
 		    struct change_record *);
 bool		 record_change_service(const void *, size_t, const char **,
 		    size_t *, uint64_t *);
+size_t		 record_period_key(unsigned char [PERIOD_KEY_MAX], uint32_t,
+		    const char *, size_t, uint64_t);
+bool		 record_period_key_version(const void *, size_t,
+		    const unsigned char *, size_t, uint64_t *);
+void		 record_period_encode(bool, uint64_t, uint64_t,
+		    unsigned char [PERIOD_VALUE_SIZE]);
+bool		 record_period_decode(const void *, size_t, bool *, uint64_t *,
+		    uint64_t *);
+void		 record_keys_encode(const struct service_keys *,
+		    unsigned char [KEYS_VALUE_SIZE]);
+bool		 record_keys_decode(const void *, size_t, struct service_keys *);
+size_t		 record_event_key(unsigned char [EVENT_KEY_MAX], uint32_t,
+		    const char *, size_t);
+size_t		 record_event_time_key(unsigned char [EVENT_TIME_KEY_MAX],
+		    uint32_t, uint64_t, const char *, size_t);
+bool		 record_event_time_key_decode(const void *, size_t, uint32_t *,
+		    uint64_t *, const char **, size_t *);
+size_t		 record_event_encode(const struct event_record *,
+		    unsigned char [EVENT_VALUE_MAX]);
+bool		 record_event_decode(const void *, size_t, struct event_record *);
+size_t		 record_audit_encode(const struct audit_entry *,
+		    unsigned char [AUDIT_VALUE_MAX]);
+bool		 record_audit_decode(const void *, size_t, uint64_t,
+		    struct audit_entry *);
 bool		 record_keyframe_size(const struct service_list *, size_t *);
 void		 record_keyframe_encode(const struct service_list *,
 		    unsigned char *);
@@ -164,6 +228,20 @@ bool		 record_keyframe_open(struct keyframe_reader *, const void *,
 		    size_t);
 bool		 record_keyframe_next(struct keyframe_reader *, const char **,
 		    size_t *, uint64_t *);
+
+/* store_reports.c */
+enum status	 find_event(struct store *, DB_TXN *, uint32_t,
+		    const struct deploy *, uint64_t, bool *, uint64_t *);
+enum status	 judge_keys(struct store *, DB_TXN *, uint32_t,
+		    const struct deploy *, bool, uint64_t, bool *);
+enum status	 record_report(struct store *, DB_TXN *,
+		    struct environment_record *, const struct deploy *,
+		    enum deploy_outcome, uint64_t, uint64_t);
+
+/* store_periods.c */
+enum status	 put_period(struct store *, DB_TXN *, uint32_t,
+		    const struct deploy *, uint64_t, uint64_t);
+enum status	 build_periods(struct store *);
 
 /* store_snapshot.c */
 bool		 range_open(struct range_scan *, DBC *, const void *, size_t,

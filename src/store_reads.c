@@ -101,7 +101,7 @@ enum status
 store_current(struct store *store, const char *environment,
     struct environment_state *state)
 {
-	struct current_read r = { environment, { 0, 0, 0, 0, 0 } };
+	struct current_read r = { environment, { 0, 0, 0, 0, 0, 0 } };
 	enum status status = run_read(store, read_current, &r,
 	    "read environment");
 

@@ -367,7 +367,8 @@ order_entry(const char *name, size_t len, size_t shared,
 
 /*
  * Appends to list the merge of a keyframe (sorted entries) with refs, the
- * latest of each changed name, sorted: the snapshot, in name order.
+ * latest of each changed name, sorted: the snapshot, in name order,
+ * without the names whose latest change removed them.
  */
 static enum status
 merge_keyframe(struct store *store, const struct keyframe_found *frame,
@@ -396,7 +397,9 @@ merge_keyframe(struct store *store, const struct keyframe_found *frame,
 			break;
 		c = !have ? 1 : r == count ? -1 : order_entry(name, name_len,
 		    entries.shared, &refs[r], known, &lcp);
+		/* a removal replaces the keyframe's entry with nothing */
 		if (c < 0 ? !service_list_append(list, name, name_len, version) :
+		    refs[r].version != REMOVED_VERSION &&
 		    !service_list_append(list, refs[r].name, refs[r].name_len,
 		    refs[r].version))
 			return translate(store, ENOMEM, "merge a keyframe");

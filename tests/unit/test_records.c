@@ -16,20 +16,24 @@
 #include "store_private.h"
 #include "tests.h"
 
-/* Pins the environments.db value: format 1, then big-endian fields. */
+/*
+ * Pins the environments.db value: format 2, then big-endian fields; and
+ * format 1, from stores made before the audit log, still read.
+ */
 static void
 test_environment_layout(void)
 {
 	static const unsigned char expected[ENVIRONMENT_VALUE_SIZE] = {
-		1,
+		2,
 		0x00, 0x00, 0x01, 0x02,				/* id */
 		0, 0, 0, 0, 0, 0, 0x01, 0x00,			/* current */
 		0x00, 0x00, 0x01, 0x8c, 0xba, 0x4b, 0x5e, 0x00,	/* updated */
 		0x00, 0x00, 0x00, 0x03,				/* services */
-		0, 0, 0, 0, 0, 0, 0x00, 0x81			/* keyframe */
+		0, 0, 0, 0, 0, 0, 0x00, 0x81,			/* keyframe */
+		0, 0, 0, 0, 0, 0, 0x02, 0x01			/* next audit id */
 	};
 	struct environment_record record = { 0x102, 0x100, 0x18cba4b5e00, 3,
-	    0x81 }, back;
+	    0x81, 0x201 }, back;
 	unsigned char value[ENVIRONMENT_VALUE_SIZE + 1];
 
 	record_environment_encode(&record, value);
@@ -39,12 +43,20 @@ test_environment_layout(void)
 	    back.id == record.id && back.current == record.current &&
 	    back.updated_ms == record.updated_ms &&
 	    back.services == record.services &&
-	    back.keyframe == record.keyframe, "environment back");
+	    back.keyframe == record.keyframe &&
+	    back.next_audit_id == record.next_audit_id, "environment back");
 	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE - 1,
 	    &back), "short environment");
 	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE + 1,
 	    &back), "long environment");
-	value[0] = 2;
+	/* format 1: the same fields without the audit id, which starts at 1 */
+	value[0] = 1;
+	CHECK(record_environment_decode(value, ENVIRONMENT_VALUE_SIZE - 8,
+	    &back) && back.id == record.id && back.keyframe == record.keyframe &&
+	    back.next_audit_id == 1, "environment of format 1");
+	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE, &back),
+	    "format 1 at the size of format 2");
+	value[0] = 3;
 	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE, &back),
 	    "environment of another format");
 }

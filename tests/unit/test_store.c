@@ -884,7 +884,10 @@ test_reserve(void)
 	status = deploy_to(fx.store, "other", LIT("svc"), 1, &r);
 	CHECK(status == STATUS_NO_SPACE, "new environment: %s",
 	    status_name(status));
-	expect_deploy(fx.store, "default", "svc", 1, 1, false);
+	/* the same version changes nothing, but its audit entry is a write */
+	status = deploy_to(fx.store, "default", LIT("svc"), 1, &r);
+	CHECK(status == STATUS_NO_SPACE, "same version: %s",
+	    status_name(status));
 	expect_current(fx.store, "default", 1);
 	expect_snapshot(fx.store, "default", 1, PAIRS({ "svc", 0, 1 }));
 	expect_no_snapshot(fx.store, "default", 2);
