@@ -62,6 +62,7 @@ ADMIN_OBJS	 = build/audit.o build/store_files.o build/transfer.o
 TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_query.c \
 		   tests/unit/test_json.c tests/unit/test_store.c \
+		   tests/unit/test_reports.c \
 		   tests/unit/test_config.c tests/unit/test_auth.c \
 		   tests/unit/test_admin.c tests/unit/test_http.c \
 		   tests/unit/test_model.c tests/unit/test_badge.c \

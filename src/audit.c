@@ -74,8 +74,41 @@ find_service(const struct service_list *list, const char *name, size_t len,
 }
 
 /*
- * Applies change to the replay, reporting a change whose previous version
- * is not the replay's. False when out of memory.
+ * Makes the replay's list again with the entry at index at removed
+ * (remove) or change's service inserted there (otherwise). False when out
+ * of memory.
+ */
+static bool
+splice_service(struct replay *r, size_t at, bool remove,
+    const struct change_record *change)
+{
+	struct service_list swap;
+
+	service_list_clear(&r->spare);
+	for (size_t i = 0; i <= r->services.count; i++) {
+		bool ok = true;
+
+		if (i == at && !remove)
+			ok = service_list_append(&r->spare, change->name,
+			    change->name_len, change->version);
+		if (ok && i < r->services.count && !(i == at && remove))
+			ok = service_list_append(&r->spare,
+			    service_list_name(&r->services, i),
+			    r->services.items[i].name_len,
+			    r->services.items[i].version);
+		if (!ok)
+			return false;
+	}
+	swap = r->services;
+	r->services = r->spare;
+	r->spare = swap;
+	return true;
+}
+
+/*
+ * Applies change (a new version, or a removal) to the replay, reporting
+ * a change whose previous version is not the replay's. False when out of
+ * memory.
  */
 static bool
 apply_change(struct replay *r, const struct change_record *change)
@@ -93,6 +126,8 @@ apply_change(struct replay *r, const struct change_record *change)
 			    (int)change->name_len, change->name,
 			    change->has_previous ? "" : "new, not ",
 			    change->previous, before);
+		if (change->removed)
+			return splice_service(r, at, true, change);
 		if (change->version == before)
 			fault(r, change->system_version, "the change of %.*s "
 			    "changes nothing", (int)change->name_len,
@@ -100,30 +135,17 @@ apply_change(struct replay *r, const struct change_record *change)
 		r->services.items[at].version = change->version;
 		return true;
 	}
+	if (change->removed) {
+		fault(r, change->system_version, "the change of %.*s removes "
+		    "it, but it was absent", (int)change->name_len,
+		    change->name);
+		return true;
+	}
 	if (change->has_previous)
 		fault(r, change->system_version, "the change of %.*s says it "
 		    "was %" PRIu64 ", but it was absent", (int)change->name_len,
 		    change->name, change->previous);
-	/* a new service: the list again, with it in its place */
-	service_list_clear(&r->spare);
-	for (size_t i = 0; i <= r->services.count; i++) {
-		bool ok = true;
-
-		if (i == at)
-			ok = service_list_append(&r->spare, change->name,
-			    change->name_len, change->version);
-		if (ok && i < r->services.count)
-			ok = service_list_append(&r->spare,
-			    service_list_name(&r->services, i),
-			    r->services.items[i].name_len,
-			    r->services.items[i].version);
-		if (!ok)
-			return false;
-	}
-	struct service_list swap = r->services;
-	r->services = r->spare;
-	r->spare = swap;
-	return true;
+	return splice_service(r, at, false, change);
 }
 
 /* Reports where the store's services of a version differ from the replay. */

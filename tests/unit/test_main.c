@@ -311,6 +311,7 @@ main(void)
 		add_config_suite,
 		add_auth_suite,
 		add_store_suite,
+		add_reports_suite,
 		add_records_suite,
 		add_admin_suite,
 		add_http_suite,

@@ -148,6 +148,8 @@ int	add_json_suite(void);
 
 /* test_store.c */
 int	add_store_suite(void);
+/* test_reports.c */
+int	add_reports_suite(void);
 
 /* test_records.c */
 int	add_records_suite(void);

@@ -1,0 +1,700 @@
+/*
+ * The reports suite: the rules of reports as they really arrive, on a
+ * real store. Duplicates by eventId, conflicts, stale reports by
+ * sequence and by deployedAt, reports without keys as before, removals
+ * (and of nothing), the audit log, a service's periods, the expiry of
+ * eventIds and audit entries, and a long stream delivered with
+ * duplicates and out of order that ends where the clean stream ends.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "store.h"
+#include "tests.h"
+
+/* The environment of the running test. */
+static struct {
+	char		 dir[64];
+	struct store	*store;
+} fx;
+
+static void
+reports_setup(void)
+{
+	fx.store = test_store_create(fx.dir, sizeof(fx.dir));
+}
+
+static void
+reports_teardown(void)
+{
+	test_store_destroy(fx.store, fx.dir);
+	fx.store = NULL;
+}
+
+/* A report as a test writes it: what is not set is not sent. */
+struct report {
+	const char	*env;		/* NULL: "default" */
+	const char	*name;
+	bool		 removal;
+	uint64_t	 version;
+	const char	*event_id;	/* NULL: none */
+	bool		 has_sequence;	/* SEQ(n) sets both */
+	uint64_t	 sequence;
+	uint64_t	 deployed_at_ms;	/* 0: none */
+	const char	*deployed_by;	/* NULL: none */
+};
+
+/* A report literal, and the sequence it carries. */
+#define R(...)	((struct report){ __VA_ARGS__ })
+#define SEQ(n)	.has_sequence = true, .sequence = (n)
+
+/* Fills d with report r. */
+static void
+deploy_of(const struct report *r, struct deploy *d)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->environment, sizeof(d->environment), "%s",
+	    r->env != NULL ? r->env : "default");
+	d->name_len = strlen(r->name);
+	memcpy(d->name, r->name, d->name_len);
+	d->removal = r->removal;
+	d->version = r->removal ? 0 : r->version;
+	if (r->event_id != NULL) {
+		d->key.has_event_id = true;
+		d->key.event_id_len = strlen(r->event_id);
+		memcpy(d->key.event_id, r->event_id, d->key.event_id_len);
+	}
+	d->key.has_sequence = r->has_sequence;
+	d->key.sequence = r->sequence;
+	if (r->deployed_at_ms != 0) {
+		d->key.has_deployed_at = true;
+		d->key.deployed_at_ms = r->deployed_at_ms;
+	}
+	if (r->deployed_by != NULL) {
+		d->deployed_by.present = true;
+		d->deployed_by.len = strlen(r->deployed_by);
+		memcpy(d->deployed_by.text, r->deployed_by, d->deployed_by.len);
+	}
+}
+
+/* Sends report r to store. */
+static enum status
+send_report(struct store *store, struct report r, struct deploy_result *out)
+{
+	struct deploy d;
+
+	deploy_of(&r, &d);
+	memset(out, 0xA5, sizeof(*out));
+	return store_deploy(store, &d, out);
+}
+
+/*
+ * Sends r and checks what it is answered: want, and on STATUS_OK the
+ * outcome and system version.
+ */
+static void
+expect(struct report r, enum status want, enum deploy_outcome outcome,
+    uint64_t system_version)
+{
+	struct deploy_result got;
+	enum status status = send_report(fx.store, r, &got);
+
+	if (want != STATUS_OK) {
+		CHECK(status == want, "%s %s %llu: %s, expected %s", r.name,
+		    r.removal ? "removal" : "deploy",
+		    (unsigned long long)r.version, status_name(status),
+		    status_name(want));
+		return;
+	}
+	CHECK(status == STATUS_OK && got.outcome == outcome &&
+	    got.system_version == system_version &&
+	    got.changed == (outcome == OUTCOME_APPLIED ||
+	    outcome == OUTCOME_REMOVED), "%s %s %llu: %s, %s, system version "
+	    "%llu; expected %s, %llu", r.name, r.removal ? "removal" : "deploy",
+	    (unsigned long long)r.version, status_name(status),
+	    status == STATUS_OK ? deploy_outcome_name(got.outcome) : "-",
+	    (unsigned long long)got.system_version,
+	    deploy_outcome_name(outcome), (unsigned long long)system_version);
+}
+
+/* Checks the current system version of env. */
+static void
+expect_current(const char *env, uint64_t system_version)
+{
+	struct environment_state state;
+	enum status status = store_current(fx.store, env, &state);
+
+	CHECK(status == STATUS_OK && state.system_version == system_version,
+	    "current of %s: %s, %llu; expected %llu", env, status_name(status),
+	    (unsigned long long)state.system_version,
+	    (unsigned long long)system_version);
+}
+
+/*
+ * Checks the services of version system_version of env against "name=v,
+ * ..." (in name order; "" for none).
+ */
+static void
+expect_services(const char *env, uint64_t system_version, const char *want)
+{
+	struct service_list list;
+	char got[1024];
+	size_t n = 0;
+	enum status status;
+
+	service_list_init(&list);
+	status = store_services(fx.store, env, system_version, &list);
+	got[0] = '\0';
+	for (size_t i = 0; status == STATUS_OK && i < list.count; i++)
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%.*s=%llu",
+		    i ? "," : "", (int)list.items[i].name_len,
+		    service_list_name(&list, i),
+		    (unsigned long long)list.items[i].version);
+	CHECK(status == STATUS_OK && strcmp(got, want) == 0,
+	    "services of %s/%llu: %s [%s], expected [%s]", env,
+	    (unsigned long long)system_version, status_name(status), got, want);
+	service_list_free(&list);
+}
+
+/* The audit log of env, newest first: *count entries (malloc'd). */
+static struct audit_entry *
+all_events(const char *env, size_t *count)
+{
+	struct audit_entry *out = calloc(500, sizeof(*out));
+	bool more = false;
+	enum status status;
+
+	*count = 0;
+	if (out == NULL)
+		return NULL;
+	status = store_events(fx.store, env, 0, 500, out, count, &more);
+	CHECK(status == STATUS_OK && !more, "events of %s: %s", env,
+	    status_name(status));
+	return out;
+}
+
+/* The same eventId again, with other reports between: the first answer, once. */
+static void
+test_duplicate(void)
+{
+	struct audit_entry *log;
+	size_t count = 0;
+
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	expect(R(.name = "B", .version = 1, .event_id = "e2"), STATUS_OK,
+	    OUTCOME_APPLIED, 2);
+	expect(R(.name = "A", .version = 2), STATUS_OK, OUTCOME_APPLIED, 3);
+	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_DUPLICATE, 1);
+	/* what else it carries is not compared: the first report wins */
+	expect(R(.name = "B", .version = 1, .event_id = "e2", SEQ(4),
+	    .deployed_by = "someone else"), STATUS_OK, OUTCOME_DUPLICATE, 2);
+	expect_current("default", 3);
+	expect_services("default", 3, "A=2,B=1");
+	/* eventIds are the environment's: another one starts afresh */
+	expect(R(.env = "prod", .name = "A", .version = 7, .event_id = "e1"),
+	    STATUS_OK, OUTCOME_APPLIED, 1);
+
+	if ((log = all_events("default", &count)) == NULL)
+		return;
+	if (CHECK(count == 5, "5 audit entries, got %zu", count)) {
+		CHECK(log[0].id == 5 && log[0].outcome == OUTCOME_DUPLICATE &&
+		    log[0].system_version == 2 && log[0].key.has_sequence &&
+		    log[0].key.sequence == 4 && log[0].deployed_by.present,
+		    "the last entry: what the duplicate said and was answered");
+		CHECK(log[1].id == 4 && log[1].outcome == OUTCOME_DUPLICATE &&
+		    log[1].system_version == 1, "the first duplicate");
+		CHECK(log[4].id == 1 && log[4].outcome == OUTCOME_APPLIED &&
+		    log[4].key.has_event_id && log[4].key.event_id_len == 2 &&
+		    memcmp(log[4].key.event_id, "e1", 2) == 0 &&
+		    !log[4].key.has_sequence && !log[4].deployed_by.present,
+		    "the first entry");
+	}
+	free(log);
+}
+
+/* The same eventId for another report: a conflict, and nothing written. */
+static void
+test_conflict(void)
+{
+	size_t count = 0;
+	struct audit_entry *log;
+
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	expect(R(.name = "A", .version = 2, .event_id = "e1"), STATUS_CONFLICT,
+	    0, 0);
+	expect(R(.name = "B", .version = 1, .event_id = "e1"), STATUS_CONFLICT,
+	    0, 0);
+	expect(R(.name = "A", .removal = true, .event_id = "e1"),
+	    STATUS_CONFLICT, 0, 0);
+	expect_current("default", 1);
+	expect_services("default", 1, "A=1");
+	if ((log = all_events("default", &count)) != NULL)
+		CHECK(count == 1, "conflicts are not audit entries: %zu", count);
+	free(log);
+}
+
+/* A2 redelivered after A3: stale by sequence, and by deployedAt. */
+static void
+test_stale(void)
+{
+	const uint64_t t = UINT64_C(1765000000000);
+
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 2, SEQ(2)), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	expect(R(.name = "A", .version = 3, SEQ(3)), STATUS_OK,
+	    OUTCOME_APPLIED, 2);
+	expect(R(.name = "A", .version = 2, SEQ(2)), STATUS_OK,
+	    OUTCOME_STALE, 2);
+	expect_current("default", 2);
+	expect_services("default", 2, "A=3");
+
+	expect(R(.name = "B", .version = 2, .deployed_at_ms = t), STATUS_OK,
+	    OUTCOME_APPLIED, 3);
+	expect(R(.name = "B", .version = 3, .deployed_at_ms = t + 1000),
+	    STATUS_OK, OUTCOME_APPLIED, 4);
+	expect(R(.name = "B", .version = 2, .deployed_at_ms = t), STATUS_OK,
+	    OUTCOME_STALE, 4);
+	expect_services("default", 4, "A=3,B=3");
+
+	/* the stale answer is the current version, whatever it is */
+	expect(R(.name = "C", .version = 1), STATUS_OK, OUTCOME_APPLIED, 5);
+	expect(R(.name = "A", .version = 1, SEQ(1)), STATUS_OK,
+	    OUTCOME_STALE, 5);
+}
+
+/* An equal key with another version is stale; with the same one, unchanged. */
+static void
+test_equal_key(void)
+{
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 3, SEQ(5)), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	expect(R(.name = "A", .version = 4, SEQ(5)), STATUS_OK,
+	    OUTCOME_STALE, 1);
+	expect(R(.name = "A", .version = 3, SEQ(5)), STATUS_OK,
+	    OUTCOME_UNCHANGED, 1);
+	/* a key moves forward on an unchanged report too */
+	expect(R(.name = "A", .version = 3, SEQ(9)), STATUS_OK,
+	    OUTCOME_UNCHANGED, 1);
+	expect(R(.name = "A", .version = 5, SEQ(7)), STATUS_OK,
+	    OUTCOME_STALE, 1);
+	expect(R(.name = "A", .version = 5, SEQ(10)), STATUS_OK,
+	    OUTCOME_APPLIED, 2);
+	expect_services("default", 2, "A=5");
+}
+
+/*
+ * A sequence is compared when both have one; otherwise deployedAt, when
+ * both have one; otherwise the report is never stale.
+ */
+static void
+test_key_precedence(void)
+{
+	const uint64_t t = UINT64_C(1765000000000);
+
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1, SEQ(5),
+	    .deployed_at_ms = t + 2000), STATUS_OK, OUTCOME_APPLIED, 1);
+	/* an older deployedAt, but a higher sequence: the sequence decides */
+	expect(R(.name = "A", .version = 2, SEQ(6),
+	    .deployed_at_ms = t + 1000), STATUS_OK, OUTCOME_APPLIED, 2);
+	/* no sequence: the highest deployedAt recorded decides */
+	expect(R(.name = "A", .version = 3, .deployed_at_ms = t + 1500),
+	    STATUS_OK, OUTCOME_STALE, 2);
+	expect(R(.name = "A", .version = 3, .deployed_at_ms = t + 2500),
+	    STATUS_OK, OUTCOME_APPLIED, 3);
+	/* no key at all: never stale */
+	expect(R(.name = "A", .version = 1), STATUS_OK, OUTCOME_APPLIED, 4);
+	/* a sequence where none was recorded is compared by deployedAt */
+	expect(R(.name = "B", .version = 1, .deployed_at_ms = t), STATUS_OK,
+	    OUTCOME_APPLIED, 5);
+	expect(R(.name = "B", .version = 2, SEQ(100),
+	    .deployed_at_ms = t - 1), STATUS_OK, OUTCOME_STALE, 5);
+	expect(R(.name = "B", .version = 2, SEQ(100)), STATUS_OK,
+	    OUTCOME_APPLIED, 6);
+}
+
+/* Reports without keys behave as they always did: the seed example. */
+static void
+test_keyless(void)
+{
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "Service A", .version = 1), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	expect(R(.name = "Service B", .version = 1), STATUS_OK,
+	    OUTCOME_APPLIED, 2);
+	expect(R(.name = "Service A", .version = 2), STATUS_OK,
+	    OUTCOME_APPLIED, 3);
+	expect(R(.name = "Service A", .version = 2), STATUS_OK,
+	    OUTCOME_UNCHANGED, 3);
+	expect(R(.name = "Service A", .version = 1), STATUS_OK,
+	    OUTCOME_APPLIED, 4);
+	expect_services("default", 3, "Service A=2,Service B=1");
+	expect_services("default", 4, "Service A=1,Service B=1");
+}
+
+/*
+ * A removal is the next system version without the service; removing
+ * it again is not found; deploying it again is a new service.
+ */
+static void
+test_removal(void)
+{
+	struct change_record change;
+	enum status status;
+
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 4), STATUS_OK, OUTCOME_APPLIED, 1);
+	expect(R(.name = "B", .version = 1), STATUS_OK, OUTCOME_APPLIED, 2);
+	expect(R(.name = "A", .removal = true), STATUS_OK, OUTCOME_REMOVED, 3);
+	expect_services("default", 2, "A=4,B=1");
+	expect_services("default", 3, "B=1");
+	status = store_change(fx.store, "default", 3, &change);
+	CHECK(status == STATUS_OK && change.removed && change.has_previous &&
+	    change.previous == 4 && change.version == 0 &&
+	    change.name_len == 1 && change.name[0] == 'A',
+	    "the removal's change: %s", status_name(status));
+	expect(R(.name = "A", .removal = true), STATUS_NOT_FOUND, 0, 0);
+	expect(R(.name = "Z", .removal = true), STATUS_NOT_FOUND, 0, 0);
+	expect_current("default", 3);
+	expect(R(.name = "A", .version = 5), STATUS_OK, OUTCOME_APPLIED, 4);
+	status = store_change(fx.store, "default", 4, &change);
+	CHECK(status == STATUS_OK && !change.removed && !change.has_previous &&
+	    change.version == 5, "deployed again: a new service");
+	/* past keyframes (every 3 versions here): removed, then back */
+	expect(R(.name = "B", .removal = true), STATUS_OK, OUTCOME_REMOVED, 5);
+	expect(R(.name = "C", .version = 1), STATUS_OK, OUTCOME_APPLIED, 6);
+	expect(R(.name = "A", .removal = true), STATUS_OK, OUTCOME_REMOVED, 7);
+	expect_services("default", 5, "A=5");
+	expect_services("default", 6, "A=5,C=1");
+	expect_services("default", 7, "C=1");
+	expect_services("default", 0, "C=1");
+	/* the removal of nothing in an environment never seen makes none */
+	expect(R(.env = "ghost", .name = "A", .removal = true),
+	    STATUS_NOT_FOUND, 0, 0);
+	CHECK(store_current(fx.store, "ghost", &(struct environment_state){
+	    0, 0 }) == STATUS_NOT_FOUND, "no environment made");
+}
+
+/* The removal of an absent service keeps its key: older reports are stale. */
+static void
+test_tombstone(void)
+{
+	size_t count = 0;
+	struct audit_entry *log;
+
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1), STATUS_OK, OUTCOME_APPLIED, 1);
+	expect(R(.name = "X", .removal = true, SEQ(10),
+	    .event_id = "rm"), STATUS_NOT_FOUND, 0, 0);
+	expect(R(.name = "X", .version = 1, SEQ(9)), STATUS_OK,
+	    OUTCOME_STALE, 1);
+	expect(R(.name = "X", .version = 2, SEQ(11)), STATUS_OK,
+	    OUTCOME_APPLIED, 2);
+	/* a removal can be stale too */
+	expect(R(.name = "X", .removal = true, SEQ(10)), STATUS_OK,
+	    OUTCOME_STALE, 2);
+	expect(R(.name = "X", .removal = true, SEQ(12)), STATUS_OK,
+	    OUTCOME_REMOVED, 3);
+	/* the 404 was recorded under no eventId, and is no audit entry */
+	expect(R(.name = "X", .removal = true, SEQ(13),
+	    .event_id = "rm"), STATUS_NOT_FOUND, 0, 0);
+	if ((log = all_events("default", &count)) != NULL)
+		CHECK(count == 5, "5 audit entries, got %zu", count);
+	free(log);
+	/* a tombstone alone makes an environment with no version */
+	expect(R(.env = "fresh", .name = "Y", .removal = true, SEQ(3)),
+	    STATUS_NOT_FOUND, 0, 0);
+	expect(R(.env = "fresh", .name = "Y", .version = 1, SEQ(2)),
+	    STATUS_OK, OUTCOME_STALE, 0);
+	expect_current("fresh", 0);
+}
+
+/* Every member of an audit entry survives, and the log pages. */
+static void
+test_audit_log(void)
+{
+	struct audit_entry page[2];
+	struct deploy d;
+	struct deploy_result r;
+	size_t count = 0;
+	bool more = false;
+	enum status status;
+
+	REQUIRE_STORE(fx.store);
+	deploy_of(&R(.name = "svc \xc3\xa9", .version = 9007199254740991,
+	    .event_id = "\xe2\x82\xac-1", SEQ(9007199254740991),
+	    .deployed_at_ms = UINT64_C(253402300799999),
+	    .deployed_by = "ci"), &d);
+	d.reason.present = true;
+	d.reason.len = 0;
+	d.release_hash.present = true;
+	d.release_hash.len = 3;
+	memcpy(d.release_hash.text, "abc", 3);
+	CHECK(store_deploy(fx.store, &d, &r) == STATUS_OK, "the full report");
+	expect(R(.name = "svc \xc3\xa9", .removal = true), STATUS_OK,
+	    OUTCOME_REMOVED, 2);
+	expect(R(.name = "other", .version = 0), STATUS_OK, OUTCOME_APPLIED, 3);
+
+	status = store_events(fx.store, "default", 0, 2, page, &count, &more);
+	CHECK(status == STATUS_OK && count == 2 && more && page[0].id == 3 &&
+	    page[1].id == 2 && page[1].removal && page[1].version == 0 &&
+	    page[1].outcome == OUTCOME_REMOVED && page[1].system_version == 2,
+	    "the first page: %s, %zu, more %d", status_name(status), count,
+	    (int)more);
+	status = store_events(fx.store, "default", page[1].id, 2, page, &count,
+	    &more);
+	CHECK(status == STATUS_OK && count == 1 && !more && page[0].id == 1,
+	    "the last page: %s, %zu, more %d", status_name(status), count,
+	    (int)more);
+	CHECK(page[0].outcome == OUTCOME_APPLIED && !page[0].removal &&
+	    page[0].version == 9007199254740991 &&
+	    page[0].system_version == 1 && page[0].name_len == 6 &&
+	    memcmp(page[0].name, "svc \xc3\xa9", 6) == 0 &&
+	    page[0].key.has_event_id && page[0].key.event_id_len == 5 &&
+	    memcmp(page[0].key.event_id, "\xe2\x82\xac-1", 5) == 0 &&
+	    page[0].key.has_sequence &&
+	    page[0].key.sequence == 9007199254740991 &&
+	    page[0].key.has_deployed_at &&
+	    page[0].key.deployed_at_ms == UINT64_C(253402300799999) &&
+	    page[0].deployed_by.present && page[0].deployed_by.len == 2 &&
+	    page[0].reason.present && page[0].reason.len == 0 &&
+	    page[0].release_hash.present && page[0].release_hash.len == 3 &&
+	    page[0].received_ms > UINT64_C(1700000000000),
+	    "every member of the first entry");
+	status = store_events(fx.store, "default", 1, 2, page, &count, &more);
+	CHECK(status == STATUS_OK && count == 0 && !more, "before the first");
+	status = store_events(fx.store, "nowhere", 0, 2, page, &count, &more);
+	CHECK(status == STATUS_NOT_FOUND, "an unknown environment: %s",
+	    status_name(status));
+}
+
+/* One expected period: version, from, to (0: none). */
+struct period_want {
+	uint64_t	version;
+	uint64_t	from;
+	uint64_t	to;
+};
+
+/* Checks the periods of name in env, newest first. */
+static void
+expect_periods(const char *env, const char *name,
+    const struct period_want *want, size_t count)
+{
+	struct service_period *got = NULL;
+	struct change_record from, to;
+	size_t n = 0;
+	enum status status = store_service_history(fx.store, env, name,
+	    strlen(name), &got, &n);
+
+	if (!CHECK(status == STATUS_OK && n == count, "periods of %s: %s, %zu, "
+	    "expected %zu", name, status_name(status), n, count)) {
+		free(got);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		CHECK(got[i].version == want[i].version &&
+		    got[i].from_system_version == want[i].from &&
+		    got[i].has_to == (want[i].to != 0) &&
+		    (!got[i].has_to || got[i].to_system_version == want[i].to),
+		    "period %zu of %s: %llu from %llu to %llu", i, name,
+		    (unsigned long long)got[i].version,
+		    (unsigned long long)got[i].from_system_version,
+		    (unsigned long long)got[i].to_system_version);
+		CHECK(store_change(fx.store, env, want[i].from, &from) ==
+		    STATUS_OK && got[i].from_ms == from.created_ms &&
+		    (!got[i].has_to || (store_change(fx.store, env,
+		    want[i].to, &to) == STATUS_OK &&
+		    got[i].to_ms == to.created_ms)),
+		    "period %zu of %s: the times of its versions", i, name);
+	}
+	free(got);
+}
+
+/* A service's periods, across a removal, newest first. */
+static void
+test_service_history(void)
+{
+	static const struct period_want a[] = { { 3, 6, 0 }, { 2, 3, 5 },
+	    { 1, 1, 3 } };
+	static const struct period_want b[] = { { 1, 2, 0 } };
+	struct service_period *got = NULL;
+	size_t n = 0;
+
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1), STATUS_OK, OUTCOME_APPLIED, 1);
+	expect(R(.name = "B", .version = 1), STATUS_OK, OUTCOME_APPLIED, 2);
+	expect(R(.name = "A", .version = 2), STATUS_OK, OUTCOME_APPLIED, 3);
+	expect(R(.name = "AB", .version = 1), STATUS_OK, OUTCOME_APPLIED, 4);
+	expect(R(.name = "A", .removal = true), STATUS_OK, OUTCOME_REMOVED, 5);
+	expect(R(.name = "A", .version = 3), STATUS_OK, OUTCOME_APPLIED, 6);
+	expect_periods("default", "A", a, 3);
+	expect_periods("default", "B", b, 1);
+	CHECK(store_service_history(fx.store, "default", "C", 1, &got, &n) ==
+	    STATUS_NOT_FOUND && got == NULL && n == 0, "never deployed");
+	CHECK(store_service_history(fx.store, "nowhere", "A", 1, &got, &n) ==
+	    STATUS_NOT_FOUND, "an unknown environment");
+	/* a service removed for good still has its periods */
+	expect(R(.name = "B", .removal = true), STATUS_OK, OUTCOME_REMOVED, 7);
+	expect_periods("default", "B", (const struct period_want[]){
+	    { 1, 2, 7 } }, 1);
+}
+
+/* The retention test's cycles, and the reports of each. */
+#define CYCLES		4
+#define CYCLE_REPORTS	500
+
+/* Waits ms milliseconds. */
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Bytes of the file name in the test's store. */
+static long long
+file_size(const char *name)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", fx.dir, name);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Reopens the test's store with retentions of the given milliseconds. */
+static bool
+reopen_with_retention(uint64_t event_ms, uint64_t audit_ms)
+{
+	struct store_options options = test_store_options(fx.dir,
+	    STORE_RECOVER);
+	enum status status;
+
+	store_close(fx.store);
+	options.event_retention_ms = event_ms;
+	options.audit_retention_ms = audit_ms;
+	status = store_open(&options, &fx.store);
+	return CHECK(status == STATUS_OK, "reopen: %s", status_name(status));
+}
+
+/*
+ * Expired eventIds and audit entries go, and nothing else: an eventId is
+ * then a new report; ids go on from where they were; the files stop
+ * growing over repeated cycles.
+ */
+static void
+test_retention(void)
+{
+	static const char *const files[] = { "events.db", "event-times.db",
+	    "audit.db" };
+	long long sizes[CYCLES][3];
+	struct audit_entry *log;
+	char id[32];
+	uint64_t removed = 0;
+	size_t count = 0;
+	enum status status;
+
+	REQUIRE_STORE(fx.store);
+	if (!reopen_with_retention(400, 800))
+		return;
+	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	sleep_ms(500);
+	/* expired, but not yet removed: forgotten already */
+	expect(R(.name = "A", .version = 2, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_APPLIED, 2);
+	expect(R(.name = "A", .version = 2, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_DUPLICATE, 2);
+	/* only the time of e1's first report, which its second replaced */
+	status = store_expire(fx.store, &removed);
+	CHECK(status == STATUS_OK && removed == 1, "the replaced eventId: %s, "
+	    "%llu", status_name(status), (unsigned long long)removed);
+	sleep_ms(900);
+	/* e1, and the three audit entries */
+	status = store_expire(fx.store, &removed);
+	CHECK(status == STATUS_OK && removed == 4, "expired: %s, %llu",
+	    status_name(status), (unsigned long long)removed);
+	if ((log = all_events("default", &count)) != NULL)
+		CHECK(count == 0, "no audit entry left: %zu", count);
+	free(log);
+	expect(R(.name = "A", .version = 2, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_UNCHANGED, 2);
+	if ((log = all_events("default", &count)) != NULL)
+		CHECK(count == 1 && log[0].id == 4, "ids go on: %zu, %llu",
+		    count, (unsigned long long)(count ? log[0].id : 0));
+	free(log);
+	expect_services("default", 1, "A=1");
+	expect_services("default", 2, "A=2");
+
+	/* cycles of reports, expired: the files do not grow */
+	for (unsigned cycle = 0; cycle < CYCLES; cycle++) {
+		for (unsigned i = 0; i < CYCLE_REPORTS; i++) {
+			struct deploy_result r;
+
+			snprintf(id, sizeof(id), "c%u-%u", cycle, i);
+			status = send_report(fx.store, R(.name = "B",
+			    .version = i % 7, .event_id = id), &r);
+			if (!CHECK(status == STATUS_OK, "cycle %u report %u: %s",
+			    cycle, i, status_name(status)))
+				return;
+		}
+		sleep_ms(900);
+		status = store_expire(fx.store, &removed);
+		/* each report's eventId and entry; the first cycle, e1's too */
+		CHECK(status == STATUS_OK && removed == 2 * CYCLE_REPORTS +
+		    (cycle == 0 ? 2 : 0), "cycle %u expired %llu", cycle,
+		    (unsigned long long)removed);
+		CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint");
+		for (size_t f = 0; f < 3; f++)
+			sizes[cycle][f] = file_size(files[f]);
+	}
+	/*
+	 * freed pages serve the next cycles: once two cycles have shaped
+	 * the trees, none after them outgrows the larger of the two
+	 */
+	for (size_t f = 0; f < 3; f++) {
+		long long settled = sizes[0][f] > sizes[1][f] ? sizes[0][f] :
+		    sizes[1][f];
+
+		for (unsigned cycle = 2; cycle < CYCLES; cycle++)
+			CHECK(sizes[0][f] > 0 && sizes[cycle][f] <= settled,
+			    "%s: %lld bytes after two cycles, %lld after "
+			    "cycle %u", files[f], settled, sizes[cycle][f],
+			    cycle + 1);
+	}
+	expect_services("default", 2, "A=2");
+}
+
+static const CU_TestInfo reports_tests[] = {
+	{ "duplicate", test_duplicate },
+	{ "conflict", test_conflict },
+	{ "stale", test_stale },
+	{ "equal key", test_equal_key },
+	{ "key precedence", test_key_precedence },
+	{ "keyless", test_keyless },
+	{ "removal", test_removal },
+	{ "tombstone", test_tombstone },
+	{ "audit log", test_audit_log },
+	{ "service history", test_service_history },
+	{ "retention", test_retention },
+	CU_TEST_INFO_NULL
+};
+
+int
+add_reports_suite(void)
+{
+	return add_suite_with_tests("reports", reports_setup, reports_teardown,
+	    reports_tests);
+}
