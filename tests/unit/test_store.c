@@ -38,10 +38,13 @@ store_teardown(void)
 	fx.store = NULL;
 }
 
-/* Deploys len bytes of name at version into environment. */
+/*
+ * Reports len bytes of name into environment: deployed at version, or
+ * with removal, removed.
+ */
 static enum status
-deploy_to(struct store *store, const char *environment, const char *name,
-    size_t len, uint64_t version, struct deploy_result *result)
+report_to(struct store *store, const char *environment, const char *name,
+    size_t len, bool removal, uint64_t version, struct deploy_result *result)
 {
 	struct deploy d;
 
@@ -49,9 +52,19 @@ deploy_to(struct store *store, const char *environment, const char *name,
 	snprintf(d.environment, sizeof(d.environment), "%s", environment);
 	memcpy(d.name, name, len);
 	d.name_len = len;
+	d.removal = removal;
 	d.version = version;
 	memset(result, 0xA5, sizeof(*result));
 	return store_deploy(store, &d, result);
+}
+
+/* Deploys len bytes of name at version into environment. */
+static enum status
+deploy_to(struct store *store, const char *environment, const char *name,
+    size_t len, uint64_t version, struct deploy_result *result)
+{
+	return report_to(store, environment, name, len, false, version,
+	    result);
 }
 
 /* Deploys and checks the system version answered and whether it changed. */
@@ -357,8 +370,9 @@ test_longest_names(void)
 }
 
 /*
- * The model test: a pseudo-random sequence of deploys over MODEL_SERVICES
- * services in MODEL_ENVS environments, replayed on an in-memory model;
+ * The model test: a pseudo-random sequence of deploys and removals over
+ * MODEL_SERVICES services in MODEL_ENVS environments, replayed on an
+ * in-memory model;
  * every answer and every snapshot of every version must match it.
  */
 #define MODEL_ENVS	3
@@ -454,7 +468,7 @@ test_model_replay(void)
 {
 	uint64_t state = UINT64_C(20261122), current[MODEL_ENVS] = { 0 };
 	size_t order[MODEL_SERVICES];
-	unsigned wrong_answers = 0, changes = 0, unchanged = 0;
+	unsigned wrong_answers = 0, changes = 0, unchanged = 0, removals = 0;
 
 	REQUIRE_STORE(fx.store);
 	for (size_t i = 0; i < MODEL_SERVICES; i++)
@@ -467,26 +481,34 @@ test_model_replay(void)
 		size_t s = next_random(&state) % MODEL_SERVICES;
 		uint64_t r = next_random(&state) % 50;
 		uint64_t version = r == 0 ? UINT64_C(9007199254740991) : r % 5;
+		/* one report in ten removes the service */
+		bool removal = r >= 45;
 		int64_t *now = model[e][current[e]];
-		bool changed = now[s] != (int64_t)version;
+		int64_t after = removal ? -1 : (int64_t)version;
+		bool changed = now[s] != after;
 		struct deploy_result result;
-		enum status status;
+		enum status status, want;
 
 		if (changed) {
 			current[e]++;
 			memcpy(model[e][current[e]], now, sizeof(model[e][0]));
-			model[e][current[e]][s] = (int64_t)version;
+			model[e][current[e]][s] = after;
 			changes++;
+			removals += removal;
 		} else
 			unchanged++;
-		status = deploy_to(fx.store, model_envs[e], model_names[s],
-		    strlen(model_names[s]), version, &result);
-		if (!CHECK(status == STATUS_OK &&
-		    result.system_version == current[e] &&
-		    result.changed == changed, "step %u: deploy %s/%s %llu: %s, "
+		/* the removal of an absent service is not found */
+		want = removal && !changed ? STATUS_NOT_FOUND : STATUS_OK;
+		status = report_to(fx.store, model_envs[e], model_names[s],
+		    strlen(model_names[s]), removal, removal ? 0 : version,
+		    &result);
+		if (!CHECK(status == want && (want != STATUS_OK ||
+		    (result.system_version == current[e] &&
+		    result.changed == changed)), "step %u: %s %s/%s %llu: %s, "
 		    "system version %llu changed %d; model: %llu changed %d",
-		    step, model_envs[e], model_names[s],
-		    (unsigned long long)version, status_name(status),
+		    step, removal ? "remove" : "deploy", model_envs[e],
+		    model_names[s], (unsigned long long)version,
+		    status_name(status),
 		    (unsigned long long)result.system_version,
 		    (int)result.changed, (unsigned long long)current[e],
 		    (int)changed) && ++wrong_answers >= 5)
@@ -498,9 +520,10 @@ test_model_replay(void)
 		if (step % 50 == 49)
 			check_model(order, current);
 	}
-	/* the sequence exercises both outcomes */
-	CHECK(changes > 100 && unchanged > 20, "%u changes, %u unchanged",
-	    changes, unchanged);
+	/* the sequence exercises every outcome */
+	CHECK(changes > 100 && unchanged > 20 && removals > 20,
+	    "%u changes (%u removals), %u unchanged", changes, removals,
+	    unchanged);
 
 	check_model(order, current);
 }
