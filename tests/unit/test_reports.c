@@ -160,18 +160,37 @@ expect_services(const char *env, uint64_t system_version, const char *want)
 	service_list_free(&list);
 }
 
+/* A page of the audit log, as GET /events gives at most. */
+#define HISTORY_LIMIT	500
+
+/* True when two lists hold the same services at the same versions. */
+static bool
+lists_equal(const struct service_list *a, const struct service_list *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (size_t i = 0; i < a->count; i++)
+		if (a->items[i].version != b->items[i].version ||
+		    service_name_compare(service_list_name(a, i),
+		    a->items[i].name_len, service_list_name(b, i),
+		    b->items[i].name_len) != 0)
+			return false;
+	return true;
+}
+
 /* The audit log of env, newest first: *count entries (malloc'd). */
 static struct audit_entry *
 all_events(const char *env, size_t *count)
 {
-	struct audit_entry *out = calloc(500, sizeof(*out));
+	struct audit_entry *out = calloc(HISTORY_LIMIT, sizeof(*out));
 	bool more = false;
 	enum status status;
 
 	*count = 0;
 	if (out == NULL)
 		return NULL;
-	status = store_events(fx.store, env, 0, 500, out, count, &more);
+	status = store_events(fx.store, env, 0, HISTORY_LIMIT, out, count,
+	    &more);
 	CHECK(status == STATUS_OK && !more, "events of %s: %s", env,
 	    status_name(status));
 	return out;
@@ -574,15 +593,19 @@ file_size(const char *name)
 	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-/* Reopens the test's store with retentions of the given milliseconds. */
+/*
+ * Reopens the test's store, durable or not, with retentions of the given
+ * milliseconds (0: the defaults).
+ */
 static bool
-reopen_with_retention(uint64_t event_ms, uint64_t audit_ms)
+reopen_with(bool durable, uint64_t event_ms, uint64_t audit_ms)
 {
 	struct store_options options = test_store_options(fx.dir,
 	    STORE_RECOVER);
 	enum status status;
 
 	store_close(fx.store);
+	options.durable = durable;
 	options.event_retention_ms = event_ms;
 	options.audit_retention_ms = audit_ms;
 	status = store_open(&options, &fx.store);
@@ -607,7 +630,7 @@ test_retention(void)
 	enum status status;
 
 	REQUIRE_STORE(fx.store);
-	if (!reopen_with_retention(400, 800))
+	if (!reopen_with(true, 400, 800))
 		return;
 	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_OK,
 	    OUTCOME_APPLIED, 1);
@@ -677,6 +700,248 @@ test_retention(void)
 	expect_services("default", 2, "A=2");
 }
 
+/* The replay test: a stream of reports over services, and how it is spoiled. */
+#define STREAM_REPORTS	10000
+#define STREAM_SERVICES	200
+#define STREAM_JITTER	8	/* a report arrives up to this many places late */
+#define STREAM_DUPLICATE_PERCENT	10
+#define STREAM_DUPLICATE_LAG	32	/* a duplicate arrives this many places later, at most */
+
+/* One report of the stream. */
+struct stream_report {
+	unsigned	 service;
+	bool		 removal;
+	uint64_t	 version;
+	uint64_t	 sequence;	/* increasing for each service */
+};
+
+/* One delivery: which report, in which place. */
+struct delivery {
+	size_t		 report;
+	uint64_t	 place;
+};
+
+/* A deterministic generator (Knuth's MMIX LCG), so that a failure repeats. */
+static uint64_t
+stream_random(uint64_t *state)
+{
+	*state = *state * UINT64_C(6364136223846793005) +
+	    UINT64_C(1442695040888963407);
+	return *state >> 33;
+}
+
+/* Orders deliveries by place, then by report (qsort). */
+static int
+compare_deliveries(const void *x, const void *y)
+{
+	const struct delivery *a = x, *b = y;
+
+	if (a->place != b->place)
+		return a->place < b->place ? -1 : 1;
+	return a->report < b->report ? -1 : a->report > b->report;
+}
+
+/* Sends report i of stream to env, its eventId "r<i>". */
+static enum status
+send_stream_report(const char *env, const struct stream_report *stream,
+    size_t i, struct deploy_result *result)
+{
+	char name[32], id[32];
+
+	snprintf(name, sizeof(name), "service-%03u", stream[i].service);
+	snprintf(id, sizeof(id), "r%zu", i);
+	return send_report(fx.store, R(.env = env, .name = name,
+	    .removal = stream[i].removal, .version = stream[i].version,
+	    .event_id = id, SEQ(stream[i].sequence)), result);
+}
+
+/*
+ * True when the versions of the periods in got (newest first) are, in
+ * order, a subsequence of those in want.
+ */
+static bool
+periods_subsequence(const struct service_period *got, size_t got_count,
+    const struct service_period *want, size_t want_count)
+{
+	size_t w = 0;
+
+	for (size_t g = 0; g < got_count; g++) {
+		while (w < want_count && want[w].version != got[g].version)
+			w++;
+		if (w++ == want_count)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A stream of reports over many services, with sequences, removals and
+ * re-deploys, delivered with duplicates and local reordering, ends in
+ * the snapshot of the clean, ordered stream: each service's periods a
+ * subsequence of the clean ones, no applied version going back by its
+ * key, and every duplicate answered as its first delivery was.
+ */
+static void
+test_replay(void)
+{
+	struct stream_report *stream = calloc(STREAM_REPORTS, sizeof(*stream));
+	struct delivery *deliveries = calloc(STREAM_REPORTS * 2,
+	    sizeof(*deliveries));
+	struct deploy_result *first = calloc(STREAM_REPORTS, sizeof(*first));
+	enum status *first_status = calloc(STREAM_REPORTS,
+	    sizeof(*first_status));
+	bool present[STREAM_SERVICES] = { false }, *seen = calloc(
+	    STREAM_REPORTS, sizeof(*seen));
+	struct service_list clean, messy;
+	struct audit_entry *log = calloc(HISTORY_LIMIT, sizeof(*log));
+	uint64_t last_applied[STREAM_SERVICES] = { 0 };
+	uint64_t state = UINT64_C(20261207), before = 0;
+	size_t count = 0, n = 0, duplicates = 0, stale = 0, removals = 0;
+	unsigned wrong = 0;
+	bool more = true;
+	enum status status;
+
+	service_list_init(&clean);
+	service_list_init(&messy);
+	REQUIRE_STORE(fx.store);
+	if (!CHECK(stream != NULL && deliveries != NULL && first != NULL &&
+	    first_status != NULL && seen != NULL && log != NULL, "memory") ||
+	    !reopen_with(false, 0, 0))
+		goto done;
+
+	/* the clean stream, delivered in order */
+	for (size_t i = 0; i < STREAM_REPORTS; i++) {
+		unsigned s = (unsigned)(stream_random(&state) % STREAM_SERVICES);
+		struct deploy_result r;
+
+		stream[i].service = s;
+		stream[i].sequence = i + 1;
+		stream[i].removal = present[s] &&
+		    stream_random(&state) % 10 == 0;
+		stream[i].version = stream[i].removal ? 0 :
+		    1 + stream_random(&state) % 20;
+		removals += stream[i].removal;
+		present[s] = !stream[i].removal;
+		status = send_stream_report("clean", stream, i, &r);
+		if (!CHECK(status == STATUS_OK, "clean report %zu: %s", i,
+		    status_name(status)))
+			goto done;
+	}
+
+	/* delivered late by a few places, a tenth of them twice */
+	for (size_t i = 0; i < STREAM_REPORTS; i++) {
+		deliveries[n].report = i;
+		deliveries[n++].place = i + stream_random(&state) % STREAM_JITTER;
+		if (stream_random(&state) % 100 < STREAM_DUPLICATE_PERCENT) {
+			deliveries[n].report = i;
+			deliveries[n++].place = i + 1 +
+			    stream_random(&state) % STREAM_DUPLICATE_LAG;
+		}
+	}
+	qsort(deliveries, n, sizeof(*deliveries), compare_deliveries);
+	for (size_t d = 0; d < n && wrong < 5; d++) {
+		size_t i = deliveries[d].report;
+		struct deploy_result r;
+
+		status = send_stream_report("messy", stream, i, &r);
+		/* the removal of a service already absent there: not found */
+		if (!CHECK(status == STATUS_OK || (status == STATUS_NOT_FOUND &&
+		    stream[i].removal), "delivery %zu of report %zu: %s", d, i,
+		    status_name(status))) {
+			wrong++;
+			continue;
+		}
+		if (!seen[i]) {
+			seen[i] = true;
+			first[i] = r;
+			first_status[i] = status;
+			stale += status == STATUS_OK &&
+			    r.outcome == OUTCOME_STALE;
+			continue;
+		}
+		/* a duplicate: answered as the first time, if that was answered */
+		duplicates++;
+		if (first_status[i] == STATUS_OK && !CHECK(status == STATUS_OK &&
+		    r.outcome == OUTCOME_DUPLICATE &&
+		    r.system_version == first[i].system_version,
+		    "report %zu again: %s %s %llu, first %llu", i,
+		    status_name(status), deploy_outcome_name(r.outcome),
+		    (unsigned long long)r.system_version,
+		    (unsigned long long)first[i].system_version))
+			wrong++;
+	}
+	CHECK(duplicates > STREAM_REPORTS / 20 && stale > 0 && removals > 100,
+	    "the stream spoils enough: %zu duplicates, %zu stale, %zu "
+	    "removals", duplicates, stale, removals);
+
+	/* the same end */
+	status = store_services(fx.store, "clean", 0, &clean);
+	if (status == STATUS_OK)
+		status = store_services(fx.store, "messy", 0, &messy);
+	CHECK(status == STATUS_OK && clean.count > STREAM_SERVICES / 2 &&
+	    lists_equal(&clean, &messy), "the final snapshots: %s, %zu and "
+	    "%zu services", status_name(status), clean.count, messy.count);
+
+	/* each service's periods: a subsequence of the clean ones */
+	for (unsigned s = 0; s < STREAM_SERVICES && wrong < 10; s++) {
+		struct service_period *want = NULL, *got = NULL;
+		size_t want_count = 0, got_count = 0;
+		char name[32];
+		enum status want_status, got_status;
+
+		snprintf(name, sizeof(name), "service-%03u", s);
+		want_status = store_service_history(fx.store, "clean", name,
+		    strlen(name), &want, &want_count);
+		got_status = store_service_history(fx.store, "messy", name,
+		    strlen(name), &got, &got_count);
+		if (!CHECK(want_status == got_status &&
+		    (got_status == STATUS_NOT_FOUND ||
+		    periods_subsequence(got, got_count, want, want_count)),
+		    "the periods of %s: %zu of %zu", name, got_count,
+		    want_count))
+			wrong++;
+		free(want);
+		free(got);
+	}
+
+	/* no applied version goes back by its key: the audit log, oldest last */
+	while (more && wrong < 10) {
+		status = store_events(fx.store, "messy", before, HISTORY_LIMIT,
+		    log, &count, &more);
+		if (!CHECK(status == STATUS_OK && count > 0, "the audit log: %s",
+		    status_name(status)))
+			break;
+		for (size_t e = 0; e < count; e++) {
+			unsigned s;
+
+			if (log[e].outcome != OUTCOME_APPLIED &&
+			    log[e].outcome != OUTCOME_REMOVED)
+				continue;
+			s = (unsigned)strtoul(log[e].name + 8, NULL, 10);
+			/* newest first: each key below the one after it */
+			if (!CHECK(log[e].key.has_sequence &&
+			    (last_applied[s] == 0 ||
+			    log[e].key.sequence < last_applied[s]),
+			    "entry %llu: %s applied at sequence %llu after %llu",
+			    (unsigned long long)log[e].id, log[e].name,
+			    (unsigned long long)log[e].key.sequence,
+			    (unsigned long long)last_applied[s]))
+				wrong++;
+			last_applied[s] = log[e].key.sequence;
+		}
+		before = log[count - 1].id;
+	}
+done:
+	service_list_free(&clean);
+	service_list_free(&messy);
+	free(stream);
+	free(deliveries);
+	free(first);
+	free(first_status);
+	free(seen);
+	free(log);
+}
+
 static const CU_TestInfo reports_tests[] = {
 	{ "duplicate", test_duplicate },
 	{ "conflict", test_conflict },
@@ -689,6 +954,7 @@ static const CU_TestInfo reports_tests[] = {
 	{ "audit log", test_audit_log },
 	{ "service history", test_service_history },
 	{ "retention", test_retention },
+	{ "replay", test_replay },
 	CU_TEST_INFO_NULL
 };
 
