@@ -15,8 +15,23 @@
 enum setting_type {
 	SETTING_UINT,
 	SETTING_BOOL,
-	SETTING_TEXT
+	SETTING_TEXT,
+	SETTING_DAYS	/* a uint64_t of ms, given in days or with a unit */
 };
+
+/* The units a duration may be given in, largest first. */
+static const struct unit {
+	char		 suffix;
+	uint64_t	 ms;
+} units[] = {
+	{ 'd', UINT64_C(86400000) },
+	{ 'h', UINT64_C(3600000) },
+	{ 'm', UINT64_C(60000) },
+	{ 's', UINT64_C(1000) },
+};
+
+#define UNIT_COUNT	(sizeof(units) / sizeof(units[0]))
+#define DAYS_MAX	3650	/* the longest duration, in days */
 
 static const struct setting {
 	const char		*name;
@@ -55,6 +70,10 @@ static const struct setting {
 	    0, 100000, 0, NULL },
 	{ "deploy_burst", SETTING_UINT, offsetof(struct config, deploy_burst),
 	    0, 0, 100000, 100, NULL },
+	{ "event_retention_days", SETTING_DAYS,
+	    offsetof(struct config, event_retention_ms), 0, 0, 0, 7, NULL },
+	{ "audit_retention_days", SETTING_DAYS,
+	    offsetof(struct config, audit_retention_ms), 0, 0, 0, 30, NULL },
 };
 
 #define SETTING_COUNT	(sizeof(settings) / sizeof(settings[0]))
@@ -69,11 +88,36 @@ config_defaults(struct config *config)
 
 		if (s->type == SETTING_UINT)
 			*(unsigned *)field = s->default_uint;
+		else if (s->type == SETTING_DAYS)
+			*(uint64_t *)field = s->default_uint * units[0].ms;
 		else if (s->type == SETTING_BOOL)
 			*(bool *)field = s->default_uint != 0;
 		else
 			snprintf(field, s->size, "%s", s->default_path);
 	}
+}
+
+/*
+ * Parses a duration: a number of days, or of a unit when it ends with d,
+ * h, m or s ("7", "12h", "30s"), from 1 second to DAYS_MAX days, into ms.
+ */
+static bool
+parse_duration(const char *value, uint64_t *ms)
+{
+	size_t len = strlen(value);
+	uint64_t unit_ms = units[0].ms, number;
+
+	for (size_t u = 0; len > 0 && u < UNIT_COUNT; u++)
+		if (value[len - 1] == units[u].suffix) {
+			unit_ms = units[u].ms;
+			len--;
+			break;
+		}
+	if (!parse_decimal(value, len, 1, DAYS_MAX * units[0].ms / unit_ms,
+	    &number))
+		return false;
+	*ms = number * unit_ms;
+	return true;
 }
 
 enum status
@@ -96,6 +140,16 @@ config_set(struct config *config, const char *name, const char *value,
 				return STATUS_INVALID;
 			}
 			*(unsigned *)field = (unsigned)number;
+			return STATUS_OK;
+		case SETTING_DAYS:
+			if (!parse_duration(value, &number)) {
+				snprintf(err, err_len, "%s must be a number of "
+				    "days from 1 to %u, or of hours, minutes "
+				    "or seconds with h, m or s after it", name,
+				    DAYS_MAX);
+				return STATUS_INVALID;
+			}
+			*(uint64_t *)field = number;
 			return STATUS_OK;
 		case SETTING_BOOL:
 			if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
@@ -196,6 +250,24 @@ config_finish(struct config *config, char *err, size_t err_len)
 	return STATUS_OK;
 }
 
+/*
+ * Formats a duration as parse_duration() reads it: in days when whole,
+ * otherwise in the largest unit that divides it. Returns what snprintf does.
+ */
+static int
+format_duration(uint64_t ms, char *buf, size_t cap)
+{
+	size_t u = 0;
+
+	while (u + 1 < UNIT_COUNT && ms % units[u].ms != 0)
+		u++;
+	if (u == 0)
+		return snprintf(buf, cap, "%llu",
+		    (unsigned long long)(ms / units[0].ms));
+	return snprintf(buf, cap, "%llu%c",
+	    (unsigned long long)(ms / units[u].ms), units[u].suffix);
+}
+
 /* Formats the value of setting s into buf; false when it does not fit. */
 static bool
 format_setting(const struct config *config, const struct setting *s,
@@ -206,6 +278,8 @@ format_setting(const struct config *config, const struct setting *s,
 
 	if (s->type == SETTING_UINT)
 		n = snprintf(buf, cap, "%u", *(const unsigned *)field);
+	else if (s->type == SETTING_DAYS)
+		n = format_duration(*(const uint64_t *)field, buf, cap);
 	else if (s->type == SETTING_BOOL)
 		n = snprintf(buf, cap, "%s", *(const bool *)field ? "yes" : "no");
 	else

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "status.h"
 
@@ -23,6 +24,8 @@ struct config {
 	unsigned	reserve_mb;		/* deploys need this much free disk; 0: no check */
 	bool		durable_commits;	/* flush the log before answering */
 	unsigned	commit_delay_us;	/* a deploy's wait for company before its flush */
+	uint64_t	event_retention_ms;	/* an eventId is recognised this long */
+	uint64_t	audit_retention_ms;	/* an audit entry is kept this long */
 	char		data_dir[CONFIG_PATH_MAX];
 	char		socket_path[SOCKET_PATH_MAX + 1];	/* "" = data_dir/run/releasemgr.sock */
 	char		token_file[CONFIG_PATH_MAX];	/* "" = deploys are open */

@@ -46,6 +46,8 @@ datadir_store_options(const struct config *config, enum store_role role,
 	options->durable = config->durable_commits;
 	options->commit_delay_us = config->commit_delay_us;
 	options->reserve_bytes = (uint64_t)config->reserve_mb * 1024 * 1024;
+	options->event_retention_ms = config->event_retention_ms;
+	options->audit_retention_ms = config->audit_retention_ms;
 }
 
 enum status

@@ -134,8 +134,9 @@ recover(struct pool *pool)
 }
 
 /*
- * Checkpoints every checkpoint_seconds and expires overdue lock waits
- * every second, until told to stop; then checkpoints once more.
+ * Checkpoints every checkpoint_seconds, and every second expires overdue
+ * lock waits and the eventIds and audit entries past their retention,
+ * until told to stop; then checkpoints once more.
  */
 static int
 maintain(struct store *store, unsigned checkpoint_seconds)
@@ -146,6 +147,7 @@ maintain(struct store *store, unsigned checkpoint_seconds)
 	while (!child_stop) {
 		nanosleep(&second, NULL);	/* a signal cuts it short */
 		store_expire_locks(store);
+		store_expire(store, NULL);
 		if (++ticks % checkpoint_seconds == 0)
 			store_checkpoint(store);
 		if (store_needs_recovery(store))

@@ -58,6 +58,9 @@ setting_text(const struct config *c, const char *name, char *buf, size_t cap)
 		snprintf(buf, cap, "%u", c->deploy_rate);
 	else if (strcmp(name, "deploy_burst") == 0)
 		snprintf(buf, cap, "%u", c->deploy_burst);
+	else if (strcmp(name, "event_retention_days") == 0 ||
+	    strcmp(name, "audit_retention_days") == 0)
+		config_value(c, name, buf, cap);	/* test_value checks it */
 	else
 		snprintf(buf, cap, "(no such setting)");
 	return buf;
@@ -84,6 +87,12 @@ test_defaults(void)
 	CHECK(c.token_file[0] == '\0', "token_file '%.64s'", c.token_file);
 	CHECK(c.deploy_rate == 0, "deploy_rate %u", c.deploy_rate);
 	CHECK(c.deploy_burst == 100, "deploy_burst %u", c.deploy_burst);
+	CHECK(c.event_retention_ms == UINT64_C(7) * 86400000,
+	    "event_retention_days: %llu ms",
+	    (unsigned long long)c.event_retention_ms);
+	CHECK(c.audit_retention_ms == UINT64_C(30) * 86400000,
+	    "audit_retention_days: %llu ms",
+	    (unsigned long long)c.audit_retention_ms);
 }
 
 struct set_case {
@@ -154,6 +163,24 @@ static const struct set_case set_cases[] = {
 	{ "deploy_burst", "100000", true, NULL },
 	{ "deploy_burst", "100001", false, "deploy_burst" },
 	{ "deploy_burst", "", false, "deploy_burst" },
+	{ "event_retention_days", "1", true, NULL },
+	{ "event_retention_days", "3650", true, NULL },
+	{ "event_retention_days", "1s", true, NULL },
+	{ "event_retention_days", "5m", true, NULL },
+	{ "event_retention_days", "0", false, "event_retention_days" },
+	{ "event_retention_days", "0s", false, "event_retention_days" },
+	{ "event_retention_days", "3651", false, "event_retention_days" },
+	{ "event_retention_days", "315360001s", false, "event_retention_days" },
+	{ "event_retention_days", "87601h", false, "event_retention_days" },
+	{ "event_retention_days", "s", false, "event_retention_days" },
+	{ "event_retention_days", "", false, "event_retention_days" },
+	{ "event_retention_days", "7 d", false, "event_retention_days" },
+	{ "event_retention_days", "7ms", false, "event_retention_days" },
+	{ "event_retention_days", "1.5", false, "event_retention_days" },
+	{ "audit_retention_days", "2w", false, "audit_retention_days" },
+	{ "audit_retention_days", "-1", false, "audit_retention_days" },
+	{ "audit_retention_days", "18446744073709551616s", false,
+	    "audit_retention_days" },
 	{ "nope", "1", false, "nope" },
 	{ "Workers", "2", false, "Workers" },
 	{ "", "2", false, "unknown" },
@@ -472,6 +499,16 @@ test_value(void)
 		{ "durable_commits", NULL, "yes" },
 		{ "data_dir", "/srv/release mgr", "/srv/release mgr" },
 		{ "token_file", NULL, "" },
+		{ "event_retention_days", NULL, "7" },
+		{ "audit_retention_days", NULL, "30" },
+		{ "event_retention_days", "12h", "12h" },
+		{ "event_retention_days", "48h", "2" },
+		{ "audit_retention_days", "90s", "90s" },
+		{ "audit_retention_days", "120m", "2h" },
+		{ "audit_retention_days", "3650d", "3650" },
+		{ "audit_retention_days", "87600h", "3650" },
+		{ "audit_retention_days", "315360000s", "3650" },
+		{ "audit_retention_days", "86399s", "86399s" },
 	};
 	char value[64], err[512] = "";
 	struct config c;
@@ -585,7 +622,8 @@ test_shipped_file(void)
 		"workers", "threads", "cache_mb", "lock_timeout_ms",
 		"checkpoint_seconds", "commit_delay_us", "reserve_mb",
 		"durable_commits", "data_dir", "socket", "token_file", "user",
-		"deploy_rate", "deploy_burst",
+		"deploy_rate", "deploy_burst", "event_retention_days",
+		"audit_retention_days",
 	};
 	static char names[SETTINGS_MAX][32], lines[SETTINGS_MAX][512];
 	char want[2 * CONFIG_PATH_MAX], loaded_text[CONFIG_PATH_MAX];
