@@ -24,21 +24,49 @@
 	.at = IN_DEPLOY(m.text), .cap = METADATA_MAX + 1,		\
 	.len_at = IN_DEPLOY(m.len), .present_at = IN_DEPLOY(m.present) }
 
-/* A POST /deploy body, and the first members of an export's line. */
+/*
+ * The members a POST /deploy body and an export's line share: the
+ * service, its version and environment, the metadata. Where version may
+ * be null, null is a removal (an export's line of one).
+ */
+#define REPORT_MEMBERS(version_nullable)				\
+	{ .name = "name", .alias = "serviceName", .kind = VALUE_TEXT,	\
+	  .required = true, .check = check_service_name,		\
+	  .at = IN_DEPLOY(name), .cap = SERVICE_NAME_MAX + 1,		\
+	  .len_at = IN_DEPLOY(name_len) },				\
+	{ .name = "version", .alias = "serviceVersionNumber",		\
+	  .kind = VALUE_INTEGER, .required = true,			\
+	  .nullable = version_nullable, .max = SERVICE_VERSION_MAX,	\
+	  .at = IN_DEPLOY(version),					\
+	  .null_at = (version_nullable) ? IN_DEPLOY(removal) : 0 },	\
+	{ .name = "environment", .kind = VALUE_TEXT,			\
+	  .check = check_environment, .fallback = DEFAULT_ENVIRONMENT,	\
+	  .at = IN_DEPLOY(environment), .cap = ENVIRONMENT_MAX + 1 },	\
+	METADATA_MEMBER("deployedBy", deployed_by),			\
+	METADATA_MEMBER("reason", reason),				\
+	METADATA_MEMBER("releaseHash", release_hash)
+
+/*
+ * A POST /deploy body: a report, and what recognises and orders it
+ * (optional; an export does not carry them).
+ */
 static const struct member deploy_members[] = {
-	{ .name = "name", .alias = "serviceName", .kind = VALUE_TEXT,
-	  .required = true, .check = check_service_name,
-	  .at = IN_DEPLOY(name), .cap = SERVICE_NAME_MAX + 1,
-	  .len_at = IN_DEPLOY(name_len) },
-	{ .name = "version", .alias = "serviceVersionNumber",
-	  .kind = VALUE_INTEGER, .required = true, .max = SERVICE_VERSION_MAX,
-	  .at = IN_DEPLOY(version) },
-	{ .name = "environment", .kind = VALUE_TEXT, .check = check_environment,
-	  .fallback = DEFAULT_ENVIRONMENT, .at = IN_DEPLOY(environment),
-	  .cap = ENVIRONMENT_MAX + 1 },
-	METADATA_MEMBER("deployedBy", deployed_by),
-	METADATA_MEMBER("reason", reason),
-	METADATA_MEMBER("releaseHash", release_hash),
+	REPORT_MEMBERS(false),
+	{ .name = "eventId", .kind = VALUE_TEXT, .check = check_event_id,
+	  .at = IN_DEPLOY(key.event_id), .cap = EVENT_ID_MAX + 1,
+	  .len_at = IN_DEPLOY(key.event_id_len),
+	  .present_at = IN_DEPLOY(key.has_event_id) },
+	{ .name = "sequence", .kind = VALUE_INTEGER, .max = SEQUENCE_MAX,
+	  .at = IN_DEPLOY(key.sequence),
+	  .present_at = IN_DEPLOY(key.has_sequence) },
+	{ .name = "deployedAt", .kind = VALUE_INSTANT,
+	  .at = IN_DEPLOY(key.deployed_at_ms),
+	  .present_at = IN_DEPLOY(key.has_deployed_at) },
+};
+
+/* The first members of an export's line: its change, or removal. */
+static const struct member change_members[] = {
+	REPORT_MEMBERS(true),
 };
 
 #define IN_POSITION(m)	offsetof(struct change_position, m)
@@ -58,7 +86,9 @@ static const struct member position_members[] = {
 	  .missing = "previousVersion is required (null for a new service)" },
 };
 
-_Static_assert(nitems(deploy_members) + nitems(position_members) <=
+_Static_assert(nitems(deploy_members) <= MEMBERS_MAX,
+    "a body's rows fit in struct scan");
+_Static_assert(nitems(change_members) + nitems(position_members) <=
     MEMBERS_MAX, "an export line's rows fit in struct scan");
 
 #define IN_HEADER(m)	offsetof(struct export_header, m)
@@ -222,7 +252,7 @@ json_parse_export_change(const char *line, size_t len, struct deploy *deploy,
     struct change_position *position, struct invalid *invalid)
 {
 	const struct part parts[] = {
-		PART(deploy_members, deploy),
+		PART(change_members, deploy),
 		PART(position_members, position),
 	};
 

@@ -24,7 +24,8 @@ bool	json_parse_deploy(const char *body, size_t len, struct deploy *out,
 /*
  * Parse one line of an export (len bytes, without its newline), with the
  * validation of a deploy body; false with invalid filled otherwise. A
- * version's line is the deploy that made it and where it stands.
+ * version's line is the deploy that made it and where it stands; a
+ * version of null is a removal (deploy->removal).
  */
 bool	json_parse_export_header(const char *line, size_t len,
 	    struct export_header *out, struct invalid *invalid);

@@ -42,11 +42,12 @@ struct member {
 	uint64_t	 min, max;	/* VALUE_INTEGER */
 	const char	*fixed;		/* VALUE_FIXED */
 	const char	*fallback;	/* VALUE_TEXT: the text when absent */
-	/* where the value goes; offsets of 0 in len_at and present_at: none */
+	/* where the value goes; offsets of 0 in len_at, present_at, null_at: none */
 	size_t		 at;
 	size_t		 cap;		/* VALUE_TEXT: bytes of the char[] */
 	size_t		 len_at;	/* its length, a size_t */
 	size_t		 present_at;	/* a bool, true once it is stored */
+	size_t		 null_at;	/* a bool, true when null (nullable) */
 	/* the problems: NULL for the kind's own */
 	const char	*field;		/* the member they name, if not it */
 	const char	*missing;	/* the detail when required, absent */

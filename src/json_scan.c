@@ -413,6 +413,8 @@ take_value(struct scan *sc, const char *start)
 	found->outcome = OUTCOME_WRONG;
 	if (*start == 'n') {
 		found->outcome = OUTCOME_NULL;
+		if (row->null_at != 0)
+			memcpy(sc->dest + row->null_at, &present, sizeof(present));
 		return;
 	}
 	switch (row->kind) {

@@ -75,7 +75,7 @@ has_control(const char *s, size_t len)
 	return false;
 }
 
-/* The checks shared by service names and metadata: bounded, UTF-8, no controls. */
+/* The checks shared by names, metadata and event ids: bounded, UTF-8, no controls. */
 static const char *
 check_text(const char *s, size_t len, size_t max, const char *too_long)
 {
@@ -101,6 +101,14 @@ const char *
 check_metadata(const char *s, size_t len)
 {
 	return check_text(s, len, METADATA_MAX, "is longer than 256 bytes");
+}
+
+const char *
+check_event_id(const char *s, size_t len)
+{
+	if (len == 0)
+		return "is empty";
+	return check_text(s, len, EVENT_ID_MAX, "is longer than 128 bytes");
 }
 
 const char *

@@ -31,6 +31,7 @@ size_t	utf8_sequence_length(const char *s, size_t len);
 const char *check_service_name(const char *s, size_t len);
 const char *check_environment(const char *s, size_t len);
 const char *check_metadata(const char *s, size_t len);
+const char *check_event_id(const char *s, size_t len);
 
 /*
  * Parses exactly len bytes of plain decimal digits (no sign, no space, no

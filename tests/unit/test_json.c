@@ -280,6 +280,78 @@ static const struct deploy_case deploy_cases[] = {
 	    "{\"name\":\"a\",\"version\":1,\"releaseHash\":true}", "releaseHash"),
 	BAD_FIELD("deployedBy with a newline",
 	    "{\"name\":\"a\",\"version\":1,\"deployedBy\":\"a\\nb\"}", "deployedBy"),
+	/* a report's key: eventId, sequence, deployedAt */
+	BAD_FIELD("eventId empty",
+	    "{\"name\":\"a\",\"version\":1,\"eventId\":\"\"}", "eventId"),
+	BAD_FIELD("eventId of 129 bytes", "{\"name\":\"a\",\"version\":1,"
+	    "\"eventId\":\"" X128("e") "e\"}", "eventId"),
+	BAD_FIELD("eventId of 65 x U+00E9 = 130 bytes",
+	    "{\"name\":\"a\",\"version\":1,\"eventId\":\"" X64("\xc3\xa9")
+	    "\xc3\xa9\"}", "eventId"),
+	BAD_FIELD("eventId with a tab",
+	    "{\"name\":\"a\",\"version\":1,\"eventId\":\"a\\tb\"}", "eventId"),
+	BAD_FIELD("eventId with \\u0000",
+	    "{\"name\":\"a\",\"version\":1,\"eventId\":\"a\\u0000\"}",
+	    "eventId"),
+	BAD_FIELD("eventId with DEL",
+	    "{\"name\":\"a\",\"version\":1,\"eventId\":\"\\u007f\"}", "eventId"),
+	BAD_FIELD("eventId with a lone surrogate",
+	    "{\"name\":\"a\",\"version\":1,\"eventId\":\"\\udc00\"}", "eventId"),
+	BAD_FIELD("eventId 17",
+	    "{\"name\":\"a\",\"version\":1,\"eventId\":17}", "eventId"),
+	BAD_FIELD("eventId null",
+	    "{\"name\":\"a\",\"version\":1,\"eventId\":null}", "eventId"),
+	BAD_FIELD("eventId true",
+	    "{\"name\":\"a\",\"version\":1,\"eventId\":true}", "eventId"),
+	BAD_FIELD("eventId [\"x\"]",
+	    "{\"name\":\"a\",\"version\":1,\"eventId\":[\"x\"]}", "eventId"),
+	BAD_FIELD("eventId given twice", "{\"name\":\"a\",\"version\":1,"
+	    "\"eventId\":\"x\",\"eventId\":\"x\"}", "eventId"),
+	BAD_FIELD("sequence -1",
+	    "{\"name\":\"a\",\"version\":1,\"sequence\":-1}", "sequence"),
+	BAD_FIELD("sequence 2^53",
+	    "{\"name\":\"a\",\"version\":1,\"sequence\":9007199254740992}",
+	    "sequence"),
+	BAD_FIELD("sequence 1.0",
+	    "{\"name\":\"a\",\"version\":1,\"sequence\":1.0}", "sequence"),
+	BAD_FIELD("sequence 1e3",
+	    "{\"name\":\"a\",\"version\":1,\"sequence\":1e3}", "sequence"),
+	BAD_FIELD("sequence \"17\"",
+	    "{\"name\":\"a\",\"version\":1,\"sequence\":\"17\"}", "sequence"),
+	BAD_FIELD("sequence null",
+	    "{\"name\":\"a\",\"version\":1,\"sequence\":null}", "sequence"),
+	BAD_FIELD("sequence false",
+	    "{\"name\":\"a\",\"version\":1,\"sequence\":false}", "sequence"),
+	BAD_FIELD("sequence given twice", "{\"name\":\"a\",\"version\":1,"
+	    "\"sequence\":1,\"sequence\":1}", "sequence"),
+	BAD_FIELD("deployedAt not a date",
+	    "{\"name\":\"a\",\"version\":1,\"deployedAt\":\"nope\"}",
+	    "deployedAt"),
+	BAD_FIELD("deployedAt empty",
+	    "{\"name\":\"a\",\"version\":1,\"deployedAt\":\"\"}", "deployedAt"),
+	BAD_FIELD("deployedAt February 30", "{\"name\":\"a\",\"version\":1,"
+	    "\"deployedAt\":\"2026-02-30T00:00:00Z\"}", "deployedAt"),
+	BAD_FIELD("deployedAt without an offset", "{\"name\":\"a\","
+	    "\"version\":1,\"deployedAt\":\"2026-12-06T10:15:03\"}",
+	    "deployedAt"),
+	BAD_FIELD("deployedAt before 1970", "{\"name\":\"a\",\"version\":1,"
+	    "\"deployedAt\":\"1969-12-31T23:59:59Z\"}", "deployedAt"),
+	BAD_FIELD("deployedAt as a number",
+	    "{\"name\":\"a\",\"version\":1,\"deployedAt\":1765016103}",
+	    "deployedAt"),
+	BAD_FIELD("deployedAt null",
+	    "{\"name\":\"a\",\"version\":1,\"deployedAt\":null}", "deployedAt"),
+	BAD_FIELD("deployedAt given twice", "{\"name\":\"a\",\"version\":1,"
+	    "\"deployedAt\":\"2026-12-06T10:15:03Z\","
+	    "\"deployedAt\":\"2026-12-06T10:15:03Z\"}", "deployedAt"),
+	/* the key's problems come after the report's, in the table's order */
+	BAD_FIELD("a bad version, then a bad eventId",
+	    "{\"eventId\":\"\",\"name\":\"a\",\"version\":-1}", "version"),
+	BAD_FIELD("a bad sequence, then a bad deployedAt",
+	    "{\"name\":\"a\",\"version\":1,\"deployedAt\":1,\"sequence\":-1}",
+	    "sequence"),
+	BAD_FIELD("a body's version null is no removal",
+	    "{\"name\":\"a\",\"version\":null}", "version"),
 	/*
 	 * RFC 8259 compares member names after unescaping: "n\u0061me" is
 	 * "name". json-c cuts a member name at \u0000, so such a name is
@@ -663,6 +735,90 @@ test_deploy_metadata_values(void)
 		return;
 	CHECK(!d.deployed_by.present && !d.reason.present &&
 	    !d.release_hash.present, "absent metadata is not present");
+}
+
+/*
+ * A report's key: what each accepted eventId, sequence and deployedAt
+ * decodes to, and that a member left out is not present.
+ */
+static void
+test_deploy_report_keys(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*body;
+		const char	*event_id;	/* NULL: absent */
+		size_t		 event_id_len;
+		bool		 has_sequence;
+		uint64_t	 sequence;
+		bool		 has_deployed_at;
+		uint64_t	 deployed_at_ms;
+	} cases[] = {
+		{ "no key", "{\"name\":\"a\",\"version\":1}", NULL, 0, false, 0,
+		    false, 0 },
+		{ "every member", "{\"name\":\"a\",\"version\":1,\"eventId\":"
+		    "\"evt-1\",\"sequence\":17,\"deployedAt\":"
+		    "\"2026-12-06T10:15:03.042Z\"}", LIT("evt-1"), true, 17,
+		    true, UINT64_C(1796552103042) },
+		{ "eventId of one byte", "{\"eventId\":\"x\",\"name\":\"a\","
+		    "\"version\":1}", LIT("x"), false, 0, false, 0 },
+		{ "eventId of 128 bytes", "{\"name\":\"a\",\"version\":1,"
+		    "\"eventId\":\"" X128("e") "\"}", LIT(X128("e")), false, 0,
+		    false, 0 },
+		{ "eventId of 64 x U+00E9 = 128 bytes", "{\"name\":\"a\","
+		    "\"version\":1,\"eventId\":\"" X64("\\u00e9") "\"}",
+		    LIT(X64("\xc3\xa9")), false, 0, false, 0 },
+		{ "eventId with / % ? # and a space", "{\"name\":\"a\","
+		    "\"version\":1,\"eventId\":\"a/b%2F?c#d e\"}",
+		    LIT("a/b%2F?c#d e"), false, 0, false, 0 },
+		{ "sequence 0", "{\"name\":\"a\",\"version\":1,\"sequence\":0}",
+		    NULL, 0, true, 0, false, 0 },
+		{ "sequence -0", "{\"name\":\"a\",\"version\":1,\"sequence\":-0}",
+		    NULL, 0, true, 0, false, 0 },
+		{ "sequence 2^53 - 1", "{\"name\":\"a\",\"version\":1,"
+		    "\"sequence\":9007199254740991}", NULL, 0, true,
+		    UINT64_C(9007199254740991), false, 0 },
+		{ "deployedAt at the epoch", "{\"name\":\"a\",\"version\":1,"
+		    "\"deployedAt\":\"1970-01-01T00:00:00Z\"}", NULL, 0, false, 0,
+		    true, 0 },
+		{ "deployedAt with an offset", "{\"name\":\"a\",\"version\":1,"
+		    "\"deployedAt\":\"2026-12-06T11:15:03+01:00\"}", NULL, 0,
+		    false, 0, true, UINT64_C(1796552103000) },
+		{ "deployedAt in 9999", "{\"name\":\"a\",\"version\":1,"
+		    "\"deployedAt\":\"9999-12-31T23:59:59.999Z\"}", NULL, 0,
+		    false, 0, true, UINT64_C(253402300799999) },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct report_key *k;
+		struct deploy d;
+		struct invalid invalid;
+		bool has_event_id = cases[i].event_id != NULL;
+
+		invalid_reset(&invalid);
+		memset(&d, 0xA5, sizeof(d));
+		if (!CHECK(parse_exact(cases[i].body, strlen(cases[i].body), &d,
+		    &invalid), "body '%s': refused: %s", cases[i].label,
+		    invalid.detail))
+			continue;
+		k = &d.key;
+		CHECK(!d.removal, "body '%s': a removal", cases[i].label);
+		CHECK(k->has_event_id == has_event_id && (!has_event_id ||
+		    (k->event_id_len == cases[i].event_id_len &&
+		    memcmp(k->event_id, cases[i].event_id,
+		    k->event_id_len) == 0 && k->event_id[k->event_id_len] ==
+		    '\0')), "body '%s': eventId (%zu bytes)", cases[i].label,
+		    k->event_id_len);
+		CHECK(k->has_sequence == cases[i].has_sequence &&
+		    (!k->has_sequence || k->sequence == cases[i].sequence),
+		    "body '%s': sequence %llu", cases[i].label,
+		    (unsigned long long)k->sequence);
+		CHECK(k->has_deployed_at == cases[i].has_deployed_at &&
+		    (!k->has_deployed_at ||
+		    k->deployed_at_ms == cases[i].deployed_at_ms),
+		    "body '%s': deployedAt %llu", cases[i].label,
+		    (unsigned long long)k->deployed_at_ms);
+	}
 }
 
 /*
@@ -1204,6 +1360,58 @@ test_export_lines(void)
 }
 
 /*
+ * A removal's line: its version is null. A key is no member of a line:
+ * an eventId or sequence there is ignored, whatever it holds.
+ */
+static void
+test_export_removal_lines(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*line;
+		bool		 removal;
+	} cases[] = {
+		{ "a removal", "{\"environment\":\"e\",\"systemVersion\":3,"
+		    "\"createdAt\":\"2026-01-01T00:00:00Z\",\"name\":\"a\","
+		    "\"version\":null,\"previousVersion\":2}", true },
+		{ "a removal, aliases", "{\"environment\":\"e\","
+		    "\"systemVersion\":3,\"createdAt\":\"2026-01-01T00:00:00Z\","
+		    "\"serviceName\":\"a\",\"serviceVersionNumber\":null,"
+		    "\"previousVersion\":2}", true },
+		{ "a change", EXPORT_LINE(",\"previousVersion\":2"), false },
+		{ "a change with a key's members", EXPORT_LINE(
+		    ",\"previousVersion\":2,\"eventId\":\"\",\"sequence\":-1,"
+		    "\"deployedAt\":1"), false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = strlen(cases[i].line);
+		char *line = copy_exact(cases[i].line, len);
+		struct deploy d;
+		struct change_position position;
+		struct invalid invalid;
+		bool ok;
+
+		if (!CHECK(line != NULL, "out of memory"))
+			return;
+		invalid_reset(&invalid);
+		memset(&d, 0xA5, sizeof(d));
+		ok = json_parse_export_change(line, len, &d, &position, &invalid);
+		free(line);
+		if (!CHECK(ok, "line '%s': refused: %s", cases[i].label,
+		    invalid.detail))
+			continue;
+		CHECK(d.removal == cases[i].removal && strcmp(d.name, "a") == 0 &&
+		    d.version == (cases[i].removal ? 0 : 2) &&
+		    position.has_previous && position.previous == 2,
+		    "line '%s': removal %d, version %llu", cases[i].label,
+		    d.removal, (unsigned long long)d.version);
+		CHECK(!d.key.has_event_id && !d.key.has_sequence &&
+		    !d.key.has_deployed_at, "line '%s': a key", cases[i].label);
+	}
+}
+
+/*
  * An instant's fraction may have any number of digits, but the scanner
  * keeps 512 bytes of a string: a createdAt of 512 bytes or more is none.
  */
@@ -1240,12 +1448,14 @@ test_export_long_instant(void)
 static const CU_TestInfo json_tests[] = {
 	{ "json_parse_deploy table", test_deploy_table },
 	{ "json_parse_deploy metadata values", test_deploy_metadata_values },
+	{ "json_parse_deploy report keys", test_deploy_report_keys },
 	{ "json_parse_deploy lengths", test_deploy_lengths },
 	{ "json_parse_deploy nesting", test_deploy_nesting },
 	{ "json_parse_deploy respects len", test_deploy_respects_len },
 	{ "json_parse_deploy clears its output", test_deploy_clears_output },
 	{ "json_parse_export_header and _change", test_export_lines },
 	{ "json_parse_export_change: a long createdAt", test_export_long_instant },
+	{ "json_parse_export_change: removals", test_export_removal_lines },
 	{ "json_render_services", test_render_services },
 	{ "json_render_uint", test_render_uint },
 	{ "json_render_problem", test_render_problem },

@@ -341,6 +341,39 @@ test_check_metadata(void)
 	    sizeof(sized) / sizeof(sized[0]));
 }
 
+static void
+test_check_event_id(void)
+{
+	static const struct text_case cases[] = {
+		TEXT("empty", "", false, "empty"),
+		TEXT("one byte", "x", true, NULL),
+		TEXT("uuid", "3f2b8c1e-7d4a-4b9e-9c1f-0a2b3c4d5e6f", true, NULL),
+		TEXT("punctuation", "k8s/prod:deploy/api#17 \"q\" %2F", true, NULL),
+		TEXT("non-ASCII", "\xc3\xa9v\xc3\xa9nement \xf0\x9f\x9a\x80", true,
+		    NULL),
+		TEXT("tab", "a\tb", false, "control"),
+		TEXT("newline", "a\n", false, "control"),
+		TEXT("DEL", "\x7f", false, "control"),
+		TEXT("embedded NUL", "a\0b", false, "control"),
+		TEXT("invalid UTF-8", "\xc3(", false, "UTF-8"),
+		TEXT("surrogate", "\xed\xa0\x80", false, "UTF-8"),
+	};
+	static char a128[128], a129[129], e128[128], e130[130];
+	struct text_case sized[] = {
+		{ "128 bytes", a128, repeat(a128, "a", 1, 128), true, NULL },
+		{ "129 bytes", a129, repeat(a129, "a", 1, 129), false, "128" },
+		{ "64 x U+00E9 = 128 bytes", e128,
+		    repeat(e128, "\xc3\xa9", 2, 64), true, NULL },
+		{ "65 x U+00E9 = 130 bytes", e130,
+		    repeat(e130, "\xc3\xa9", 2, 65), false, "128" },
+	};
+
+	run_text_cases("check_event_id", check_event_id, cases,
+	    sizeof(cases) / sizeof(cases[0]));
+	run_text_cases("check_event_id", check_event_id, sized,
+	    sizeof(sized) / sizeof(sized[0]));
+}
+
 /* One parse_decimal input with its bounds and outcome. */
 struct decimal_case {
 	const char	*text;
@@ -516,6 +549,7 @@ static const CU_TestInfo validate_tests[] = {
 	{ "check_service_name", test_check_service_name },
 	{ "check_environment", test_check_environment },
 	{ "check_metadata", test_check_metadata },
+	{ "check_event_id", test_check_event_id },
 	{ "parse_decimal", test_parse_decimal },
 	{ "parse_decimal respects len", test_parse_decimal_respects_len },
 	{ "parse_instant", test_parse_instant },
