@@ -181,20 +181,44 @@ format_instant(uint64_t ms, char buf[INSTANT_MAX])
 	    tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
 }
 
+/* Adds key: value, or key: null when !present; false when memory ran out. */
+static bool
+add_uint_or_null(struct json_object *object, const char *key, bool present,
+    uint64_t value)
+{
+	if (present)
+		return add(object, key, json_object_new_uint64(value));
+	return object != NULL && json_object_object_add(object, key, NULL) == 0;
+}
+
+/*
+ * Adds key: the instant ms, or key: null when !present; false when memory
+ * ran out.
+ */
+static bool
+add_instant_or_null(struct json_object *object, const char *key, bool present,
+    uint64_t ms)
+{
+	char instant[INSTANT_MAX];
+
+	if (!present)
+		return object != NULL &&
+		    json_object_object_add(object, key, NULL) == 0;
+	format_instant(ms, instant);
+	return add(object, key, json_object_new_string(instant));
+}
+
 char *
 json_render_status(const char *environment,
     const struct environment_state *state, size_t *len)
 {
 	struct json_object *object = json_object_new_object();
-	char instant[INSTANT_MAX];
 
-	format_instant(state->updated_ms, instant);
 	if (!add(object, "environment", json_object_new_string(environment)) ||
 	    !add(object, "systemVersion",
 	    json_object_new_uint64(state->system_version)) ||
-	    (state->system_version == 0 ?
-	    json_object_object_add(object, "updatedAt", NULL) != 0 :
-	    !add(object, "updatedAt", json_object_new_string(instant)))) {
+	    !add_instant_or_null(object, "updatedAt",
+	    state->system_version != 0, state->updated_ms)) {
 		json_object_put(object);
 		return NULL;
 	}
@@ -210,9 +234,21 @@ add_metadata(struct json_object *object, const char *key,
 	    json_object_new_string_len(text->text, (int)text->len));
 }
 
+/* Adds the metadata sent with a report; false when memory ran out. */
+static bool
+add_report_metadata(struct json_object *object,
+    const struct metadata_text *deployed_by, const struct metadata_text *reason,
+    const struct metadata_text *release_hash)
+{
+	return add_metadata(object, "deployedBy", deployed_by) &&
+	    add_metadata(object, "reason", reason) &&
+	    add_metadata(object, "releaseHash", release_hash);
+}
+
 /*
  * Adds the members of a change to object: name, previousVersion (null for a
- * new service), version and the metadata sent; false when memory ran out.
+ * new service), version (null for a removal) and the metadata sent; false
+ * when memory ran out.
  */
 static bool
 add_change_members(struct json_object *object,
@@ -220,13 +256,12 @@ add_change_members(struct json_object *object,
 {
 	return add(object, "name", json_object_new_string_len(record->name,
 	    (int)record->name_len)) &&
-	    (record->has_previous ? add(object, "previousVersion",
-	    json_object_new_uint64(record->previous)) :
-	    json_object_object_add(object, "previousVersion", NULL) == 0) &&
-	    add(object, "version", json_object_new_uint64(record->version)) &&
-	    add_metadata(object, "deployedBy", &record->deployed_by) &&
-	    add_metadata(object, "reason", &record->reason) &&
-	    add_metadata(object, "releaseHash", &record->release_hash);
+	    add_uint_or_null(object, "previousVersion", record->has_previous,
+	    record->previous) &&
+	    add_uint_or_null(object, "version", !record->removed,
+	    record->version) &&
+	    add_report_metadata(object, &record->deployed_by, &record->reason,
+	    &record->release_hash);
 }
 
 /*
@@ -237,12 +272,9 @@ static bool
 add_version_members(struct json_object *object,
     const struct change_record *record)
 {
-	char instant[INSTANT_MAX];
-
-	format_instant(record->created_ms, instant);
 	return add(object, "systemVersion",
 	    json_object_new_uint64(record->system_version)) &&
-	    add(object, "createdAt", json_object_new_string(instant));
+	    add_instant_or_null(object, "createdAt", true, record->created_ms);
 }
 
 /*
@@ -339,9 +371,8 @@ static bool
 add_optional_version(struct json_object *object, const char *key,
     const struct service_list *list, bool present, size_t index)
 {
-	if (!present)
-		return json_object_object_add(object, key, NULL) == 0;
-	return add(object, key, json_object_new_uint64(list->items[index].version));
+	return add_uint_or_null(object, key, present,
+	    present ? list->items[index].version : 0);
 }
 
 /* What the items of a diff are made from. */
@@ -389,13 +420,11 @@ environment_item(const void *ctx, size_t i)
 	const struct environment_summary *e =
 	    (const struct environment_summary *)ctx + i;
 	struct json_object *item = json_object_new_object();
-	char instant[INSTANT_MAX];
 
-	format_instant(e->state.updated_ms, instant);
 	if (!add(item, "name", json_object_new_string(e->name)) ||
 	    !add(item, "systemVersion",
 	    json_object_new_uint64(e->state.system_version)) ||
-	    !add(item, "updatedAt", json_object_new_string(instant))) {
+	    !add_instant_or_null(item, "updatedAt", true, e->state.updated_ms)) {
 		json_object_put(item);
 		return NULL;
 	}
@@ -407,6 +436,79 @@ json_render_environments(const struct environment_summary *list,
     size_t count, size_t *len)
 {
 	return finish(build_array(count, environment_item, list), len);
+}
+
+/*
+ * Item i of the audit log: id, receivedAt, outcome, name, version (null
+ * for a removal), systemVersion, then the key and metadata sent (item_fn).
+ */
+static struct json_object *
+event_item(const void *ctx, size_t i)
+{
+	const struct audit_entry *e = (const struct audit_entry *)ctx + i;
+	const struct report_key *key = &e->key;
+	struct json_object *item = json_object_new_object();
+
+	if (!add(item, "id", json_object_new_uint64(e->id)) ||
+	    !add_instant_or_null(item, "receivedAt", true, e->received_ms) ||
+	    !add(item, "outcome",
+	    json_object_new_string(deploy_outcome_name(e->outcome))) ||
+	    !add(item, "name", json_object_new_string_len(e->name,
+	    (int)e->name_len)) ||
+	    !add_uint_or_null(item, "version", !e->removal, e->version) ||
+	    !add(item, "systemVersion",
+	    json_object_new_uint64(e->system_version)) ||
+	    (key->has_event_id && !add(item, "eventId",
+	    json_object_new_string_len(key->event_id,
+	    (int)key->event_id_len))) ||
+	    (key->has_sequence && !add(item, "sequence",
+	    json_object_new_uint64(key->sequence))) ||
+	    (key->has_deployed_at && !add_instant_or_null(item, "deployedAt",
+	    true, key->deployed_at_ms)) ||
+	    !add_report_metadata(item, &e->deployed_by, &e->reason,
+	    &e->release_hash)) {
+		json_object_put(item);
+		return NULL;
+	}
+	return item;
+}
+
+char *
+json_render_events(const struct audit_entry *entries, size_t count,
+    size_t *len)
+{
+	return finish(build_array(count, event_item, entries), len);
+}
+
+/*
+ * Item i of a service's history: version, fromSystemVersion,
+ * toSystemVersion, from and to, the last two null while current
+ * (item_fn).
+ */
+static struct json_object *
+period_item(const void *ctx, size_t i)
+{
+	const struct service_period *p = (const struct service_period *)ctx + i;
+	struct json_object *item = json_object_new_object();
+
+	if (!add(item, "version", json_object_new_uint64(p->version)) ||
+	    !add(item, "fromSystemVersion",
+	    json_object_new_uint64(p->from_system_version)) ||
+	    !add_uint_or_null(item, "toSystemVersion", p->has_to,
+	    p->to_system_version) ||
+	    !add_instant_or_null(item, "from", true, p->from_ms) ||
+	    !add_instant_or_null(item, "to", p->has_to, p->to_ms)) {
+		json_object_put(item);
+		return NULL;
+	}
+	return item;
+}
+
+char *
+json_render_periods(const struct service_period *periods, size_t count,
+    size_t *len)
+{
+	return finish(build_array(count, period_item, periods), len);
 }
 
 char *

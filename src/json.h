@@ -26,7 +26,10 @@ char	*json_render_status(const char *environment,
 /* [version object, ...] for GET /systemversions, in the records' order. */
 char	*json_render_history(const struct change_record *records, size_t count,
 	    size_t *len);
-/* One version object with its "services" list, for GET /systemversions/N. */
+/*
+ * One version object with its "services" list, for GET /systemversions/N;
+ * a removal's change has "version": null.
+ */
 char	*json_render_version(const struct change_record *record,
 	    const struct service_list *services, size_t *len);
 /* [{"name","from","to"}, ...] for GET /diff: null where a service is absent. */
@@ -35,6 +38,20 @@ char	*json_render_diff(const struct service_list *from,
 	    size_t count, size_t *len);
 /* [{"name","systemVersion","updatedAt"}, ...] for GET /environments. */
 char	*json_render_environments(const struct environment_summary *list,
+	    size_t count, size_t *len);
+/*
+ * [{"id","receivedAt","outcome","name","version","systemVersion", and the
+ * eventId, sequence, deployedAt and metadata sent}, ...] for GET /events;
+ * version is null for a removal.
+ */
+char	*json_render_events(const struct audit_entry *entries, size_t count,
+	    size_t *len);
+/*
+ * [{"version","fromSystemVersion","toSystemVersion","from","to"}, ...]
+ * for GET /services/{name}/history; toSystemVersion and to are null
+ * while the period lasts.
+ */
+char	*json_render_periods(const struct service_period *periods,
 	    size_t count, size_t *len);
 /*
  * An RFC 9457 problem object; ext_key and ext_value, when not NULL, add one
@@ -48,7 +65,7 @@ char	*json_render_problem(int status, const char *type, const char *title,
  * An export, as JSON lines: a header line, then one line per system
  * version of every environment, oldest first within each environment:
  * {"environment","systemVersion","createdAt","name","previousVersion",
- * "version", and the metadata sent}.
+ * "version" (null for a removal), and the metadata sent}.
  */
 char	*json_render_export_header(const struct export_header *header,
 	    size_t *len);

@@ -1,7 +1,7 @@
 /*
  * The render suite: the renderers of json.h that the json suite leaves
  * out (status, history, version, diff, environments, export header and
- * change). Each output is parsed back with json-c, strictly and whole,
+ * change, events, a service's periods). Each output is parsed back with json-c, strictly and whole,
  * and compared member by member with values written here: names with
  * quotes, backslashes, control characters and non-ASCII UTF-8, instants
  * as RFC 3339 UTC with milliseconds, null where something is absent.
@@ -115,6 +115,7 @@ static const struct record_input {
 	uint64_t	 system_version;
 	uint64_t	 created_ms;
 	const char	*name;
+	bool		 removed;
 	uint64_t	 version;
 	bool		 has_previous;
 	uint64_t	 previous;
@@ -133,6 +134,10 @@ static const struct record_input {
 	    .name = NAME_BACKSLASH, .version = 0,
 	    .deployed_by = "J\xc3\xbcrgen \\ \x01",
 	    .release_hash = "\xe2\x82\xac" },
+	/* a removal: its version is null */
+	{ .system_version = 5, .created_ms = 1795342620000,
+	    .name = NAME_UTF8, .removed = true, .has_previous = true,
+	    .previous = 4, .reason = "retired" },
 };
 
 #define RECORDS	(sizeof(inputs) / sizeof(inputs[0]))
@@ -161,6 +166,10 @@ static const struct expected_record {
 	    JSTR("name", "C:\\svc\\x"), JNULL("previousVersion"),
 	    JUINT("version", 0), JSTR("deployedBy", "J\xc3\xbcrgen \\ \x01"),
 	    JSTR("releaseHash", "\xe2\x82\xac") }, 5 },
+	{ 5, "2026-11-22T10:17:00.000Z", {
+	    JSTR("name", "caf\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac"),
+	    JUINT("previousVersion", 4), JNULL("version"),
+	    JSTR("reason", "retired") }, 4 },
 };
 
 /* Fills a metadata text from a C string; NULL leaves it absent. */
@@ -187,6 +196,7 @@ make_record(size_t i)
 	r.created_ms = in->created_ms;
 	r.name_len = strlen(in->name);
 	memcpy(r.name, in->name, r.name_len + 1);
+	r.removed = in->removed;
 	r.version = in->version;
 	r.has_previous = in->has_previous;
 	r.previous = in->previous;
@@ -298,6 +308,17 @@ test_version(void)
 					    json_object_array_get_idx(array, i),
 					    want[i], 2, 0);
 		}
+		json_object_put(root);
+	}
+
+	/* a removal's change, and the services without it */
+	record = make_record(RECORDS - 1);
+	if (CHECK(test_list_fill(&list, services, 0), "empty")) {
+		out = json_render_version(&record, &list, &len);
+		root = parse_output("version of a removal", out, len);
+		if (root != NULL)
+			expect_version("version of a removal", root,
+			    RECORDS - 1, 1);
 		json_object_put(root);
 	}
 	service_list_free(&list);
@@ -421,7 +442,7 @@ static void
 test_export_change(void)
 {
 	static const char *const environments[RECORDS] = {
-		"default", "prod-eu_1.x", "A", "z.9",
+		"default", "prod-eu_1.x", "A", "z.9", "retired",
 	};
 	char label[64];
 
@@ -451,6 +472,171 @@ test_export_change(void)
 	}
 }
 
+/* Fills a report key; NULL event_id leaves it absent. */
+static void
+set_key(struct report_key *key, const char *event_id, bool has_sequence,
+    uint64_t sequence, bool has_deployed_at, uint64_t deployed_at_ms)
+{
+	memset(key, 0, sizeof(*key));
+	if (event_id != NULL) {
+		key->has_event_id = true;
+		key->event_id_len = strlen(event_id);
+		memcpy(key->event_id, event_id, key->event_id_len + 1);
+	}
+	key->has_sequence = has_sequence;
+	key->sequence = sequence;
+	key->has_deployed_at = has_deployed_at;
+	key->deployed_at_ms = deployed_at_ms;
+}
+
+/*
+ * json_render_events: every member of an entry, those not sent absent,
+ * version null for a removal, each outcome by its name.
+ */
+static void
+test_events(void)
+{
+	struct audit_entry entries[3];
+	static const struct json_member want0[] = {
+		JUINT("id", 812), JSTR("receivedAt", "2026-11-22T10:15:03.042Z"),
+		JSTR("outcome", "stale"), JSTR("name", "say \"hi\""),
+		JUINT("version", 2), JUINT("systemVersion", 41),
+		JSTR("eventId", "evt \xc3\xa9 \"1\""), JUINT("sequence", MAX_53),
+		JSTR("deployedAt", "2026-11-22T10:15:00.000Z"),
+		JSTR("deployedBy", "ci-bot"), JSTR("reason", ""),
+		JSTR("releaseHash", "0f3a"),
+	};
+	static const struct json_member want1[] = {
+		JUINT("id", 2), JSTR("receivedAt", "1970-01-01T00:00:00.000Z"),
+		JSTR("outcome", "removed"), JSTR("name", NAME_UTF8),
+		JNULL("version"), JUINT("systemVersion", 7),
+		JUINT("sequence", 0),
+	};
+	static const struct json_member want2[] = {
+		JUINT("id", 1), JSTR("receivedAt", "9999-12-31T23:59:59.999Z"),
+		JSTR("outcome", "applied"), JSTR("name", NAME_CONTROL),
+		JUINT("version", 0), JUINT("systemVersion", 1),
+	};
+	static const struct {
+		const struct json_member	*want;
+		size_t				 count;
+	} expect[] = {
+		{ want0, sizeof(want0) / sizeof(want0[0]) },
+		{ want1, sizeof(want1) / sizeof(want1[0]) },
+		{ want2, sizeof(want2) / sizeof(want2[0]) },
+	};
+	static const enum deploy_outcome outcomes[] = { OUTCOME_APPLIED,
+	    OUTCOME_UNCHANGED, OUTCOME_DUPLICATE, OUTCOME_STALE,
+	    OUTCOME_REMOVED };
+	static const char *const outcome_names[] = { "applied", "unchanged",
+	    "duplicate", "stale", "removed" };
+	struct json_object *root;
+	char label[64];
+	size_t len = 0;
+	char *out;
+
+	memset(entries, 0, sizeof(entries));
+	entries[0].id = 812;
+	entries[0].received_ms = UINT64_C(1795342503042);
+	entries[0].outcome = OUTCOME_STALE;
+	entries[0].system_version = 41;
+	entries[0].name_len = strlen(NAME_QUOTES);
+	memcpy(entries[0].name, NAME_QUOTES, entries[0].name_len + 1);
+	entries[0].version = 2;
+	set_key(&entries[0].key, "evt \xc3\xa9 \"1\"", true, MAX_53, true,
+	    UINT64_C(1795342500000));
+	set_metadata(&entries[0].deployed_by, "ci-bot");
+	set_metadata(&entries[0].reason, "");
+	set_metadata(&entries[0].release_hash, "0f3a");
+	entries[1].id = 2;
+	entries[1].outcome = OUTCOME_REMOVED;
+	entries[1].system_version = 7;
+	entries[1].name_len = strlen(NAME_UTF8);
+	memcpy(entries[1].name, NAME_UTF8, entries[1].name_len + 1);
+	entries[1].removal = true;
+	set_key(&entries[1].key, NULL, true, 0, false, 0);
+	entries[2].id = 1;
+	entries[2].received_ms = UINT64_C(253402300799999);
+	entries[2].outcome = OUTCOME_APPLIED;
+	entries[2].system_version = 1;
+	entries[2].name_len = strlen(NAME_CONTROL);
+	memcpy(entries[2].name, NAME_CONTROL, entries[2].name_len + 1);
+
+	out = json_render_events(entries, 3, &len);
+	root = parse_output("events", out, len);
+	if (root != NULL && expect_array("events", root, 3))
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(label, sizeof(label), "event %zu", i);
+			json_expect_members(label,
+			    json_object_array_get_idx(root, i), expect[i].want,
+			    expect[i].count, 0);
+		}
+	json_object_put(root);
+
+	for (size_t i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++) {
+		struct json_object *item;
+
+		entries[2].outcome = outcomes[i];
+		out = json_render_events(&entries[2], 1, &len);
+		snprintf(label, sizeof(label), "outcome %s", outcome_names[i]);
+		root = parse_output(label, out, len);
+		if (root != NULL && expect_array(label, root, 1)) {
+			item = json_object_array_get_idx(root, 0);
+			CHECK(json_has_string(item, "outcome", outcome_names[i]),
+			    "%s: %s", label, json_object_to_json_string(item));
+		}
+		json_object_put(root);
+	}
+	out = json_render_events(entries, 0, &len);
+	expect_empty_array("no events", out, len);
+}
+
+/* json_render_periods: the current period's end is null, a past one's not. */
+static void
+test_periods(void)
+{
+	static const struct service_period periods[] = {
+		{ .version = 3, .from_system_version = 40,
+		    .from_ms = UINT64_C(1795342560000) },
+		{ .version = MAX_53, .from_system_version = 12,
+		    .from_ms = UINT64_C(951782400005), .has_to = true,
+		    .to_system_version = 40, .to_ms = UINT64_C(1795342560000) },
+		{ .version = 0, .from_system_version = 1, .from_ms = 0,
+		    .has_to = true, .to_system_version = MAX_53,
+		    .to_ms = UINT64_C(253402300799999) },
+	};
+	static const struct json_member want[][5] = {
+		{ JUINT("version", 3), JUINT("fromSystemVersion", 40),
+		    JNULL("toSystemVersion"),
+		    JSTR("from", "2026-11-22T10:16:00.000Z"), JNULL("to") },
+		{ JUINT("version", MAX_53), JUINT("fromSystemVersion", 12),
+		    JUINT("toSystemVersion", 40),
+		    JSTR("from", "2000-02-29T00:00:00.005Z"),
+		    JSTR("to", "2026-11-22T10:16:00.000Z") },
+		{ JUINT("version", 0), JUINT("fromSystemVersion", 1),
+		    JUINT("toSystemVersion", MAX_53),
+		    JSTR("from", "1970-01-01T00:00:00.000Z"),
+		    JSTR("to", "9999-12-31T23:59:59.999Z") },
+	};
+	size_t count = sizeof(periods) / sizeof(periods[0]);
+	struct json_object *root;
+	char label[64];
+	size_t len = 0;
+	char *out;
+
+	out = json_render_periods(periods, count, &len);
+	root = parse_output("periods", out, len);
+	if (root != NULL && expect_array("periods", root, count))
+		for (size_t i = 0; i < count; i++) {
+			snprintf(label, sizeof(label), "period %zu", i);
+			json_expect_members(label,
+			    json_object_array_get_idx(root, i), want[i], 5, 0);
+		}
+	json_object_put(root);
+	out = json_render_periods(periods, 0, &len);
+	expect_empty_array("no periods", out, len);
+}
+
 static const CU_TestInfo render_tests[] = {
 	{ "json_render_status", test_status },
 	{ "json_render_history", test_history },
@@ -459,6 +645,8 @@ static const CU_TestInfo render_tests[] = {
 	{ "json_render_environments", test_environments },
 	{ "json_render_export_header", test_export_header },
 	{ "json_render_export_change", test_export_change },
+	{ "json_render_events", test_events },
+	{ "json_render_periods", test_periods },
 	CU_TEST_INFO_NULL,
 };
 
