@@ -1,6 +1,7 @@
 /*
- * The query string of the read routes: its parameters, each with its
- * validator, decoded and checked into a struct query.
+ * The query string of the routes and the segment a path holds: the
+ * parameters, each with its validator, decoded and checked into a struct
+ * query.
  */
 #include <stddef.h>
 #include <string.h>
@@ -24,12 +25,15 @@ hex_value(char c)
 }
 
 /*
- * Decodes len bytes of a form-encoded component into out (NUL-terminated,
- * at most cap - 1 bytes). Returns the decoded length, or -1 for a bad
- * escape, -2 when the result would not fit.
+ * Decodes len bytes of a percent-encoded component into out
+ * (NUL-terminated, at most cap - 1 bytes); a '+' is a space when
+ * plus_is_space (a form's), itself otherwise (a path's). Returns the
+ * decoded length, or -1 for a bad escape, -2 when the result would not
+ * fit.
  */
 static long
-form_decode(const char *s, size_t len, char *out, size_t cap)
+percent_decode(const char *s, size_t len, bool plus_is_space, char *out,
+    size_t cap)
 {
 	size_t n = 0;
 
@@ -44,7 +48,7 @@ form_decode(const char *s, size_t len, char *out, size_t cap)
 				return -1;
 			c = (char)(hi * 16 + lo);
 			i += 2;
-		} else if (c == '+')
+		} else if (c == '+' && plus_is_space)
 			c = ' ';
 		if (n + 1 >= cap)
 			return -2;
@@ -69,19 +73,21 @@ struct query_field {
 	const char	*name;
 	take_fn		*take;
 	size_t		 offset;	/* of its value in struct query */
-	uint64_t	 max;		/* of a decimal integer, from 1 */
+	uint64_t	 min, max;	/* of a decimal integer */
+	const char	*(*check)(const char *, size_t);	/* of a text */
 };
 
-/* Takes a decimal integer from 1 to the field's max. */
+/* Takes a decimal integer from the field's min to its max. */
 static bool
 take_decimal(const struct query_field *field, const char *where,
     const char *value, size_t len, void *out, struct invalid *invalid)
 {
-	if (parse_decimal(value, len, 1, field->max, out))
+	if (parse_decimal(value, len, field->min, field->max, out))
 		return true;
 	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, field->name,
-	    "%s%s must be a decimal integer from 1 to %llu", field->name,
-	    where, (unsigned long long)field->max);
+	    "%s%s must be a decimal integer from %llu to %llu", field->name,
+	    where, (unsigned long long)field->min,
+	    (unsigned long long)field->max);
 	return false;
 }
 
@@ -98,12 +104,15 @@ take_instant(const struct query_field *field, const char *where,
 	return false;
 }
 
-/* Takes an environment name, NUL-terminated into out. */
+/*
+ * Takes a text the field's check accepts, NUL-terminated into out: every
+ * check refuses a NUL and a text longer than its field.
+ */
 static bool
-take_environment(const struct query_field *field, const char *where,
+take_text(const struct query_field *field, const char *where,
     const char *value, size_t len, void *out, struct invalid *invalid)
 {
-	const char *why = check_environment(value, len);
+	const char *why = field->check(value, len);
 
 	if (why != NULL) {
 		invalid_set(invalid, PROBLEM_INVALID_PARAMETER, field->name,
@@ -115,22 +124,36 @@ take_environment(const struct query_field *field, const char *where,
 	return true;
 }
 
+#define IN_QUERY(m)	offsetof(struct query, m)
+
 /* Every parameter, in the order of enum query_param. */
 static const struct query_field query_fields[QUERY_PARAM_COUNT] = {
 	[QUERY_SYSTEM_VERSION] = { "systemVersion", take_decimal,
-	    offsetof(struct query, system_version), SYSTEM_VERSION_MAX },
-	[QUERY_ENVIRONMENT] = { "environment", take_environment,
-	    offsetof(struct query, environment), 0 },
-	[QUERY_LIMIT] = { "limit", take_decimal, offsetof(struct query, limit),
-	    HISTORY_PAGE_MAX },
-	[QUERY_BEFORE] = { "before", take_decimal,
-	    offsetof(struct query, before), SYSTEM_VERSION_MAX },
-	[QUERY_AT] = { "at", take_instant, offsetof(struct query, at_ms), 0 },
-	[QUERY_FROM] = { "from", take_decimal, offsetof(struct query, from),
-	    SYSTEM_VERSION_MAX },
-	[QUERY_TO] = { "to", take_decimal, offsetof(struct query, to),
-	    SYSTEM_VERSION_MAX },
+	    IN_QUERY(system_version), 1, SYSTEM_VERSION_MAX, NULL },
+	[QUERY_ENVIRONMENT] = { "environment", take_text,
+	    IN_QUERY(environment), 0, 0, check_environment },
+	[QUERY_LIMIT] = { "limit", take_decimal, IN_QUERY(limit), 1,
+	    HISTORY_PAGE_MAX, NULL },
+	[QUERY_BEFORE] = { "before", take_decimal, IN_QUERY(before), 1,
+	    SYSTEM_VERSION_MAX, NULL },
+	[QUERY_AT] = { "at", take_instant, IN_QUERY(at_ms), 0, 0, NULL },
+	[QUERY_FROM] = { "from", take_decimal, IN_QUERY(from), 1,
+	    SYSTEM_VERSION_MAX, NULL },
+	[QUERY_TO] = { "to", take_decimal, IN_QUERY(to), 1,
+	    SYSTEM_VERSION_MAX, NULL },
+	[QUERY_NAME] = { "name", take_text, IN_QUERY(name), 0, 0,
+	    check_service_name },
+	[QUERY_EVENT_ID] = { "eventId", take_text, IN_QUERY(event_id), 0, 0,
+	    check_event_id },
+	[QUERY_SEQUENCE] = { "sequence", take_decimal, IN_QUERY(sequence), 0,
+	    SEQUENCE_MAX, NULL },
+	[QUERY_DEPLOYED_AT] = { "deployedAt", take_instant,
+	    IN_QUERY(deployed_at_ms), 0, 0, NULL },
 };
+
+_Static_assert(QUERY_VALUE_MAX >= SERVICE_NAME_MAX &&
+    QUERY_VALUE_MAX >= EVENT_ID_MAX && QUERY_VALUE_MAX >= ENVIRONMENT_MAX,
+    "a text's check refuses it before it is cut");
 
 const char *
 query_param_name(enum query_param param)
@@ -172,6 +195,48 @@ query_take(struct query *q, enum query_param param, const char *where,
 	return true;
 }
 
+/*
+ * Fills invalid with why decoding param failed (percent_decode's code)
+ * and returns false.
+ */
+static bool
+decode_failed(enum query_param param, const char *where, long code,
+    struct invalid *invalid)
+{
+	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, query_param_name(param),
+	    code == -1 ? "%s%s has a malformed percent-escape" :
+	    "%s%s is too long", query_param_name(param), where);
+	return false;
+}
+
+bool
+query_take_path(struct query *q, enum query_param param, const char *value,
+    size_t len, struct invalid *invalid)
+{
+	static const char where[] = " (in the path)";
+	char decoded[QUERY_VALUE_MAX + 1];
+	long n = percent_decode(value, len, false, decoded, sizeof(decoded));
+
+	if (n < 0)
+		return decode_failed(param, where, n, invalid);
+	return query_take(q, param, where, decoded, (size_t)n, invalid);
+}
+
+void
+query_report_key(const struct query *q, struct report_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->has_event_id = query_given(q, QUERY_EVENT_ID);
+	if (key->has_event_id) {
+		key->event_id_len = strlen(q->event_id);
+		memcpy(key->event_id, q->event_id, key->event_id_len + 1);
+	}
+	key->has_sequence = query_given(q, QUERY_SEQUENCE);
+	key->sequence = q->sequence;
+	key->has_deployed_at = query_given(q, QUERY_DEPLOYED_AT);
+	key->deployed_at_ms = q->deployed_at_ms;
+}
+
 bool
 query_parse(const char *query, unsigned accepted, struct query *q,
     struct invalid *invalid)
@@ -187,8 +252,8 @@ query_parse(const char *query, unsigned accepted, struct query *q,
 		enum query_param param;
 
 		eq = memchr(p, '=', pair_len);
-		key_len = form_decode(p, eq != NULL ? (size_t)(eq - p) : pair_len,
-		    key, sizeof(key));
+		key_len = percent_decode(p, eq != NULL ? (size_t)(eq - p) :
+		    pair_len, true, key, sizeof(key));
 		/* a parameter the route does not read is ignored, whatever it holds */
 		if (key_len >= 0 && query_param_find(key, (size_t)key_len,
 		    &param) && (accepted & QUERY_PARAM(param))) {
@@ -199,16 +264,12 @@ query_parse(const char *query, unsigned accepted, struct query *q,
 				    query_param_name(param));
 				return false;
 			}
-			value_len = eq == NULL ? 0 : form_decode(eq + 1,
-			    pair_len - (size_t)(eq + 1 - p), value,
+			value_len = eq == NULL ? 0 : percent_decode(eq + 1,
+			    pair_len - (size_t)(eq + 1 - p), true, value,
 			    sizeof(value));
-			if (value_len < 0) {
-				invalid_set(invalid, PROBLEM_INVALID_PARAMETER,
-				    query_param_name(param), value_len == -1 ?
-				    "%s has a malformed percent-escape" :
-				    "%s is too long", query_param_name(param));
-				return false;
-			}
+			if (value_len < 0)
+				return decode_failed(param, "", value_len,
+				    invalid);
 			if (eq == NULL)
 				value[0] = '\0';
 			if (!query_take(q, param, NULL, value, (size_t)value_len,

@@ -1,6 +1,7 @@
 /*
- * The query string of the read routes (application/x-www-form-urlencoded),
- * decoded and validated into typed, bounded values.
+ * The query string of the routes (application/x-www-form-urlencoded), and
+ * the segment a route's path holds, decoded and validated into typed,
+ * bounded values.
  */
 #ifndef RELEASEMGR_QUERY_H
 #define RELEASEMGR_QUERY_H
@@ -19,10 +20,14 @@ enum query_param {
 	QUERY_SYSTEM_VERSION,	/* systemVersion: 1 .. SYSTEM_VERSION_MAX */
 	QUERY_ENVIRONMENT,	/* environment: a name of [A-Za-z0-9._-] */
 	QUERY_LIMIT,		/* limit: 1 .. HISTORY_PAGE_MAX */
-	QUERY_BEFORE,		/* before: a system version */
+	QUERY_BEFORE,		/* before: a system version, or an event's id */
 	QUERY_AT,		/* at: an RFC 3339 instant */
 	QUERY_FROM,		/* from: a system version */
 	QUERY_TO,		/* to: a system version */
+	QUERY_NAME,		/* name: a service name (from the path only) */
+	QUERY_EVENT_ID,		/* eventId: as a deploy body's */
+	QUERY_SEQUENCE,		/* sequence: 0 .. SEQUENCE_MAX */
+	QUERY_DEPLOYED_AT,	/* deployedAt: an RFC 3339 instant */
 	QUERY_PARAM_COUNT
 };
 
@@ -39,6 +44,10 @@ struct query {
 	uint64_t	at_ms;			/* an instant, ms since the epoch */
 	uint64_t	from;			/* 1 .. SYSTEM_VERSION_MAX */
 	uint64_t	to;			/* 1 .. SYSTEM_VERSION_MAX */
+	char		name[SERVICE_NAME_MAX + 1];	/* UTF-8, no NUL */
+	char		event_id[EVENT_ID_MAX + 1];	/* UTF-8, no NUL */
+	uint64_t	sequence;		/* 0 .. SEQUENCE_MAX */
+	uint64_t	deployed_at_ms;		/* an instant, ms since the epoch */
 };
 
 /* True when the parameter was given (its value is then valid). */
@@ -70,8 +79,20 @@ bool	query_parse(const char *query, unsigned accepted, struct query *q,
 bool	query_take(struct query *q, enum query_param param, const char *where,
 	    const char *value, size_t len, struct invalid *invalid);
 
+/*
+ * Percent-decodes len bytes of a path segment exactly once (RFC 3986: a
+ * '+' is itself) and takes the result as param, as query_take does. A
+ * bad escape or a value too long fills invalid and returns false.
+ */
+bool	query_take_path(struct query *q, enum query_param param,
+	    const char *value, size_t len, struct invalid *invalid);
+
+/*
+ * Fills key with the eventId, sequence and deployedAt given in q, each
+ * present only when given.
+ */
+void	query_report_key(const struct query *q, struct report_key *key);
+
 /* The name of a parameter, as a query string gives it. */
 const char *query_param_name(enum query_param param);
-
-
 #endif

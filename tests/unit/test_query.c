@@ -1,6 +1,6 @@
 /*
- * The query suite: query strings decoded and validated into a struct
- * query, driven by a table of good and bad inputs.
+ * The query suite: query strings and path segments decoded and validated
+ * into a struct query, driven by tables of good and bad inputs.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -131,6 +131,29 @@ static const struct query_case query_cases[] = {
 	QUERY_BAD("at=nope", "at=nope", "at"),
 	QUERY_BAD("from=1.5", "from=1.5", "from"),
 	QUERY_BAD("to=-1", "to=-1", "to"),
+	QUERY_BAD("eventId empty", "eventId=", "eventId"),
+	QUERY_BAD("eventId without '='", "eventId", "eventId"),
+	QUERY_BAD("eventId with an escaped tab", "eventId=a%09b", "eventId"),
+	QUERY_BAD("eventId with an escaped NUL", "eventId=a%00", "eventId"),
+	QUERY_BAD("eventId not UTF-8", "eventId=%C3%28", "eventId"),
+	QUERY_BAD("eventId with a bad escape", "eventId=%G0", "eventId"),
+	QUERY_BAD("eventId twice", "eventId=a&eventId=a", "eventId"),
+	QUERY_BAD("sequence=-1", "sequence=-1", "sequence"),
+	QUERY_BAD("sequence=9007199254740992", "sequence=9007199254740992",
+	    "sequence"),
+	QUERY_BAD("sequence=01", "sequence=01", "sequence"),
+	QUERY_BAD("sequence=1.0", "sequence=1.0", "sequence"),
+	QUERY_BAD("sequence empty", "sequence=", "sequence"),
+	QUERY_BAD("sequence twice", "sequence=1&sequence=2", "sequence"),
+	QUERY_BAD("deployedAt=nope", "deployedAt=nope", "deployedAt"),
+	QUERY_BAD("deployedAt on February 30",
+	    "deployedAt=2026-02-30T00:00:00Z", "deployedAt"),
+	QUERY_BAD("deployedAt with a space for its '+' offset",
+	    "deployedAt=2026-12-06T11:15:03+01:00", "deployedAt"),
+	QUERY_BAD("deployedAt before 1970", "deployedAt=1969-12-31T23:59:59Z",
+	    "deployedAt"),
+	QUERY_BAD("deployedAt twice", "deployedAt=2026-12-06T10:15:03Z&"
+	    "deployedAt=2026-12-06T10:15:03Z", "deployedAt"),
 
 	/* a parameter the route does not read is ignored, whatever it holds */
 	ROUTE_OK("limit=0 where limit is not read", "limit=0&environment=prod",
@@ -274,9 +297,156 @@ test_query_long_values(void)
 	    "a 100-byte unknown key: %s", invalid.detail);
 }
 
+/*
+ * The key of a report (DELETE /services/{name}): each parameter decoded
+ * and validated as a deploy body's member, present only when given.
+ */
+static void
+test_query_report_key(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*query;
+		const char	*event_id;	/* NULL: absent */
+		bool		 has_sequence;
+		uint64_t	 sequence;
+		bool		 has_deployed_at;
+		uint64_t	 deployed_at_ms;
+	} cases[] = {
+		{ "none", "environment=prod", NULL, false, 0, false, 0 },
+		{ "all three", "eventId=evt%2F1+x&sequence=17&deployedAt="
+		    "2026-12-06T10%3A15%3A03.042Z", "evt/1 x", true, 17, true,
+		    UINT64_C(1796552103042) },
+		{ "sequence 0", "sequence=0", NULL, true, 0, false, 0 },
+		{ "sequence 2^53 - 1", "sequence=9007199254740991", NULL, true,
+		    UINT64_C(9007199254740991), false, 0 },
+		{ "an offset, its '+' escaped",
+		    "deployedAt=2026-12-06T11:15:03%2B01:00", NULL, false, 0,
+		    true, UINT64_C(1796552103000) },
+		{ "UTF-8 and punctuation in eventId",
+		    "eventId=%C3%A9v%C3%A9nement%20%2317%3F%25", "\xc3\xa9v\xc3\xa9"
+		    "nement #17?%", false, 0, false, 0 },
+	};
+	char query[512];
+	size_t n;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct query q;
+		struct report_key key;
+		struct invalid invalid;
+		const char *want = cases[i].event_id;
+
+		query_init(&q);
+		invalid_reset(&invalid);
+		if (!CHECK(query_parse(cases[i].query, ALL, &q, &invalid),
+		    "query '%s': refused: %s", cases[i].label, invalid.detail))
+			continue;
+		memset(&key, 0xA5, sizeof(key));
+		query_report_key(&q, &key);
+		CHECK(key.has_event_id == (want != NULL) && (want == NULL ||
+		    (key.event_id_len == strlen(want) &&
+		    strcmp(key.event_id, want) == 0)), "query '%s': eventId",
+		    cases[i].label);
+		CHECK(key.has_sequence == cases[i].has_sequence &&
+		    (!key.has_sequence || key.sequence == cases[i].sequence),
+		    "query '%s': sequence %llu", cases[i].label,
+		    (unsigned long long)key.sequence);
+		CHECK(key.has_deployed_at == cases[i].has_deployed_at &&
+		    (!key.has_deployed_at ||
+		    key.deployed_at_ms == cases[i].deployed_at_ms),
+		    "query '%s': deployedAt %llu", cases[i].label,
+		    (unsigned long long)key.deployed_at_ms);
+	}
+
+	/* an eventId of 128 bytes, and of 129 */
+	n = (size_t)snprintf(query, sizeof(query), "eventId=");
+	memset(query + n, 'e', 128);
+	query[n + 128] = '\0';
+	CHECK(!refused_as(query, "eventId"), "an eventId of 128 bytes");
+	query[n + 128] = 'e';
+	query[n + 129] = '\0';
+	CHECK(refused_as(query, "eventId"), "an eventId of 129 bytes");
+}
+
+/*
+ * A service name in a path: percent-decoded exactly once ('+' is
+ * itself), then checked as a deploy body's name.
+ */
+static void
+test_query_take_path(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*segment;
+		const char	*name;		/* NULL: refused */
+	} cases[] = {
+		{ "plain", "svc", "svc" },
+		{ "an escaped space", "Service%20A", "Service A" },
+		{ "'+' is a plus", "a+b", "a+b" },
+		{ "'/' and UTF-8", "team%2Fapi%20%C3%A9", "team/api \xc3\xa9" },
+		{ "lower-case escapes", "team%2fapi%20%c3%a9", "team/api \xc3\xa9" },
+		{ "'%', '?' and '#'", "100%25%3F%23", "100%?#" },
+		{ "dot segments are names", "%2E%2E", ".." },
+		{ "a dot segment inside", "a%2F..%2Fb", "a/../b" },
+		{ "decoded once", "a%252Fb", "a%2Fb" },
+		{ "raw UTF-8", "caf\xc3\xa9", "caf\xc3\xa9" },
+		{ "an escaped quote and backslash", "%22%5C", "\"\\" },
+		{ "empty", "", NULL },
+		{ "bad escape", "a%zz", NULL },
+		{ "short escape", "a%2", NULL },
+		{ "lone '%'", "a%", NULL },
+		{ "escaped NUL", "a%00b", NULL },
+		{ "escaped newline", "a%0A", NULL },
+		{ "escaped DEL", "%7F", NULL },
+		{ "a lone continuation byte", "%80", NULL },
+		{ "a cut sequence", "caf%C3", NULL },
+		{ "overlong '/'", "%C0%AF", NULL },
+		{ "a surrogate", "%ED%A0%80", NULL },
+		{ "raw invalid UTF-8", "a\xff", NULL },
+	};
+	char segment[1024];
+	struct query q;
+	struct invalid invalid;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *want = cases[i].name;
+		bool ok;
+
+		query_init(&q);
+		invalid_reset(&invalid);
+		ok = query_take_path(&q, QUERY_NAME, cases[i].segment,
+		    strlen(cases[i].segment), &invalid);
+		if (want != NULL)
+			CHECK(ok && query_given(&q, QUERY_NAME) &&
+			    strcmp(q.name, want) == 0, "segment '%s': %s",
+			    cases[i].label, ok ? q.name : invalid.detail);
+		else
+			CHECK(!ok && invalid.kind == PROBLEM_INVALID_PARAMETER &&
+			    invalid.name != NULL &&
+			    strcmp(invalid.name, "name") == 0 &&
+			    strstr(invalid.detail, "name") != NULL,
+			    "segment '%s': %s", cases[i].label,
+			    ok ? "accepted" : invalid.detail);
+	}
+
+	/* 256 bytes once decoded, from 768 escaped: a name; 257: none */
+	for (size_t len = 256; len <= 257; len++) {
+		for (size_t k = 0; k < len; k++)
+			memcpy(segment + 3 * k, "%41", 3);
+		query_init(&q);
+		invalid_reset(&invalid);
+		CHECK(query_take_path(&q, QUERY_NAME, segment, 3 * len,
+		    &invalid) == (len == 256) && (len == 256 ||
+		    strcmp(invalid.name, "name") == 0), "a name of %zu escaped "
+		    "bytes: %s", len, invalid.detail);
+	}
+}
+
 static const CU_TestInfo query_tests[] = {
 	{ "query_parse table", test_query_table },
 	{ "query_parse long values", test_query_long_values },
+	{ "query_report_key", test_query_report_key },
+	{ "query_take_path", test_query_take_path },
 	CU_TEST_INFO_NULL,
 };
 
