@@ -9,6 +9,7 @@
 
 #include "http.h"
 #include "json.h"
+#include "validate.h"
 
 void
 response_init(struct response *response)
@@ -64,16 +65,34 @@ respond_problem(struct response *response, enum problem_kind kind,
 	response->retry_after = problem->retry_after;
 }
 
+/*
+ * Cuts the len bytes of a detail that did not fit back to its last whole
+ * UTF-8 character, so that a long service name cut short stays text.
+ */
+static void
+cut_to_character(char *detail, size_t len)
+{
+	size_t end = 0, n;
+
+	while (end < len && (n = utf8_sequence_length(detail + end,
+	    len - end)) != 0)
+		end += n;
+	detail[end] = '\0';
+}
+
 void
 response_problem(struct response *response, enum problem_kind kind,
     const char *name, const char *fmt, ...)
 {
 	char detail[256];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	n = vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(detail))
+		cut_to_character(detail, sizeof(detail) - 1);
 	respond_problem(response, kind, name, detail);
 }
 
@@ -152,6 +171,7 @@ http_reason(int status)
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
 	case 413: return "Content Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";

@@ -23,6 +23,9 @@ static const struct problem problems[] = {
 	    "Not found", NULL, 0 },
 	[PROBLEM_METHOD_NOT_ALLOWED] = { 405, "/problems/method-not-allowed",
 	    "Method not allowed", NULL, 0 },
+	/* names the member: the report is not the one its eventId was */
+	[PROBLEM_EVENT_CONFLICT] = { 409, "/problems/event-conflict",
+	    "The eventId belongs to another report", "field", 0 },
 	[PROBLEM_PAYLOAD_TOO_LARGE] = { 413, "/problems/payload-too-large",
 	    "The body is too large", NULL, 0 },
 	/* a busy store or a restarting pool is back within seconds */

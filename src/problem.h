@@ -18,6 +18,7 @@ enum problem_kind {
 	PROBLEM_UNAUTHORIZED,		/* 401: a deploy without the right bearer token */
 	PROBLEM_NOT_FOUND,		/* 404: no such route, environment or version */
 	PROBLEM_METHOD_NOT_ALLOWED,	/* 405: the route exists, the method does not */
+	PROBLEM_EVENT_CONFLICT,		/* 409: an eventId reused by another report */
 	PROBLEM_PAYLOAD_TOO_LARGE,	/* 413: a body over REQUEST_BODY_MAX */
 	PROBLEM_UNAVAILABLE,		/* 503: the store cannot serve now */
 	PROBLEM_STORAGE_FULL		/* 503: the store's disk is full or below its reserve */

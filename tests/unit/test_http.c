@@ -143,6 +143,10 @@ static const struct problem_case {
 	{ .kind = PROBLEM_METHOD_NOT_ALLOWED, .status = 405,
 	    .type = "/problems/method-not-allowed",
 	    .title = "Method not allowed" },
+	{ .kind = PROBLEM_EVENT_CONFLICT, .status = 409,
+	    .type = "/problems/event-conflict",
+	    .title = "The eventId belongs to another report",
+	    .ext_key = "field" },
 	{ .kind = PROBLEM_PAYLOAD_TOO_LARGE, .status = 413,
 	    .type = "/problems/payload-too-large",
 	    .title = "The body is too large" },
@@ -241,6 +245,44 @@ test_response_problem(void)
 	}
 }
 
+/*
+ * A detail longer than its 255 bytes is cut at a whole character, never
+ * inside one: a long name in it stays UTF-8.
+ */
+static void
+test_problem_detail_cut(void)
+{
+	static const struct {
+		size_t		 ascii;		/* 'x' bytes before the U+20AC */
+		size_t		 kept;		/* bytes of the detail */
+	} cases[] = {
+		{ 252, 255 },	/* the character ends at the last byte */
+		{ 253, 253 },	/* one byte of it would not fit */
+		{ 254, 254 },	/* two would not */
+		{ 100, 255 },	/* ASCII after it, cut anywhere */
+	};
+	char text[300];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *root, *detail;
+		struct response response;
+
+		memset(text, 'x', sizeof(text) - 1);
+		text[sizeof(text) - 1] = '\0';
+		memcpy(text + cases[i].ascii, "\xe2\x82\xac", 3);
+		response_init(&response);
+		response_problem(&response, PROBLEM_NOT_FOUND, NULL, "%s", text);
+		root = json_parse_exact(response.body, response.body_len);
+		CHECK(root != NULL && json_object_object_get_ex(root, "detail",
+		    &detail) && (size_t)json_object_get_string_len(detail) ==
+		    cases[i].kept && memcmp(json_object_get_string(detail), text,
+		    cases[i].kept) == 0, "U+20AC after %zu bytes: %.*s",
+		    cases[i].ascii, (int)response.body_len, response.body);
+		json_object_put(root);
+		response_free(&response);
+	}
+}
+
 /* response_invalid: the invalid description's kind, name and detail. */
 static void
 test_response_invalid(void)
@@ -293,6 +335,7 @@ test_reason(void)
 		{ 401, "Unauthorized" },
 		{ 404, "Not Found" },
 		{ 405, "Method Not Allowed" },
+		{ 409, "Conflict" },
 		{ 413, "Content Too Large" },
 		{ 500, "Internal Server Error" },
 		{ 503, "Service Unavailable" },
@@ -351,6 +394,8 @@ static const CU_TestInfo http_tests[] = {
 	{ "response_problem", test_response_problem },
 	{ "response_invalid", test_response_invalid },
 	{ "http_reason", test_reason },
+	{ "response_problem cuts a detail at a character",
+	    test_problem_detail_cut },
 	{ "problem table", test_problem_table },
 	CU_TEST_INFO_NULL,
 };
