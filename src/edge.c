@@ -33,6 +33,8 @@ parse_method(const char *method)
 		return HTTP_HEAD;
 	if (strcmp(method, "POST") == 0)
 		return HTTP_POST;
+	if (strcmp(method, "DELETE") == 0)
+		return HTTP_DELETE;
 	return HTTP_OTHER;
 }
 
@@ -128,6 +130,8 @@ write_response(FCGX_Request *fcgi, const struct response *response)
 	add_header(head, sizeof(head), &len, "Cache-Control",
 	    response->cache_control);
 	add_header(head, sizeof(head), &len, "Link", response->link);
+	add_header(head, sizeof(head), &len, "Deploy-Outcome",
+	    response->deploy_outcome);
 	add_header(head, sizeof(head), &len, "Allow", response->allow);
 	add_header(head, sizeof(head), &len, "WWW-Authenticate",
 	    response->www_authenticate);
@@ -162,6 +166,9 @@ serve_one(FCGX_Request *fcgi, struct app *app)
 	    fcgi->envp));
 	value = FCGX_GetParam("DOCUMENT_URI", fcgi->envp);
 	request.path = value != NULL ? value : "";
+	value = FCGX_GetParam("REQUEST_URI", fcgi->envp);
+	request.raw_path = value != NULL ? value : "";
+	request.raw_path_len = strcspn(request.raw_path, "?");
 	value = FCGX_GetParam("QUERY_STRING", fcgi->envp);
 	request.query = value != NULL ? value : "";
 	request.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fcgi->envp);

@@ -102,39 +102,85 @@ tag_version(struct response *response, const struct request *request,
 	response_cacheable(response, request, tag, cache_control);
 }
 
+/*
+ * Records a report (a deploy, or a removal) and answers it: the bare
+ * system version it is answered with and its Deploy-Outcome, or the
+ * problem: 404 for the removal of a service the environment does not
+ * run, 409 for an eventId that another report holds, 503 when the store
+ * cannot.
+ */
+static void
+respond_report(struct app *app, const struct deploy *deploy,
+    struct response *response)
+{
+	struct deploy_result result = { 0, false, OUTCOME_UNCHANGED };
+	enum status status;
+	size_t len = 0;
+	char *body;
+
+	status = store_deploy(app->store, deploy, &result);
+	if (status == STATUS_CONFLICT) {
+		response_problem(response, PROBLEM_EVENT_CONFLICT, "eventId",
+		    "eventId was first reported with another name, version "
+		    "or removal; that first report stands");
+		return;
+	}
+	if (status == STATUS_NOT_FOUND && deploy->removal) {
+		response_problem(response, PROBLEM_NOT_FOUND, NULL,
+		    "service %s is not deployed in environment %s",
+		    deploy->name, deploy->environment);
+		return;
+	}
+	if (status != STATUS_OK) {
+		respond_status(response, status, deploy->environment, 0);
+		return;
+	}
+	if (result.changed && deploy->removal)
+		log_info("removal: %s: \"%s\" is removed: system version %llu",
+		    deploy->environment, deploy->name,
+		    (unsigned long long)result.system_version);
+	else if (result.changed)
+		log_info("deploy: %s: \"%s\" is now version %llu: system "
+		    "version %llu", deploy->environment, deploy->name,
+		    (unsigned long long)deploy->version,
+		    (unsigned long long)result.system_version);
+	body = json_render_uint(result.system_version, &len);
+	respond_rendered(response, body, len);
+	if (response->status == 200)
+		response->deploy_outcome = deploy_outcome_name(result.outcome);
+}
+
 void
 handle_deploy(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
 	struct deploy deploy;
-	struct deploy_result result;
 	struct invalid invalid = { 0 };
-	enum status status;
-	size_t len = 0;
-	char *body;
 
 	(void)query;
-	if (!auth_permits(app->auth, request->authorization)) {
-		response_problem(response, PROBLEM_UNAUTHORIZED, NULL,
-		    "POST /deploy needs the header Authorization: Bearer <token>");
-		return;
-	}
 	if (!json_parse_deploy(request->body, request->body_len, &deploy,
 	    &invalid)) {
 		response_invalid(response, &invalid);
 		return;
 	}
-	if ((status = store_deploy(app->store, &deploy, &result)) != STATUS_OK) {
-		respond_status(response, status, deploy.environment, 0);
-		return;
-	}
-	if (result.changed)
-		log_info("deploy: %s: \"%s\" is now version %llu: system "
-		    "version %llu", deploy.environment, deploy.name,
-		    (unsigned long long)deploy.version,
-		    (unsigned long long)result.system_version);
-	body = json_render_uint(result.system_version, &len);
-	respond_rendered(response, body, len);
+	respond_report(app, &deploy, response);
+}
+
+void
+handle_remove(struct app *app, const struct request *request,
+    const struct query *query, struct response *response)
+{
+	struct deploy deploy;
+
+	(void)request;
+	memset(&deploy, 0, sizeof(deploy));
+	memcpy(deploy.environment, query->environment,
+	    strlen(query->environment) + 1);
+	deploy.name_len = strlen(query->name);
+	memcpy(deploy.name, query->name, deploy.name_len + 1);
+	deploy.removal = true;
+	query_report_key(query, &deploy.key);
+	respond_report(app, &deploy, response);
 }
 
 void
@@ -251,6 +297,41 @@ done:
 	service_list_free(&list);
 }
 
+/*
+ * A page of the query's limit of items of size bytes (calloc'd, the
+ * caller frees it), or NULL with a 503 answered when memory ran out.
+ */
+static void *
+page_alloc(const struct query *query, size_t size, struct response *response)
+{
+	void *items = calloc(query->limit, size);
+
+	if (items == NULL)
+		respond_status(response, STATUS_SYSTEM, query->environment, 0);
+	return items;
+}
+
+/*
+ * Answers a page of path rendered as body (len bytes; NULL when memory
+ * ran out), which changes with the next deploy; when more items follow
+ * it, with a Link to the next page: the same environment and limit,
+ * before the cursor of its last item.
+ */
+static void
+respond_page(struct response *response, char *body, size_t len,
+    const char *path, const struct query *query, bool more, uint64_t last)
+{
+	respond_rendered(response, body, len);
+	if (response->status != 200)
+		return;
+	response->cache_control = CACHE_REVALIDATE;
+	if (more)
+		snprintf(response->link, sizeof(response->link),
+		    "<%s?environment=%s&limit=%llu&before=%llu>; rel=\"next\"",
+		    path, query->environment, (unsigned long long)query->limit,
+		    (unsigned long long)last);
+}
+
 void
 handle_history(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
@@ -262,10 +343,8 @@ handle_history(struct app *app, const struct request *request,
 	char *body;
 
 	(void)request;
-	if ((records = calloc(query->limit, sizeof(*records))) == NULL) {
-		respond_status(response, STATUS_SYSTEM, query->environment, 0);
+	if ((records = page_alloc(query, sizeof(*records), response)) == NULL)
 		return;
-	}
 	if (query_given(query, QUERY_AT)) {
 		/* the version in force at an instant: one item, or none */
 		status = store_version_at(app->store, query->environment,
@@ -282,16 +361,65 @@ handle_history(struct app *app, const struct request *request,
 		goto done;
 	}
 	body = json_render_history(records, count, &len);
-	respond_rendered(response, body, len);
-	response->cache_control = CACHE_REVALIDATE;
-	if (more && count > 0)
-		snprintf(response->link, sizeof(response->link),
-		    "</systemversions?environment=%s&limit=%llu&before=%llu>; "
-		    "rel=\"next\"", query->environment,
-		    (unsigned long long)query->limit,
-		    (unsigned long long)records[count - 1].system_version);
+	respond_page(response, body, len, "/systemversions", query,
+	    more && count > 0, count > 0 ? records[count - 1].system_version : 0);
 done:
 	free(records);
+}
+
+void
+handle_events(struct app *app, const struct request *request,
+    const struct query *query, struct response *response)
+{
+	struct audit_entry *entries;
+	enum status status;
+	size_t count = 0, len = 0;
+	bool more = false;
+	char *body;
+
+	(void)request;
+	if ((entries = page_alloc(query, sizeof(*entries), response)) == NULL)
+		return;
+	status = default_exists(store_events(app->store, query->environment,
+	    query_given(query, QUERY_BEFORE) ? query->before : 0, query->limit,
+	    entries, &count, &more), query->environment);
+	if (status != STATUS_OK) {
+		respond_status(response, status, query->environment, 0);
+		goto done;
+	}
+	body = json_render_events(entries, count, &len);
+	respond_page(response, body, len, "/events", query, more && count > 0,
+	    count > 0 ? entries[count - 1].id : 0);
+done:
+	free(entries);
+}
+
+void
+handle_service_history(struct app *app, const struct request *request,
+    const struct query *query, struct response *response)
+{
+	struct service_period *periods = NULL;
+	enum status status;
+	size_t count = 0, len = 0;
+	char *body;
+
+	(void)request;
+	status = store_service_history(app->store, query->environment,
+	    query->name, strlen(query->name), &periods, &count);
+	if (status == STATUS_NOT_FOUND)
+		response_problem(response, PROBLEM_NOT_FOUND, NULL,
+		    "service %s was never deployed in environment %s",
+		    query->name, query->environment);
+	else if (status != STATUS_OK)
+		respond_status(response, status, query->environment, 0);
+	else {
+		body = json_render_periods(periods, count, &len);
+		respond_rendered(response, body, len);
+		/* a deploy or a removal of the service changes it */
+		if (response->status == 200)
+			response->cache_control = CACHE_REVALIDATE;
+	}
+	free(periods);
 }
 
 void

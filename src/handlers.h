@@ -1,7 +1,7 @@
 /*
  * The handlers of the HTTP routes. Each takes a request the router has
- * matched, with the parameters its route declares already validated, and
- * fills in the response.
+ * matched, with the parameters its route declares already validated (and
+ * for a report, its token checked), and fills in the response.
  */
 #ifndef RELEASEMGR_HANDLERS_H
 #define RELEASEMGR_HANDLERS_H
@@ -25,10 +25,19 @@ struct app {
 typedef void	handler_fn(struct app *, const struct request *,
 		    const struct query *, struct response *);
 
-/* POST /deploy: records a deploy, answers the system version in force. */
+/*
+ * POST /deploy: records a report of a deploy, answers the system version
+ * it is answered with and its Deploy-Outcome.
+ */
 handler_fn	handle_deploy;
 /* GET /services: the services of a system version, sorted by name. */
 handler_fn	handle_services;
+/* DELETE /services/{name}: records a report of a removal, as POST /deploy. */
+handler_fn	handle_remove;
+/* GET /services/{name}/history: the periods the service ran, newest first. */
+handler_fn	handle_service_history;
+/* GET /events: an environment's audit log, newest first, paged. */
+handler_fn	handle_events;
 /* GET /status: an environment's current system version and its time. */
 handler_fn	handle_status;
 /* GET /healthz: the worker answers; no storage work (a liveness probe). */

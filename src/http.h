@@ -18,6 +18,7 @@ enum http_method {
 	HTTP_GET,
 	HTTP_HEAD,
 	HTTP_POST,
+	HTTP_DELETE,
 	HTTP_OTHER		/* any method no route accepts */
 };
 
@@ -25,6 +26,13 @@ enum http_method {
 struct request {
 	enum http_method	 method;
 	const char		*path;		/* DOCUMENT_URI, never NULL */
+	/*
+	 * The path as the client sent it, still percent-encoded: the
+	 * raw_path_len bytes of REQUEST_URI before its '?' (not
+	 * NUL-terminated), which no proxy has decoded or normalised.
+	 */
+	const char		*raw_path;
+	size_t			 raw_path_len;
 	const char		*query;		/* QUERY_STRING, "" when absent */
 	const char		*authorization;	/* NULL when absent */
 	const char		*if_none_match;	/* NULL when absent */
@@ -45,6 +53,7 @@ struct response {
 	const char	*www_authenticate;	/* WWW-Authenticate, for a 401 */
 	unsigned	 retry_after;		/* Retry-After seconds; 0 for none */
 	const char	*cache_control;		/* Cache-Control, or NULL */
+	const char	*deploy_outcome;	/* Deploy-Outcome, of a report answered */
 	char		 etag[ETAG_MAX];	/* ETag, quoted; "" for none */
 	char		 link[LINK_MAX];	/* Link, for a next page; "" for none */
 	bool		 not_for_proxy_cache;	/* X-Accel-Expires: 0, nginx keeps no copy */

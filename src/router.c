@@ -1,6 +1,6 @@
 /*
  * The route table. Each route declares the query parameters it reads, and
- * the typed last segment of its path; the router validates exactly those
+ * the typed segment of its path; the router validates exactly those
  * before the handler runs, and ignores every other parameter.
  */
 #include <stdbool.h>
@@ -11,14 +11,18 @@
 #define METHOD(m)	(1u << (m))
 #define READ_METHODS	(METHOD(HTTP_GET) | METHOD(HTTP_HEAD))
 #define P(p)		QUERY_PARAM(QUERY_##p)
+#define KEY_PARAMS	(P(EVENT_ID) | P(SEQUENCE) | P(DEPLOYED_AT))
 
 enum route {
 	ROUTE_DEPLOY,
 	ROUTE_SERVICES,
+	ROUTE_SERVICE,
+	ROUTE_SERVICE_HISTORY,
 	ROUTE_STATUS,
 	ROUTE_HEALTH,
 	ROUTE_HISTORY,
 	ROUTE_VERSION,
+	ROUTE_EVENTS,
 	ROUTE_ENVIRONMENTS,
 	ROUTE_DIFF,
 	ROUTE_BADGE,
@@ -26,71 +30,117 @@ enum route {
 };
 
 static const struct route_entry {
-	const char	*path;		/* ends with '/' for a path with a last segment */
+	/*
+	 * The path; a {placeholder} stands for one whole segment, the
+	 * parameter of .segment.
+	 */
+	const char	*path;
+	/*
+	 * Matched against the path as the client sent it, not the one the
+	 * proxy decoded and normalised: its segment is percent-decoded here,
+	 * exactly once, so that it may hold any byte ('/' as %2F).
+	 */
+	bool		 raw;
+	bool		 token;		/* a report: the deploy token, before its input */
 	unsigned	 methods;	/* bit per enum http_method */
 	const char	*allow;		/* the same, for an Allow header */
-	unsigned	 segment;	/* the QUERY_PARAM bit the last segment gives; 0: none */
+	unsigned	 segment;	/* the QUERY_PARAM bit of the placeholder */
 	unsigned	 params;	/* QUERY_PARAM bit of each parameter it reads */
 	unsigned	 required;	/* those of them it cannot do without */
 	handler_fn	*handler;
 } routes[ROUTE_COUNT] = {
-	[ROUTE_DEPLOY] = { "/deploy", METHOD(HTTP_POST), "POST", 0, 0, 0,
-	    handle_deploy },
-	[ROUTE_SERVICES] = { "/services", READ_METHODS, "GET, HEAD", 0,
-	    P(SYSTEM_VERSION) | P(ENVIRONMENT), 0, handle_services },
-	[ROUTE_STATUS] = { "/status", READ_METHODS, "GET, HEAD", 0,
-	    P(ENVIRONMENT), 0, handle_status },
-	[ROUTE_HEALTH] = { "/healthz", READ_METHODS, "GET, HEAD", 0, 0, 0,
-	    handle_health },
-	[ROUTE_HISTORY] = { "/systemversions", READ_METHODS, "GET, HEAD", 0,
-	    P(ENVIRONMENT) | P(LIMIT) | P(BEFORE) | P(AT), 0, handle_history },
-	[ROUTE_VERSION] = { "/systemversions/", READ_METHODS, "GET, HEAD",
-	    P(SYSTEM_VERSION), P(ENVIRONMENT), 0, handle_version },
-	[ROUTE_ENVIRONMENTS] = { "/environments", READ_METHODS, "GET, HEAD",
-	    0, 0, 0, handle_environments },
-	[ROUTE_DIFF] = { "/diff", READ_METHODS, "GET, HEAD", 0,
-	    P(FROM) | P(TO) | P(ENVIRONMENT), P(FROM) | P(TO), handle_diff },
-	[ROUTE_BADGE] = { "/badge.svg", READ_METHODS, "GET, HEAD", 0,
-	    P(ENVIRONMENT), 0, handle_badge },
+	[ROUTE_DEPLOY] = { .path = "/deploy", .token = true,
+	    .methods = METHOD(HTTP_POST), .allow = "POST",
+	    .handler = handle_deploy },
+	[ROUTE_SERVICES] = { .path = "/services", .methods = READ_METHODS,
+	    .allow = "GET, HEAD", .params = P(SYSTEM_VERSION) | P(ENVIRONMENT),
+	    .handler = handle_services },
+	[ROUTE_SERVICE] = { .path = "/services/{name}", .raw = true,
+	    .token = true, .methods = METHOD(HTTP_DELETE), .allow = "DELETE",
+	    .segment = P(NAME), .params = P(ENVIRONMENT) | KEY_PARAMS,
+	    .handler = handle_remove },
+	[ROUTE_SERVICE_HISTORY] = { .path = "/services/{name}/history",
+	    .raw = true, .methods = READ_METHODS, .allow = "GET, HEAD",
+	    .segment = P(NAME), .params = P(ENVIRONMENT),
+	    .handler = handle_service_history },
+	[ROUTE_STATUS] = { .path = "/status", .methods = READ_METHODS,
+	    .allow = "GET, HEAD", .params = P(ENVIRONMENT),
+	    .handler = handle_status },
+	[ROUTE_HEALTH] = { .path = "/healthz", .methods = READ_METHODS,
+	    .allow = "GET, HEAD", .handler = handle_health },
+	[ROUTE_HISTORY] = { .path = "/systemversions", .methods = READ_METHODS,
+	    .allow = "GET, HEAD",
+	    .params = P(ENVIRONMENT) | P(LIMIT) | P(BEFORE) | P(AT),
+	    .handler = handle_history },
+	[ROUTE_VERSION] = { .path = "/systemversions/{systemVersion}",
+	    .methods = READ_METHODS, .allow = "GET, HEAD",
+	    .segment = P(SYSTEM_VERSION), .params = P(ENVIRONMENT),
+	    .handler = handle_version },
+	[ROUTE_EVENTS] = { .path = "/events", .methods = READ_METHODS,
+	    .allow = "GET, HEAD", .params = P(ENVIRONMENT) | P(LIMIT) | P(BEFORE),
+	    .handler = handle_events },
+	[ROUTE_ENVIRONMENTS] = { .path = "/environments",
+	    .methods = READ_METHODS, .allow = "GET, HEAD",
+	    .handler = handle_environments },
+	[ROUTE_DIFF] = { .path = "/diff", .methods = READ_METHODS,
+	    .allow = "GET, HEAD", .params = P(FROM) | P(TO) | P(ENVIRONMENT),
+	    .required = P(FROM) | P(TO), .handler = handle_diff },
+	[ROUTE_BADGE] = { .path = "/badge.svg", .methods = READ_METHODS,
+	    .allow = "GET, HEAD", .params = P(ENVIRONMENT),
+	    .handler = handle_badge },
 };
 
 /*
- * True when path is the route's: the same, or for a route ending in '/',
- * that prefix and a last segment with no further '/', which *segment then
- * points to (NULL otherwise).
+ * True when the request's path (its raw path for a raw route) is the
+ * route's: the same, or for a route with a placeholder, the same around
+ * a non-empty segment with no '/', which *segment (*segment_len bytes)
+ * then points to (NULL otherwise).
  */
 static bool
-route_matches(const struct route_entry *route, const char *path,
-    const char **segment)
+route_matches(const struct route_entry *route, const struct request *request,
+    const char **segment, size_t *segment_len)
 {
-	size_t len = strlen(route->path);
+	const char *path = route->raw ? request->raw_path : request->path;
+	size_t len = route->raw ? request->raw_path_len : strlen(path);
+	const char *open = strchr(route->path, '{'), *rest;
+	size_t prefix, suffix;
 
 	*segment = NULL;
-	if (route->path[len - 1] != '/')
-		return strcmp(path, route->path) == 0;
-	if (strncmp(path, route->path, len) != 0 || path[len] == '\0' ||
-	    strchr(path + len, '/') != NULL)
+	*segment_len = 0;
+	if (open == NULL)
+		return len == strlen(route->path) &&
+		    memcmp(path, route->path, len) == 0;
+	prefix = (size_t)(open - route->path);
+	rest = strchr(open, '}') + 1;
+	suffix = strlen(rest);
+	if (len <= prefix + suffix || memcmp(path, route->path, prefix) != 0 ||
+	    memcmp(path + len - suffix, rest, suffix) != 0 ||
+	    memchr(path + prefix, '/', len - prefix - suffix) != NULL)
 		return false;
-	*segment = path + len;
+	*segment = path + prefix;
+	*segment_len = len - prefix - suffix;
 	return true;
 }
 
 /*
  * Validates what the route reads of the request into query: its path
- * segment, then its query parameters in the order given; false with
+ * segment (segment_len bytes), then its query parameters in the order
+ * given; false with
  * invalid filled when one is refused or a required one is missing.
  */
 static bool
 route_input(const struct route_entry *route, const struct request *request,
-    const char *segment, struct query *query, struct invalid *invalid)
+    const char *segment, size_t segment_len, struct query *query,
+    struct invalid *invalid)
 {
 	query_init(query);
 	for (unsigned p = 0; segment != NULL && p < QUERY_PARAM_COUNT; p++) {
 		if (!(route->segment & QUERY_PARAM(p)))
 			continue;
-		if (!query_take(query, (enum query_param)p,
-		    " (the last segment of the path)", segment, strlen(segment),
-		    invalid))
+		if (!(route->raw ? query_take_path(query, (enum query_param)p,
+		    segment, segment_len, invalid) : query_take(query,
+		    (enum query_param)p, " (the last segment of the path)",
+		    segment, segment_len, invalid)))
 			return false;
 	}
 	if (!query_parse(request->query, route->params, query, invalid))
@@ -117,17 +167,26 @@ router_dispatch(struct app *app, const struct request *request,
 		struct invalid invalid = { 0 };
 		struct query query;
 		const char *segment;
+		size_t segment_len;
 
-		if (!route_matches(route, request->path, &segment))
+		if (!route_matches(route, request, &segment, &segment_len))
 			continue;
 		if (!(route->methods & METHOD(request->method))) {
 			response_problem(response, PROBLEM_METHOD_NOT_ALLOWED,
-			    NULL, "%s accepts only %s", request->path,
+			    NULL, "%s accepts only %s", route->path,
 			    route->allow);
 			response->allow = route->allow;
 			return;
 		}
-		if (!route_input(route, request, segment, &query, &invalid)) {
+		if (route->token && !auth_permits(app->auth,
+		    request->authorization)) {
+			response_problem(response, PROBLEM_UNAUTHORIZED, NULL,
+			    "%s %s needs the header Authorization: Bearer "
+			    "<token>", route->allow, route->path);
+			return;
+		}
+		if (!route_input(route, request, segment, segment_len, &query,
+		    &invalid)) {
 			response_invalid(response, &invalid);
 			return;
 		}

@@ -9,7 +9,8 @@
 
 /*
  * Runs the handler of the request's route, or answers 404 for an unknown
- * path and 405 (with Allow) for a method the route does not take.
+ * path, 405 (with Allow) for a method the route does not take, 401 for a
+ * report without the deploy token, 400 for an input the route refuses.
  */
 void	router_dispatch(struct app *app, const struct request *request,
 	    struct response *response);

@@ -3,9 +3,11 @@
  * a real store in a temporary directory (made by the setup, removed by
  * the teardown) and an auth that permits every deploy. A table of
  * requests checks what the router refuses (unknown paths, wrong methods,
- * each route's own parameters) and what it ignores (other routes'
- * parameters); then the seed example is deployed through the router and
- * read back, body by body.
+ * each route's own parameters, a name in a path) and what it ignores
+ * (other routes' parameters); then the seed example is deployed through
+ * the router and read back, body by body. The reports' own tests need no
+ * store semantics: a Deploy-Outcome is there, a decoded name reaches the
+ * handler, the token comes before the input, the raw path is matched.
  */
 #include <json-c/json.h>
 #include <stdint.h>
@@ -50,9 +52,12 @@ static void
 dispatch(enum http_method method, const char *path, const char *query,
     const char *body, const char *if_none_match, struct response *response)
 {
+	/* as sent: the raw path is the path, which no proxy rewrote */
 	struct request request = {
 		.method = method,
 		.path = path,
+		.raw_path = path,
+		.raw_path_len = strlen(path),
 		.query = query != NULL ? query : "",
 		.if_none_match = if_none_match,
 		.body = body,
@@ -133,6 +138,69 @@ static const struct route_case {
 	{ .label = "POST /badge.svg", .method = HTTP_POST, .path = "/badge.svg",
 	    .status = 405, .type = "/problems/method-not-allowed",
 	    .allow = "GET, HEAD" },
+	{ .label = "DELETE /deploy", .method = HTTP_DELETE, .path = "/deploy",
+	    .status = 405, .type = "/problems/method-not-allowed",
+	    .allow = "POST" },
+	{ .label = "DELETE /services", .method = HTTP_DELETE,
+	    .path = "/services", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "DELETE /status", .method = HTTP_DELETE, .path = "/status",
+	    .status = 405, .type = "/problems/method-not-allowed",
+	    .allow = "GET, HEAD" },
+	{ .label = "DELETE /systemversions/1", .method = HTTP_DELETE,
+	    .path = "/systemversions/1", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "GET /services/{name}", .method = HTTP_GET,
+	    .path = "/services/a", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "DELETE" },
+	{ .label = "HEAD /services/{name}", .method = HTTP_HEAD,
+	    .path = "/services/a", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "DELETE" },
+	{ .label = "POST /services/{name}", .method = HTTP_POST,
+	    .path = "/services/a%2Fb", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "DELETE" },
+	{ .label = "other method /services/{name}", .method = HTTP_OTHER,
+	    .path = "/services/a", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "DELETE" },
+	{ .label = "GET /services/history is a service's, not a history",
+	    .method = HTTP_GET, .path = "/services/history", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "DELETE" },
+	{ .label = "GET /services/a%2Fhistory is a service's",
+	    .method = HTTP_GET, .path = "/services/a%2Fhistory", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "DELETE" },
+	{ .label = "DELETE /services/{name}/history", .method = HTTP_DELETE,
+	    .path = "/services/a/history", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "POST /services/{name}/history", .method = HTTP_POST,
+	    .path = "/services/a/history", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "POST /events", .method = HTTP_POST, .path = "/events",
+	    .status = 405, .type = "/problems/method-not-allowed",
+	    .allow = "GET, HEAD" },
+	{ .label = "DELETE /events", .method = HTTP_DELETE, .path = "/events",
+	    .status = 405, .type = "/problems/method-not-allowed",
+	    .allow = "GET, HEAD" },
+
+	/* paths of a service that are none */
+	{ .label = "DELETE /services/", .method = HTTP_DELETE,
+	    .path = "/services/", .status = 404, .type = "/problems/not-found" },
+	{ .label = "two segments after /services/", .method = HTTP_DELETE,
+	    .path = "/services/a/b", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "a dot segment after /services/", .method = HTTP_DELETE,
+	    .path = "/services/a/../b", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "an empty name before /history", .method = HTTP_GET,
+	    .path = "/services//history", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "a segment after /history", .method = HTTP_GET,
+	    .path = "/services/a/history/x", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "/history with a trailing slash", .method = HTTP_GET,
+	    .path = "/services/a/history/", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "/events/1", .method = HTTP_GET, .path = "/events/1",
+	    .status = 404, .type = "/problems/not-found" },
 
 	/* each route's own parameters, refused */
 	{ .label = "systemVersion=0 on /services", .method = HTTP_GET,
@@ -198,6 +266,86 @@ static const struct route_case {
 	    .ext_value = "environment" },
 	{ .label = "environment=%zz on /badge.svg", .method = HTTP_GET,
 	    .path = "/badge.svg", .query = "environment=%zz", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "environment" },
+
+	/* a name in a path, refused */
+	{ .label = "a bad escape in a name", .method = HTTP_DELETE,
+	    .path = "/services/a%zz", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "name" },
+	{ .label = "a lone '%' in a name", .method = HTTP_DELETE,
+	    .path = "/services/a%", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "name" },
+	{ .label = "an escaped NUL in a name", .method = HTTP_DELETE,
+	    .path = "/services/a%00", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "name" },
+	{ .label = "an escaped newline in a name", .method = HTTP_DELETE,
+	    .path = "/services/%0A", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "name" },
+	{ .label = "a name not UTF-8 once decoded", .method = HTTP_DELETE,
+	    .path = "/services/caf%C3", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "name" },
+	{ .label = "an overlong '/' in a name", .method = HTTP_DELETE,
+	    .path = "/services/%C0%AF", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "name" },
+	{ .label = "a name not UTF-8 in a history", .method = HTTP_GET,
+	    .path = "/services/%FF/history", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "name" },
+	{ .label = "a name refused before the query", .method = HTTP_DELETE,
+	    .path = "/services/%zz", .query = "sequence=-1", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "name" },
+
+	/* a removal's parameters, refused */
+	{ .label = "a removal with sequence=-1", .method = HTTP_DELETE,
+	    .path = "/services/a", .query = "sequence=-1", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "sequence" },
+	{ .label = "a removal with sequence=2^53", .method = HTTP_DELETE,
+	    .path = "/services/a", .query = "sequence=9007199254740992",
+	    .status = 400, .type = "/problems/invalid-parameter",
+	    .ext_key = "parameter", .ext_value = "sequence" },
+	{ .label = "a removal with an empty eventId", .method = HTTP_DELETE,
+	    .path = "/services/a", .query = "eventId=", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "eventId" },
+	{ .label = "a removal with an eventId of a tab", .method = HTTP_DELETE,
+	    .path = "/services/a", .query = "eventId=%09", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "eventId" },
+	{ .label = "a removal with deployedAt=nope", .method = HTTP_DELETE,
+	    .path = "/services/a", .query = "deployedAt=nope", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "deployedAt" },
+	{ .label = "a removal with environment=a%20b", .method = HTTP_DELETE,
+	    .path = "/services/a", .query = "environment=a%20b", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "environment" },
+	{ .label = "a history with environment=%zz", .method = HTTP_GET,
+	    .path = "/services/a/history", .query = "environment=%zz",
+	    .status = 400, .type = "/problems/invalid-parameter",
+	    .ext_key = "parameter", .ext_value = "environment" },
+	{ .label = "/events with limit=0", .method = HTTP_GET,
+	    .path = "/events", .query = "limit=0", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "limit" },
+	{ .label = "/events with limit=501", .method = HTTP_GET,
+	    .path = "/events", .query = "limit=501", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "limit" },
+	{ .label = "/events with before=0", .method = HTTP_GET,
+	    .path = "/events", .query = "before=0", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "before" },
+	{ .label = "/events with environment=a/b", .method = HTTP_GET,
+	    .path = "/events", .query = "environment=a/b", .status = 400,
 	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
 	    .ext_value = "environment" },
 
@@ -497,9 +645,184 @@ test_seed_through_router(void)
 	expect_status_3();
 }
 
+/* True when outcome is the name of one of the outcomes of a report. */
+static bool
+is_outcome(const char *outcome)
+{
+	static const char *const names[] = { "applied", "unchanged",
+	    "duplicate", "stale", "removed" };
+
+	for (size_t i = 0; outcome != NULL && i < 5; i++)
+		if (strcmp(outcome, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A report answered carries its Deploy-Outcome beside the bare integer;
+ * a refused one carries none.
+ */
+static void
+test_report_outcome(void)
+{
+	struct response response;
+
+	REQUIRE_STORE(fx.store);
+	dispatch(HTTP_POST, "/deploy", "", "{\"name\":\"a\",\"version\":1,"
+	    "\"eventId\":\"e-1\",\"sequence\":1}", NULL, &response);
+	CHECK(response.status == 200 && is_outcome(response.deploy_outcome),
+	    "a deploy: status %d, Deploy-Outcome %s", response.status,
+	    response.deploy_outcome != NULL ? response.deploy_outcome :
+	    "(none)");
+	response_free(&response);
+	dispatch(HTTP_POST, "/deploy", "", "{\"name\":\"a\",\"version\":1,"
+	    "\"sequence\":-1}", NULL, &response);
+	CHECK(response.status == 400 && response.deploy_outcome == NULL,
+	    "a refused deploy: status %d, Deploy-Outcome %s", response.status,
+	    response.deploy_outcome != NULL ? response.deploy_outcome :
+	    "(none)");
+	response_free(&response);
+}
+
+/*
+ * Names the router lets through to the store, decoded: whatever the
+ * store then answers, it is none of the router's problems.
+ */
+static void
+test_names_pass(void)
+{
+	static const struct {
+		enum http_method	 method;
+		const char		*path;
+		const char		*query;
+	} cases[] = {
+		{ HTTP_DELETE, "/services/svc", "" },
+		{ HTTP_DELETE, "/services/team%2Fapi%20%C3%A9",
+		    "environment=prod&eventId=e%2F1&sequence=0&"
+		    "deployedAt=2026-12-06T10:15:03Z" },
+		{ HTTP_DELETE, "/services/a+b%25%3F%23", "sequence=17" },
+		{ HTTP_DELETE, "/services/%2E%2E", "" },
+		{ HTTP_DELETE, "/services/caf\xc3\xa9", "" },
+		{ HTTP_GET, "/services/team%2Fapi%20%C3%A9/history",
+		    "environment=prod" },
+		{ HTTP_HEAD, "/services/history/history", "" },
+	};
+
+	REQUIRE_STORE(fx.store);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct response response;
+		struct json_object *root;
+		bool routed;
+
+		dispatch(cases[i].method, cases[i].path, cases[i].query, NULL,
+		    NULL, &response);
+		root = response.status == 404 ? json_parse_exact(response.body,
+		    response.body_len) : NULL;
+		routed = response.status != 400 && response.status != 401 &&
+		    response.status != 405 && (root == NULL ||
+		    !json_has_string(root, "detail",
+		    "there is no resource at this path"));
+		CHECK(routed, "%s?%s: status %d: %.*s", cases[i].path,
+		    cases[i].query, response.status, (int)response.body_len,
+		    response.body != NULL ? response.body : "");
+		json_object_put(root);
+		response_free(&response);
+	}
+}
+
+/*
+ * With a deploy token, a report without it is a 401 before its input is
+ * read (a bad name included); with it, the input is read.
+ */
+static void
+test_report_token(void)
+{
+	static const char token[] = "s3cret";
+	static const struct {
+		enum http_method	 method;
+		const char		*path;
+		const char		*authorization;
+		int			 status;
+	} cases[] = {
+		{ HTTP_POST, "/deploy", NULL, 401 },
+		{ HTTP_POST, "/deploy", "Bearer nope", 401 },
+		{ HTTP_DELETE, "/services/a", NULL, 401 },
+		{ HTTP_DELETE, "/services/%zz", NULL, 401 },
+		{ HTTP_DELETE, "/services/a", "Bearer s3cretx", 401 },
+		{ HTTP_DELETE, "/services/%zz", "Bearer s3cret", 400 },
+		{ HTTP_POST, "/deploy", "Bearer s3cret", 400 },
+		/* reads need no token */
+		{ HTTP_GET, "/services/%zz/history", NULL, 400 },
+	};
+
+	REQUIRE_STORE(fx.store);
+	fx.auth.len = sizeof(token) - 1;
+	memcpy(fx.auth.token, token, sizeof(token));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct request request = {
+			.method = cases[i].method,
+			.path = cases[i].path,
+			.raw_path = cases[i].path,
+			.raw_path_len = strlen(cases[i].path),
+			.query = "",
+			.authorization = cases[i].authorization,
+			.body = "{}",
+			.body_len = 2,
+		};
+		struct response response;
+
+		response_init(&response);
+		router_dispatch(&fx.app, &request, &response);
+		CHECK(response.status == cases[i].status &&
+		    (response.status != 401 || response.www_authenticate != NULL),
+		    "%s with %s: status %d, expected %d", cases[i].path,
+		    cases[i].authorization != NULL ? cases[i].authorization :
+		    "no token", response.status, cases[i].status);
+		response_free(&response);
+	}
+	memset(&fx.auth, 0, sizeof(fx.auth));
+}
+
+/*
+ * The router matches a name route on the raw path, not on the path the
+ * proxy rewrote (nginx passes every /services/... as /services/).
+ */
+static void
+test_raw_path(void)
+{
+	struct request request = {
+		.method = HTTP_DELETE,
+		.path = "/services/",
+		.raw_path = "/services/a%2Fb?environment=x",
+		.raw_path_len = strlen("/services/a%2Fb"),
+		.query = "environment=a%20b",
+	};
+	struct response response;
+
+	REQUIRE_STORE(fx.store);
+	response_init(&response);
+	router_dispatch(&fx.app, &request, &response);
+	expect_problem_body("the raw path", &response,
+	    "/problems/invalid-parameter", "parameter", "environment");
+	response_free(&response);
+
+	/* without a raw path, as from a server that sends no REQUEST_URI */
+	request.raw_path = "";
+	request.raw_path_len = 0;
+	response_init(&response);
+	router_dispatch(&fx.app, &request, &response);
+	CHECK(response.status == 404, "no raw path: status %d",
+	    response.status);
+	response_free(&response);
+}
+
 static const CU_TestInfo router_tests[] = {
 	{ "router_dispatch table", test_route_table },
 	{ "the seed example through the router", test_seed_through_router },
+	{ "a report's Deploy-Outcome", test_report_outcome },
+	{ "names in a path reach the handler", test_names_pass },
+	{ "a report's token comes first", test_report_token },
+	{ "name routes match the raw path", test_raw_path },
 	CU_TEST_INFO_NULL,
 };
 
