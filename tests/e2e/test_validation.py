@@ -159,7 +159,7 @@ METHOD_CASES = [
 ]
 UNKNOWN_ROUTES = [
     ('GET', '/nope'), ('POST', '/nope'), ('HEAD', '/nope'), ('GET', '/api/services'),
-    ('GET', '/services/extra'), ('POST', '/deploy/extra'), ('GET', '/deployx'),
+    ('GET', '/services/extra/x'), ('POST', '/deploy/extra'), ('GET', '/deployx'),
     ('GET', '/servicesx?systemVersion=1'), ('DELETE', '/nope'),
 ]
 
