@@ -31,7 +31,7 @@ static const struct unit {
 };
 
 #define UNIT_COUNT	(sizeof(units) / sizeof(units[0]))
-#define DAYS_MAX	3650	/* the longest duration, in days */
+#define DAYS_MAX	3650u	/* the longest duration, in days */
 
 static const struct setting {
 	const char		*name;

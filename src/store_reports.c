@@ -290,7 +290,7 @@ expire_events(struct store *store, uint32_t env_id, uint64_t cutoff,
 	if ((status = translate(store, store->event_times->cursor(
 	    store->event_times, txn, &cursor, 0), "open a cursor")) != STATUS_OK)
 		goto done;
-	key = dbt(key_buf, record_event_time_key(key_buf, env_id, 0, NULL, 0),
+	key = dbt(key_buf, record_event_time_key(key_buf, env_id, 0, "", 0),
 	    sizeof(key_buf));
 	memset(&data, 0, sizeof(data));
 	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;	/* the key is enough */
