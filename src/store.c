@@ -399,7 +399,7 @@ put_change(struct store *store, DB_TXN *txn, uint32_t env_id,
 }
 
 /* Deletes key from db; STATUS_NOT_FOUND when it is absent. */
-static enum status
+enum status
 del_value(struct store *store, DB *db, DB_TXN *txn, const void *key,
     size_t key_len)
 {

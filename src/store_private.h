@@ -163,6 +163,8 @@ enum status	 get_value(struct store *, DB *, DB_TXN *, const void *, size_t,
 		    void *, size_t, size_t *, u_int32_t);
 enum status	 put_value(struct store *, DB *, DB_TXN *, const void *, size_t,
 		    const void *, size_t, u_int32_t);
+enum status	 del_value(struct store *, DB *, DB_TXN *, const void *,
+		    size_t);
 enum status	 close_cursor(struct store *, DBC *, enum status);
 enum status	 malformed(const char *);
 enum status	 get_environment(struct store *, DB_TXN *, const char *,

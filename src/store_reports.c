@@ -262,77 +262,117 @@ store_events(struct store *store, const char *environment, uint64_t before,
 }
 
 /*
- * Removes, in one transaction, at most EXPIRE_BATCH eventIds of
- * environment env_id received before cutoff: each with its events.db
- * record, unless that record is of a later report of the same eventId.
- * *removed counts them; *done says none is left.
+ * Judges one record of a walk in expiry order of environment env_id
+ * (key, value): *kept when it is past the environment's records or not
+ * expired before cutoff, which ends the walk; otherwise it removes what
+ * goes with the record, and the walk removes the record itself.
  */
+typedef enum status expiry_fn(struct store *, DB_TXN *, uint32_t,
+    const DBT *, const DBT *, uint64_t, bool *);
+
+/* An event-times.db record (expiry_fn): its eventId goes with it, unless reused since. */
 static enum status
-expire_events(struct store *store, uint32_t env_id, uint64_t cutoff,
-    uint64_t *removed, bool *done)
+expire_event(struct store *store, DB_TXN *txn, uint32_t env_id,
+    const DBT *key, const DBT *value, uint64_t cutoff, bool *kept)
 {
-	unsigned char key_buf[EVENT_TIME_KEY_MAX], event_key[EVENT_KEY_MAX];
-	unsigned char value[EVENT_VALUE_MAX];
-	struct event_record event;
+	unsigned char event_key[EVENT_KEY_MAX], event[EVENT_VALUE_MAX];
+	struct event_record record;
 	const char *event_id;
-	size_t event_id_len, event_key_len, size, n = 0;
+	size_t event_id_len, event_key_len, size;
 	uint64_t received;
 	uint32_t key_env_id;
+	enum status status;
+
+	(void)value;
+	if (!record_event_time_key_decode(key->data, key->size, &key_env_id,
+	    &received, &event_id, &event_id_len))
+		return malformed("event-times.db");
+	if ((*kept = key_env_id != env_id || received >= cutoff))
+		return STATUS_OK;
+	event_key_len = record_event_key(event_key, env_id, event_id,
+	    event_id_len);
+	status = get_value(store, store->events, txn, event_key, event_key_len,
+	    event, sizeof(event), &size, DB_RMW);
+	if (status == STATUS_NOT_FOUND)
+		return STATUS_OK;
+	if (status != STATUS_OK)
+		return status;
+	if (!record_event_decode(event, size, &record))
+		return malformed("events.db");
+	/* a later report of the same eventId has its own time */
+	if (record.received_ms != received)
+		return STATUS_OK;
+	return del_value(store, store->events, txn, event_key, event_key_len);
+}
+
+/* An audit.db record (expiry_fn): nothing goes with it. */
+static enum status
+expire_entry(struct store *store, DB_TXN *txn, uint32_t env_id,
+    const DBT *key, const DBT *value, uint64_t cutoff, bool *kept)
+{
+	struct audit_entry entry;
+	uint64_t id;
+	uint32_t key_env_id;
+
+	(void)store;
+	(void)txn;
+	if (!record_versioned_key_decode(key->data, key->size, &key_env_id,
+	    &id) || key_env_id != env_id) {
+		*kept = true;	/* another environment's */
+		return STATUS_OK;
+	}
+	if (!record_audit_decode(value->data, value->size, id, &entry))
+		return malformed("audit.db");
+	/* ids follow the clock, so the first one kept ends the walk */
+	*kept = entry.received_ms >= cutoff;
+	return STATUS_OK;
+}
+
+/*
+ * Removes, in one transaction, at most EXPIRE_BATCH records of db that
+ * expire judges expired, walking from the key start (start_len bytes)
+ * on; *removed counts them, *done says none is left.
+ */
+static enum status
+expire_batch(struct store *store, DB *db, const unsigned char *start,
+    size_t start_len, expiry_fn *expire, uint32_t env_id, uint64_t cutoff,
+    uint64_t *removed, bool *done)
+{
+	unsigned char key_buf[EVENT_TIME_KEY_MAX], value[AUDIT_VALUE_MAX];
 	DB_TXN *txn = NULL;
 	DBC *cursor = NULL;
 	DBT key, data;
+	size_t n = 0;
+	bool kept = false;
 	enum status status;
 
 	*done = false;
 	if ((status = translate(store, store->env->txn_begin(store->env, NULL,
 	    &txn, 0), "begin a transaction")) != STATUS_OK)
 		return status;
-	if ((status = translate(store, store->event_times->cursor(
-	    store->event_times, txn, &cursor, 0), "open a cursor")) != STATUS_OK)
+	if ((status = translate(store, db->cursor(db, txn, &cursor, 0),
+	    "open a cursor")) != STATUS_OK)
 		goto done;
-	key = dbt(key_buf, record_event_time_key(key_buf, env_id, 0, "", 0),
-	    sizeof(key_buf));
-	memset(&data, 0, sizeof(data));
-	data.flags = DB_DBT_USERMEM | DB_DBT_PARTIAL;	/* the key is enough */
+	memcpy(key_buf, start, start_len);
+	key = dbt(key_buf, start_len, sizeof(key_buf));
+	data = dbt(value, 0, sizeof(value));
 	for (status = translate(store, cursor->get(cursor, &key, &data,
-	    DB_SET_RANGE | DB_RMW), "read event-times.db");
-	    status == STATUS_OK && n < EXPIRE_BATCH;
-	    status = translate(store, cursor->get(cursor, &key, &data,
-	    DB_NEXT | DB_RMW), "read event-times.db")) {
-		if (!record_event_time_key_decode(key_buf, key.size,
-		    &key_env_id, &received, &event_id, &event_id_len)) {
-			status = malformed("event-times.db");
-			break;
-		}
-		if (key_env_id != env_id || received >= cutoff)
-			break;
-		event_key_len = record_event_key(event_key, env_id, event_id,
-		    event_id_len);
-		status = get_value(store, store->events, txn, event_key,
-		    event_key_len, value, sizeof(value), &size, DB_RMW);
-		if (status == STATUS_OK) {
-			if (!record_event_decode(value, size, &event)) {
-				status = malformed("events.db");
-				break;
-			}
-			if (event.received_ms == received &&
-			    (status = translate(store, store->events->del(
-			    store->events, txn, &(DBT){ .data = event_key,
-			    .size = (u_int32_t)event_key_len }, 0),
-			    "expire events.db")) != STATUS_OK)
-				break;
-		} else if (status != STATUS_NOT_FOUND)
+	    DB_SET_RANGE | DB_RMW), "expire"); status == STATUS_OK &&
+	    n < EXPIRE_BATCH; status = translate(store, cursor->get(cursor,
+	    &key, &data, DB_NEXT | DB_RMW), "expire")) {
+		if ((status = expire(store, txn, env_id, &key, &data, cutoff,
+		    &kept)) != STATUS_OK || kept)
 			break;
 		if ((status = translate(store, cursor->del(cursor, 0),
-		    "expire event-times.db")) != STATUS_OK)
+		    "expire")) != STATUS_OK)
 			break;
 		n++;
 	}
-	if (status == STATUS_NOT_FOUND || (status == STATUS_OK &&
-	    n < EXPIRE_BATCH))
+	/* past the last record, or at the first one kept */
+	if (status == STATUS_NOT_FOUND || (status == STATUS_OK && kept)) {
 		*done = true;
-	if (status == STATUS_NOT_FOUND)
 		status = STATUS_OK;
+	}
 done:
 	status = close_cursor(store, cursor, status);
 	if (status == STATUS_OK)
@@ -345,87 +385,21 @@ done:
 }
 
 /*
- * Removes, in one transaction, at most EXPIRE_BATCH audit entries of
- * environment env_id received before cutoff, oldest first; *done says
- * none is left.
+ * Removes the records of db that expire judges expired in environment
+ * env_id, batch after batch, from the environment's first key (start,
+ * start_len bytes) on.
  */
 static enum status
-expire_audit(struct store *store, uint32_t env_id, uint64_t cutoff,
-    uint64_t *removed, bool *done)
-{
-	unsigned char key_buf[VERSIONED_KEY_SIZE], value[AUDIT_VALUE_MAX];
-	struct audit_entry *entry;
-	uint64_t id;
-	uint32_t key_env_id;
-	size_t n = 0;
-	DB_TXN *txn = NULL;
-	DBC *cursor = NULL;
-	DBT key, data;
-	enum status status;
-
-	*done = false;
-	if ((entry = malloc(sizeof(*entry))) == NULL)
-		return translate(store, ENOMEM, "expire audit.db");
-	if ((status = translate(store, store->env->txn_begin(store->env, NULL,
-	    &txn, 0), "begin a transaction")) != STATUS_OK)
-		goto done;
-	if ((status = translate(store, store->audit->cursor(store->audit, txn,
-	    &cursor, 0), "open a cursor")) != STATUS_OK)
-		goto done;
-	record_versioned_key(key_buf, env_id, 0);
-	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
-	data = dbt(value, 0, sizeof(value));
-	for (status = translate(store, cursor->get(cursor, &key, &data,
-	    DB_SET_RANGE | DB_RMW), "read audit.db");
-	    status == STATUS_OK && n < EXPIRE_BATCH;
-	    status = translate(store, cursor->get(cursor, &key, &data,
-	    DB_NEXT | DB_RMW), "read audit.db")) {
-		if (!record_versioned_key_decode(key_buf, key.size, &key_env_id,
-		    &id) || key_env_id != env_id)
-			break;
-		if (!record_audit_decode(value, data.size, id, entry)) {
-			status = malformed("audit.db");
-			break;
-		}
-		/* ids follow the clock, so the first one kept ends the walk */
-		if (entry->received_ms >= cutoff)
-			break;
-		if ((status = translate(store, cursor->del(cursor, 0),
-		    "expire audit.db")) != STATUS_OK)
-			break;
-		n++;
-	}
-	if (status == STATUS_NOT_FOUND || (status == STATUS_OK &&
-	    n < EXPIRE_BATCH))
-		*done = true;
-	if (status == STATUS_NOT_FOUND)
-		status = STATUS_OK;
-done:
-	status = close_cursor(store, cursor, status);
-	if (txn != NULL && status == STATUS_OK)
-		status = commit_early(store, txn);
-	else if (txn != NULL)
-		txn->abort(txn);
-	if (status == STATUS_OK)
-		*removed += n;
-	free(entry);
-	return status;
-}
-
-/* What expires in one environment, batch after batch. */
-typedef enum status expire_fn(struct store *, uint32_t, uint64_t, uint64_t *,
-    bool *);
-
-/* Runs expire over env_id until nothing is left before cutoff. */
-static enum status
-expire_all(struct store *store, expire_fn *expire, uint32_t env_id,
-    uint64_t cutoff, uint64_t *removed)
+expire_all(struct store *store, DB *db, const unsigned char *start,
+    size_t start_len, expiry_fn *expire, uint32_t env_id, uint64_t cutoff,
+    uint64_t *removed)
 {
 	enum status status;
 	bool done = false;
 
 	for (int deadlocks = 0; !done;) {
-		status = expire(store, env_id, cutoff, removed, &done);
+		status = expire_batch(store, db, start, start_len, expire,
+		    env_id, cutoff, removed, &done);
 		/* a deploy won the lock: try the batch again, a few times */
 		if (status == STATUS_DEADLOCK && ++deadlocks < 16)
 			continue;
@@ -458,6 +432,7 @@ enum status
 store_expire(struct store *store, uint64_t *removed)
 {
 	struct environment_summary *list = NULL;
+	unsigned char start[EVENT_TIME_KEY_MAX];
 	struct id_read r;
 	uint64_t now = now_ms(), count = 0;
 	size_t n = 0;
@@ -471,10 +446,14 @@ store_expire(struct store *store, uint64_t *removed)
 		    "expire")) != STATUS_OK)
 			break;
 		if (now > store->event_retention_ms)
-			status = expire_all(store, expire_events, r.id,
-			    now - store->event_retention_ms, &count);
+			status = expire_all(store, store->event_times, start,
+			    record_event_time_key(start, r.id, 0, "", 0),
+			    expire_event, r.id, now - store->event_retention_ms,
+			    &count);
+		record_versioned_key(start, r.id, 0);
 		if (status == STATUS_OK && now > store->audit_retention_ms)
-			status = expire_all(store, expire_audit, r.id,
+			status = expire_all(store, store->audit, start,
+			    VERSIONED_KEY_SIZE, expire_entry, r.id,
 			    now - store->audit_retention_ms, &count);
 	}
 	if (status == STATUS_OK && count > 0)
