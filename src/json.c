@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "json.h"
+#include "validate.h"
 
-#define UINT_DIGITS_MAX	20	/* digits of the largest uint64_t */
 #define INSTANT_MAX	96	/* room for any struct tm, though 25 bytes are used */
 
 /* Serialises root (consuming the caller's reference) into a malloc'd copy. */
@@ -107,22 +107,6 @@ put_escaped(char *p, const char *name, size_t len)
 			*p++ = (char)c;
 	}
 	return p;
-}
-
-/* Writes v in decimal into out (no NUL); returns the number of digits. */
-static size_t
-format_uint(uint64_t v, char out[UINT_DIGITS_MAX])
-{
-	char reversed[UINT_DIGITS_MAX];
-	size_t n = 0;
-
-	do {
-		reversed[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++)
-		out[i] = reversed[n - 1 - i];
-	return n;
 }
 
 /*
