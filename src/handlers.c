@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "badge.h"
+#include "digest.h"
 #include "handlers.h"
 #include "json.h"
 #include "json_parse.h"
@@ -102,6 +103,33 @@ tag_version(struct response *response, const struct request *request,
 	response_cacheable(response, request, tag, cache_control);
 }
 
+/*
+ * Writes into text the digest of system_version of environment (0: the
+ * empty list of the default environment before its first deploy): the
+ * copy this process keeps, or else that of list, which holds the
+ * version's services, or with read its services read into it first
+ * (list is then empty). Keeps what it computed: a version never changes.
+ */
+static enum status
+version_digest(struct app *app, const char *environment,
+    uint64_t system_version, struct service_list *list, bool read,
+    char text[DIGEST_TEXT_SIZE])
+{
+	enum status status = STATUS_OK;
+
+	if (digest_cache_get(app->digests, environment, system_version, text))
+		return STATUS_OK;
+	if (read && system_version != 0)
+		status = store_services(app->store, environment,
+		    system_version, list);
+	if (status != STATUS_OK)
+		return status;
+	if (!digest_services(list, text))
+		return STATUS_UNAVAILABLE;	/* memory ran out */
+	digest_cache_put(app->digests, environment, system_version, text);
+	return STATUS_OK;
+}
+
 void
 handle_deploy(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
@@ -152,64 +180,92 @@ handle_health(struct app *app, const struct request *request,
 }
 
 /*
- * Renders what is answered about where an environment stands: a malloc'd
- * body of *len bytes, or NULL when memory ran out.
+ * Renders what is answered about where an environment stands, with the
+ * digest of its current version: a malloc'd body of *len bytes, or NULL
+ * when memory ran out.
  */
 typedef char *current_render_fn(const char *environment,
-    const struct environment_state *state, size_t *len);
+    const struct environment_state *state, const char *digest, size_t *len);
+
+/* One way of answering where an environment stands. */
+struct current_form {
+	current_render_fn	*render;
+	const char		*content_type;
+	bool			 digest;	/* false: render is given "" */
+};
 
 /* The badge of an environment's current version (current_render_fn). */
 static char *
 render_badge(const char *environment, const struct environment_state *state,
-    size_t *len)
+    const char *digest, size_t *len)
 {
+	(void)digest;
 	return badge_render(environment, state->system_version, len);
 }
 
+static const struct current_form status_form = {
+	.render = json_render_status,
+	.content_type = "application/json",
+	.digest = true,
+};
+static const struct current_form badge_form = {
+	.render = render_badge,
+	.content_type = "image/svg+xml",
+	.digest = false,
+};
+
 /*
  * Answers where the query's environment stands (the default one, before
- * its first deploy, at system version 0), rendered by render as
- * content_type, with the validators of a status page's answer.
+ * its first deploy, at system version 0), in form, with the validators
+ * of a status page's answer. Its digest is read from this process's
+ * cache, so that a status page polling costs no list once it is kept.
  */
 static void
 respond_current(struct app *app, const struct request *request,
     const struct query *query, struct response *response,
-    current_render_fn *render, const char *content_type)
+    const struct current_form *form)
 {
 	struct environment_state state = { 0, 0 };
+	struct service_list list;
+	char digest[DIGEST_TEXT_SIZE] = "";
 	enum status status;
 	size_t len = 0;
 	char *body;
 
+	service_list_init(&list);
 	status = default_exists(store_current(app->store, query->environment,
 	    &state), query->environment);
+	if (status == STATUS_OK && form->digest)
+		status = version_digest(app, query->environment,
+		    state.system_version, &list, true, digest);
 	if (status != STATUS_OK) {
 		respond_status(response, status, query->environment, 0);
-		return;
+		goto done;
 	}
-	if ((body = render(query->environment, &state, &len)) == NULL) {
+	if ((body = form->render(query->environment, &state, digest,
+	    &len)) == NULL) {
 		respond_rendered(response, NULL, 0);
-		return;
+		goto done;
 	}
-	response_body(response, 200, content_type, body, len);
+	response_body(response, 200, form->content_type, body, len);
 	tag_version(response, request, state.system_version,
 	    query->environment, CACHE_STATUS);
+done:
+	service_list_free(&list);
 }
 
 void
 handle_status(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
-	respond_current(app, request, query, response, json_render_status,
-	    "application/json");
+	respond_current(app, request, query, response, &status_form);
 }
 
 void
 handle_badge(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
-	respond_current(app, request, query, response, render_badge,
-	    "image/svg+xml");
+	respond_current(app, request, query, response, &badge_form);
 }
 
 void
@@ -300,6 +356,7 @@ handle_version(struct app *app, const struct request *request,
 {
 	struct change_record record = { 0 };
 	struct service_list list;
+	char digest[DIGEST_TEXT_SIZE];
 	enum status status;
 	size_t len = 0;
 	char *body;
@@ -310,12 +367,15 @@ handle_version(struct app *app, const struct request *request,
 	if (status == STATUS_OK)
 		status = store_services(app->store, query->environment,
 		    query->system_version, &list);
+	if (status == STATUS_OK)
+		status = version_digest(app, query->environment,
+		    query->system_version, &list, false, digest);
 	if (status != STATUS_OK) {
 		respond_status(response, status, query->environment,
 		    query->system_version);
 		goto done;
 	}
-	body = json_render_version(&record, &list, &len);
+	body = json_render_version(&record, &list, digest, &len);
 	respond_rendered(response, body, len);
 	/* a system version never changes */
 	tag_version(response, request, query->system_version,

@@ -7,6 +7,7 @@
 #define RELEASEMGR_HANDLERS_H
 
 #include "auth.h"
+#include "digest_cache.h"
 #include "http.h"
 #include "query.h"
 #include "store.h"
@@ -15,6 +16,7 @@
 struct app {
 	struct store		*store;
 	const struct auth	*auth;
+	struct digest_cache	*digests;	/* NULL: every digest computed */
 };
 
 /*
@@ -29,13 +31,13 @@ typedef void	handler_fn(struct app *, const struct request *,
 handler_fn	handle_deploy;
 /* GET /services: the services of a system version, sorted by name. */
 handler_fn	handle_services;
-/* GET /status: an environment's current system version and its time. */
+/* GET /status: an environment's current system version, its time and digest. */
 handler_fn	handle_status;
 /* GET /healthz: the worker answers; no storage work (a liveness probe). */
 handler_fn	handle_health;
 /* GET /systemversions: an environment's system versions, newest first, paged. */
 handler_fn	handle_history;
-/* GET /systemversions/N: one system version, its change and its services. */
+/* GET /systemversions/N: one system version: change, digest, services. */
 handler_fn	handle_version;
 /* GET /diff: the services whose version differs between two system versions. */
 handler_fn	handle_diff;

@@ -167,7 +167,7 @@ format_instant(uint64_t ms, char buf[INSTANT_MAX])
 
 char *
 json_render_status(const char *environment,
-    const struct environment_state *state, size_t *len)
+    const struct environment_state *state, const char *digest, size_t *len)
 {
 	struct json_object *object = json_object_new_object();
 	char instant[INSTANT_MAX];
@@ -178,7 +178,8 @@ json_render_status(const char *environment,
 	    json_object_new_uint64(state->system_version)) ||
 	    (state->system_version == 0 ?
 	    json_object_object_add(object, "updatedAt", NULL) != 0 :
-	    !add(object, "updatedAt", json_object_new_string(instant)))) {
+	    !add(object, "updatedAt", json_object_new_string(instant))) ||
+	    !add(object, "digest", json_object_new_string(digest))) {
 		json_object_put(object);
 		return NULL;
 	}
@@ -306,11 +307,12 @@ service_item(const void *ctx, size_t i)
 
 char *
 json_render_version(const struct change_record *record,
-    const struct service_list *services, size_t *len)
+    const struct service_list *services, const char *digest, size_t *len)
 {
 	struct json_object *object = version_object(record);
 
-	if (!add(object, "services", build_array(services->count, service_item,
+	if (!add(object, "digest", json_object_new_string(digest)) ||
+	    !add(object, "services", build_array(services->count, service_item,
 	    services))) {
 		json_object_put(object);
 		return NULL;

@@ -13,10 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest_cache.h"
 #include "router.h"
 #include "tests.h"
 
 #define CACHE_FOREVER	"public, max-age=31536000, immutable"
+/* The SHA-256 of nothing, and of the seed's version 3 (test_digest.c). */
+#define DIGEST_EMPTY	"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c" \
+			"a495991b7852b855"
+#define DIGEST_SEED_3	"sha256:e51089b9df757f14ad794ccb59fc8bda5bdf1d26ea036164" \
+			"ceb6a9dd893e6354"
+/* GET /status of the default environment before its first deploy. */
+#define STATUS_EMPTY	"{\"environment\":\"default\",\"systemVersion\":0," \
+			"\"updatedAt\":null,\"digest\":\"" DIGEST_EMPTY "\"}"
 
 /* The store and app of the running test. */
 static struct {
@@ -33,6 +42,7 @@ router_setup(void)
 	fx.store = test_store_create(fx.dir, sizeof(fx.dir));
 	fx.app.store = fx.store;
 	fx.app.auth = &fx.auth;
+	fx.app.digests = digest_cache_new();
 }
 
 static void
@@ -40,6 +50,8 @@ router_teardown(void)
 {
 	test_store_destroy(fx.store, fx.dir);
 	fx.store = NULL;
+	digest_cache_free(fx.app.digests);
+	fx.app.digests = NULL;
 }
 
 /*
@@ -203,9 +215,8 @@ static const struct route_case {
 
 	/* other routes' parameters, ignored */
 	{ .label = "/status?limit=0", .method = HTTP_GET, .path = "/status",
-	    .query = "limit=0", .status = 200,
-	    .body = "{\"environment\":\"default\",\"systemVersion\":0,"
-	    "\"updatedAt\":null}", .content_type = "application/json" },
+	    .query = "limit=0", .status = 200, .body = STATUS_EMPTY,
+	    .content_type = "application/json" },
 	{ .label = "/badge.svg?at=nope", .method = HTTP_GET,
 	    .path = "/badge.svg", .query = "at=nope", .status = 200,
 	    .content_type = "image/svg+xml" },
@@ -224,8 +235,7 @@ static const struct route_case {
 	    .body = "[]", .content_type = "application/json" },
 	{ .label = "HEAD /status?from=0", .method = HTTP_HEAD,
 	    .path = "/status", .query = "from=0", .status = 200,
-	    .body = "{\"environment\":\"default\",\"systemVersion\":0,"
-	    "\"updatedAt\":null}", .content_type = "application/json" },
+	    .body = STATUS_EMPTY, .content_type = "application/json" },
 };
 
 /* Checks a problem answer: content type, type and the named input. */
@@ -360,7 +370,7 @@ static void
 expect_version_3(void)
 {
 	static const struct json_member where[] = {
-		JUINT("systemVersion", 3),
+		JUINT("systemVersion", 3), JSTR("digest", DIGEST_SEED_3),
 	};
 	static const struct json_member change[] = {
 		JSTR("name", "Service A"), JUINT("previousVersion", 1),
@@ -377,7 +387,7 @@ expect_version_3(void)
 	    response.etag);
 	root = json_parse_exact(response.body, response.body_len);
 	if (CHECK(root != NULL, "/systemversions/3: not JSON")) {
-		json_expect_members("/systemversions/3", root, where, 1, 3);
+		json_expect_members("/systemversions/3", root, where, 2, 3);
 		expect_instant("/systemversions/3", root, "createdAt");
 		if (CHECK(json_object_object_get_ex(root, "change", &member),
 		    "/systemversions/3: no change"))
@@ -400,6 +410,7 @@ expect_status_3(void)
 {
 	static const struct json_member want[] = {
 		JSTR("environment", "default"), JUINT("systemVersion", 3),
+		JSTR("digest", DIGEST_SEED_3),
 	};
 	struct json_object *root;
 	struct response response;
@@ -411,7 +422,7 @@ expect_status_3(void)
 	    "/status: status %d, ETag %s", response.status, response.etag);
 	root = json_parse_exact(response.body, response.body_len);
 	if (CHECK(root != NULL, "/status: not JSON")) {
-		json_expect_members("/status", root, want, 2, 1);
+		json_expect_members("/status", root, want, 3, 1);
 		expect_instant("/status", root, "updatedAt");
 	}
 	json_object_put(root);
@@ -490,7 +501,6 @@ test_seed_through_router(void)
 	    NULL, NULL);
 	expect_answer(HTTP_GET, "/diff", "from=3&to=4", NULL, NULL, 404, NULL,
 	    NULL, NULL);
-
 	expect_version_3();
 	expect_answer(HTTP_GET, "/systemversions/4", "", NULL, NULL, 404,
 	    NULL, "", NULL);
