@@ -104,6 +104,22 @@ tag_version(struct response *response, const struct request *request,
 }
 
 /*
+ * Reads into list the services of system_version of environment, or with
+ * 0 its current ones (none for the default environment before its first
+ * deploy).
+ */
+static enum status
+read_services(struct app *app, const char *environment,
+    uint64_t system_version, struct service_list *list)
+{
+	enum status status = store_services(app->store, environment,
+	    system_version, list);
+
+	return system_version == 0 ? default_exists(status, environment) :
+	    status;
+}
+
+/*
  * Writes into text the digest of system_version of environment (0: the
  * empty list of the default environment before its first deploy): the
  * copy this process keeps, or else that of list, which holds the
@@ -280,9 +296,7 @@ handle_services(struct app *app, const struct request *request,
 	char *body;
 
 	service_list_init(&list);
-	status = store_services(app->store, query->environment, asked, &list);
-	if (!explicit)
-		status = default_exists(status, query->environment);
+	status = read_services(app, query->environment, asked, &list);
 	if (status != STATUS_OK) {
 		respond_status(response, status, query->environment, asked);
 		goto done;
@@ -406,18 +420,18 @@ handle_environments(struct app *app, const struct request *request,
 }
 
 /*
- * Reads the snapshot of one end of a diff; on failure answers the problem
- * (naming the version that does not exist) and returns false.
+ * Reads the snapshot of one end of a diff: system version of environment,
+ * or with 0 its current one. On failure answers the problem (naming the
+ * version that does not exist) and returns false.
  */
 static bool
-read_diff_end(struct app *app, const struct query *query, uint64_t version,
+read_diff_end(struct app *app, const char *environment, uint64_t version,
     struct service_list *list, struct response *response)
 {
-	enum status status = store_services(app->store, query->environment,
-	    version, list);
+	enum status status = read_services(app, environment, version, list);
 
 	if (status != STATUS_OK)
-		respond_status(response, status, query->environment, version);
+		respond_status(response, status, environment, version);
 	return status == STATUS_OK;
 }
 
@@ -425,6 +439,14 @@ void
 handle_diff(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
+	const char *from_environment = query_given(query,
+	    QUERY_FROM_ENVIRONMENT) ? query->from_environment :
+	    query->environment;
+	const char *to_environment = query_given(query, QUERY_TO_ENVIRONMENT) ?
+	    query->to_environment : query->environment;
+	uint64_t from_version = query_given(query, QUERY_FROM) ?
+	    query->from : 0;
+	uint64_t to_version = query_given(query, QUERY_TO) ? query->to : 0;
 	struct service_list from, to;
 	struct service_difference *diff = NULL;
 	size_t count = 0, len = 0;
@@ -433,18 +455,20 @@ handle_diff(struct app *app, const struct request *request,
 	(void)request;
 	service_list_init(&from);
 	service_list_init(&to);
-	if (!read_diff_end(app, query, query->from, &from, response) ||
-	    !read_diff_end(app, query, query->to, &to, response))
+	if (!read_diff_end(app, from_environment, from_version, &from,
+	    response) ||
+	    !read_diff_end(app, to_environment, to_version, &to, response))
 		goto done;
 	if (!service_list_diff(&from, &to, &diff, &count)) {
-		respond_status(response, STATUS_SYSTEM, query->environment, 0);
+		respond_status(response, STATUS_SYSTEM, from_environment, 0);
 		goto done;
 	}
 	body = json_render_diff(&from, &to, diff, count, &len);
 	respond_rendered(response, body, len);
-	/* two versions that never change */
+	/* two given versions never change; a current one does */
 	if (response->status == 200)
-		response->cache_control = CACHE_FOREVER;
+		response->cache_control = from_version != 0 &&
+		    to_version != 0 ? CACHE_FOREVER : CACHE_REVALIDATE;
 done:
 	free(diff);
 	service_list_free(&from);

@@ -39,7 +39,12 @@ handler_fn	handle_health;
 handler_fn	handle_history;
 /* GET /systemversions/N: one system version: change, digest, services. */
 handler_fn	handle_version;
-/* GET /diff: the services whose version differs between two system versions. */
+/*
+ * GET /diff: the services whose version differs between two system
+ * versions, of one environment or two: each end is fromEnvironment's
+ * (toEnvironment's) or else environment's, at from (to) or else at its
+ * current version.
+ */
 handler_fn	handle_diff;
 /* GET /badge.svg: an SVG badge of an environment's current version. */
 handler_fn	handle_badge;

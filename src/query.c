@@ -130,6 +130,10 @@ static const struct query_field query_fields[QUERY_PARAM_COUNT] = {
 	    SYSTEM_VERSION_MAX },
 	[QUERY_TO] = { "to", take_decimal, offsetof(struct query, to),
 	    SYSTEM_VERSION_MAX },
+	[QUERY_FROM_ENVIRONMENT] = { "fromEnvironment", take_environment,
+	    offsetof(struct query, from_environment), 0 },
+	[QUERY_TO_ENVIRONMENT] = { "toEnvironment", take_environment,
+	    offsetof(struct query, to_environment), 0 },
 };
 
 const char *

@@ -23,6 +23,8 @@ enum query_param {
 	QUERY_AT,		/* at: an RFC 3339 instant */
 	QUERY_FROM,		/* from: a system version */
 	QUERY_TO,		/* to: a system version */
+	QUERY_FROM_ENVIRONMENT,	/* fromEnvironment: an environment's name */
+	QUERY_TO_ENVIRONMENT,	/* toEnvironment: an environment's name */
 	QUERY_PARAM_COUNT
 };
 
@@ -39,6 +41,9 @@ struct query {
 	uint64_t	at_ms;			/* an instant, ms since the epoch */
 	uint64_t	from;			/* 1 .. SYSTEM_VERSION_MAX */
 	uint64_t	to;			/* 1 .. SYSTEM_VERSION_MAX */
+	/* the environments of the ends of a diff, when given */
+	char		from_environment[ENVIRONMENT_MAX + 1];
+	char		to_environment[ENVIRONMENT_MAX + 1];
 };
 
 /* True when the parameter was given (its value is then valid). */

@@ -49,7 +49,8 @@ static const struct route_entry {
 	[ROUTE_ENVIRONMENTS] = { "/environments", READ_METHODS, "GET, HEAD",
 	    0, 0, 0, handle_environments },
 	[ROUTE_DIFF] = { "/diff", READ_METHODS, "GET, HEAD", 0,
-	    P(FROM) | P(TO) | P(ENVIRONMENT), P(FROM) | P(TO), handle_diff },
+	    P(FROM) | P(TO) | P(ENVIRONMENT) | P(FROM_ENVIRONMENT) |
+	    P(TO_ENVIRONMENT), 0, handle_diff },
 	[ROUTE_BADGE] = { "/badge.svg", READ_METHODS, "GET, HEAD", 0,
 	    P(ENVIRONMENT), 0, handle_badge },
 };

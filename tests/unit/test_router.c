@@ -5,7 +5,7 @@
  * requests checks what the router refuses (unknown paths, wrong methods,
  * each route's own parameters) and what it ignores (other routes'
  * parameters); then the seed example is deployed through the router and
- * read back, body by body.
+ * read back, body by body, and two environments are compared.
  */
 #include <json-c/json.h>
 #include <stdint.h>
@@ -19,10 +19,10 @@
 
 #define CACHE_FOREVER	"public, max-age=31536000, immutable"
 /* The SHA-256 of nothing, and of the seed's version 3 (test_digest.c). */
-#define DIGEST_EMPTY	"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934c" \
-			"a495991b7852b855"
-#define DIGEST_SEED_3	"sha256:e51089b9df757f14ad794ccb59fc8bda5bdf1d26ea036164" \
-			"ceb6a9dd893e6354"
+#define DIGEST_EMPTY	"sha256:e3b0c44298fc1c149afbf4c8996fb924" \
+			"27ae41e4649b934ca495991b7852b855"
+#define DIGEST_SEED_3	"sha256:e51089b9df757f14ad794ccb59fc8bda" \
+			"5bdf1d26ea036164ceb6a9dd893e6354"
 /* GET /status of the default environment before its first deploy. */
 #define STATUS_EMPTY	"{\"environment\":\"default\",\"systemVersion\":0," \
 			"\"updatedAt\":null,\"digest\":\"" DIGEST_EMPTY "\"}"
@@ -188,22 +188,42 @@ static const struct route_case {
 	    .query = "environment=a%20b", .status = 400,
 	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
 	    .ext_value = "environment" },
-	{ .label = "/diff without from or to", .method = HTTP_GET,
-	    .path = "/diff", .status = 400,
-	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
-	    .ext_value = "from" },
-	{ .label = "/diff without from", .method = HTTP_GET, .path = "/diff",
-	    .query = "to=2", .status = 400,
-	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
-	    .ext_value = "from" },
-	{ .label = "/diff without to", .method = HTTP_GET, .path = "/diff",
-	    .query = "from=1", .status = 400,
-	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
-	    .ext_value = "to" },
 	{ .label = "/diff with to=0", .method = HTTP_GET, .path = "/diff",
 	    .query = "from=1&to=0", .status = 400,
 	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
 	    .ext_value = "to" },
+	{ .label = "/diff with fromEnvironment=a%20b", .method = HTTP_GET,
+	    .path = "/diff", .query = "fromEnvironment=a%20b", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "fromEnvironment" },
+	{ .label = "/diff with an empty toEnvironment", .method = HTTP_GET,
+	    .path = "/diff", .query = "toEnvironment=", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "toEnvironment" },
+	{ .label = "/diff with toEnvironment twice", .method = HTTP_GET,
+	    .path = "/diff", .query = "toEnvironment=a&toEnvironment=a",
+	    .status = 400, .type = "/problems/invalid-parameter",
+	    .ext_key = "parameter", .ext_value = "toEnvironment" },
+	{ .label = "/diff with fromEnvironment of 65 characters",
+	    .method = HTTP_GET, .path = "/diff", .query = "fromEnvironment="
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    .status = 400, .type = "/problems/invalid-parameter",
+	    .ext_key = "parameter", .ext_value = "fromEnvironment" },
+
+	/* /diff on an empty store: default is there, empty; nothing else */
+	{ .label = "/diff with nothing: default now against itself",
+	    .method = HTTP_GET, .path = "/diff", .status = 200, .body = "[]",
+	    .content_type = "application/json" },
+	{ .label = "/diff from=1 of default", .method = HTTP_GET,
+	    .path = "/diff", .query = "from=1", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "/diff toEnvironment=prod", .method = HTTP_GET,
+	    .path = "/diff", .query = "toEnvironment=prod", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "/diff environment=prod&fromEnvironment=default",
+	    .method = HTTP_GET, .path = "/diff",
+	    .query = "environment=prod&fromEnvironment=default", .status = 404,
+	    .type = "/problems/not-found" },
 	{ .label = "environment=a%20b on /status", .method = HTTP_GET,
 	    .path = "/status", .query = "environment=a%20b", .status = 400,
 	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
@@ -501,15 +521,110 @@ test_seed_through_router(void)
 	    NULL, NULL);
 	expect_answer(HTTP_GET, "/diff", "from=3&to=4", NULL, NULL, 404, NULL,
 	    NULL, NULL);
+	/* a left-out end is the current version, which the next deploy moves */
+	expect_answer(HTTP_GET, "/diff", "from=1", NULL, NULL, 200,
+	    "[{\"name\":\"Service A\",\"from\":1,\"to\":2},"
+	    "{\"name\":\"Service B\",\"from\":null,\"to\":1}]", "",
+	    "no-cache");
+	expect_answer(HTTP_GET, "/diff", "to=2", NULL, NULL, 200,
+	    "[{\"name\":\"Service A\",\"from\":2,\"to\":1}]", "",
+	    "no-cache");
+
 	expect_version_3();
 	expect_answer(HTTP_GET, "/systemversions/4", "", NULL, NULL, 404,
 	    NULL, "", NULL);
 	expect_status_3();
 }
 
+/*
+ * Copies into text (DIGEST_TEXT_SIZE bytes) the digest GET path?query
+ * answers; "" when there is none.
+ */
+static void
+digest_answered(const char *path, const char *query, char *text)
+{
+	struct json_object *root, *member;
+	struct response response;
+
+	text[0] = '\0';
+	dispatch(HTTP_GET, path, query, NULL, NULL, &response);
+	root = json_parse_exact(response.body, response.body_len);
+	if (CHECK(root != NULL && json_object_object_get_ex(root, "digest",
+	    &member) && json_object_get_string_len(member) ==
+	    DIGEST_TEXT_SIZE - 1, "%s?%s: no digest: %.*s", path, query,
+	    (int)response.body_len, response.body != NULL ? response.body : ""))
+		memcpy(text, json_object_get_string(member), DIGEST_TEXT_SIZE);
+	json_object_put(root);
+	response_free(&response);
+}
+
+/*
+ * Drift between two environments: default gets A 1, B 1, A 2; prod gets
+ * B 1, A 2, C 1. Each end of /diff is its own environment's, at a given
+ * version or its current one; the same contents have the same digest,
+ * whatever history made them.
+ */
+static void
+test_drift_through_router(void)
+{
+	static const struct {
+		const char	*body;
+		const char	*answer;
+	} deploys[] = {
+		{ "{\"name\": \"Service A\", \"version\": 1}", "1" },
+		{ "{\"name\": \"Service B\", \"version\": 1}", "2" },
+		{ "{\"name\": \"Service A\", \"version\": 2}", "3" },
+		{ "{\"name\": \"Service B\", \"version\": 1, "
+		    "\"environment\": \"prod\"}", "1" },
+		{ "{\"name\": \"Service A\", \"version\": 2, "
+		    "\"environment\": \"prod\"}", "2" },
+		{ "{\"name\": \"Service C\", \"version\": 1, "
+		    "\"environment\": \"prod\"}", "3" },
+	};
+	char left[DIGEST_TEXT_SIZE], right[DIGEST_TEXT_SIZE];
+
+	REQUIRE_STORE(fx.store);
+	/* before any deploy, default's digest is that of nothing */
+	digest_answered("/status", "", left);
+	CHECK(strcmp(left, DIGEST_EMPTY) == 0, "default at 0: %s", left);
+	for (size_t i = 0; i < sizeof(deploys) / sizeof(deploys[0]); i++)
+		expect_answer(HTTP_POST, "/deploy", "", deploys[i].body, NULL,
+		    200, deploys[i].answer, "", NULL);
+
+	expect_answer(HTTP_GET, "/diff", "fromEnvironment=default&"
+	    "toEnvironment=prod", NULL, NULL, 200, "[{\"name\":\"Service C\","
+	    "\"from\":null,\"to\":1}]", "", "no-cache");
+	expect_answer(HTTP_GET, "/diff", "fromEnvironment=prod&from=2&to=3",
+	    NULL, NULL, 200, "[]", "", CACHE_FOREVER);
+	expect_answer(HTTP_GET, "/diff", "environment=prod&"
+	    "fromEnvironment=default&from=1", NULL, NULL, 200,
+	    "[{\"name\":\"Service A\",\"from\":1,\"to\":2},"
+	    "{\"name\":\"Service B\",\"from\":null,\"to\":1},"
+	    "{\"name\":\"Service C\",\"from\":null,\"to\":1}]", "",
+	    "no-cache");
+	expect_answer(HTTP_GET, "/diff", "toEnvironment=prod&to=1", NULL, NULL,
+	    200, "[{\"name\":\"Service A\",\"from\":2,\"to\":null}]", "",
+	    "no-cache");
+	expect_answer(HTTP_GET, "/diff", "toEnvironment=prod&to=4", NULL, NULL,
+	    404, NULL, "", NULL);
+	expect_answer(HTTP_GET, "/diff", "fromEnvironment=staging", NULL, NULL,
+	    404, NULL, "", NULL);
+
+	/* default's 3 and prod's 2 hold A 2 and B 1, reached differently */
+	digest_answered("/systemversions/3", "", left);
+	digest_answered("/systemversions/2", "environment=prod", right);
+	CHECK(strcmp(left, DIGEST_SEED_3) == 0 && strcmp(right, left) == 0,
+	    "default 3: %s; prod 2: %s", left, right);
+	digest_answered("/status", "environment=prod", left);
+	digest_answered("/systemversions/3", "environment=prod", right);
+	CHECK(strcmp(left, right) == 0 && strcmp(left, DIGEST_SEED_3) != 0,
+	    "prod now: %s; prod 3: %s", left, right);
+}
+
 static const CU_TestInfo router_tests[] = {
 	{ "router_dispatch table", test_route_table },
 	{ "the seed example through the router", test_seed_through_router },
+	{ "drift between two environments", test_drift_through_router },
 	CU_TEST_INFO_NULL,
 };
 
