@@ -119,9 +119,12 @@ class HistoryTest(E2ETestCase):
                 self.assertEqual(resp.status, 200, resp.describe())
                 doc = resp.json()
                 services = doc.pop('services')
+                digest = doc.pop('digest')
                 self.assertVersionItem(doc, n)
-                listed = SERVER.services(n, self.env).json()
-                self.assertEqual(services, listed)
+                listed = SERVER.services(n, self.env)
+                self.assertEqual(services, listed.json())
+                self.assertEqual(digest, harness.content_digest(
+                    harness.services_pairs(listed)))
                 self.assertEqual(resp.headers.get('cache-control'),
                                  'public, max-age=31536000, immutable')
                 self.assertTrue(resp.headers.get('etag'))
