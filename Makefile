@@ -28,7 +28,7 @@ SOAK_SECONDS	?= 600
 CRASH_ROUNDS	?= 20
 
 CC		 = cc
-PKGS		 = fcgi json-c
+PKGS		 = fcgi json-c libcrypto
 WARNINGS	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
 CPPFLAGS	 = -D_DEFAULT_SOURCE -Isrc
@@ -39,8 +39,8 @@ SANITIZE	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Debian packages needed to build, run and test.
 DEB_PACKAGES	 = gcc make pkg-config libc6-dev libfcgi-dev libdb5.3-dev \
-		   libjson-c-dev libcunit1-dev nginx db5.3-util python3 \
-		   valgrind cppcheck
+		   libjson-c-dev libssl-dev libcunit1-dev nginx db5.3-util \
+		   python3 valgrind cppcheck
 
 # What the fuzzer needs: clang and its libFuzzer runtime.
 FUZZ_PACKAGES	 = clang libclang-rt-14-dev
@@ -50,7 +50,8 @@ TEST_PACKAGES	 = chromium $(FUZZ_PACKAGES)
 
 # Every module but the entry point; the unit tests link these.
 LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
-		   build/edge.o build/handlers.o \
+		   build/digest.o build/digest_cache.o build/edge.o \
+		   build/handlers.o \
 		   build/http.o build/json.o build/json_parse.o build/json_scan.o \
 		   build/log.o build/model.o build/pool.o build/problem.o \
 		   build/query.o build/router.o build/status.o build/store.o \
@@ -67,7 +68,7 @@ TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_admin.c tests/unit/test_http.c \
 		   tests/unit/test_model.c tests/unit/test_badge.c \
 		   tests/unit/test_render.c tests/unit/test_router.c \
-		   tests/unit/test_records.c
+		   tests/unit/test_records.c tests/unit/test_digest.c
 HEADERS		 = $(wildcard src/*.h)
 
 # The request fuzzer links only the parsers and what they call: no store,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "badge.h"
+#include "digest.h"
 #include "handlers.h"
 #include "json.h"
 #include "json_parse.h"
@@ -150,6 +151,49 @@ respond_report(struct app *app, const struct deploy *deploy,
 		response->deploy_outcome = deploy_outcome_name(result.outcome);
 }
 
+/*
+ * Reads into list the services of system_version of environment, or with
+ * 0 its current ones (none for the default environment before its first
+ * deploy).
+ */
+static enum status
+read_services(struct app *app, const char *environment,
+    uint64_t system_version, struct service_list *list)
+{
+	enum status status = store_services(app->store, environment,
+	    system_version, list);
+
+	return system_version == 0 ? default_exists(status, environment) :
+	    status;
+}
+
+/*
+ * Writes into text the digest of system_version of environment (0: the
+ * empty list of the default environment before its first deploy): the
+ * copy this process keeps, or else that of list, which holds the
+ * version's services, or with read its services read into it first
+ * (list is then empty). Keeps what it computed: a version never changes.
+ */
+static enum status
+version_digest(struct app *app, const char *environment,
+    uint64_t system_version, struct service_list *list, bool read,
+    char text[DIGEST_TEXT_SIZE])
+{
+	enum status status = STATUS_OK;
+
+	if (digest_cache_get(app->digests, environment, system_version, text))
+		return STATUS_OK;
+	if (read && system_version != 0)
+		status = store_services(app->store, environment,
+		    system_version, list);
+	if (status != STATUS_OK)
+		return status;
+	if (!digest_services(list, text))
+		return STATUS_UNAVAILABLE;	/* memory ran out */
+	digest_cache_put(app->digests, environment, system_version, text);
+	return STATUS_OK;
+}
+
 void
 handle_deploy(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
@@ -198,64 +242,92 @@ handle_health(struct app *app, const struct request *request,
 }
 
 /*
- * Renders what is answered about where an environment stands: a malloc'd
- * body of *len bytes, or NULL when memory ran out.
+ * Renders what is answered about where an environment stands, with the
+ * digest of its current version: a malloc'd body of *len bytes, or NULL
+ * when memory ran out.
  */
 typedef char *current_render_fn(const char *environment,
-    const struct environment_state *state, size_t *len);
+    const struct environment_state *state, const char *digest, size_t *len);
+
+/* One way of answering where an environment stands. */
+struct current_form {
+	current_render_fn	*render;
+	const char		*content_type;
+	bool			 digest;	/* false: render is given "" */
+};
 
 /* The badge of an environment's current version (current_render_fn). */
 static char *
 render_badge(const char *environment, const struct environment_state *state,
-    size_t *len)
+    const char *digest, size_t *len)
 {
+	(void)digest;
 	return badge_render(environment, state->system_version, len);
 }
 
+static const struct current_form status_form = {
+	.render = json_render_status,
+	.content_type = "application/json",
+	.digest = true,
+};
+static const struct current_form badge_form = {
+	.render = render_badge,
+	.content_type = "image/svg+xml",
+	.digest = false,
+};
+
 /*
  * Answers where the query's environment stands (the default one, before
- * its first deploy, at system version 0), rendered by render as
- * content_type, with the validators of a status page's answer.
+ * its first deploy, at system version 0), in form, with the validators
+ * of a status page's answer. Its digest is read from this process's
+ * cache, so that a status page polling costs no list once it is kept.
  */
 static void
 respond_current(struct app *app, const struct request *request,
     const struct query *query, struct response *response,
-    current_render_fn *render, const char *content_type)
+    const struct current_form *form)
 {
 	struct environment_state state = { 0, 0 };
+	struct service_list list;
+	char digest[DIGEST_TEXT_SIZE] = "";
 	enum status status;
 	size_t len = 0;
 	char *body;
 
+	service_list_init(&list);
 	status = default_exists(store_current(app->store, query->environment,
 	    &state), query->environment);
+	if (status == STATUS_OK && form->digest)
+		status = version_digest(app, query->environment,
+		    state.system_version, &list, true, digest);
 	if (status != STATUS_OK) {
 		respond_status(response, status, query->environment, 0);
-		return;
+		goto done;
 	}
-	if ((body = render(query->environment, &state, &len)) == NULL) {
+	if ((body = form->render(query->environment, &state, digest,
+	    &len)) == NULL) {
 		respond_rendered(response, NULL, 0);
-		return;
+		goto done;
 	}
-	response_body(response, 200, content_type, body, len);
+	response_body(response, 200, form->content_type, body, len);
 	tag_version(response, request, state.system_version,
 	    query->environment, CACHE_STATUS);
+done:
+	service_list_free(&list);
 }
 
 void
 handle_status(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
-	respond_current(app, request, query, response, json_render_status,
-	    "application/json");
+	respond_current(app, request, query, response, &status_form);
 }
 
 void
 handle_badge(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
-	respond_current(app, request, query, response, render_badge,
-	    "image/svg+xml");
+	respond_current(app, request, query, response, &badge_form);
 }
 
 void
@@ -270,9 +342,7 @@ handle_services(struct app *app, const struct request *request,
 	char *body;
 
 	service_list_init(&list);
-	status = store_services(app->store, query->environment, asked, &list);
-	if (!explicit)
-		status = default_exists(status, query->environment);
+	status = read_services(app, query->environment, asked, &list);
 	if (status != STATUS_OK) {
 		respond_status(response, status, query->environment, asked);
 		goto done;
@@ -428,6 +498,7 @@ handle_version(struct app *app, const struct request *request,
 {
 	struct change_record record = { 0 };
 	struct service_list list;
+	char digest[DIGEST_TEXT_SIZE];
 	enum status status;
 	size_t len = 0;
 	char *body;
@@ -438,12 +509,15 @@ handle_version(struct app *app, const struct request *request,
 	if (status == STATUS_OK)
 		status = store_services(app->store, query->environment,
 		    query->system_version, &list);
+	if (status == STATUS_OK)
+		status = version_digest(app, query->environment,
+		    query->system_version, &list, false, digest);
 	if (status != STATUS_OK) {
 		respond_status(response, status, query->environment,
 		    query->system_version);
 		goto done;
 	}
-	body = json_render_version(&record, &list, &len);
+	body = json_render_version(&record, &list, digest, &len);
 	respond_rendered(response, body, len);
 	/* a system version never changes */
 	tag_version(response, request, query->system_version,
@@ -474,18 +548,18 @@ handle_environments(struct app *app, const struct request *request,
 }
 
 /*
- * Reads the snapshot of one end of a diff; on failure answers the problem
- * (naming the version that does not exist) and returns false.
+ * Reads the snapshot of one end of a diff: system version of environment,
+ * or with 0 its current one. On failure answers the problem (naming the
+ * version that does not exist) and returns false.
  */
 static bool
-read_diff_end(struct app *app, const struct query *query, uint64_t version,
+read_diff_end(struct app *app, const char *environment, uint64_t version,
     struct service_list *list, struct response *response)
 {
-	enum status status = store_services(app->store, query->environment,
-	    version, list);
+	enum status status = read_services(app, environment, version, list);
 
 	if (status != STATUS_OK)
-		respond_status(response, status, query->environment, version);
+		respond_status(response, status, environment, version);
 	return status == STATUS_OK;
 }
 
@@ -493,6 +567,14 @@ void
 handle_diff(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
+	const char *from_environment = query_given(query,
+	    QUERY_FROM_ENVIRONMENT) ? query->from_environment :
+	    query->environment;
+	const char *to_environment = query_given(query, QUERY_TO_ENVIRONMENT) ?
+	    query->to_environment : query->environment;
+	uint64_t from_version = query_given(query, QUERY_FROM) ?
+	    query->from : 0;
+	uint64_t to_version = query_given(query, QUERY_TO) ? query->to : 0;
 	struct service_list from, to;
 	struct service_difference *diff = NULL;
 	size_t count = 0, len = 0;
@@ -501,18 +583,20 @@ handle_diff(struct app *app, const struct request *request,
 	(void)request;
 	service_list_init(&from);
 	service_list_init(&to);
-	if (!read_diff_end(app, query, query->from, &from, response) ||
-	    !read_diff_end(app, query, query->to, &to, response))
+	if (!read_diff_end(app, from_environment, from_version, &from,
+	    response) ||
+	    !read_diff_end(app, to_environment, to_version, &to, response))
 		goto done;
 	if (!service_list_diff(&from, &to, &diff, &count)) {
-		respond_status(response, STATUS_SYSTEM, query->environment, 0);
+		respond_status(response, STATUS_SYSTEM, from_environment, 0);
 		goto done;
 	}
 	body = json_render_diff(&from, &to, diff, count, &len);
 	respond_rendered(response, body, len);
-	/* two versions that never change */
+	/* two given versions never change; a current one does */
 	if (response->status == 200)
-		response->cache_control = CACHE_FOREVER;
+		response->cache_control = from_version != 0 &&
+		    to_version != 0 ? CACHE_FOREVER : CACHE_REVALIDATE;
 done:
 	free(diff);
 	service_list_free(&from);

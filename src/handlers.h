@@ -7,6 +7,7 @@
 #define RELEASEMGR_HANDLERS_H
 
 #include "auth.h"
+#include "digest_cache.h"
 #include "http.h"
 #include "query.h"
 #include "store.h"
@@ -15,6 +16,7 @@
 struct app {
 	struct store		*store;
 	const struct auth	*auth;
+	struct digest_cache	*digests;	/* NULL: every digest computed */
 };
 
 /*
@@ -38,15 +40,20 @@ handler_fn	handle_remove;
 handler_fn	handle_service_history;
 /* GET /events: an environment's audit log, newest first, paged. */
 handler_fn	handle_events;
-/* GET /status: an environment's current system version and its time. */
+/* GET /status: an environment's current system version, its time and digest. */
 handler_fn	handle_status;
 /* GET /healthz: the worker answers; no storage work (a liveness probe). */
 handler_fn	handle_health;
 /* GET /systemversions: an environment's system versions, newest first, paged. */
 handler_fn	handle_history;
-/* GET /systemversions/N: one system version, its change and its services. */
+/* GET /systemversions/N: one system version: change, digest, services. */
 handler_fn	handle_version;
-/* GET /diff: the services whose version differs between two system versions. */
+/*
+ * GET /diff: the services whose version differs between two system
+ * versions, of one environment or two: each end is fromEnvironment's
+ * (toEnvironment's) or else environment's, at from (to) or else at its
+ * current version.
+ */
 handler_fn	handle_diff;
 /* GET /badge.svg: an SVG badge of an environment's current version. */
 handler_fn	handle_badge;

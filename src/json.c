@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "json.h"
+#include "validate.h"
 
-#define UINT_DIGITS_MAX	20	/* digits of the largest uint64_t */
 #define INSTANT_MAX	96	/* room for any struct tm, though 25 bytes are used */
 
 /* Serialises root (consuming the caller's reference) into a malloc'd copy. */
@@ -109,22 +109,6 @@ put_escaped(char *p, const char *name, size_t len)
 	return p;
 }
 
-/* Writes v in decimal into out (no NUL); returns the number of digits. */
-static size_t
-format_uint(uint64_t v, char out[UINT_DIGITS_MAX])
-{
-	char reversed[UINT_DIGITS_MAX];
-	size_t n = 0;
-
-	do {
-		reversed[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++)
-		out[i] = reversed[n - 1 - i];
-	return n;
-}
-
 /*
  * The list is the hot path of every read, so it is written straight into
  * one buffer of the exact size, with no tree: for every name the
@@ -210,7 +194,7 @@ add_instant_or_null(struct json_object *object, const char *key, bool present,
 
 char *
 json_render_status(const char *environment,
-    const struct environment_state *state, size_t *len)
+    const struct environment_state *state, const char *digest, size_t *len)
 {
 	struct json_object *object = json_object_new_object();
 
@@ -218,7 +202,8 @@ json_render_status(const char *environment,
 	    !add(object, "systemVersion",
 	    json_object_new_uint64(state->system_version)) ||
 	    !add_instant_or_null(object, "updatedAt",
-	    state->system_version != 0, state->updated_ms)) {
+	    state->system_version != 0, state->updated_ms) ||
+	    !add(object, "digest", json_object_new_string(digest))) {
 		json_object_put(object);
 		return NULL;
 	}
@@ -354,11 +339,12 @@ service_item(const void *ctx, size_t i)
 
 char *
 json_render_version(const struct change_record *record,
-    const struct service_list *services, size_t *len)
+    const struct service_list *services, const char *digest, size_t *len)
 {
 	struct json_object *object = version_object(record);
 
-	if (!add(object, "services", build_array(services->count, service_item,
+	if (!add(object, "digest", json_object_new_string(digest)) ||
+	    !add(object, "services", build_array(services->count, service_item,
 	    services))) {
 		json_object_put(object);
 		return NULL;

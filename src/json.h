@@ -18,20 +18,23 @@ char	*json_render_uint(uint64_t value, size_t *len);
 /* [{"name":...,"version":...},...] in the list's order. */
 char	*json_render_services(const struct service_list *list, size_t *len);
 /*
- * {"environment":...,"systemVersion":N,"updatedAt":"RFC 3339"}; updatedAt
- * is null before the first system version.
+ * {"environment":...,"systemVersion":N,"updatedAt":"RFC 3339","digest":...};
+ * updatedAt is null before the first system version; digest is that
+ * version's (digest.h).
  */
 char	*json_render_status(const char *environment,
-	    const struct environment_state *state, size_t *len);
+	    const struct environment_state *state, const char *digest,
+	    size_t *len);
 /* [version object, ...] for GET /systemversions, in the records' order. */
 char	*json_render_history(const struct change_record *records, size_t count,
 	    size_t *len);
 /*
- * One version object with its "services" list, for GET /systemversions/N;
- * a removal's change has "version": null.
+ * One version object with its "digest" and its "services" list, for GET
+ * /systemversions/N; a removal's change has "version": null.
  */
 char	*json_render_version(const struct change_record *record,
-	    const struct service_list *services, size_t *len);
+	    const struct service_list *services, const char *digest,
+	    size_t *len);
 /* [{"name","from","to"}, ...] for GET /diff: null where a service is absent. */
 char	*json_render_diff(const struct service_list *from,
 	    const struct service_list *to, const struct service_difference *diff,

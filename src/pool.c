@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "datadir.h"
+#include "digest_cache.h"
 #include "edge.h"
 #include "log.h"
 #include "pool.h"
@@ -187,11 +188,15 @@ child_main(struct pool *pool, enum child_role role)
 	if (role == ROLE_MAINTAINER) {
 		close(pool->listen_fd);
 		code = maintain(store, pool->config->checkpoint_seconds);
+	} else if ((app.digests = digest_cache_new()) == NULL) {
+		log_error("pool: no memory for the digest cache");
+		code = WORKER_EXIT_FAILED;
 	} else {
 		app.store = store;
 		app.auth = pool->auth;
 		code = edge_serve(pool->listen_fd, &app, pool->config->threads,
 		    &child_stop);
+		digest_cache_free(app.digests);
 	}
 	store_close(store);
 	_exit(code);

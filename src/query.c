@@ -149,6 +149,10 @@ static const struct query_field query_fields[QUERY_PARAM_COUNT] = {
 	    SEQUENCE_MAX, NULL },
 	[QUERY_DEPLOYED_AT] = { "deployedAt", take_instant,
 	    IN_QUERY(deployed_at_ms), 0, 0, NULL },
+	[QUERY_FROM_ENVIRONMENT] = { "fromEnvironment", take_text,
+	    IN_QUERY(from_environment), 0, 0, check_environment },
+	[QUERY_TO_ENVIRONMENT] = { "toEnvironment", take_text,
+	    IN_QUERY(to_environment), 0, 0, check_environment },
 };
 
 _Static_assert(QUERY_VALUE_MAX >= SERVICE_NAME_MAX &&

@@ -28,6 +28,8 @@ enum query_param {
 	QUERY_EVENT_ID,		/* eventId: as a deploy body's */
 	QUERY_SEQUENCE,		/* sequence: 0 .. SEQUENCE_MAX */
 	QUERY_DEPLOYED_AT,	/* deployedAt: an RFC 3339 instant */
+	QUERY_FROM_ENVIRONMENT,	/* fromEnvironment: an environment's name */
+	QUERY_TO_ENVIRONMENT,	/* toEnvironment: an environment's name */
 	QUERY_PARAM_COUNT
 };
 
@@ -48,6 +50,9 @@ struct query {
 	char		event_id[EVENT_ID_MAX + 1];	/* UTF-8, no NUL */
 	uint64_t	sequence;		/* 0 .. SEQUENCE_MAX */
 	uint64_t	deployed_at_ms;		/* an instant, ms since the epoch */
+	/* the environments of the ends of a diff, when given */
+	char		from_environment[ENVIRONMENT_MAX + 1];
+	char		to_environment[ENVIRONMENT_MAX + 1];
 };
 
 /* True when the parameter was given (its value is then valid). */

@@ -83,8 +83,8 @@ static const struct route_entry {
 	    .methods = READ_METHODS, .allow = "GET, HEAD",
 	    .handler = handle_environments },
 	[ROUTE_DIFF] = { .path = "/diff", .methods = READ_METHODS,
-	    .allow = "GET, HEAD", .params = P(FROM) | P(TO) | P(ENVIRONMENT),
-	    .required = P(FROM) | P(TO), .handler = handle_diff },
+	    .allow = "GET, HEAD", .params = P(FROM) | P(TO) | P(ENVIRONMENT) |
+	    P(FROM_ENVIRONMENT) | P(TO_ENVIRONMENT), .handler = handle_diff },
 	[ROUTE_BADGE] = { .path = "/badge.svg", .methods = READ_METHODS,
 	    .allow = "GET, HEAD", .params = P(ENVIRONMENT),
 	    .handler = handle_badge },

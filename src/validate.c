@@ -152,6 +152,21 @@ parse_decimal(const char *s, size_t len, uint64_t min, uint64_t max,
 	return true;
 }
 
+size_t
+format_uint(uint64_t v, char out[UINT_DIGITS_MAX])
+{
+	char reversed[UINT_DIGITS_MAX];
+	size_t n = 0;
+
+	do {
+		reversed[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = reversed[n - 1 - i];
+	return n;
+}
+
 /* Parses exactly n digits at s into *out. */
 static bool
 fixed_digits(const char *s, size_t n, unsigned *out)

@@ -1,6 +1,7 @@
 /*
  * Validation of everything that arrives from the network: UTF-8, names,
- * integers and instants. Pure functions with no allocation.
+ * integers and instants; and the writer of the decimal integers that
+ * parse_decimal() reads. Pure functions with no allocation.
  */
 #ifndef RELEASEMGR_VALIDATE_H
 #define RELEASEMGR_VALIDATE_H
@@ -40,6 +41,14 @@ const char *check_event_id(const char *s, size_t len);
  */
 bool	parse_decimal(const char *s, size_t len, uint64_t min, uint64_t max,
 	    uint64_t *out);
+
+#define UINT_DIGITS_MAX	20	/* digits of the largest uint64_t */
+
+/*
+ * Writes v in plain decimal into out, with no NUL, as parse_decimal()
+ * reads it back; returns the number of digits.
+ */
+size_t	format_uint(uint64_t v, char out[UINT_DIGITS_MAX]);
 
 /*
  * Parses exactly len bytes of an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS,

@@ -14,7 +14,9 @@ Run it in two checkouts to compare them:
 
 Workloads (make bench's names): W2u GET /services of a random version
 (nginx's cache bypassed), W3 GET /status, W5 POST /deploy unchanged, W4
-POST /deploy each a change. Needs valgrind (make test installs it).
+POST /deploy each a change; and V1 GET /systemversions/N of a random
+version of W2u's environment (nginx keeps no copy of those). Needs
+valgrind (make test installs it).
 """
 
 import argparse
@@ -41,6 +43,9 @@ def request_of(workload, i, rng):
                 % (bench.ENV_W2, rng.randint(1, VERSIONS)), None)
     if workload == 'W3':
         return ('GET', '/status?environment=' + bench.ENV_W2, None)
+    if workload == 'V1':
+        return ('GET', '/systemversions/%d?environment=%s'
+                % (rng.randint(1, VERSIONS), bench.ENV_W2), None)
     if workload == 'W5':
         return ('POST', '/deploy', bench.deploy_body('svc-000', 1, bench.ENV_W5))
     return ('POST', '/deploy', bench.deploy_body('svc-%03d' % (i % bench.SERVICES),
@@ -94,10 +99,11 @@ def run(workload, count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--requests', type=int, default=300)
-    parser.add_argument('workloads', nargs='*', default=['W2u', 'W3', 'W5', 'W4'])
+    parser.add_argument('workloads', nargs='*',
+                        default=['W2u', 'W3', 'V1', 'W5', 'W4'])
     opts = parser.parse_args()
     for workload in opts.workloads:
-        if workload not in ('W2u', 'W3', 'W5', 'W4'):
+        if workload not in ('W2u', 'W3', 'V1', 'W5', 'W4'):
             parser.error('unknown workload %s' % workload)
         few = run(workload, opts.requests)
         many = run(workload, 3 * opts.requests)

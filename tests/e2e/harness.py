@@ -16,6 +16,7 @@ Contents
   json_body(), Raw, OMIT
                     build request bodies member by member, verbatim JSON
                     text allowed for values Python cannot produce
+  content_digest()  a list's digest, computed here with hashlib
   E2ETestCase       assertions for problem+json, deploy answers, snapshots
   snapshot(), current_version(), fetch_snapshots(), sequence_errors(),
   ack_errors()      consistency checks of the system-version history
@@ -32,6 +33,7 @@ import atexit
 import collections
 import contextlib
 import email.utils
+import hashlib
 import http.client
 import itertools
 import json
@@ -334,6 +336,15 @@ def services_pairs(resp):
             raise AssertionError('snapshot element has wrong member types: %r' % (item,))
         pairs.append((item['name'], item['version']))
     return pairs
+
+
+def content_digest(pairs):
+    """The digest README gives a list of (name, version), computed apart
+    from the server: "sha256:" and the SHA-256 of each service in bytewise
+    name order as its name's UTF-8, 0x00, its version in decimal, 0x0A."""
+    data = b''.join(name_key(name) + b'\0' + str(version).encode() + b'\n'
+                    for name, version in sorted_pairs(pairs))
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
 
 
 # --------------------------------------------------------------------------

@@ -196,7 +196,7 @@ class ContractTest(E2ETestCase):
                                 ('/systemversions?limit=0', 'limit'),
                                 ('/systemversions?at=nope', 'at'),
                                 ('/systemversions/0', 'systemVersion'),
-                                ('/diff?from=1', 'to'),
+                                ('/diff?fromEnvironment=a%20b', 'fromEnvironment'),
                                 ('/diff?from=0&to=1', 'from')]:
             with self.subTest(path=path):
                 self.assertProblem(SERVER.request('GET', path), 400,

@@ -1,5 +1,6 @@
 """The history routes: GET /systemversions (newest first, paged with Link),
-GET /systemversions/N (one version with its services) and GET /environments."""
+GET /systemversions/N (one version with its services and digest), GET /diff
+(within an environment, and between two) and GET /environments."""
 
 import datetime
 import re
@@ -119,9 +120,12 @@ class HistoryTest(E2ETestCase):
                 self.assertEqual(resp.status, 200, resp.describe())
                 doc = resp.json()
                 services = doc.pop('services')
+                digest = doc.pop('digest')
                 self.assertVersionItem(doc, n)
-                listed = SERVER.services(n, self.env).json()
-                self.assertEqual(services, listed)
+                listed = SERVER.services(n, self.env)
+                self.assertEqual(services, listed.json())
+                self.assertEqual(digest, harness.content_digest(
+                    harness.services_pairs(listed)))
                 self.assertEqual(resp.headers.get('cache-control'),
                                  'public, max-age=31536000, immutable')
                 self.assertTrue(resp.headers.get('etag'))
@@ -248,11 +252,19 @@ class DiffTest(E2ETestCase):
         self.assertEqual(self.diff(**{'from': 5, 'to': 3}).json(),
                          [{'name': 'a', 'from': 2, 'to': 1}, {'name': 'd', 'from': 1, 'to': None}])
 
+    def test_a_left_out_version_is_the_current_one(self):
+        for params, a, b in [({'from': 2}, 2, self.versions), ({'to': 2}, self.versions, 2),
+                             ({}, self.versions, self.versions)]:
+            with self.subTest(**params):
+                resp = self.diff(**params)
+                self.assertEqual(resp.status, 200, resp.describe())
+                self.assertEqual(resp.json(), self.expected(a, b))
+                self.assertEqual(resp.headers.get('cache-control'), 'no-cache')
+        resp = self.diff(**{'from': 2, 'to': 3})
+        self.assertEqual(resp.headers.get('cache-control'),
+                         'public, max-age=31536000, immutable')
+
     def test_errors(self):
-        self.assertProblem(self.diff(**{'from': 1}), 400, '/problems/invalid-parameter',
-                           parameter='to')
-        self.assertProblem(self.diff(to=1), 400, '/problems/invalid-parameter',
-                           parameter='from')
         self.assertProblem(self.diff(**{'from': 0, 'to': 1}), 400,
                            '/problems/invalid-parameter', parameter='from')
         self.assertProblem(self.diff(**{'from': 1, 'to': 'x'}), 400,
@@ -262,6 +274,110 @@ class DiffTest(E2ETestCase):
         self.assertProblem(SERVER.request('GET', '/diff' + harness.query(
             environment=unique_env('never'), **{'from': 1, 'to': 1})), 404,
             '/problems/not-found')
+
+
+class DriftTest(E2ETestCase):
+    """Two environments: staging runs a 2, b 1, c 1 at its version 4; prod
+    runs a 1, b 1 at its version 2."""
+
+    IMMUTABLE = 'public, max-age=31536000, immutable'
+
+    @classmethod
+    def setUpClass(cls):
+        cls.staging, cls.prod = unique_env('drift-staging'), unique_env('drift-prod')
+        for env, steps in [(cls.staging, [('a', 1), ('b', 1), ('c', 1), ('a', 2)]),
+                           (cls.prod, [('a', 1), ('b', 1)])]:
+            for n, (name, version) in enumerate(steps, 1):
+                resp = SERVER.deploy(name, version, env)
+                assert resp.status == 200 and int(resp.body) == n, resp.describe()
+
+    def drift(self, **params):
+        return SERVER.request('GET', '/diff' + harness.query(**params))
+
+    def assertDrift(self, resp, from_end, to_end, cache_control):
+        """The answer is the diff of the two (environment, version) ends,
+        read from /services (None: the current version)."""
+        def listed(env, n):
+            return {i['name']: i['version'] for i in SERVER.services(n, env).json()}
+        left, right = listed(*from_end), listed(*to_end)
+        names = sorted(set(left) | set(right), key=harness.name_key)
+        self.assertEqual(resp.status, 200, resp.describe())
+        self.assertEqual(resp.json(), [{'name': n, 'from': left.get(n), 'to': right.get(n)}
+                                       for n in names if left.get(n) != right.get(n)])
+        self.assertEqual(resp.headers.get('cache-control'), cache_control)
+
+    def test_current_versions(self):
+        resp = self.drift(fromEnvironment=self.prod, toEnvironment=self.staging)
+        self.assertEqual(resp.json(), [{'name': 'a', 'from': 1, 'to': 2},
+                                       {'name': 'c', 'from': None, 'to': 1}])
+        self.assertDrift(resp, (self.prod, None), (self.staging, None), 'no-cache')
+        self.assertDrift(self.drift(fromEnvironment=self.staging, toEnvironment=self.prod),
+                         (self.staging, None), (self.prod, None), 'no-cache')
+
+    def test_given_versions(self):
+        resp = self.drift(fromEnvironment=self.prod, toEnvironment=self.staging,
+                          **{'from': 2, 'to': 2})
+        self.assertEqual(resp.json(), [])
+        self.assertDrift(resp, (self.prod, 2), (self.staging, 2), self.IMMUTABLE)
+        for a in (1, 2):
+            for b in (1, 2, 3, 4):
+                with self.subTest(a=a, b=b):
+                    self.assertDrift(self.drift(fromEnvironment=self.prod,
+                                                toEnvironment=self.staging,
+                                                **{'from': a, 'to': b}),
+                                     (self.prod, a), (self.staging, b), self.IMMUTABLE)
+
+    def test_one_side_left_out(self):
+        self.assertDrift(self.drift(fromEnvironment=self.prod, toEnvironment=self.staging,
+                                    **{'from': 1}),
+                         (self.prod, 1), (self.staging, None), 'no-cache')
+        self.assertDrift(self.drift(fromEnvironment=self.prod, toEnvironment=self.staging,
+                                    to=3),
+                         (self.prod, None), (self.staging, 3), 'no-cache')
+        # an end without its own environment is environment's
+        self.assertDrift(self.drift(environment=self.staging, fromEnvironment=self.prod),
+                         (self.prod, None), (self.staging, None), 'no-cache')
+        self.assertDrift(self.drift(environment=self.prod, toEnvironment=self.staging,
+                                    **{'from': 1, 'to': 4}),
+                         (self.prod, 1), (self.staging, 4), self.IMMUTABLE)
+
+    def test_environment_alone_as_before(self):
+        resp = self.drift(environment=self.staging, **{'from': 1, 'to': 4})
+        self.assertEqual(resp.json(), [{'name': 'a', 'from': 1, 'to': 2},
+                                       {'name': 'b', 'from': None, 'to': 1},
+                                       {'name': 'c', 'from': None, 'to': 1}])
+        self.assertDrift(resp, (self.staging, 1), (self.staging, 4), self.IMMUTABLE)
+        self.assertDrift(self.drift(environment=self.staging, **{'from': 2}),
+                         (self.staging, 2), (self.staging, None), 'no-cache')
+
+    def test_follows_the_next_deploy(self):
+        staging, prod = unique_env('drift-next-staging'), unique_env('drift-next-prod')
+        self.deploy_ok(SERVER, 'a', 2, staging, expected=1)
+        self.deploy_ok(SERVER, 'a', 1, prod, expected=1)
+        params = {'fromEnvironment': prod, 'toEnvironment': staging}
+        self.assertEqual(self.drift(**params).json(), [{'name': 'a', 'from': 1, 'to': 2}])
+        self.deploy_ok(SERVER, 'a', 2, prod, expected=2)
+        self.assertEqual(self.drift(**params).json(), [])
+
+    def test_errors(self):
+        never = unique_env('never')
+        for params in [{'fromEnvironment': never, 'toEnvironment': self.prod},
+                       {'fromEnvironment': self.prod, 'toEnvironment': never, 'to': 1},
+                       {'environment': never},
+                       {'fromEnvironment': self.prod, 'toEnvironment': self.staging,
+                        'to': 5},
+                       {'fromEnvironment': self.prod, 'from': 3}]:
+            with self.subTest(**params):
+                resp = self.drift(**params)
+                self.assertProblem(resp, 404, '/problems/not-found')
+                self.assertNotIn('etag', resp.headers)
+        for params, parameter in [({'fromEnvironment': 'a b'}, 'fromEnvironment'),
+                                  ({'toEnvironment': ''}, 'toEnvironment'),
+                                  ({'toEnvironment': 'x' * 65}, 'toEnvironment'),
+                                  ({'fromEnvironment': self.prod, 'from': 0}, 'from')]:
+            with self.subTest(**params):
+                self.assertProblem(self.drift(**params), 400,
+                                   '/problems/invalid-parameter', parameter=parameter)
 
 
 class EnvironmentsTest(E2ETestCase):

@@ -4,6 +4,7 @@ and nginx's cache of explicit system versions (which must never keep a 404
 or the current list)."""
 
 import datetime
+import hashlib
 import http.client
 import os
 import re
@@ -41,7 +42,8 @@ class StatusTest(E2ETestCase):
         self.assertEqual(resp.status, 200, resp.describe())
         self.assertEqual(resp.media_type, 'application/json')
         doc = resp.json()
-        self.assertEqual(sorted(doc), ['environment', 'systemVersion', 'updatedAt'])
+        self.assertEqual(sorted(doc), ['digest', 'environment', 'systemVersion',
+                                       'updatedAt'])
         self.assertEqual(doc['environment'], environment)
         self.assertEqual(doc['systemVersion'], version)
         return doc
@@ -110,8 +112,10 @@ class EmptyDefaultTest(E2ETestCase):
     def test_status_before_any_deploy(self):
         resp = status(self.server)
         self.assertEqual(resp.status, 200, resp.describe())
-        self.assertEqual(resp.json(), {'environment': 'default', 'systemVersion': 0,
-                                       'updatedAt': None})
+        # its digest is that of no service: the SHA-256 of nothing
+        self.assertEqual(resp.json(), {
+            'environment': 'default', 'systemVersion': 0, 'updatedAt': None,
+            'digest': 'sha256:' + hashlib.sha256(b'').hexdigest()})
 
     def test_history_is_empty(self):
         resp = self.server.request('GET', '/systemversions')

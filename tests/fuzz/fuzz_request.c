@@ -368,6 +368,8 @@ require_taken(const char *query, const struct query *q)
 		{ "at", query_given(q, QUERY_AT) },
 		{ "from", query_given(q, QUERY_FROM) },
 		{ "to", query_given(q, QUERY_TO) },
+		{ "fromEnvironment", query_given(q, QUERY_FROM_ENVIRONMENT) },
+		{ "toEnvironment", query_given(q, QUERY_TO_ENVIRONMENT) },
 	};
 	char canonical[40];
 	uint64_t again;
@@ -383,6 +385,17 @@ require_taken(const char *query, const struct query *q)
 		n = format_instant(q->at_ms, canonical, sizeof(canonical));
 		REQUIRE(parse_instant(canonical, n, &again) && again == q->at_ms);
 	}
+}
+
+/* An environment parameter, when given, is a valid name. */
+static void
+require_environment(const struct query *q, enum query_param param,
+    const char *name)
+{
+	if (!query_given(q, param))
+		return;
+	REQUIRE(memchr(name, '\0', ENVIRONMENT_MAX + 1) != NULL);
+	REQUIRE(check_environment(name, strlen(name)) == NULL);
 }
 
 /* Every parameter, as a route that read them all would accept them. */
@@ -401,7 +414,8 @@ static void
 fuzz_query(const char *data, size_t len)
 {
 	static const char *const parameters[] = { "systemVersion",
-	    "environment", "limit", "before", "at", "from", "to", NULL };
+	    "environment", "limit", "before", "at", "from", "to",
+	    "fromEnvironment", "toEnvironment", NULL };
 	char *query = malloc(len + 1);
 	struct query q, some;
 	struct invalid invalid;
@@ -437,6 +451,9 @@ fuzz_query(const char *data, size_t len)
 		    q.from <= SYSTEM_VERSION_MAX));
 		REQUIRE(!query_given(&q, QUERY_TO) || (q.to >= 1 &&
 		    q.to <= SYSTEM_VERSION_MAX));
+		require_environment(&q, QUERY_FROM_ENVIRONMENT,
+		    q.from_environment);
+		require_environment(&q, QUERY_TO_ENVIRONMENT, q.to_environment);
 		require_taken(query, &q);
 	}
 	invalid_unfilled(&invalid);

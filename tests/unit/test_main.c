@@ -319,6 +319,7 @@ main(void)
 		add_badge_suite,
 		add_render_suite,
 		add_router_suite,
+		add_digest_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
 	CU_ErrorCode rc;

@@ -154,6 +154,19 @@ static const struct query_case query_cases[] = {
 	    "deployedAt"),
 	QUERY_BAD("deployedAt twice", "deployedAt=2026-12-06T10:15:03Z&"
 	    "deployedAt=2026-12-06T10:15:03Z", "deployedAt"),
+	QUERY_BAD("fromEnvironment empty", "fromEnvironment=",
+	    "fromEnvironment"),
+	QUERY_BAD("fromEnvironment with a space", "fromEnvironment=a%20b",
+	    "fromEnvironment"),
+	QUERY_BAD("fromEnvironment twice",
+	    "fromEnvironment=a&toEnvironment=b&fromEnvironment=a",
+	    "fromEnvironment"),
+	QUERY_BAD("toEnvironment without '='", "toEnvironment", "toEnvironment"),
+	QUERY_BAD("toEnvironment U+00E9", "toEnvironment=%C3%A9",
+	    "toEnvironment"),
+	QUERY_BAD("65-character toEnvironment", "toEnvironment="
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+	    "toEnvironment"),
 
 	/* a parameter the route does not read is ignored, whatever it holds */
 	ROUTE_OK("limit=0 where limit is not read", "limit=0&environment=prod",
@@ -168,6 +181,9 @@ static const struct query_case query_cases[] = {
 	    "default", false),
 	ROUTE_OK("nothing read", "systemVersion=0&environment=a b&limit=abc",
 	    0, false, 0, "default", false),
+	ROUTE_OK("fromEnvironment and toEnvironment where they are not read",
+	    "fromEnvironment=a%20b&toEnvironment=&environment=prod",
+	    P(ENVIRONMENT), false, 0, "prod", true),
 	ROUTE_BAD("limit=0 where limit is read", "limit=0", P(LIMIT) |
 	    P(ENVIRONMENT), "limit"),
 	ROUTE_BAD("environment still checked", "limit=0&environment=a%20b",
@@ -442,11 +458,70 @@ test_query_take_path(void)
 	}
 }
 
+/*
+ * The parameters of /diff: each end's environment and version, each
+ * given or not, apart from environment.
+ */
+static void
+test_query_diff_ends(void)
+{
+	static const struct {
+		const char	*query;
+		const char	*from_environment;	/* NULL: not given */
+		const char	*to_environment;
+		uint64_t	 from, to;		/* 0: not given */
+		const char	*environment;
+	} cases[] = {
+		{ "fromEnvironment=staging&toEnvironment=prod", "staging",
+		    "prod", 0, 0, "default" },
+		{ "toEnvironment=prod&from=3&fromEnvironment=staging&to=5",
+		    "staging", "prod", 3, 5, "default" },
+		{ "environment=prod&fromEnvironment=staging", "staging", NULL,
+		    0, 0, "prod" },
+		{ "to=2&toEnvironment=default", NULL, "default", 0, 2,
+		    "default" },
+		{ "environment=e&from=1&to=9", NULL, NULL, 1, 9, "e" },
+		{ "", NULL, NULL, 0, 0, "default" },
+	};
+	const unsigned diff = P(FROM) | P(TO) | P(ENVIRONMENT) |
+	    P(FROM_ENVIRONMENT) | P(TO_ENVIRONMENT);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *from_environment = cases[i].from_environment;
+		const char *to_environment = cases[i].to_environment;
+		struct invalid invalid;
+		struct query q;
+
+		query_init(&q);
+		invalid_reset(&invalid);
+		if (!CHECK(query_parse(cases[i].query, diff, &q, &invalid),
+		    "'%s': refused: %s", cases[i].query, invalid.detail))
+			continue;
+		CHECK(query_given(&q, QUERY_FROM_ENVIRONMENT) ==
+		    (from_environment != NULL) && (from_environment == NULL ||
+		    strcmp(q.from_environment, from_environment) == 0) &&
+		    query_given(&q, QUERY_TO_ENVIRONMENT) ==
+		    (to_environment != NULL) && (to_environment == NULL ||
+		    strcmp(q.to_environment, to_environment) == 0),
+		    "'%s': fromEnvironment '%.64s', toEnvironment '%.64s'",
+		    cases[i].query, q.from_environment, q.to_environment);
+		CHECK(query_given(&q, QUERY_FROM) == (cases[i].from != 0) &&
+		    (cases[i].from == 0 || q.from == cases[i].from) &&
+		    query_given(&q, QUERY_TO) == (cases[i].to != 0) &&
+		    (cases[i].to == 0 || q.to == cases[i].to) &&
+		    strcmp(q.environment, cases[i].environment) == 0,
+		    "'%s': from %llu, to %llu, environment '%.64s'",
+		    cases[i].query, (unsigned long long)q.from,
+		    (unsigned long long)q.to, q.environment);
+	}
+}
+
 static const CU_TestInfo query_tests[] = {
 	{ "query_parse table", test_query_table },
 	{ "query_parse long values", test_query_long_values },
 	{ "query_report_key", test_query_report_key },
 	{ "query_take_path", test_query_take_path },
+	{ "query_parse the ends of a diff", test_query_diff_ends },
 	CU_TEST_INFO_NULL,
 };
 

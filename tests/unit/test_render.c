@@ -61,7 +61,14 @@ expect_empty_array(const char *label, char *out, size_t len)
 	json_object_put(root);
 }
 
-/* json_render_status: updatedAt null at system version 0, else RFC 3339. */
+/* A digest as the renderers take it: they copy it as given. */
+#define DIGEST_SOME	"sha256:e51089b9df757f14ad794ccb59fc8bda" \
+			"5bdf1d26ea036164ceb6a9dd893e6354"
+
+/*
+ * json_render_status: updatedAt null at system version 0, else RFC 3339;
+ * the digest as given.
+ */
 static void
 test_status(void)
 {
@@ -87,10 +94,11 @@ test_status(void)
 			.system_version = cases[i].system_version,
 			.updated_ms = cases[i].updated_ms,
 		};
-		struct json_member want[3] = {
+		struct json_member want[4] = {
 			JSTR("environment", cases[i].environment),
 			JUINT("systemVersion", cases[i].system_version),
 			JNULL("updatedAt"),
+			JSTR("digest", DIGEST_SOME),
 		};
 		struct json_object *root;
 		size_t len = 0;
@@ -102,10 +110,11 @@ test_status(void)
 		snprintf(label, sizeof(label), "status %s %llu",
 		    cases[i].environment,
 		    (unsigned long long)cases[i].system_version);
-		out = json_render_status(cases[i].environment, &state, &len);
+		out = json_render_status(cases[i].environment, &state,
+		    DIGEST_SOME, &len);
 		root = parse_output(label, out, len);
 		if (root != NULL)
-			json_expect_members(label, root, want, 3, 0);
+			json_expect_members(label, root, want, 4, 0);
 		json_object_put(root);
 	}
 }
@@ -267,7 +276,10 @@ test_history(void)
 	expect_empty_array("empty history", out, len);
 }
 
-/* json_render_version: the version object with its services, in order. */
+/*
+ * json_render_version: the version object with its digest as given and
+ * its services, in order.
+ */
 static void
 test_version(void)
 {
@@ -296,10 +308,13 @@ test_version(void)
 		if (!CHECK(test_list_fill(&list, services, n), "append"))
 			break;
 		snprintf(label, sizeof(label), "version with %zu services", n);
-		out = json_render_version(&record, &list, &len);
+		out = json_render_version(&record, &list, DIGEST_SOME, &len);
 		root = parse_output(label, out, len);
 		if (root != NULL) {
-			expect_version(label, root, 0, 1);
+			expect_version(label, root, 0, 2);
+			CHECK(json_has_string(root, "digest", DIGEST_SOME),
+			    "%s: digest: %s", label,
+			    json_object_to_json_string(root));
 			if (CHECK(json_object_object_get_ex(root, "services",
 			    &array), "%s: no services", label) &&
 			    expect_array(label, array, n))
@@ -314,11 +329,11 @@ test_version(void)
 	/* a removal's change, and the services without it */
 	record = make_record(RECORDS - 1);
 	if (CHECK(test_list_fill(&list, services, 0), "empty")) {
-		out = json_render_version(&record, &list, &len);
+		out = json_render_version(&record, &list, DIGEST_SOME, &len);
 		root = parse_output("version of a removal", out, len);
 		if (root != NULL)
 			expect_version("version of a removal", root,
-			    RECORDS - 1, 1);
+			    RECORDS - 1, 2);
 		json_object_put(root);
 	}
 	service_list_free(&list);

@@ -8,6 +8,7 @@
  * the router and read back, body by body. The reports' own tests need no
  * store semantics: a Deploy-Outcome is there, a decoded name reaches the
  * handler, the token comes before the input, the raw path is matched.
+ * Last, two environments are compared.
  */
 #include <json-c/json.h>
 #include <stdint.h>
@@ -15,10 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest_cache.h"
 #include "router.h"
 #include "tests.h"
 
 #define CACHE_FOREVER	"public, max-age=31536000, immutable"
+/* The SHA-256 of nothing, and of the seed's version 3 (test_digest.c). */
+#define DIGEST_EMPTY	"sha256:e3b0c44298fc1c149afbf4c8996fb924" \
+			"27ae41e4649b934ca495991b7852b855"
+#define DIGEST_SEED_3	"sha256:e51089b9df757f14ad794ccb59fc8bda" \
+			"5bdf1d26ea036164ceb6a9dd893e6354"
+/* GET /status of the default environment before its first deploy. */
+#define STATUS_EMPTY	"{\"environment\":\"default\",\"systemVersion\":0," \
+			"\"updatedAt\":null,\"digest\":\"" DIGEST_EMPTY "\"}"
 
 /* The store and app of the running test. */
 static struct {
@@ -35,6 +45,7 @@ router_setup(void)
 	fx.store = test_store_create(fx.dir, sizeof(fx.dir));
 	fx.app.store = fx.store;
 	fx.app.auth = &fx.auth;
+	fx.app.digests = digest_cache_new();
 }
 
 static void
@@ -42,6 +53,8 @@ router_teardown(void)
 {
 	test_store_destroy(fx.store, fx.dir);
 	fx.store = NULL;
+	digest_cache_free(fx.app.digests);
+	fx.app.digests = NULL;
 }
 
 /*
@@ -244,22 +257,42 @@ static const struct route_case {
 	    .query = "environment=a%20b", .status = 400,
 	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
 	    .ext_value = "environment" },
-	{ .label = "/diff without from or to", .method = HTTP_GET,
-	    .path = "/diff", .status = 400,
-	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
-	    .ext_value = "from" },
-	{ .label = "/diff without from", .method = HTTP_GET, .path = "/diff",
-	    .query = "to=2", .status = 400,
-	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
-	    .ext_value = "from" },
-	{ .label = "/diff without to", .method = HTTP_GET, .path = "/diff",
-	    .query = "from=1", .status = 400,
-	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
-	    .ext_value = "to" },
 	{ .label = "/diff with to=0", .method = HTTP_GET, .path = "/diff",
 	    .query = "from=1&to=0", .status = 400,
 	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
 	    .ext_value = "to" },
+	{ .label = "/diff with fromEnvironment=a%20b", .method = HTTP_GET,
+	    .path = "/diff", .query = "fromEnvironment=a%20b", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "fromEnvironment" },
+	{ .label = "/diff with an empty toEnvironment", .method = HTTP_GET,
+	    .path = "/diff", .query = "toEnvironment=", .status = 400,
+	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
+	    .ext_value = "toEnvironment" },
+	{ .label = "/diff with toEnvironment twice", .method = HTTP_GET,
+	    .path = "/diff", .query = "toEnvironment=a&toEnvironment=a",
+	    .status = 400, .type = "/problems/invalid-parameter",
+	    .ext_key = "parameter", .ext_value = "toEnvironment" },
+	{ .label = "/diff with fromEnvironment of 65 characters",
+	    .method = HTTP_GET, .path = "/diff", .query = "fromEnvironment="
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    .status = 400, .type = "/problems/invalid-parameter",
+	    .ext_key = "parameter", .ext_value = "fromEnvironment" },
+
+	/* /diff on an empty store: default is there, empty; nothing else */
+	{ .label = "/diff with nothing: default now against itself",
+	    .method = HTTP_GET, .path = "/diff", .status = 200, .body = "[]",
+	    .content_type = "application/json" },
+	{ .label = "/diff from=1 of default", .method = HTTP_GET,
+	    .path = "/diff", .query = "from=1", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "/diff toEnvironment=prod", .method = HTTP_GET,
+	    .path = "/diff", .query = "toEnvironment=prod", .status = 404,
+	    .type = "/problems/not-found" },
+	{ .label = "/diff environment=prod&fromEnvironment=default",
+	    .method = HTTP_GET, .path = "/diff",
+	    .query = "environment=prod&fromEnvironment=default", .status = 404,
+	    .type = "/problems/not-found" },
 	{ .label = "environment=a%20b on /status", .method = HTTP_GET,
 	    .path = "/status", .query = "environment=a%20b", .status = 400,
 	    .type = "/problems/invalid-parameter", .ext_key = "parameter",
@@ -351,9 +384,8 @@ static const struct route_case {
 
 	/* other routes' parameters, ignored */
 	{ .label = "/status?limit=0", .method = HTTP_GET, .path = "/status",
-	    .query = "limit=0", .status = 200,
-	    .body = "{\"environment\":\"default\",\"systemVersion\":0,"
-	    "\"updatedAt\":null}", .content_type = "application/json" },
+	    .query = "limit=0", .status = 200, .body = STATUS_EMPTY,
+	    .content_type = "application/json" },
 	{ .label = "/badge.svg?at=nope", .method = HTTP_GET,
 	    .path = "/badge.svg", .query = "at=nope", .status = 200,
 	    .content_type = "image/svg+xml" },
@@ -372,8 +404,7 @@ static const struct route_case {
 	    .body = "[]", .content_type = "application/json" },
 	{ .label = "HEAD /status?from=0", .method = HTTP_HEAD,
 	    .path = "/status", .query = "from=0", .status = 200,
-	    .body = "{\"environment\":\"default\",\"systemVersion\":0,"
-	    "\"updatedAt\":null}", .content_type = "application/json" },
+	    .body = STATUS_EMPTY, .content_type = "application/json" },
 };
 
 /* Checks a problem answer: content type, type and the named input. */
@@ -508,7 +539,7 @@ static void
 expect_version_3(void)
 {
 	static const struct json_member where[] = {
-		JUINT("systemVersion", 3),
+		JUINT("systemVersion", 3), JSTR("digest", DIGEST_SEED_3),
 	};
 	static const struct json_member change[] = {
 		JSTR("name", "Service A"), JUINT("previousVersion", 1),
@@ -525,7 +556,7 @@ expect_version_3(void)
 	    response.etag);
 	root = json_parse_exact(response.body, response.body_len);
 	if (CHECK(root != NULL, "/systemversions/3: not JSON")) {
-		json_expect_members("/systemversions/3", root, where, 1, 3);
+		json_expect_members("/systemversions/3", root, where, 2, 3);
 		expect_instant("/systemversions/3", root, "createdAt");
 		if (CHECK(json_object_object_get_ex(root, "change", &member),
 		    "/systemversions/3: no change"))
@@ -548,6 +579,7 @@ expect_status_3(void)
 {
 	static const struct json_member want[] = {
 		JSTR("environment", "default"), JUINT("systemVersion", 3),
+		JSTR("digest", DIGEST_SEED_3),
 	};
 	struct json_object *root;
 	struct response response;
@@ -559,7 +591,7 @@ expect_status_3(void)
 	    "/status: status %d, ETag %s", response.status, response.etag);
 	root = json_parse_exact(response.body, response.body_len);
 	if (CHECK(root != NULL, "/status: not JSON")) {
-		json_expect_members("/status", root, want, 2, 1);
+		json_expect_members("/status", root, want, 3, 1);
 		expect_instant("/status", root, "updatedAt");
 	}
 	json_object_put(root);
@@ -638,6 +670,14 @@ test_seed_through_router(void)
 	    NULL, NULL);
 	expect_answer(HTTP_GET, "/diff", "from=3&to=4", NULL, NULL, 404, NULL,
 	    NULL, NULL);
+	/* a left-out end is the current version, which the next deploy moves */
+	expect_answer(HTTP_GET, "/diff", "from=1", NULL, NULL, 200,
+	    "[{\"name\":\"Service A\",\"from\":1,\"to\":2},"
+	    "{\"name\":\"Service B\",\"from\":null,\"to\":1}]", "",
+	    "no-cache");
+	expect_answer(HTTP_GET, "/diff", "to=2", NULL, NULL, 200,
+	    "[{\"name\":\"Service A\",\"from\":2,\"to\":1}]", "",
+	    "no-cache");
 
 	expect_version_3();
 	expect_answer(HTTP_GET, "/systemversions/4", "", NULL, NULL, 404,
@@ -681,6 +721,28 @@ test_report_outcome(void)
 	    "a refused deploy: status %d, Deploy-Outcome %s", response.status,
 	    response.deploy_outcome != NULL ? response.deploy_outcome :
 	    "(none)");
+	response_free(&response);
+}
+
+/*
+ * Copies into text (DIGEST_TEXT_SIZE bytes) the digest GET path?query
+ * answers; "" when there is none.
+ */
+static void
+digest_answered(const char *path, const char *query, char *text)
+{
+	struct json_object *root, *member;
+	struct response response;
+
+	text[0] = '\0';
+	dispatch(HTTP_GET, path, query, NULL, NULL, &response);
+	root = json_parse_exact(response.body, response.body_len);
+	if (CHECK(root != NULL && json_object_object_get_ex(root, "digest",
+	    &member) && json_object_get_string_len(member) ==
+	    DIGEST_TEXT_SIZE - 1, "%s?%s: no digest: %.*s", path, query,
+	    (int)response.body_len, response.body != NULL ? response.body : ""))
+		memcpy(text, json_object_get_string(member), DIGEST_TEXT_SIZE);
+	json_object_put(root);
 	response_free(&response);
 }
 
@@ -816,6 +878,69 @@ test_raw_path(void)
 	response_free(&response);
 }
 
+/*
+ * Drift between two environments: default gets A 1, B 1, A 2; prod gets
+ * B 1, A 2, C 1. Each end of /diff is its own environment's, at a given
+ * version or its current one; the same contents have the same digest,
+ * whatever history made them.
+ */
+static void
+test_drift_through_router(void)
+{
+	static const struct {
+		const char	*body;
+		const char	*answer;
+	} deploys[] = {
+		{ "{\"name\": \"Service A\", \"version\": 1}", "1" },
+		{ "{\"name\": \"Service B\", \"version\": 1}", "2" },
+		{ "{\"name\": \"Service A\", \"version\": 2}", "3" },
+		{ "{\"name\": \"Service B\", \"version\": 1, "
+		    "\"environment\": \"prod\"}", "1" },
+		{ "{\"name\": \"Service A\", \"version\": 2, "
+		    "\"environment\": \"prod\"}", "2" },
+		{ "{\"name\": \"Service C\", \"version\": 1, "
+		    "\"environment\": \"prod\"}", "3" },
+	};
+	char left[DIGEST_TEXT_SIZE], right[DIGEST_TEXT_SIZE];
+
+	REQUIRE_STORE(fx.store);
+	/* before any deploy, default's digest is that of nothing */
+	digest_answered("/status", "", left);
+	CHECK(strcmp(left, DIGEST_EMPTY) == 0, "default at 0: %s", left);
+	for (size_t i = 0; i < sizeof(deploys) / sizeof(deploys[0]); i++)
+		expect_answer(HTTP_POST, "/deploy", "", deploys[i].body, NULL,
+		    200, deploys[i].answer, "", NULL);
+
+	expect_answer(HTTP_GET, "/diff", "fromEnvironment=default&"
+	    "toEnvironment=prod", NULL, NULL, 200, "[{\"name\":\"Service C\","
+	    "\"from\":null,\"to\":1}]", "", "no-cache");
+	expect_answer(HTTP_GET, "/diff", "fromEnvironment=prod&from=2&to=3",
+	    NULL, NULL, 200, "[]", "", CACHE_FOREVER);
+	expect_answer(HTTP_GET, "/diff", "environment=prod&"
+	    "fromEnvironment=default&from=1", NULL, NULL, 200,
+	    "[{\"name\":\"Service A\",\"from\":1,\"to\":2},"
+	    "{\"name\":\"Service B\",\"from\":null,\"to\":1},"
+	    "{\"name\":\"Service C\",\"from\":null,\"to\":1}]", "",
+	    "no-cache");
+	expect_answer(HTTP_GET, "/diff", "toEnvironment=prod&to=1", NULL, NULL,
+	    200, "[{\"name\":\"Service A\",\"from\":2,\"to\":null}]", "",
+	    "no-cache");
+	expect_answer(HTTP_GET, "/diff", "toEnvironment=prod&to=4", NULL, NULL,
+	    404, NULL, "", NULL);
+	expect_answer(HTTP_GET, "/diff", "fromEnvironment=staging", NULL, NULL,
+	    404, NULL, "", NULL);
+
+	/* default's 3 and prod's 2 hold A 2 and B 1, reached differently */
+	digest_answered("/systemversions/3", "", left);
+	digest_answered("/systemversions/2", "environment=prod", right);
+	CHECK(strcmp(left, DIGEST_SEED_3) == 0 && strcmp(right, left) == 0,
+	    "default 3: %s; prod 2: %s", left, right);
+	digest_answered("/status", "environment=prod", left);
+	digest_answered("/systemversions/3", "environment=prod", right);
+	CHECK(strcmp(left, right) == 0 && strcmp(left, DIGEST_SEED_3) != 0,
+	    "prod now: %s; prod 3: %s", left, right);
+}
+
 static const CU_TestInfo router_tests[] = {
 	{ "router_dispatch table", test_route_table },
 	{ "the seed example through the router", test_seed_through_router },
@@ -823,6 +948,7 @@ static const CU_TestInfo router_tests[] = {
 	{ "names in a path reach the handler", test_names_pass },
 	{ "a report's token comes first", test_report_token },
 	{ "name routes match the raw path", test_raw_path },
+	{ "drift between two environments", test_drift_through_router },
 	CU_TEST_INFO_NULL,
 };
 

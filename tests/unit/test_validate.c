@@ -1,8 +1,9 @@
 /*
  * The validate suite: UTF-8, names, environments, metadata, decimal
- * integers and instants, each driven by a table of good and bad
- * inputs. Every input is copied into a buffer of exactly its length, so a
- * read past it is caught under AddressSanitizer and valgrind.
+ * integers (read and written) and instants, each driven by a table of
+ * good and bad inputs. Every input is copied into a buffer of exactly
+ * its length, so a read past it is caught under AddressSanitizer and
+ * valgrind.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -468,6 +469,36 @@ test_parse_decimal_respects_len(void)
 	CHECK(!parse_decimal("5", 0, 0, UINT64_MAX, &out), "zero bytes");
 }
 
+/* format_uint: numbers of every width, as parse_decimal reads them back. */
+static void
+test_format_uint(void)
+{
+	static const struct {
+		uint64_t	 value;
+		const char	*text;
+	} cases[] = {
+		{ 0, "0" },
+		{ 9, "9" },
+		{ 10, "10" },
+		{ 100, "100" },
+		{ 1234567890, "1234567890" },
+		{ UINT64_C(9007199254740991), "9007199254740991" },
+		{ UINT64_MAX, "18446744073709551615" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[UINT_DIGITS_MAX];
+		size_t n = format_uint(cases[i].value, out);
+		uint64_t back = 0;
+
+		CHECK(n == strlen(cases[i].text) &&
+		    memcmp(out, cases[i].text, n) == 0 &&
+		    parse_decimal(out, n, 0, UINT64_MAX, &back) &&
+		    back == cases[i].value, "format_uint(%s): got %.*s",
+		    cases[i].text, (int)n, out);
+	}
+}
+
 /* One parse_instant case: the text, and the milliseconds when it is valid. */
 struct instant_case {
 	const char	*text;
@@ -552,6 +583,7 @@ static const CU_TestInfo validate_tests[] = {
 	{ "check_event_id", test_check_event_id },
 	{ "parse_decimal", test_parse_decimal },
 	{ "parse_decimal respects len", test_parse_decimal_respects_len },
+	{ "format_uint", test_format_uint },
 	{ "parse_instant", test_parse_instant },
 	CU_TEST_INFO_NULL,
 };

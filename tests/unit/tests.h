@@ -178,4 +178,7 @@ int	add_render_suite(void);
 /* test_router.c */
 int	add_router_suite(void);
 
+/* test_digest.c */
+int	add_digest_suite(void);
+
 #endif
