@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "digest.h"
 #include "store.h"
 #include "tests.h"
 
@@ -777,7 +778,7 @@ periods_subsequence(const struct service_period *got, size_t got_count,
 /*
  * A stream of reports over many services, with sequences, removals and
  * re-deploys, delivered with duplicates and local reordering, ends in
- * the snapshot of the clean, ordered stream: each service's periods a
+ * the snapshot and digest of the clean, ordered stream: each service's periods a
  * subsequence of the clean ones, no applied version going back by its
  * key, and every duplicate answered as its first delivery was.
  */
@@ -793,6 +794,8 @@ test_replay(void)
 	bool present[STREAM_SERVICES] = { false }, *seen = calloc(
 	    STREAM_REPORTS, sizeof(*seen));
 	struct service_list clean, messy;
+	char clean_digest[DIGEST_TEXT_SIZE] = "";
+	char messy_digest[DIGEST_TEXT_SIZE] = "";
 	struct audit_entry *log = calloc(HISTORY_LIMIT, sizeof(*log));
 	uint64_t last_applied[STREAM_SERVICES] = { 0 };
 	uint64_t state = UINT64_C(20261207), before = 0;
@@ -874,13 +877,17 @@ test_replay(void)
 	    "the stream spoils enough: %zu duplicates, %zu stale, %zu "
 	    "removals", duplicates, stale, removals);
 
-	/* the same end */
+	/* the same end, and so the same digest */
 	status = store_services(fx.store, "clean", 0, &clean);
 	if (status == STATUS_OK)
 		status = store_services(fx.store, "messy", 0, &messy);
 	CHECK(status == STATUS_OK && clean.count > STREAM_SERVICES / 2 &&
 	    lists_equal(&clean, &messy), "the final snapshots: %s, %zu and "
 	    "%zu services", status_name(status), clean.count, messy.count);
+	CHECK(digest_services(&clean, clean_digest) &&
+	    digest_services(&messy, messy_digest) &&
+	    strcmp(clean_digest, messy_digest) == 0, "the final digests: %s "
+	    "and %s", clean_digest, messy_digest);
 
 	/* each service's periods: a subsequence of the clean ones */
 	for (unsigned s = 0; s < STREAM_SERVICES && wrong < 10; s++) {
