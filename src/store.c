@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,6 +116,27 @@ log_db_info(const DB_ENV *env, const char *message)
 	log_info("berkeley db: %s", message);
 }
 
+/* The store's databases: each file and where its handle is, in opening order. */
+const struct database databases[DATABASE_COUNT] = {
+	{ "meta.db", offsetof(struct store, meta) },
+	{ "environments.db", offsetof(struct store, environments) },
+	{ "current.db", offsetof(struct store, current) },
+	{ "changes.db", offsetof(struct store, changes) },
+	{ "keyframes.db", offsetof(struct store, keyframes) },
+	{ "keys.db", offsetof(struct store, keys) },
+	{ "events.db", offsetof(struct store, events) },
+	{ "event-times.db", offsetof(struct store, event_times) },
+	{ "audit.db", offsetof(struct store, audit) },
+	{ "periods.db", offsetof(struct store, periods) },
+};
+
+/* The handle of database d in store. */
+static DB **
+database_handle(struct store *store, const struct database *d)
+{
+	return (DB **)(void *)((char *)store + d->handle);
+}
+
 /* Opens one B-tree database of the store's environment. */
 static enum status
 open_database(struct store *store, const char *file, bool create, DB **out)
@@ -213,30 +235,13 @@ store_open(const struct store_options *options, struct store **out)
 	/* the recoverer has just made the regions; workers only join them */
 	if (recover)
 		reserve_regions(options->home);
-	if ((status = open_database(store, "meta.db", recover,
-	    &store->meta)) != STATUS_OK ||
-	    (status = open_database(store, "environments.db", recover,
-	    &store->environments)) != STATUS_OK ||
-	    (status = open_database(store, "current.db", recover,
-	    &store->current)) != STATUS_OK ||
-	    (status = open_database(store, "changes.db", recover,
-	    &store->changes)) != STATUS_OK ||
-	    (status = open_database(store, "keyframes.db", recover,
-	    &store->keyframes)) != STATUS_OK ||
-	    (status = open_database(store, "keys.db", recover,
-	    &store->keys)) != STATUS_OK ||
-	    (status = open_database(store, "events.db", recover,
-	    &store->events)) != STATUS_OK ||
-	    (status = open_database(store, "event-times.db", recover,
-	    &store->event_times)) != STATUS_OK ||
-	    (status = open_database(store, "audit.db", recover,
-	    &store->audit)) != STATUS_OK)
-		goto fail;
 	/* a store made before periods.db gains it, built from its changes */
 	build = recover && !store_file_exists(options->home, "periods.db");
-	if ((status = open_database(store, "periods.db", recover,
-	    &store->periods)) != STATUS_OK ||
-	    (build && (status = build_periods(store)) != STATUS_OK))
+	for (size_t i = 0; i < DATABASE_COUNT; i++)
+		if ((status = open_database(store, databases[i].file, recover,
+		    database_handle(store, &databases[i]))) != STATUS_OK)
+			goto fail;
+	if (build && (status = build_periods(store)) != STATUS_OK)
 		goto fail;
 	*out = store;
 	return STATUS_OK;
@@ -252,16 +257,14 @@ fail:
 void
 store_close(struct store *store)
 {
-	DB **dbs[] = { &store->audit, &store->event_times, &store->events,
-	    &store->keys, &store->periods, &store->changes, &store->keyframes,
-	    &store->current, &store->environments, &store->meta };
+	DB *db;
 
 	if (store == NULL)
 		return;
 	/* a panicked environment is not flushed: recovery rebuilds it */
-	for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
-		if (*dbs[i] != NULL)
-			(*dbs[i])->close(*dbs[i], store->panicked ? DB_NOSYNC : 0);
+	for (size_t i = DATABASE_COUNT; i-- > 0;)
+		if ((db = *database_handle(store, &databases[i])) != NULL)
+			db->close(db, store->panicked ? DB_NOSYNC : 0);
 	if (store->env != NULL)
 		store->env->close(store->env, 0);
 	if (store->home_fd != -1)

@@ -22,12 +22,6 @@
  */
 #define VERIFY_CACHE_BYTES	(4 * 1024 * 1024)
 
-/* The database files of a store, in the order they are verified. */
-static const char *const database_files[] = {
-	"meta.db", "environments.db", "current.db", "changes.db",
-	"keyframes.db"
-};
-
 /*
  * Berkeley DB's verification of the database file of home, in a private
  * environment of its own: its cache holds only what the verification
@@ -67,11 +61,10 @@ store_verify_files(struct store *store)
 		    "checkpoint");
 	if ((rc = store->env->get_home(store->env, &home)) != 0)
 		return translate(store, rc, "verify");
-	for (size_t i = 0; i < sizeof(database_files) / sizeof(*database_files);
-	    i++) {
-		if ((rc = verify_file(home, database_files[i])) != 0) {
+	for (size_t i = 0; i < DATABASE_COUNT; i++) {
+		if ((rc = verify_file(home, databases[i].file)) != 0) {
 			log_error("store: %s fails verification: %s",
-			    database_files[i], db_strerror(rc));
+			    databases[i].file, db_strerror(rc));
 			if (status == STATUS_OK)
 				status = translate(store, rc, "verify");
 		}
@@ -191,12 +184,12 @@ store_restore(const struct store_options *options, const char *source)
 		return STATUS_NOT_FOUND;
 	}
 	status = STATUS_OK;
-	for (size_t i = 0; i < sizeof(database_files) / sizeof(*database_files);
-	    i++) {
-		snprintf(from, sizeof(from), "%s/%s", source, database_files[i]);
+	/* a backup made before the later databases is a store's backup too */
+	for (size_t i = 0; i < FIRST_DATABASES; i++) {
+		snprintf(from, sizeof(from), "%s/%s", source, databases[i].file);
 		if (stat(from, &st) == -1 || !S_ISREG(st.st_mode)) {
 			log_error("store: %s is not a backup of a store: it has "
-			    "no %s", source, database_files[i]);
+			    "no %s", source, databases[i].file);
 			status = STATUS_INVALID;
 			break;
 		}

@@ -78,6 +78,19 @@ struct store {
 	unsigned	waiting;	/* threads waiting for their commit's flush */
 };
 
+/* A database of the store: its file, and where its handle is. */
+struct database {
+	const char	*file;
+	size_t		 handle;	/* of its DB * in struct store */
+};
+
+#define DATABASE_COUNT	10
+/*
+ * The databases every store has had, first in the table: the later ones
+ * are made, empty or built from these, when a store without them opens.
+ */
+#define FIRST_DATABASES	5
+
 /* An environments.db record. */
 struct environment_record {
 	uint32_t	id;
@@ -154,6 +167,7 @@ struct keyframe_found {
 typedef enum status read_fn(struct store *, DB_TXN *, void *);
 
 /* store.c */
+extern const struct database databases[DATABASE_COUNT];	/* every one, in opening order */
 DBT		 dbt(void *, size_t, size_t);
 uint64_t	 now_ms(void);
 void		 log_db_message(const DB_ENV *, const char *, const char *);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "digest.h"
 #include "store.h"
@@ -701,6 +702,40 @@ test_retention(void)
 	expect_services("default", 2, "A=2");
 }
 
+/*
+ * A store made before periods.db (here, one whose periods.db is taken
+ * away) gains it when opened: a service's periods are read as before.
+ */
+static void
+test_periods_built(void)
+{
+	static const struct period_want a[] = { { 3, 6, 0 }, { 2, 3, 5 },
+	    { 1, 1, 3 } };
+	char path[128];
+
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1), STATUS_OK, OUTCOME_APPLIED, 1);
+	expect(R(.name = "B", .version = 1), STATUS_OK, OUTCOME_APPLIED, 2);
+	expect(R(.name = "A", .version = 2), STATUS_OK, OUTCOME_APPLIED, 3);
+	expect(R(.env = "prod", .name = "A", .version = 9), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	expect(R(.name = "B", .version = 2), STATUS_OK, OUTCOME_APPLIED, 4);
+	expect(R(.name = "A", .removal = true), STATUS_OK, OUTCOME_REMOVED, 5);
+	expect(R(.name = "A", .version = 3), STATUS_OK, OUTCOME_APPLIED, 6);
+	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint");
+	store_close(fx.store);
+	fx.store = NULL;
+	snprintf(path, sizeof(path), "%s/periods.db", fx.dir);
+	if (!CHECK(unlink(path) == 0, "remove %s", path) ||
+	    !reopen_with(true, 0, 0))
+		return;
+	expect_periods("default", "A", a, 3);
+	expect_periods("prod", "A", (const struct period_want[]){
+	    { 9, 1, 0 } }, 1);
+	expect_periods("default", "B", (const struct period_want[]){
+	    { 2, 4, 0 }, { 1, 2, 4 } }, 2);
+}
+
 /* The replay test: a stream of reports over services, and how it is spoiled. */
 #define STREAM_REPORTS	10000
 #define STREAM_SERVICES	200
@@ -961,6 +996,7 @@ static const CU_TestInfo reports_tests[] = {
 	{ "audit log", test_audit_log },
 	{ "service history", test_service_history },
 	{ "retention", test_retention },
+	{ "periods built for an older store", test_periods_built },
 	{ "replay", test_replay },
 	CU_TEST_INFO_NULL
 };

@@ -502,6 +502,8 @@ test_model_replay(void)
 		status = report_to(fx.store, model_envs[e], model_names[s],
 		    strlen(model_names[s]), removal, removal ? 0 : version,
 		    &result);
+		if (status != STATUS_OK)
+			memset(&result, 0, sizeof(result));	/* not filled in */
 		if (!CHECK(status == want && (want != STATUS_OK ||
 		    (result.system_version == current[e] &&
 		    result.changed == changed)), "step %u: %s %s/%s %llu: %s, "
