@@ -49,17 +49,9 @@ struct periods_read {
 static bool
 append_period(struct periods_read *r, const struct service_period *period)
 {
-	struct service_period *bigger;
-
-	if (r->count == r->capacity) {
-		size_t capacity = r->capacity != 0 ? 2 * r->capacity : 8;
-
-		if ((bigger = realloc(r->list, capacity * sizeof(*bigger))) ==
-		    NULL)
-			return false;
-		r->list = bigger;
-		r->capacity = capacity;
-	}
+	if (!grow_array(&r->list, r->count, &r->capacity,
+	    sizeof(*r->list), 8))
+		return false;
 	r->list[r->count++] = *period;
 	return true;
 }

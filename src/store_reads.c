@@ -543,7 +543,6 @@ static enum status
 read_environments(struct store *store, DB_TXN *txn, void *arg)
 {
 	struct environments_read *r = arg;
-	struct environment_summary *bigger;
 	struct environment_record record;
 	unsigned char name[ENVIRONMENT_MAX + 1], value[ENVIRONMENT_VALUE_SIZE];
 	DBC *cursor = NULL;
@@ -564,17 +563,10 @@ read_environments(struct store *store, DB_TXN *txn, void *arg)
 			status = malformed("environments.db");
 			break;
 		}
-		if (r->count == r->capacity) {
-			size_t capacity = r->capacity != 0 ? 2 * r->capacity : 16;
-
-			if ((bigger = realloc(r->list,
-			    capacity * sizeof(*bigger))) == NULL) {
-				status = translate(store, ENOMEM,
-				    "read environments");
-				break;
-			}
-			r->list = bigger;
-			r->capacity = capacity;
+		if (!grow_array(&r->list, r->count, &r->capacity,
+		    sizeof(*r->list), 16)) {
+			status = translate(store, ENOMEM, "read environments");
+			break;
 		}
 		memcpy(r->list[r->count].name, name, key.size);
 		r->list[r->count].name[key.size] = '\0';
