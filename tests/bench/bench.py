@@ -127,18 +127,30 @@ def machine_info(directory):
 # --------------------------------------------------------------------------
 
 def write_nginx_include(path, data_dir):
-    """The bench-only locations: C0's /bench/nginx, and W2u's uncached
-    /services (every fastcgi_param of conf/nginx.conf re-declared, since
-    declaring one in a location drops the inherited ones)."""
+    """The bench-only locations: C0's /bench/nginx; W2u's uncached
+    /services; and W4k's /bench/deploy-keyed, POST /deploy as
+    conf/nginx.conf has it, whose answer also carries the request's
+    Bench-Service header back, so that deploy.lua knows which service's
+    report was answered (every fastcgi_param of conf/nginx.conf
+    re-declared in the last two, since declaring one in a location drops
+    the inherited ones)."""
     with open(os.path.join(REPO_ROOT, 'conf', 'nginx.conf')) as f:
         params = re.findall(r'^\s*fastcgi_param\s+(\S+)\s+(.+?);', f.read(), re.M)
-    overrides = {'DOCUMENT_URI': '/services', 'REQUEST_URI': '/services$is_args$args'}
-    lines = ['location = /bench/nginx { return 200 "ok\\n"; }',
-             'location = /bench/services-uncached {',
-             '    fastcgi_pass unix:%s/run/releasemgr.sock;' % data_dir]
-    lines += ['    fastcgi_param %s %s;' % (name, overrides.get(name, value))
-              for name, value in params]
-    lines.append('}')
+
+    def pool_location(location, uri, extra):
+        overrides = {'DOCUMENT_URI': uri, 'REQUEST_URI': uri + '$is_args$args'}
+        return (['location = %s {' % location] + ['    ' + line for line in extra] +
+                ['    fastcgi_pass unix:%s/run/releasemgr.sock;' % data_dir] +
+                ['    fastcgi_param %s %s;' % (name, overrides.get(name, value))
+                 for name, value in params] + ['}'])
+
+    lines = ['location = /bench/nginx { return 200 "ok\\n"; }']
+    lines += pool_location('/bench/services-uncached', '/services', [])
+    # deploy_rate is 0 in the configuration benchmarked: /deploy's limit_req
+    # counts nothing, but runs; so does this one
+    lines += pool_location('/bench/deploy-keyed', '/deploy', [
+        'limit_req zone=releasemgr_deploy burst=100 nodelay;',
+        'add_header Bench-Service $http_bench_service always;'])
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
 
