@@ -12,6 +12,10 @@ What it measures (every figure comes from this run; nothing is hard-coded):
        location that bypasses nginx's cache, so the workers answer each one
   W3   GET /status of that environment
   W4   POST /deploy, every request a change, durable commits (the default)
+  W4k  W4 with the key a careful watcher sends on every report: a unique
+       eventId (36 bytes, a UUID's shape) and a sequence, so that each
+       deploy also writes events.db, event-times.db and keys.db; run
+       right after W4, on the same server, in an environment of its own
   W5   POST /deploy, every request the same unchanged deploy
   W6   W4 on a second, fresh server with durable_commits = no
   S2   an environment of 10,000 services: its newest version asked for
@@ -36,7 +40,7 @@ nginx include holding the bench-only locations. Every workload is run with
 wrk (2 threads, 32 connections, 10 s, 3 runs) and a Lua done() hook
 (tests/bench/report.lua) printing the latency percentiles in microseconds
 and the error counts; the report gives the medians over the runs. Around
-each W4/W6 run, db5.3_stat gives Berkeley DB's counts of commits and log
+each W4/W4k/W6 run, db5.3_stat gives Berkeley DB's counts of commits and log
 flushes (fsyncs). Seeding uses 16 Python threads with keep-alive
 connections. Everything started is stopped at the end, on errors and on
 Ctrl-C or SIGTERM too.
@@ -82,6 +86,7 @@ STORE_BENCH_TIMEOUT = 1800.0
 ADMIN_TIMEOUT = 600.0          # seconds for releasemgr-admin export or verify
 
 ENV_W2, ENV_W4, ENV_W5, ENV_S2 = 'bench-w2', 'bench-w4', 'bench-w5', 'bench-s2'
+ENV_W4K = 'bench-w4k'
 ENV_H1 = 'bench-h1'
 
 _wrk_base = itertools.count(1)   # distinct version spaces for deploy runs
@@ -250,6 +255,8 @@ def run_wrk(url, script, script_args, duration):
     figures['socket_errors'] = sum(figures[k] for k in ('connect_errors', 'read_errors',
                                                         'write_errors', 'timeouts'))
     figures['bad_status'] = max(figures['status_errors'], figures['non200'])
+    # deploys answered 200 whose Deploy-Outcome was not the one expected
+    figures['unexpected'] = figures.get('unexpected', 0)
     return figures
 
 
@@ -312,7 +319,7 @@ def deploy_probe(server, environment):
 
 
 def deploy_args(environment, mode):
-    return lambda: [environment, SERVICES, mode, next(_wrk_base) * 10 ** 11]
+    return lambda: [environment, SERVICES, mode, next(_wrk_base) * 10 ** 11, WRK_THREADS]
 
 
 def cold_reads(server, environment, versions):
@@ -451,7 +458,7 @@ def flush_rows(name, result):
     for index, run in enumerate(result['runs'], 1):
         flushes = run['delta_log_flushes']
         rows.append(['%s run %d' % (name, index), run['requests'], run['bad_status'],
-                     run['delta_version'], run['delta_commits'], run['delta_log_writes'],
+                     run['unexpected'], run['delta_version'], run['delta_commits'], run['delta_log_writes'],
                      flushes, '%.2f' % (run['delta_commits'] / flushes) if flushes else
                      'no flush'])
     return rows
@@ -493,6 +500,11 @@ def targets(results, extra, store_lines):
     rows.append(row('W1 >= 50 % of C0', value, fmt_pct(value), value is not None and value >= 0.5))
     value = rel('W4', 'W6')
     rows.append(row('W4 >= 50 % of W6', value, fmt_pct(value), value is not None and value >= 0.5))
+    value = rel('W4k', 'W4')
+    rows.append(row('W4k >= 85 % of W4', value,
+                    '%s (%.0f / %.0f req/s)' % (fmt_pct(value), results['W4k']['rps'],
+                                                results['W4']['rps']) if value else '',
+                    value is not None and value >= 0.85))
     value = commits_per_flush(results['W4']) if 'W4' in results else None
     rows.append(row('W4: commits per log flush > 4', value,
                     '%.2f' % value if value else '', value is not None and value > 4))
@@ -569,9 +581,9 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
             'started by `tests/e2e/harness.py` on 127.0.0.1 in a temporary directory, '
             'with the default configuration (`conf/releasemgr.conf`, as `make run`); '
             'W6 on a second server with a fresh data directory and `durable_commits = no`. '
-            'An nginx include adds two bench-only locations: `/bench/nginx` '
-            '(`return 200`) and `/bench/services-uncached` (the pool, without '
-            '`fastcgi_cache`).',
+            'An nginx include adds three bench-only locations: `/bench/nginx` '
+            '(`return 200`), `/bench/services-uncached` (the pool, without '
+            '`fastcgi_cache`) and `/bench/deploy-keyed` (W4k\'s, below).',
             '- Load: `wrk -t%d -c%d -d%ds --timeout %s`, %d run(s) per workload, medians '
             'over the runs; latency percentiles from a Lua `done()` hook '
             '(`tests/bench/report.lua`), in microseconds. wrk, nginx and the pool share '
@@ -588,10 +600,20 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
                extra['w2_seed_s'], extra['versions'] / extra['w2_seed_s'], extra['w1_version']),
             '- W4/W6: a random one of %d services (deployed beforehand) at a version no '
             'thread or run used before, so every request is a change; W5: the same '
-            'service at the same version every time. Around each W4/W6 run, '
-            '`db5.3_stat -t` (transactions committed) and `db5.3_stat -l` ("Total log '
-            'file flushes", i.e. fsyncs; "Total log file I/O writes") give the counts; '
-            '`GET /status` the versions added.' % SERVICES,
+            'service at the same version every time. W4k, right after W4 on the same '
+            'server, in environment `%s` seeded as W4\'s: the same bodies plus an `eventId` '
+            '(36 bytes, random hex in a UUID\'s shape, unique) and a `sequence` (the '
+            'version, increasing for each service); each wrk thread deploys its own %d '
+            'services in turn, skipping any whose report is unanswered, so that no '
+            'report arrives after a later one of its service (it would be stale). It goes '
+            'through `/bench/deploy-keyed`, `/deploy`\'s configuration plus an `add_header` '
+            'that answers the request\'s `Bench-Service` header back, which tells the '
+            'client which service was answered. Every deploy answer\'s `Deploy-Outcome` is '
+            'checked (`applied` for W4, W4k, W6; `unchanged` for W5). Around each '
+            'W4/W4k/W6 run, `db5.3_stat -t` (transactions committed) and `db5.3_stat -l` '
+            '("Total log file flushes", i.e. fsyncs; "Total log file I/O writes") give the '
+            'counts; `GET /status` the versions added.'
+            % (SERVICES, ENV_W4K, SERVICES // WRK_THREADS),
             '- S2: environment `%s`, %d services (%d deploys, %.1f s). Cold reads: %d '
             'single GETs, each on a new connection, each for an explicit version nothing '
             'had read (%s), made right after seeding; timed at the client on loopback, '
@@ -619,19 +641,23 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
     out += ['Ratios are of the median req/s. Per-run req/s: ' + '; '.join(
         '%s %s' % (name, ', '.join('%.0f' % run['rps'] for run in r['runs']))
         for name, r in results.items()) + '.', '']
-    if 'W4' in results and 'W6' in results:
-        cpf = [commits_per_flush(results[name]) for name in ('W4', 'W6')]
-        out += ['### Deploys and log flushes (W4, W6)', '',
-                md_table(['run', 'requests answered', 'bad status', 'versions added',
-                          'commits', 'log writes', 'log flushes (fsync)', 'commits per flush'],
-                         flush_rows('W4', results['W4']) + flush_rows('W6', results['W6'])),
+    if all(name in results for name in ('W4', 'W4k', 'W6')):
+        cpf = ['%.2f' % value if value else 'no flush' for value in
+               (commits_per_flush(results[name]) for name in ('W4', 'W4k', 'W6'))]
+        out += ['### Deploys and log flushes (W4, W4k, W6)', '',
+                md_table(['run', 'requests answered', 'bad status', 'other outcome',
+                          'versions added', 'commits', 'log writes', 'log flushes (fsync)',
+                          'commits per flush'],
+                         flush_rows('W4', results['W4']) + flush_rows('W4k', results['W4k']) +
+                         flush_rows('W6', results['W6'])),
                 '',
-                'W4 commits per log flush over all runs: %s; W6: %s. W4 / W6 (req/s): %s. '
-                '"versions added" may exceed "requests answered" by the requests still in '
-                'flight when wrk stopped.' % (
-                    '%.2f' % cpf[0] if cpf[0] else 'no flush',
-                    '%.2f' % cpf[1] if cpf[1] else 'no flush',
-                    fmt_pct(results['W4']['rps'] / results['W6']['rps'])), '']
+                'Commits per log flush over all runs: W4 %s, W4k %s, W6 %s. W4 / W6 (req/s): '
+                '%s; W4k / W4: %s. "other outcome" counts the deploys answered 200 with '
+                'another `Deploy-Outcome` than `applied`; "versions added" may exceed '
+                '"requests answered" by the requests still in flight when wrk stopped.' % (
+                    cpf[0], cpf[1], cpf[2],
+                    fmt_pct(results['W4']['rps'] / results['W6']['rps']),
+                    fmt_pct(results['W4k']['rps'] / results['W4']['rps'])), '']
     out += ['### Memory and disk (S4)', '',
             md_table(['when', 'worker pid', 'VmRSS MiB', 'RssAnon MiB', 'RssFile MiB',
                       'RssShmem MiB'],
@@ -717,6 +743,10 @@ def benchmark(opts, tmp, results, extra):
     seed(main, [deploy_body('svc-%03d' % i, 0, ENV_W4) for i in range(SERVICES)])
     measure(results, 'W4', 'POST /deploy, every one a change', main, '/deploy', d, n,
             'deploy.lua', deploy_args(ENV_W4, 'change'), deploy_probe(main, ENV_W4))
+    seed(main, [deploy_body('svc-%03d' % i, 0, ENV_W4K) for i in range(SERVICES)])
+    measure(results, 'W4k', 'POST /deploy, every one a change, with eventId and sequence',
+            main, '/bench/deploy-keyed', d, n, 'deploy.lua', deploy_args(ENV_W4K, 'keyed'),
+            deploy_probe(main, ENV_W4K))
 
     print('seeding %s: %d services' % (ENV_S2, opts.s2_services), flush=True)
     extra['s2_services'] = opts.s2_services
@@ -774,12 +804,18 @@ def main():
     warnings = ['%s had %d answers with a bad status and %d socket errors'
                 % (name, r['bad_status'], r['socket_errors'])
                 for name, r in results.items() if r['bad_status'] or r['socket_errors']]
-    for name in ('W4', 'W6'):
+    for name in ('W4', 'W4k', 'W6'):
         for index, run in enumerate(results[name]['runs'], 1):
             if run['delta_version'] < run['requests'] - run['bad_status']:
                 warnings.append('%s run %d: %d versions added for %d deploys answered 200'
                                 % (name, index, run['delta_version'],
                                    run['requests'] - run['bad_status']))
+    for name in ('W4', 'W4k', 'W5', 'W6'):
+        unexpected = sum(run['unexpected'] for run in results[name]['runs'])
+        if unexpected:
+            warnings.append('%s: %d deploys answered 200 with another Deploy-Outcome '
+                            'than %s' % (name, unexpected,
+                                         'unchanged' if name == 'W5' else 'applied'))
     if store_error:
         warnings.append(store_error)
     report = render(opts, extra['machine'], results, extra, store_lines, store_error, warnings)
