@@ -24,12 +24,15 @@ What it measures (every figure comes from this run; nothing is hard-coded):
        the same through the bench-only location), and single requests for
        explicit versions never read before
   S4   VmRSS of every worker at start and at the end; bytes of the *.db
-       files per system version once V versions are seeded
+       files per system version once V versions are seeded, with every
+       file and without those of reports (audit.db, events.db,
+       event-times.db), and audit.db's bytes per report
   H1   GET /systemversions (a page of 50) of an environment of 100,000
        versions, from the newest and from the middle: single requests
        timed at the client (seeded on the W6 server, whose commits are not
        flushed: reads do not depend on it)
-  S1, S3, S4, H1 of the store itself: build/store_bench's KEY VALUE UNIT lines;
+  S1, S3, S4, S5, H1 of the store itself: build/store_bench's KEY VALUE UNIT lines
+       (S5: the bytes on disk of reports each with an eventId and a sequence);
        then cgi-bin/releasemgr-admin export and verify, timed on the S3 store
        store_bench leaves
 
@@ -310,6 +313,16 @@ def db_stat(data_dir):
             'log_flushes': count('Total log file flushes')}
 
 
+def audit_entries(server, environment):
+    """The id of the newest entry of environment's audit log: the reports
+    it answered, while none has expired."""
+    resp = server.request('GET', '/events?limit=1&environment=' + environment)
+    if resp.status != 200:
+        raise RuntimeError('GET /events?environment=%s: %s' % (environment, resp.describe()))
+    entries = json.loads(resp.body)
+    return entries[0]['id'] if entries else 0
+
+
 def deploy_probe(server, environment):
     def probe():
         counters = db_stat(server.data_dir)
@@ -360,10 +373,14 @@ def worker_memory(server):
     return memory
 
 
+REPORT_FILES = ('audit.db', 'events.db', 'event-times.db')   # not the history's own
+
+
 def db_file_bytes(data_dir):
+    """{name: bytes} of every *.db file of the store."""
     home = os.path.join(data_dir, 'db')
-    return sum(os.path.getsize(os.path.join(home, name))
-               for name in os.listdir(home) if name.endswith('.db'))
+    return {name: os.path.getsize(os.path.join(home, name))
+            for name in sorted(os.listdir(home)) if name.endswith('.db')}
 
 
 def run_store_bench(path, admin, quick):
@@ -538,12 +555,16 @@ def targets(results, extra, store_lines):
                         'max %.2f ms, median %.2f ms (client, loopback)'
                         % (value or 0, statistics.median(times) if times else 0),
                         value is not None and value < 5))
-    value = extra.get('bytes_per_version')
-    rows.append(row('S4 <= 200 bytes per system version (HTTP server)', value,
-                    '%.1f bytes' % (value or 0), value is not None and value <= 200))
-    value = store_value(store_lines, r'^s4', 'size_per_version')
-    rows.append(row('S4 <= 200 bytes per system version (store_bench)', value,
-                    '%.1f bytes' % (value or 0), value is not None and value <= 200))
+    history = 'the history\'s own, without %s' % ', '.join(REPORT_FILES)
+    for label, value in (
+            ('every *.db file, HTTP server', extra.get('bytes_per_version')),
+            (history + ', HTTP server', extra.get('history_bytes_per_version')),
+            ('every *.db file, store_bench',
+             store_value(store_lines, r'^s4_size_per_version$')),
+            (history + ', store_bench',
+             store_value(store_lines, r'^s4_history_size_per_version$'))):
+        rows.append(row('S4 <= 200 bytes per system version (%s)' % label, value,
+                        '%.1f bytes' % (value or 0), value is not None and value <= 200))
     versions = format(int(store_value(store_lines, r'^s3_system_versions') or 0), ',')
     value = store_value(store_lines, r'^admin_export_seconds')
     rows.append(row('export of the S3 store (%s versions) < 4 s' % versions, value,
@@ -557,6 +578,29 @@ def targets(results, extra, store_lines):
     rows.append(row('S4 each worker < 16 MiB RSS (at the end)', value,
                     'largest %.1f MiB' % (value or 0), value is not None and value < 16))
     return rows
+
+
+def store_disk_text(store_lines):
+    """The lines of the report that sum up store_bench's S4 and S5."""
+    out = []
+    for prefix, sent in (('s4', 'a name and a version, no key'),
+                         ('s5', 'a name, a version, an `eventId` and a `sequence`')):
+        versions = store_value(store_lines, r'^%s_system_versions$' % prefix)
+        if versions is None:
+            continue
+        text = ('%s (store_bench): %s system versions, every report a change with %s. Bytes '
+                'per system version: %.1f with every `*.db` file, %.1f without `%s` (the '
+                'history\'s own); per report: `audit.db` %.1f'
+                % (prefix.upper(), format(int(versions), ','), sent,
+                   store_value(store_lines, r'^%s_size_per_version$' % prefix),
+                   store_value(store_lines, r'^%s_history_size_per_version$' % prefix),
+                   '`, `'.join(REPORT_FILES),
+                   store_value(store_lines, r'^%s_audit_size_per_report$' % prefix)))
+        events = store_value(store_lines, r'^%s_events_size_per_report$' % prefix)
+        if events is not None:
+            text += ', `events.db` and `event-times.db` %.1f' % events
+        out += [text + ' (st_size).', '']
+    return out
 
 
 def memory_rows(label, memory):
@@ -633,10 +677,12 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
                extra.get('h1_seed_s', 0), extra.get('h1_versions', 0) // 2),
             '- S4: the size of `DATA_DIR/db/*.db` after seeding `%s` and stopping the server '
             '(its last checkpoint writes every page), before any other environment '
-            'existed (only `default`, empty), divided by its %d system versions; then the '
-            'server was started again on the same data. Worker memory from '
-            '`/proc/PID/status` of every `rm-worker`, at the first start and after all '
-            'workloads of the main server.' % (ENV_W2, extra['versions']),
+            'existed (only `default`, empty), divided by its %d system versions, with '
+            'every file and without the databases of reports (`audit.db`, `events.db`, '
+            '`event-times.db`), and `audit.db` by its entries (the id of the newest, from '
+            '`GET /events`); then the server was started again on the same data. Worker '
+            'memory from `/proc/PID/status` of every `rm-worker`, at the first start and '
+            'after all workloads of the main server.' % (ENV_W2, extra['versions']),
             '', '## Results', '', results_table(results), '']
     out += ['Ratios are of the median req/s. Per-run req/s: ' + '; '.join(
         '%s %s' % (name, ', '.join('%.0f' % run['rps'] for run in r['runs']))
@@ -666,8 +712,15 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
             'VmRSS counts the pages of Berkeley DB\'s shared regions (`cache_mb` = the '
             'buffer pool, mapped by every worker) that a worker touched; RssAnon is its '
             'private memory.', '',
-            '`*.db` files: %d bytes for %d system versions: %.1f bytes per version.'
-            % (extra['db_bytes'], extra['versions'], extra['bytes_per_version']), '',
+            '`*.db` files: %d bytes for %d system versions (%d reports, each without a '
+            'key, so `events.db` and `event-times.db` stay empty): %.1f bytes per version; '
+            'without `%s`: %.1f bytes per version; `audit.db`: %.1f bytes per report. '
+            'Each file: %s.'
+            % (extra['db_bytes'], extra['versions'], extra['w2_reports'],
+               extra['bytes_per_version'], '`, `'.join(REPORT_FILES),
+               extra['history_bytes_per_version'],
+               extra['db_files'].get('audit.db', 0) / max(extra['w2_reports'], 1),
+               ', '.join('`%s` %d' % item for item in extra['db_files'].items())), '',
             '## Store micro-benchmark (build/store_bench)', '']
     if store_error:
         out += ['**%s**' % store_error, '']
@@ -677,6 +730,7 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
                 '`cgi-bin/releasemgr-admin --data-dir DIR export > file` and one `... verify` '
                 '(Berkeley DB\'s verification and the audit) on the S3 store store_bench '
                 'leaves behind (`--keep`).', '']
+        out += store_disk_text(store_lines)
     out += ['## Targets', '',
             md_table(['target', 'measured', 'verdict'],
                      [(t, m, 'not measured' if ok is None else 'met' if ok else '**NOT met**')
@@ -718,9 +772,14 @@ def benchmark(opts, tmp, results, extra):
     print('seeding %s: %d versions' % (ENV_W2, opts.versions), flush=True)
     extra['versions'] = opts.versions
     extra['w2_seed_s'] = seed_versions(main, ENV_W2, opts.versions)
+    extra['w2_reports'] = audit_entries(main, ENV_W2)
     main.stop()   # its last checkpoint puts every page in the *.db files
-    extra['db_bytes'] = db_file_bytes(main.data_dir)
+    extra['db_files'] = db_file_bytes(main.data_dir)
+    extra['db_bytes'] = sum(extra['db_files'].values())
     extra['bytes_per_version'] = extra['db_bytes'] / opts.versions
+    extra['history_bytes_per_version'] = sum(
+        size for name, size in extra['db_files'].items()
+        if name not in REPORT_FILES) / opts.versions
     main.start()
 
     w2_query = '?environment=%s&systemVersion=' % ENV_W2
