@@ -12,6 +12,10 @@ What it measures (every figure comes from this run; nothing is hard-coded):
        location that bypasses nginx's cache, so the workers answer each one
   W3   GET /status of that environment
   W4   POST /deploy, every request a change, durable commits (the default)
+  W4k  W4 with the key a careful watcher sends on every report: a unique
+       eventId (36 bytes, a UUID's shape) and a sequence, so that each
+       deploy also writes events.db, event-times.db and keys.db; run
+       right after W4, on the same server, in an environment of its own
   W5   POST /deploy, every request the same unchanged deploy
   W6   W4 on a second, fresh server with durable_commits = no
   S2   an environment of 10,000 services: its newest version asked for
@@ -20,12 +24,15 @@ What it measures (every figure comes from this run; nothing is hard-coded):
        the same through the bench-only location), and single requests for
        explicit versions never read before
   S4   VmRSS of every worker at start and at the end; bytes of the *.db
-       files per system version once V versions are seeded
+       files per system version once V versions are seeded, with every
+       file and without those of reports (audit.db, events.db,
+       event-times.db), and audit.db's bytes per report
   H1   GET /systemversions (a page of 50) of an environment of 100,000
        versions, from the newest and from the middle: single requests
        timed at the client (seeded on the W6 server, whose commits are not
        flushed: reads do not depend on it)
-  S1, S3, S4, H1 of the store itself: build/store_bench's KEY VALUE UNIT lines;
+  S1, S3, S4, S5, H1 of the store itself: build/store_bench's KEY VALUE UNIT lines
+       (S5: the bytes on disk of reports each with an eventId and a sequence);
        then cgi-bin/releasemgr-admin export and verify, timed on the S3 store
        store_bench leaves
 
@@ -36,7 +43,7 @@ nginx include holding the bench-only locations. Every workload is run with
 wrk (2 threads, 32 connections, 10 s, 3 runs) and a Lua done() hook
 (tests/bench/report.lua) printing the latency percentiles in microseconds
 and the error counts; the report gives the medians over the runs. Around
-each W4/W6 run, db5.3_stat gives Berkeley DB's counts of commits and log
+each W4/W4k/W6 run, db5.3_stat gives Berkeley DB's counts of commits and log
 flushes (fsyncs). Seeding uses 16 Python threads with keep-alive
 connections. Everything started is stopped at the end, on errors and on
 Ctrl-C or SIGTERM too.
@@ -82,6 +89,7 @@ STORE_BENCH_TIMEOUT = 1800.0
 ADMIN_TIMEOUT = 600.0          # seconds for releasemgr-admin export or verify
 
 ENV_W2, ENV_W4, ENV_W5, ENV_S2 = 'bench-w2', 'bench-w4', 'bench-w5', 'bench-s2'
+ENV_W4K = 'bench-w4k'
 ENV_H1 = 'bench-h1'
 
 _wrk_base = itertools.count(1)   # distinct version spaces for deploy runs
@@ -127,18 +135,30 @@ def machine_info(directory):
 # --------------------------------------------------------------------------
 
 def write_nginx_include(path, data_dir):
-    """The bench-only locations: C0's /bench/nginx, and W2u's uncached
-    /services (every fastcgi_param of conf/nginx.conf re-declared, since
-    declaring one in a location drops the inherited ones)."""
+    """The bench-only locations: C0's /bench/nginx; W2u's uncached
+    /services; and W4k's /bench/deploy-keyed, POST /deploy as
+    conf/nginx.conf has it, whose answer also carries the request's
+    Bench-Service header back, so that deploy.lua knows which service's
+    report was answered (every fastcgi_param of conf/nginx.conf
+    re-declared in the last two, since declaring one in a location drops
+    the inherited ones)."""
     with open(os.path.join(REPO_ROOT, 'conf', 'nginx.conf')) as f:
         params = re.findall(r'^\s*fastcgi_param\s+(\S+)\s+(.+?);', f.read(), re.M)
-    overrides = {'DOCUMENT_URI': '/services', 'REQUEST_URI': '/services$is_args$args'}
-    lines = ['location = /bench/nginx { return 200 "ok\\n"; }',
-             'location = /bench/services-uncached {',
-             '    fastcgi_pass unix:%s/run/releasemgr.sock;' % data_dir]
-    lines += ['    fastcgi_param %s %s;' % (name, overrides.get(name, value))
-              for name, value in params]
-    lines.append('}')
+
+    def pool_location(location, uri, extra):
+        overrides = {'DOCUMENT_URI': uri, 'REQUEST_URI': uri + '$is_args$args'}
+        return (['location = %s {' % location] + ['    ' + line for line in extra] +
+                ['    fastcgi_pass unix:%s/run/releasemgr.sock;' % data_dir] +
+                ['    fastcgi_param %s %s;' % (name, overrides.get(name, value))
+                 for name, value in params] + ['}'])
+
+    lines = ['location = /bench/nginx { return 200 "ok\\n"; }']
+    lines += pool_location('/bench/services-uncached', '/services', [])
+    # deploy_rate is 0 in the configuration benchmarked: /deploy's limit_req
+    # counts nothing, but runs; so does this one
+    lines += pool_location('/bench/deploy-keyed', '/deploy', [
+        'limit_req zone=releasemgr_deploy burst=100 nodelay;',
+        'add_header Bench-Service $http_bench_service always;'])
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
 
@@ -238,6 +258,8 @@ def run_wrk(url, script, script_args, duration):
     figures['socket_errors'] = sum(figures[k] for k in ('connect_errors', 'read_errors',
                                                         'write_errors', 'timeouts'))
     figures['bad_status'] = max(figures['status_errors'], figures['non200'])
+    # deploys answered 200 whose Deploy-Outcome was not the one expected
+    figures['unexpected'] = figures.get('unexpected', 0)
     return figures
 
 
@@ -291,6 +313,16 @@ def db_stat(data_dir):
             'log_flushes': count('Total log file flushes')}
 
 
+def audit_entries(server, environment):
+    """The id of the newest entry of environment's audit log: the reports
+    it answered, while none has expired."""
+    resp = server.request('GET', '/events?limit=1&environment=' + environment)
+    if resp.status != 200:
+        raise RuntimeError('GET /events?environment=%s: %s' % (environment, resp.describe()))
+    entries = json.loads(resp.body)
+    return entries[0]['id'] if entries else 0
+
+
 def deploy_probe(server, environment):
     def probe():
         counters = db_stat(server.data_dir)
@@ -300,7 +332,7 @@ def deploy_probe(server, environment):
 
 
 def deploy_args(environment, mode):
-    return lambda: [environment, SERVICES, mode, next(_wrk_base) * 10 ** 11]
+    return lambda: [environment, SERVICES, mode, next(_wrk_base) * 10 ** 11, WRK_THREADS]
 
 
 def cold_reads(server, environment, versions):
@@ -341,10 +373,14 @@ def worker_memory(server):
     return memory
 
 
+REPORT_FILES = ('audit.db', 'events.db', 'event-times.db')   # not the history's own
+
+
 def db_file_bytes(data_dir):
+    """{name: bytes} of every *.db file of the store."""
     home = os.path.join(data_dir, 'db')
-    return sum(os.path.getsize(os.path.join(home, name))
-               for name in os.listdir(home) if name.endswith('.db'))
+    return {name: os.path.getsize(os.path.join(home, name))
+            for name in sorted(os.listdir(home)) if name.endswith('.db')}
 
 
 def run_store_bench(path, admin, quick):
@@ -439,7 +475,7 @@ def flush_rows(name, result):
     for index, run in enumerate(result['runs'], 1):
         flushes = run['delta_log_flushes']
         rows.append(['%s run %d' % (name, index), run['requests'], run['bad_status'],
-                     run['delta_version'], run['delta_commits'], run['delta_log_writes'],
+                     run['unexpected'], run['delta_version'], run['delta_commits'], run['delta_log_writes'],
                      flushes, '%.2f' % (run['delta_commits'] / flushes) if flushes else
                      'no flush'])
     return rows
@@ -481,6 +517,11 @@ def targets(results, extra, store_lines):
     rows.append(row('W1 >= 50 % of C0', value, fmt_pct(value), value is not None and value >= 0.5))
     value = rel('W4', 'W6')
     rows.append(row('W4 >= 50 % of W6', value, fmt_pct(value), value is not None and value >= 0.5))
+    value = rel('W4k', 'W4')
+    rows.append(row('W4k >= 85 % of W4', value,
+                    '%s (%.0f / %.0f req/s)' % (fmt_pct(value), results['W4k']['rps'],
+                                                results['W4']['rps']) if value else '',
+                    value is not None and value >= 0.85))
     value = commits_per_flush(results['W4']) if 'W4' in results else None
     rows.append(row('W4: commits per log flush > 4', value,
                     '%.2f' % value if value else '', value is not None and value > 4))
@@ -514,12 +555,16 @@ def targets(results, extra, store_lines):
                         'max %.2f ms, median %.2f ms (client, loopback)'
                         % (value or 0, statistics.median(times) if times else 0),
                         value is not None and value < 5))
-    value = extra.get('bytes_per_version')
-    rows.append(row('S4 <= 200 bytes per system version (HTTP server)', value,
-                    '%.1f bytes' % (value or 0), value is not None and value <= 200))
-    value = store_value(store_lines, r'^s4', 'size_per_version')
-    rows.append(row('S4 <= 200 bytes per system version (store_bench)', value,
-                    '%.1f bytes' % (value or 0), value is not None and value <= 200))
+    history = 'the history\'s own, without %s' % ', '.join(REPORT_FILES)
+    for label, value in (
+            ('every *.db file, HTTP server', extra.get('bytes_per_version')),
+            (history + ', HTTP server', extra.get('history_bytes_per_version')),
+            ('every *.db file, store_bench',
+             store_value(store_lines, r'^s4_size_per_version$')),
+            (history + ', store_bench',
+             store_value(store_lines, r'^s4_history_size_per_version$'))):
+        rows.append(row('S4 <= 200 bytes per system version (%s)' % label, value,
+                        '%.1f bytes' % (value or 0), value is not None and value <= 200))
     versions = format(int(store_value(store_lines, r'^s3_system_versions') or 0), ',')
     value = store_value(store_lines, r'^admin_export_seconds')
     rows.append(row('export of the S3 store (%s versions) < 4 s' % versions, value,
@@ -533,6 +578,29 @@ def targets(results, extra, store_lines):
     rows.append(row('S4 each worker < 16 MiB RSS (at the end)', value,
                     'largest %.1f MiB' % (value or 0), value is not None and value < 16))
     return rows
+
+
+def store_disk_text(store_lines):
+    """The lines of the report that sum up store_bench's S4 and S5."""
+    out = []
+    for prefix, sent in (('s4', 'a name and a version, no key'),
+                         ('s5', 'a name, a version, an `eventId` and a `sequence`')):
+        versions = store_value(store_lines, r'^%s_system_versions$' % prefix)
+        if versions is None:
+            continue
+        text = ('%s (store_bench): %s system versions, every report a change with %s. Bytes '
+                'per system version: %.1f with every `*.db` file, %.1f without `%s` (the '
+                'history\'s own); per report: `audit.db` %.1f'
+                % (prefix.upper(), format(int(versions), ','), sent,
+                   store_value(store_lines, r'^%s_size_per_version$' % prefix),
+                   store_value(store_lines, r'^%s_history_size_per_version$' % prefix),
+                   '`, `'.join(REPORT_FILES),
+                   store_value(store_lines, r'^%s_audit_size_per_report$' % prefix)))
+        events = store_value(store_lines, r'^%s_events_size_per_report$' % prefix)
+        if events is not None:
+            text += ', `events.db` and `event-times.db` %.1f' % events
+        out += [text + ' (st_size).', '']
+    return out
 
 
 def memory_rows(label, memory):
@@ -557,9 +625,9 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
             'started by `tests/e2e/harness.py` on 127.0.0.1 in a temporary directory, '
             'with the default configuration (`conf/releasemgr.conf`, as `make run`); '
             'W6 on a second server with a fresh data directory and `durable_commits = no`. '
-            'An nginx include adds two bench-only locations: `/bench/nginx` '
-            '(`return 200`) and `/bench/services-uncached` (the pool, without '
-            '`fastcgi_cache`).',
+            'An nginx include adds three bench-only locations: `/bench/nginx` '
+            '(`return 200`), `/bench/services-uncached` (the pool, without '
+            '`fastcgi_cache`) and `/bench/deploy-keyed` (W4k\'s, below).',
             '- Load: `wrk -t%d -c%d -d%ds --timeout %s`, %d run(s) per workload, medians '
             'over the runs; latency percentiles from a Lua `done()` hook '
             '(`tests/bench/report.lua`), in microseconds. wrk, nginx and the pool share '
@@ -576,10 +644,20 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
                extra['w2_seed_s'], extra['versions'] / extra['w2_seed_s'], extra['w1_version']),
             '- W4/W6: a random one of %d services (deployed beforehand) at a version no '
             'thread or run used before, so every request is a change; W5: the same '
-            'service at the same version every time. Around each W4/W6 run, '
-            '`db5.3_stat -t` (transactions committed) and `db5.3_stat -l` ("Total log '
-            'file flushes", i.e. fsyncs; "Total log file I/O writes") give the counts; '
-            '`GET /status` the versions added.' % SERVICES,
+            'service at the same version every time. W4k, right after W4 on the same '
+            'server, in environment `%s` seeded as W4\'s: the same bodies plus an `eventId` '
+            '(36 bytes, random hex in a UUID\'s shape, unique) and a `sequence` (the '
+            'version, increasing for each service); each wrk thread deploys its own %d '
+            'services in turn, skipping any whose report is unanswered, so that no '
+            'report arrives after a later one of its service (it would be stale). It goes '
+            'through `/bench/deploy-keyed`, `/deploy`\'s configuration plus an `add_header` '
+            'that answers the request\'s `Bench-Service` header back, which tells the '
+            'client which service was answered. Every deploy answer\'s `Deploy-Outcome` is '
+            'checked (`applied` for W4, W4k, W6; `unchanged` for W5). Around each '
+            'W4/W4k/W6 run, `db5.3_stat -t` (transactions committed) and `db5.3_stat -l` '
+            '("Total log file flushes", i.e. fsyncs; "Total log file I/O writes") give the '
+            'counts; `GET /status` the versions added.'
+            % (SERVICES, ENV_W4K, SERVICES // WRK_THREADS),
             '- S2: environment `%s`, %d services (%d deploys, %.1f s). Cold reads: %d '
             'single GETs, each on a new connection, each for an explicit version nothing '
             'had read (%s), made right after seeding; timed at the client on loopback, '
@@ -599,27 +677,33 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
                extra.get('h1_seed_s', 0), extra.get('h1_versions', 0) // 2),
             '- S4: the size of `DATA_DIR/db/*.db` after seeding `%s` and stopping the server '
             '(its last checkpoint writes every page), before any other environment '
-            'existed (only `default`, empty), divided by its %d system versions; then the '
-            'server was started again on the same data. Worker memory from '
-            '`/proc/PID/status` of every `rm-worker`, at the first start and after all '
-            'workloads of the main server.' % (ENV_W2, extra['versions']),
+            'existed (only `default`, empty), divided by its %d system versions, with '
+            'every file and without the databases of reports (`audit.db`, `events.db`, '
+            '`event-times.db`), and `audit.db` by its entries (the id of the newest, from '
+            '`GET /events`); then the server was started again on the same data. Worker '
+            'memory from `/proc/PID/status` of every `rm-worker`, at the first start and '
+            'after all workloads of the main server.' % (ENV_W2, extra['versions']),
             '', '## Results', '', results_table(results), '']
     out += ['Ratios are of the median req/s. Per-run req/s: ' + '; '.join(
         '%s %s' % (name, ', '.join('%.0f' % run['rps'] for run in r['runs']))
         for name, r in results.items()) + '.', '']
-    if 'W4' in results and 'W6' in results:
-        cpf = [commits_per_flush(results[name]) for name in ('W4', 'W6')]
-        out += ['### Deploys and log flushes (W4, W6)', '',
-                md_table(['run', 'requests answered', 'bad status', 'versions added',
-                          'commits', 'log writes', 'log flushes (fsync)', 'commits per flush'],
-                         flush_rows('W4', results['W4']) + flush_rows('W6', results['W6'])),
+    if all(name in results for name in ('W4', 'W4k', 'W6')):
+        cpf = ['%.2f' % value if value else 'no flush' for value in
+               (commits_per_flush(results[name]) for name in ('W4', 'W4k', 'W6'))]
+        out += ['### Deploys and log flushes (W4, W4k, W6)', '',
+                md_table(['run', 'requests answered', 'bad status', 'other outcome',
+                          'versions added', 'commits', 'log writes', 'log flushes (fsync)',
+                          'commits per flush'],
+                         flush_rows('W4', results['W4']) + flush_rows('W4k', results['W4k']) +
+                         flush_rows('W6', results['W6'])),
                 '',
-                'W4 commits per log flush over all runs: %s; W6: %s. W4 / W6 (req/s): %s. '
-                '"versions added" may exceed "requests answered" by the requests still in '
-                'flight when wrk stopped.' % (
-                    '%.2f' % cpf[0] if cpf[0] else 'no flush',
-                    '%.2f' % cpf[1] if cpf[1] else 'no flush',
-                    fmt_pct(results['W4']['rps'] / results['W6']['rps'])), '']
+                'Commits per log flush over all runs: W4 %s, W4k %s, W6 %s. W4 / W6 (req/s): '
+                '%s; W4k / W4: %s. "other outcome" counts the deploys answered 200 with '
+                'another `Deploy-Outcome` than `applied`; "versions added" may exceed '
+                '"requests answered" by the requests still in flight when wrk stopped.' % (
+                    cpf[0], cpf[1], cpf[2],
+                    fmt_pct(results['W4']['rps'] / results['W6']['rps']),
+                    fmt_pct(results['W4k']['rps'] / results['W4']['rps'])), '']
     out += ['### Memory and disk (S4)', '',
             md_table(['when', 'worker pid', 'VmRSS MiB', 'RssAnon MiB', 'RssFile MiB',
                       'RssShmem MiB'],
@@ -628,8 +712,15 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
             'VmRSS counts the pages of Berkeley DB\'s shared regions (`cache_mb` = the '
             'buffer pool, mapped by every worker) that a worker touched; RssAnon is its '
             'private memory.', '',
-            '`*.db` files: %d bytes for %d system versions: %.1f bytes per version.'
-            % (extra['db_bytes'], extra['versions'], extra['bytes_per_version']), '',
+            '`*.db` files: %d bytes for %d system versions (%d reports, each without a '
+            'key, so `events.db` and `event-times.db` stay empty): %.1f bytes per version; '
+            'without `%s`: %.1f bytes per version; `audit.db`: %.1f bytes per report. '
+            'Each file: %s.'
+            % (extra['db_bytes'], extra['versions'], extra['w2_reports'],
+               extra['bytes_per_version'], '`, `'.join(REPORT_FILES),
+               extra['history_bytes_per_version'],
+               extra['db_files'].get('audit.db', 0) / max(extra['w2_reports'], 1),
+               ', '.join('`%s` %d' % item for item in extra['db_files'].items())), '',
             '## Store micro-benchmark (build/store_bench)', '']
     if store_error:
         out += ['**%s**' % store_error, '']
@@ -639,6 +730,7 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
                 '`cgi-bin/releasemgr-admin --data-dir DIR export > file` and one `... verify` '
                 '(Berkeley DB\'s verification and the audit) on the S3 store store_bench '
                 'leaves behind (`--keep`).', '']
+        out += store_disk_text(store_lines)
     out += ['## Targets', '',
             md_table(['target', 'measured', 'verdict'],
                      [(t, m, 'not measured' if ok is None else 'met' if ok else '**NOT met**')
@@ -680,9 +772,14 @@ def benchmark(opts, tmp, results, extra):
     print('seeding %s: %d versions' % (ENV_W2, opts.versions), flush=True)
     extra['versions'] = opts.versions
     extra['w2_seed_s'] = seed_versions(main, ENV_W2, opts.versions)
+    extra['w2_reports'] = audit_entries(main, ENV_W2)
     main.stop()   # its last checkpoint puts every page in the *.db files
-    extra['db_bytes'] = db_file_bytes(main.data_dir)
+    extra['db_files'] = db_file_bytes(main.data_dir)
+    extra['db_bytes'] = sum(extra['db_files'].values())
     extra['bytes_per_version'] = extra['db_bytes'] / opts.versions
+    extra['history_bytes_per_version'] = sum(
+        size for name, size in extra['db_files'].items()
+        if name not in REPORT_FILES) / opts.versions
     main.start()
 
     w2_query = '?environment=%s&systemVersion=' % ENV_W2
@@ -705,6 +802,10 @@ def benchmark(opts, tmp, results, extra):
     seed(main, [deploy_body('svc-%03d' % i, 0, ENV_W4) for i in range(SERVICES)])
     measure(results, 'W4', 'POST /deploy, every one a change', main, '/deploy', d, n,
             'deploy.lua', deploy_args(ENV_W4, 'change'), deploy_probe(main, ENV_W4))
+    seed(main, [deploy_body('svc-%03d' % i, 0, ENV_W4K) for i in range(SERVICES)])
+    measure(results, 'W4k', 'POST /deploy, every one a change, with eventId and sequence',
+            main, '/bench/deploy-keyed', d, n, 'deploy.lua', deploy_args(ENV_W4K, 'keyed'),
+            deploy_probe(main, ENV_W4K))
 
     print('seeding %s: %d services' % (ENV_S2, opts.s2_services), flush=True)
     extra['s2_services'] = opts.s2_services
@@ -762,12 +863,18 @@ def main():
     warnings = ['%s had %d answers with a bad status and %d socket errors'
                 % (name, r['bad_status'], r['socket_errors'])
                 for name, r in results.items() if r['bad_status'] or r['socket_errors']]
-    for name in ('W4', 'W6'):
+    for name in ('W4', 'W4k', 'W6'):
         for index, run in enumerate(results[name]['runs'], 1):
             if run['delta_version'] < run['requests'] - run['bad_status']:
                 warnings.append('%s run %d: %d versions added for %d deploys answered 200'
                                 % (name, index, run['delta_version'],
                                    run['requests'] - run['bad_status']))
+    for name in ('W4', 'W4k', 'W5', 'W6'):
+        unexpected = sum(run['unexpected'] for run in results[name]['runs'])
+        if unexpected:
+            warnings.append('%s: %d deploys answered 200 with another Deploy-Outcome '
+                            'than %s' % (name, unexpected,
+                                         'unchanged' if name == 'W5' else 'applied'))
     if store_error:
         warnings.append(store_error)
     report = render(opts, extra['machine'], results, extra, store_lines, store_error, warnings)

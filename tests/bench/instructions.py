@@ -14,14 +14,17 @@ Run it in two checkouts to compare them:
 
 Workloads (make bench's names): W2u GET /services of a random version
 (nginx's cache bypassed), W3 GET /status, W5 POST /deploy unchanged, W4
-POST /deploy each a change; and V1 GET /systemversions/N of a random
-version of W2u's environment (nginx keeps no copy of those). Needs
-valgrind (make test installs it).
+POST /deploy each a change, W4k the same with an eventId (36 bytes, a
+UUID's shape) and a sequence on each; and V1 GET /systemversions/N of a
+random version of W2u's environment (nginx keeps no copy of those).
+Every deploy's Deploy-Outcome is checked. Needs valgrind (make test
+installs it).
 """
 
 import argparse
 import glob
 import http.client
+import json
 import os
 import random
 import shutil
@@ -34,6 +37,9 @@ import bench  # noqa: E402  (its seeding, and through it the e2e harness)
 from bench import harness  # noqa: E402
 
 VERSIONS = 2000
+WORKLOADS = ('W2u', 'W3', 'V1', 'W5', 'W4', 'W4k')
+# the Deploy-Outcome each deploy must be answered
+OUTCOMES = {'W5': 'unchanged', 'W4': 'applied', 'W4k': 'applied'}
 
 
 def request_of(workload, i, rng):
@@ -48,6 +54,14 @@ def request_of(workload, i, rng):
                 % (rng.randint(1, VERSIONS), bench.ENV_W2), None)
     if workload == 'W5':
         return ('POST', '/deploy', bench.deploy_body('svc-000', 1, bench.ENV_W5))
+    if workload == 'W4k':
+        # one request at a time: the version as sequence grows for each service
+        event_id = '%08x-%04x-4%03x-%x%03x-%012x' % (
+            rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
+            rng.randint(8, 11), rng.getrandbits(12), 10 + i)
+        return ('POST', '/deploy', json.dumps({
+            'name': 'svc-%03d' % (i % bench.SERVICES), 'version': 10 + i,
+            'environment': bench.ENV_W4K, 'eventId': event_id, 'sequence': 10 + i}))
     return ('POST', '/deploy', bench.deploy_body('svc-%03d' % (i % bench.SERVICES),
                                                  10 + i, bench.ENV_W4))
 
@@ -77,8 +91,9 @@ def run(workload, count):
     try:
         bench.seed_versions(server, bench.ENV_W2, VERSIONS)
         bench.seed(server, [bench.deploy_body('svc-000', 1, bench.ENV_W5)])
-        bench.seed(server, [bench.deploy_body('svc-%03d' % i, 0, bench.ENV_W4)
-                            for i in range(bench.SERVICES)])
+        for environment in (bench.ENV_W4, bench.ENV_W4K):
+            bench.seed(server, [bench.deploy_body('svc-%03d' % i, 0, environment)
+                                for i in range(bench.SERVICES)])
         rng = random.Random(7)
         conn = http.client.HTTPConnection(harness.HOST, server.port, timeout=60)
         for i in range(count):
@@ -88,6 +103,10 @@ def run(workload, count):
             resp.read()
             if resp.status != 200:
                 raise RuntimeError('%s %s: %d' % (method, path, resp.status))
+            outcome = resp.getheader('Deploy-Outcome')
+            if workload in OUTCOMES and outcome != OUTCOMES[workload]:
+                raise RuntimeError('%s %s: Deploy-Outcome %s, not %s'
+                                   % (method, body, outcome, OUTCOMES[workload]))
         conn.close()
     finally:
         server.cleanup()
@@ -99,11 +118,10 @@ def run(workload, count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--requests', type=int, default=300)
-    parser.add_argument('workloads', nargs='*',
-                        default=['W2u', 'W3', 'V1', 'W5', 'W4'])
+    parser.add_argument('workloads', nargs='*', default=list(WORKLOADS))
     opts = parser.parse_args()
     for workload in opts.workloads:
-        if workload not in ('W2u', 'W3', 'V1', 'W5', 'W4'):
+        if workload not in WORKLOADS:
             parser.error('unknown workload %s' % workload)
         few = run(workload, opts.requests)
         many = run(workload, 3 * opts.requests)

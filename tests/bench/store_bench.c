@@ -6,7 +6,14 @@
  *       and with durable commits (the cost of fsync);
  *   S3  store_services() for an old system version against the newest, in
  *       an environment of 100 services and --versions system versions;
- *   S4  bytes on disk per system version after S3's seeding;
+ *   S4  bytes on disk per system version after S3's seeding (reports
+ *       without a key, each also an entry of the audit log), each
+ *       database file, all of them, and the history's own without the
+ *       databases of reports (audit.db, events.db, event-times.db);
+ *   S5  the same on a store of its own whose every report carries an
+ *       eventId and a sequence, so that every database is written: bytes
+ *       per system version, and per report those of the audit log and of
+ *       the eventIds;
  *   H1  a page of history, from the newest version and from the middle.
  *
  * Every figure is one line on standard output, "KEY VALUE UNIT", for
@@ -61,6 +68,9 @@
 #define S3_RECENT_SPAN		1000	/* "recent": N among the versions just below the newest */
 #define S3_PROGRESS_EVERY	100000	/* seeding deploys between reports */
 #define S4_BYTES_TARGET		200.0	/* bytes on disk per system version */
+#define S5_SERVICES		S3_SERVICES
+#define S5_REPORTS_MIN		1000	/* S5: a tenth of S3's versions, at least this */
+#define EVENT_ID_LEN		36	/* a UUID's text, as watchers commonly send */
 #define VERSIONS_DEFAULT	1000000
 #define VERSIONS_QUICK		20000
 #define VERSIONS_MAX		100000000
@@ -69,6 +79,7 @@
 /* What to run, from the command line. */
 struct settings {
 	uint64_t	versions;	/* S3's system versions */
+	uint64_t	keyed_reports;	/* S5's reports, each with a key */
 	size_t		fast_deploys;	/* S1's timed deploys without flushing */
 	size_t		durable_deploys;	/* S1's timed durable deploys */
 	size_t		reads;		/* S3's timed reads of each kind */
@@ -99,18 +110,31 @@ struct summary {
 	double	p99_us;
 };
 
-/* A database file of the environment and its name in the keys. */
+/*
+ * A database file of the environment, its name in the keys, and which of
+ * the figures of S4 and S5 it counts in.
+ */
 struct database_file {
 	const char	*file;
 	const char	*key;
+	enum {
+		FILE_HISTORY,	/* the history's own: versions, snapshots, keys */
+		FILE_AUDIT,	/* the audit log: an entry a report */
+		FILE_EVENTS	/* the eventIds: two records a report with one */
+	}		 kind;
 };
 
 static const struct database_file DATABASE_FILES[] = {
-	{ "meta.db", "meta" },
-	{ "environments.db", "environments" },
-	{ "current.db", "current" },
-	{ "keyframes.db", "keyframes" },
-	{ "changes.db", "changes" },
+	{ "meta.db", "meta", FILE_HISTORY },
+	{ "environments.db", "environments", FILE_HISTORY },
+	{ "current.db", "current", FILE_HISTORY },
+	{ "keyframes.db", "keyframes", FILE_HISTORY },
+	{ "changes.db", "changes", FILE_HISTORY },
+	{ "periods.db", "periods", FILE_HISTORY },
+	{ "keys.db", "keys", FILE_HISTORY },
+	{ "events.db", "events", FILE_EVENTS },
+	{ "event-times.db", "event_times", FILE_EVENTS },
+	{ "audit.db", "audit", FILE_AUDIT },
 };
 #define DATABASE_FILE_COUNT	(sizeof(DATABASE_FILES) / sizeof(DATABASE_FILES[0]))
 
@@ -177,6 +201,8 @@ parse_arguments(int argc, char **argv, struct settings *settings)
 	settings->fast_deploys = quick ? 2000 : 20000;
 	settings->durable_deploys = quick ? 50 : 500;
 	settings->reads = quick ? 200 : 2000;
+	settings->keyed_reports = settings->versions / 10 > S5_REPORTS_MIN ?
+	    settings->versions / 10 : S5_REPORTS_MIN;
 	return true;
 }
 
@@ -444,14 +470,37 @@ service_name(char *name, size_t size, size_t service)
 }
 
 /*
- * Deploys version of service number `service` to the bench environment and
- * checks that it made a new system version: every deploy of this benchmark
- * is a change. *elapsed_ns (unless NULL) gets the time store_deploy() took,
- * and nothing else is inside the timed span. On failure, says what failed.
+ * Fills key as a careful watcher's report of version: an eventId of
+ * EVENT_ID_LEN bytes shaped like a random UUID, unique because its last
+ * field is the version, and the version as its sequence (versions only
+ * grow in this benchmark, so no report is stale).
+ */
+static void
+report_key(struct report_key *key, uint64_t version, uint64_t *rng)
+{
+	uint64_t a = next_random(rng), b = next_random(rng);
+
+	memset(key, 0, sizeof(*key));
+	snprintf(key->event_id, sizeof(key->event_id), "%08" PRIx64 "-%04"
+	    PRIx64 "-4%03" PRIx64 "-%" PRIx64 "%03" PRIx64 "-%012" PRIx64,
+	    a >> 32, (a >> 16) & 0xffff, a & 0xfff, 8 + (b >> 62),
+	    b & 0xfff, version & UINT64_C(0xffffffffffff));
+	key->event_id_len = strlen(key->event_id);
+	key->has_event_id = true;
+	key->sequence = version;
+	key->has_sequence = true;
+}
+
+/*
+ * Deploys version of service number `service` to the bench environment,
+ * with key (NULL: a report without one), and checks that it made a new
+ * system version: every deploy of this benchmark is a change. *elapsed_ns
+ * (unless NULL) gets the time store_deploy() took, and nothing else is
+ * inside the timed span. On failure, says what failed.
  */
 static enum status
 deploy_change(struct store *store, size_t service, uint64_t version,
-    uint64_t *elapsed_ns)
+    const struct report_key *key, uint64_t *elapsed_ns)
 {
 	struct deploy deploy;
 	struct deploy_result result;
@@ -464,6 +513,8 @@ deploy_change(struct store *store, size_t service, uint64_t version,
 	deploy.name_len = service_name(deploy.name, sizeof(deploy.name),
 	    service);
 	deploy.version = version;
+	if (key != NULL)
+		deploy.key = *key;
 	start = now_ns();
 	status = store_deploy(store, &deploy, &result);
 	if (elapsed_ns != NULL)
@@ -474,10 +525,11 @@ deploy_change(struct store *store, size_t service, uint64_t version,
 		    status_name(status));
 		return status;
 	}
-	if (!result.changed) {
+	if (!result.changed || result.outcome != OUTCOME_APPLIED) {
 		fprintf(stderr, "store_deploy(%s, %s, version %" PRIu64 "): "
-		    "no change, though the version is new\n",
-		    deploy.environment, deploy.name, version);
+		    "not applied (outcome %d), though the version is new\n",
+		    deploy.environment, deploy.name, version,
+		    (int)result.outcome);
 		return STATUS_SYSTEM;
 	}
 	return STATUS_OK;
@@ -490,7 +542,7 @@ seed_services(struct store *store, size_t count)
 	enum status status = STATUS_OK;
 
 	for (size_t i = 0; i < count && status == STATUS_OK; i++)
-		status = deploy_change(store, i, 1, NULL);
+		status = deploy_change(store, i, 1, NULL, NULL);
 	return status;
 }
 
@@ -508,7 +560,7 @@ deploy_random_changes(struct store *store, size_t services, size_t count,
 
 	for (size_t i = 0; i < count && status == STATUS_OK; i++) {
 		status = deploy_change(store, (size_t)random_below(rng, services),
-		    ++*version, &elapsed);
+		    ++*version, NULL, &elapsed);
 		if (status == STATUS_OK && samples != NULL)
 			samples_add(samples, elapsed);
 	}
@@ -668,8 +720,8 @@ seed_history(struct store *store, uint64_t versions, uint64_t *rng,
 		current_versions[i] = 1;
 	for (version = S3_SERVICES + 1; version <= versions; version++) {
 		service = (size_t)random_below(rng, S3_SERVICES);
-		if ((status = deploy_change(store, service, version, NULL)) !=
-		    STATUS_OK)
+		if ((status = deploy_change(store, service, version, NULL,
+		    NULL)) != STATUS_OK)
 			return status;
 		current_versions[service] = version;
 		if (version % S3_PROGRESS_EVERY != 0)
@@ -912,21 +964,27 @@ done:
 }
 
 /*
- * S4: the size of each database file in home (not the __db.* regions nor
- * the log.* files) and their total per system version, both as st_size
- * (the file's length) and as st_blocks * 512 (what is allocated on disk).
- * The caller checkpoints first, so that every page is in the files.
+ * S4 and S5 (prefix "s4" or "s5" in the keys, label in the commentary):
+ * the size of each database file in home (not the __db.* regions nor the
+ * log.* files), both as st_size (the file's length) and as st_blocks *
+ * 512 (what is allocated on disk); their total per system version, with
+ * every file and with the history's own (without the audit log and the
+ * eventIds); and per report, the audit log's and, when the reports were
+ * keyed, the eventIds'. The caller checkpoints first, so that every page
+ * is in the files.
  */
 static enum status
-report_disk_usage(const char *home, uint64_t versions)
+report_disk_usage(const char *home, const char *prefix, const char *label,
+    uint64_t versions, uint64_t reports, bool keyed)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	uint64_t total_size = 0, total_allocated = 0, allocated;
+	uint64_t size[3] = { 0, 0, 0 }, allocated[3] = { 0, 0, 0 };
+	uint64_t total_size, total_allocated, file_allocated;
 	enum status status;
 
-	fprintf(stderr, "S4: database files after a checkpoint; size = st_size, "
-	    "allocated = st_blocks * 512\n");
+	fprintf(stderr, "%s: database files after a checkpoint; size = "
+	    "st_size, allocated = st_blocks * 512\n", label);
 	for (size_t i = 0; i < DATABASE_FILE_COUNT; i++) {
 		if ((status = join_path(path, sizeof(path), home,
 		    DATABASE_FILES[i].file)) != STATUS_OK)
@@ -935,28 +993,61 @@ report_disk_usage(const char *home, uint64_t versions)
 			fprintf(stderr, "stat %s: %s\n", path, strerror(errno));
 			return STATUS_SYSTEM;
 		}
-		allocated = (uint64_t)st.st_blocks * 512;
-		total_size += (uint64_t)st.st_size;
-		total_allocated += allocated;
-		figure_count((uint64_t)st.st_size, "bytes", "s4_%s_db_size",
-		    DATABASE_FILES[i].key);
-		figure_count(allocated, "bytes", "s4_%s_db_allocated",
-		    DATABASE_FILES[i].key);
-		fprintf(stderr, "S4 %-16s size %12jd bytes, allocated %12" PRIu64
-		    " bytes, %6.1f bytes per version\n", DATABASE_FILES[i].file,
-		    (intmax_t)st.st_size, allocated,
-		    (double)st.st_size / (double)versions);
+		file_allocated = (uint64_t)st.st_blocks * 512;
+		size[DATABASE_FILES[i].kind] += (uint64_t)st.st_size;
+		allocated[DATABASE_FILES[i].kind] += file_allocated;
+		figure_count((uint64_t)st.st_size, "bytes", "%s_%s_db_size",
+		    prefix, DATABASE_FILES[i].key);
+		figure_count(file_allocated, "bytes", "%s_%s_db_allocated",
+		    prefix, DATABASE_FILES[i].key);
+		fprintf(stderr, "%s %-16s size %12jd bytes, allocated %12"
+		    PRIu64 " bytes, %6.1f bytes per version, %6.1f per report\n",
+		    label, DATABASE_FILES[i].file, (intmax_t)st.st_size,
+		    file_allocated, (double)st.st_size / (double)versions,
+		    (double)st.st_size / (double)reports);
 	}
-	figure_count(total_size, "bytes", "s4_total_size");
-	figure_count(total_allocated, "bytes", "s4_total_allocated");
+	total_size = size[FILE_HISTORY] + size[FILE_AUDIT] + size[FILE_EVENTS];
+	total_allocated = allocated[FILE_HISTORY] + allocated[FILE_AUDIT] +
+	    allocated[FILE_EVENTS];
+	figure_count(versions, "versions", "%s_system_versions", prefix);
+	figure_count(reports, "reports", "%s_reports", prefix);
+	figure_count(total_size, "bytes", "%s_total_size", prefix);
+	figure_count(total_allocated, "bytes", "%s_total_allocated", prefix);
 	figure((double)total_size / (double)versions, "bytes",
-	    "s4_size_per_version");
+	    "%s_size_per_version", prefix);
 	figure((double)total_allocated / (double)versions, "bytes",
-	    "s4_allocated_per_version");
-	fprintf(stderr, "S4 per system version: %.1f bytes (size), %.1f bytes "
-	    "(allocated); target: at most %.0f\n",
+	    "%s_allocated_per_version", prefix);
+	figure_count(size[FILE_HISTORY], "bytes", "%s_history_size", prefix);
+	figure((double)size[FILE_HISTORY] / (double)versions, "bytes",
+	    "%s_history_size_per_version", prefix);
+	figure((double)allocated[FILE_HISTORY] / (double)versions, "bytes",
+	    "%s_history_allocated_per_version", prefix);
+	figure((double)size[FILE_AUDIT] / (double)reports, "bytes",
+	    "%s_audit_size_per_report", prefix);
+	figure((double)allocated[FILE_AUDIT] / (double)reports, "bytes",
+	    "%s_audit_allocated_per_report", prefix);
+	fprintf(stderr, "%s per system version: %.1f bytes (size), %.1f bytes "
+	    "(allocated) with every file; the history's own, without "
+	    "audit.db, events.db and event-times.db: %.1f bytes (size), %.1f "
+	    "(allocated); target: at most %.0f\n", label,
 	    (double)total_size / (double)versions,
-	    (double)total_allocated / (double)versions, S4_BYTES_TARGET);
+	    (double)total_allocated / (double)versions,
+	    (double)size[FILE_HISTORY] / (double)versions,
+	    (double)allocated[FILE_HISTORY] / (double)versions,
+	    S4_BYTES_TARGET);
+	fprintf(stderr, "%s per report: audit.db %.1f bytes (size), %.1f "
+	    "(allocated)\n", label, (double)size[FILE_AUDIT] / (double)reports,
+	    (double)allocated[FILE_AUDIT] / (double)reports);
+	if (!keyed)
+		return STATUS_OK;
+	figure((double)size[FILE_EVENTS] / (double)reports, "bytes",
+	    "%s_events_size_per_report", prefix);
+	figure((double)allocated[FILE_EVENTS] / (double)reports, "bytes",
+	    "%s_events_allocated_per_report", prefix);
+	fprintf(stderr, "%s per report: events.db and event-times.db %.1f "
+	    "bytes (size), %.1f (allocated)\n", label,
+	    (double)size[FILE_EVENTS] / (double)reports,
+	    (double)allocated[FILE_EVENTS] / (double)reports);
 	return STATUS_OK;
 }
 
@@ -1020,7 +1111,68 @@ run_s3_s4(const char *root, const struct settings *settings, uint64_t *rng)
 	if ((status = time_snapshots(store, current, settings->reads, rng)) !=
 	    STATUS_OK)
 		goto done;
-	status = report_disk_usage(home, current);
+	fprintf(stderr, "S4: S3's store; its %" PRIu64 " reports were sent "
+	    "with a name and a version, no key nor metadata, each a change "
+	    "and an entry of the audit log\n", current);
+	status = report_disk_usage(home, "s4", "S4", current, current, false);
+done:
+	store_close(store);
+	return status;
+}
+
+/*
+ * S5 on one fresh store, DIR/s5/db, with a cache of S3_CACHE_MB: the
+ * S5_SERVICES services in order, then random changes, settings->
+ * keyed_reports reports in all, each with an eventId and a sequence
+ * (report_key()) and each a change, without flushing; then a checkpoint
+ * and the bytes on disk, so that every database of reports is measured.
+ */
+static enum status
+run_s5(const char *root, const struct settings *settings, uint64_t *rng)
+{
+	char home[PATH_MAX];
+	struct store *store = NULL;
+	struct environment_state state;
+	struct report_key key;
+	uint64_t reports = settings->keyed_reports, start = now_ns();
+	size_t service;
+	enum status status;
+
+	fprintf(stderr, "S5: %d services, %" PRIu64 " reports, each a change "
+	    "with a name, a version, an eventId of %d bytes (a UUID's shape) "
+	    "and a sequence, no metadata; cache %d MiB, without flushing\n",
+	    S5_SERVICES, reports, EVENT_ID_LEN, S3_CACHE_MB);
+	if ((status = make_home(root, "s5", home, sizeof(home))) != STATUS_OK ||
+	    (status = open_store(home, S3_CACHE_MB, false, &store)) != STATUS_OK)
+		goto done;
+	for (uint64_t version = 1; version <= reports; version++) {
+		service = version <= S5_SERVICES ? (size_t)(version - 1) :
+		    (size_t)random_below(rng, S5_SERVICES);
+		report_key(&key, version, rng);
+		if ((status = deploy_change(store, service, version, &key,
+		    NULL)) != STATUS_OK)
+			goto done;
+	}
+	fprintf(stderr, "S5 seeded %" PRIu64 " reports in %.1f s\n", reports,
+	    seconds_since(start));
+	if ((status = store_current(store, BENCH_ENVIRONMENT, &state)) !=
+	    STATUS_OK) {
+		fprintf(stderr, "store_current(%s): %s\n", BENCH_ENVIRONMENT,
+		    status_name(status));
+		goto done;
+	}
+	if (state.system_version != reports) {
+		fprintf(stderr, "store_current(%s): %" PRIu64 ", expected %"
+		    PRIu64 "\n", BENCH_ENVIRONMENT, state.system_version, reports);
+		status = STATUS_SYSTEM;
+		goto done;
+	}
+	if ((status = store_checkpoint(store)) != STATUS_OK) {
+		fprintf(stderr, "store_checkpoint: %s\n", status_name(status));
+		goto done;
+	}
+	status = report_disk_usage(home, "s5", "S5", state.system_version,
+	    reports, true);
 done:
 	store_close(store);
 	return status;
@@ -1039,8 +1191,9 @@ main(int argc, char **argv)
 	if ((status = make_root(root, sizeof(root))) != STATUS_OK)
 		goto done;
 	fprintf(stderr, "store_bench in %s\n", root);
-	if ((status = run_s1(root, &settings, &rng)) == STATUS_OK)
-		status = run_s3_s4(root, &settings, &rng);
+	if ((status = run_s1(root, &settings, &rng)) == STATUS_OK &&
+	    (status = run_s3_s4(root, &settings, &rng)) == STATUS_OK)
+		status = run_s5(root, &settings, &rng);
 	figure(seconds_since(start), "s", "total_seconds");
 done:
 	if (root[0] != '\0' && settings.keep)
