@@ -118,16 +118,17 @@ log_db_info(const DB_ENV *env, const char *message)
 
 /* The store's databases: each file and where its handle is, in opening order. */
 const struct database databases[DATABASE_COUNT] = {
-	{ "meta.db", offsetof(struct store, meta) },
-	{ "environments.db", offsetof(struct store, environments) },
-	{ "current.db", offsetof(struct store, current) },
-	{ "changes.db", offsetof(struct store, changes) },
-	{ "keyframes.db", offsetof(struct store, keyframes) },
-	{ "keys.db", offsetof(struct store, keys) },
-	{ "events.db", offsetof(struct store, events) },
-	{ "event-times.db", offsetof(struct store, event_times) },
-	{ "audit.db", offsetof(struct store, audit) },
-	{ "periods.db", offsetof(struct store, periods) },
+	{ "meta.db", offsetof(struct store, meta), false },
+	{ "environments.db", offsetof(struct store, environments), false },
+	{ "current.db", offsetof(struct store, current), false },
+	{ "changes.db", offsetof(struct store, changes), false },
+	{ "keyframes.db", offsetof(struct store, keyframes), false },
+	{ "keys.db", offsetof(struct store, keys), false },
+	{ "events.db", offsetof(struct store, events), false },
+	{ "event-times.db", offsetof(struct store, event_times), false },
+	{ "audit.db", offsetof(struct store, audit), false },
+	/* neighbours share a service's name: prefix-compressed */
+	{ "periods.db", offsetof(struct store, periods), true },
 };
 
 /* The handle of database d in store. */
@@ -137,18 +138,26 @@ database_handle(struct store *store, const struct database *d)
 	return (DB **)(void *)((char *)store + d->handle);
 }
 
-/* Opens one B-tree database of the store's environment. */
+/*
+ * Opens one B-tree database of the store's environment into its handle
+ * (NULL on failure); create makes it when missing.
+ */
 static enum status
-open_database(struct store *store, const char *file, bool create, DB **out)
+open_database(struct store *store, const struct database *d, bool create)
 {
+	DB **out = database_handle(store, d);
 	DB *db = NULL;
 	int rc;
 
 	*out = NULL;
 	if ((rc = db_create(&db, store->env, 0)) != 0)
 		return translate(store, rc, "open");
-	rc = db->open(db, NULL, file, NULL, DB_BTREE,
-	    DB_AUTO_COMMIT | DB_THREAD | (create ? DB_CREATE : 0), 0600);
+	/* the same as when it was made: a database is always opened so */
+	if (d->compressed)
+		rc = db->set_bt_compress(db, NULL, NULL);
+	if (rc == 0)
+		rc = db->open(db, NULL, d->file, NULL, DB_BTREE, DB_AUTO_COMMIT |
+		    DB_THREAD | (create ? DB_CREATE : 0), 0600);
 	if (rc != 0) {
 		db->close(db, 0);
 		return translate(store, rc, "open");
@@ -238,8 +247,8 @@ store_open(const struct store_options *options, struct store **out)
 	/* a store made before periods.db gains it, built from its changes */
 	build = recover && !store_file_exists(options->home, "periods.db");
 	for (size_t i = 0; i < DATABASE_COUNT; i++)
-		if ((status = open_database(store, databases[i].file, recover,
-		    database_handle(store, &databases[i]))) != STATUS_OK)
+		if ((status = open_database(store, &databases[i],
+		    recover)) != STATUS_OK)
 			goto fail;
 	if (build && (status = build_periods(store)) != STATUS_OK)
 		goto fail;
