@@ -24,7 +24,8 @@ from harness import (E2ETestCase, current_version, pid_alive, proc_stat, unique_
 RETRY_STATUSES = (502, 503)   # "not acknowledged": the client retries
 KILL_ROUNDS = 6
 CRASH_ROUNDS = int(os.environ.get('RELEASEMGR_CRASH_ROUNDS', '3'))
-DB_FILES = ('meta.db', 'environments.db', 'current.db', 'changes.db', 'keyframes.db')
+DB_FILES = ('meta.db', 'environments.db', 'current.db', 'changes.db', 'keyframes.db',
+            'periods.db', 'keys.db', 'events.db', 'event-times.db', 'audit.db')
 
 
 def busy_worker(workers, timeout=1.0):
