@@ -76,9 +76,10 @@ class RetentionTest(E2ETestCase):
     def setUpClass(cls):
         # A checkpoint a second puts the pages on disk soon after they
         # change, so that a file's size tells how many pages its tree has
-        # taken. Without a flush a report, a cycle's reports are all in the
-        # store well before the first of them expires (a flush can take
-        # 10 ms on a busy disk): each cycle's trees reach the same height.
+        # taken. No log flush for each deploy (a flush can take 10 ms on a
+        # busy disk), so that a cycle's reports are all in the store well
+        # before the first of them expires: each cycle's trees then reach
+        # the same size, and a larger one would be growth.
         cls.server = harness.private_server(cls, config={
             'event_retention_days': '%ds' % EVENT_RETENTION,
             'audit_retention_days': '%ds' % AUDIT_RETENTION,
