@@ -20,6 +20,7 @@ Contents
   E2ETestCase       assertions for problem+json, deploy answers, snapshots
   snapshot(), current_version(), fetch_snapshots(), sequence_errors(),
   ack_errors()      consistency checks of the system-version history
+  paged()           every item of /systemversions or /events, newest first
   admin(), write_token_file()
                     releasemgr-admin on a data directory; a deploy token
   wait_until(), run_parallel()
@@ -840,6 +841,27 @@ def sequence_errors(snaps):
                           % (n, n - 1, removed, changed[:5]))
         previous = current
     return errors
+
+
+def paged(server, route, environment, limit=500, max_pages=1000):
+    """Every item of a paged list (route '/systemversions' or '/events'),
+    newest first, following each page's Link: rel="next"."""
+    items, pages = [], 0
+    path = route + query(environment=environment, limit=limit)
+    while path is not None:
+        resp = server.request('GET', path, timeout=30)
+        if resp.status != 200:
+            raise AssertionError('GET %s: %s' % (path, resp.describe()))
+        items += resp.json()
+        pages += 1
+        if pages > max_pages:
+            raise AssertionError('%s: more than %d pages' % (route, max_pages))
+        link = resp.headers.get('link')
+        match = re.fullmatch(r'<([^>]+)>; rel="next"', link) if link else None
+        if link and not match:
+            raise AssertionError('%s: malformed Link header %r' % (route, link))
+        path = match.group(1) if match else None
+    return items
 
 
 def ack_errors(snaps, acks):

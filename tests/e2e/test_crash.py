@@ -1,8 +1,10 @@
 """Crashes: kill -9 of a worker under load, kill -9 of the whole process
 group (pool + nginx) followed by a restart on the same data directory, and
 the pool dying while nginx stays up; rounds of group kills under 8 deploying
-clients, and a worker frozen inside a transaction then killed, each checked
-afterwards with releasemgr-admin verify. Each class has its own server.
+clients, a worker frozen inside a transaction then killed, and a group kill
+during a stream of reports with eventIds whose unanswered reports are then
+sent again, each checked afterwards with releasemgr-admin verify. Each class
+has its own server.
 
 RELEASEMGR_CRASH_ROUNDS sets the rounds of group kills (3; make soak: 20)."""
 
@@ -24,7 +26,8 @@ from harness import (E2ETestCase, current_version, pid_alive, proc_stat, unique_
 RETRY_STATUSES = (502, 503)   # "not acknowledged": the client retries
 KILL_ROUNDS = 6
 CRASH_ROUNDS = int(os.environ.get('RELEASEMGR_CRASH_ROUNDS', '3'))
-DB_FILES = ('meta.db', 'environments.db', 'current.db', 'changes.db', 'keyframes.db')
+DB_FILES = ('meta.db', 'environments.db', 'current.db', 'changes.db', 'keyframes.db',
+            'periods.db', 'keys.db', 'events.db', 'event-times.db', 'audit.db')
 
 
 def busy_worker(workers, timeout=1.0):
@@ -386,6 +389,281 @@ class CrashRoundsTest(E2ETestCase):
                             else 'never caught holding a lock', load.requests,
                             load.ack_count(), while_frozen, len(load.not_acked), current,
                             summary))
+
+
+class ReportStream:
+    """Threads sending deploy reports with eventIds, each report once.
+
+    The reports are drawn from one generator: a unique eventId, a service
+    among `services`, the next of that service's sequence numbers and a
+    version from 1 to 4 (so some reports are unchanged), as a watcher of
+    several clusters would send them. The threads deliver them in whatever
+    order they get through, so some arrive after a later report of their
+    service (stale). Nothing is retried: a report answered 200 is in
+    `answered`, {eventId: (N, outcome)}; a connection error, a timeout or a
+    502/503 leaves it in `unanswered`; any other answer is `unexpected`.
+    """
+
+    def __init__(self, server, environment, rand, threads=8, max_reports=2000,
+                 services=24, pause=0.0):
+        self.server, self.environment, self.random = server, environment, rand
+        self.threads, self.max_reports, self.pause = threads, max_reports, pause
+        self.names = ['svc-%02d' % number for number in range(services)]
+        self.sequences = collections.Counter()
+        self.reports = []            # every report taken, in the order taken
+        self.answered, self.unanswered, self.unexpected = {}, {}, []
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._pool = []
+
+    def start(self):
+        self._pool = [threading.Thread(target=self._run, daemon=True)
+                      for _ in range(self.threads)]
+        for thread in self._pool:
+            thread.start()
+        return self
+
+    def stop(self, timeout=30.0):
+        self.stop_event.set()
+        end = time.monotonic() + timeout
+        for thread in self._pool:
+            thread.join(max(0.0, end - time.monotonic()))
+        if any(thread.is_alive() for thread in self._pool):
+            raise AssertionError('report threads did not stop within %.0fs' % timeout)
+
+    def counts(self):
+        with self._lock:
+            return len(self.reports), len(self.answered)
+
+    def _take(self):
+        with self._lock:
+            if self.stop_event.is_set() or len(self.reports) >= self.max_reports:
+                return None
+            name = self.random.choice(self.names)
+            self.sequences[name] += 1
+            report = {'eventId': '%s-e%05d' % (self.environment, len(self.reports)),
+                      'name': name, 'version': self.random.randint(1, 4),
+                      'sequence': self.sequences[name]}
+            self.reports.append(report)
+            return report
+
+    def _run(self):
+        while True:
+            report = self._take()
+            if report is None:
+                return
+            try:
+                resp = send_report(self.server, self.environment, report)
+            except (OSError, http.client.HTTPException) as exc:
+                outcome = type(exc).__name__
+            else:
+                if resp.status == 200 and resp.body.isdigit():
+                    with self._lock:
+                        self.answered[report['eventId']] = (
+                            int(resp.body), resp.headers.get('deploy-outcome'))
+                    time.sleep(self.pause)
+                    continue
+                if resp.status not in RETRY_STATUSES:
+                    with self._lock:
+                        self.unexpected.append((report, resp.describe()))
+                    continue
+                outcome = 'HTTP %d' % resp.status
+            with self._lock:
+                self.unanswered[report['eventId']] = outcome
+
+
+def send_report(server, environment, report, timeout=harness.HTTP_TIMEOUT):
+    """POST /deploy of a report {eventId, name, version, sequence}."""
+    return server.post(harness.json_body(
+        name=report['name'], version=report['version'], environment=environment,
+        eventId=report['eventId'], sequence=report['sequence']), timeout=timeout)
+
+
+class ReportStreamCrashTest(E2ETestCase):
+    """8 clients send a stream of reports with eventIds and sequences; the
+    whole pool (and nginx) is killed with kill -9 at a random moment and
+    restarted on the same data. Then every report that got no answer is
+    sent again, with a sample of those that did: each is answered, the
+    ones the store had committed before the kill (their answer lost) and
+    the answered ones as duplicates with their first answer, and the audit
+    log, the history and the final snapshot show every report counted
+    exactly once."""
+
+    RESENT_ANSWERED = 100    # answered reports sent again, at most
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.private_server(cls)
+        cls.env = unique_env('stream')
+        cls.random = random.Random(os.environ.get('RELEASEMGR_CRASH_SEED', 'stream'))
+
+    def audit_log(self):
+        """{eventId: [audit entries, oldest first]}, and every entry oldest first."""
+        entries = list(reversed(harness.paged(self.server, '/events', self.env)))
+        by_event = collections.defaultdict(list)
+        for entry in entries:
+            by_event[entry.get('eventId')].append(entry)
+        return by_event, entries
+
+    def kill_mid_stream(self, stream):
+        """kill -9 of the group 0.3 to 1.5 s after the first answers, and
+        before the stream has run out; returns the seconds it ran."""
+        started = time.monotonic()
+        wait_until(lambda: stream.counts()[1] >= 8, 15, 'reports answered')
+        kill_at = time.monotonic() + self.random.uniform(0.3, 1.5)
+        while time.monotonic() < kill_at and stream.counts()[0] < stream.max_reports * 3 // 4:
+            time.sleep(0.005)
+        stream.stop_event.set()          # no new report: those in flight meet the kill
+        survivors = self.server.kill_group()
+        self.assertEqual(survivors, [], 'processes survived kill -9 of the group')
+        return time.monotonic() - started
+
+    def resend(self, reports):
+        """Sends each report again (4 at a time); {eventId: (N, outcome)}."""
+        def again(report):
+            resp = send_report(self.server, self.env, report)
+            self.assertDeployAnswer(resp)
+            return report['eventId'], (int(resp.body), resp.headers.get('deploy-outcome'))
+        return dict(harness.run_parallel(again, reports, 4))
+
+    def test_kill_during_a_stream_of_reports_then_resend(self):
+        server, env = self.server, self.env
+        stream = ReportStream(server, env, self.random).start()
+        try:
+            ran = self.kill_mid_stream(stream)
+        finally:
+            stream.stop()
+        self.assertEqual(stream.unexpected[:5], [], 'answers other than 200/502/503')
+        reports = {r['eventId']: r for r in stream.reports}
+        answered, unanswered = stream.answered, stream.unanswered
+        self.assertEqual(len(answered) + len(unanswered), len(reports))
+        self.assertLess(len(reports), stream.max_reports, 'the kill came mid-stream')
+        self.assertGreater(len(unanswered), 0, 'reports were in flight at the kill')
+        for event_id, (_, outcome) in answered.items():
+            self.assertIn(outcome, ('applied', 'unchanged', 'stale'), event_id)
+
+        began = time.monotonic()
+        server.start()                   # same data directory, new port
+        restart = time.monotonic() - began
+
+        # what the store kept: every answered report, and those of the
+        # unanswered ones that had committed before the kill
+        with self.diagnosed(server):
+            by_event, _ = self.audit_log()
+        self.assertLessEqual(set(by_event), set(reports), 'audit entries of unknown reports')
+        for event_id, entries in by_event.items():
+            self.assertEqual(len(entries), 1, 'one entry per report before the resend: %r'
+                             % entries)
+        for event_id, (n, outcome) in answered.items():
+            entry = by_event.get(event_id, [None])[0]
+            self.assertIsNotNone(entry, 'answered report %s lost in the crash' % event_id)
+            self.assertEqual((entry['systemVersion'], entry['outcome']), (n, outcome),
+                             'the audit entry of %s says what it was answered' % event_id)
+        committed = {e for e in unanswered if e in by_event}
+
+        sample = self.random.sample(sorted(answered),
+                                    min(self.RESENT_ANSWERED, len(answered)))
+        resent_ids = sorted(unanswered) + sample
+        self.random.shuffle(resent_ids)
+        with self.diagnosed(server):
+            resent = self.resend([reports[e] for e in resent_ids])
+        wrong = []
+        for event_id, (n, outcome) in resent.items():
+            if event_id in answered:
+                expected = 'a duplicate of its answer %d' % answered[event_id][0]
+                right = (n, outcome) == (answered[event_id][0], 'duplicate')
+            elif event_id in committed:
+                expected = 'a duplicate of its lost answer %d' % (
+                    by_event[event_id][0]['systemVersion'])
+                right = (n, outcome) == (by_event[event_id][0]['systemVersion'],
+                                         'duplicate')
+            else:
+                expected = 'new: applied, unchanged or stale'
+                right = outcome in ('applied', 'unchanged', 'stale')
+            if not right:
+                wrong.append('%s resent: %s %d, expected %s' % (event_id, outcome, n, expected))
+        self.assertEqual(wrong[:10], [], 'answers to the reports sent again')
+        # each report's one answer that is not a duplicate
+        first = dict(answered)
+        first.update({e: (by_event[e][0]['systemVersion'], by_event[e][0]['outcome'])
+                      for e in committed})
+        first.update({e: resent[e] for e in unanswered if e not in committed})
+        self.assertEqual(set(first), set(reports))
+
+        with self.diagnosed(server):
+            current = self.check_store(reports, first, resent)
+        server.stop()
+        summary = verify_store(self, server)
+        outcomes = collections.Counter(outcome for _, outcome in first.values())
+        sys.stderr.write(
+            '\n  %d reports in %.2fs to the kill: %d answered, %d unanswered (%s), %d of '
+            'them committed before it (duplicates on resend); restart %.2fs; %d resent, '
+            'all answered; %s; %d system versions; %s ... '
+            % (len(reports), ran, len(answered), len(unanswered),
+               dict(collections.Counter(unanswered.values())), len(committed), restart,
+               len(resent), dict(outcomes), current, summary))
+
+    def check_store(self, reports, first, resent):
+        """The audit log, history and snapshot hold each report once, as it
+        was answered; returns the current system version."""
+        server, env = self.server, self.env
+        by_event, entries = self.audit_log()
+        duplicates = sum(1 for _, outcome in resent.values() if outcome == 'duplicate')
+        self.assertEqual([e['id'] for e in entries], list(range(1, len(entries) + 1)),
+                         'audit ids are gapless from 1')
+        self.assertEqual(len(entries), len(reports) + duplicates,
+                         'one entry per report and one per duplicate resent')
+        for event_id, report in reports.items():
+            kept = [e for e in by_event[event_id] if e['outcome'] != 'duplicate']
+            self.assertEqual(len(kept), 1, 'report %s counted once: %r'
+                             % (event_id, by_event[event_id]))
+            entry = kept[0]
+            self.assertEqual((entry['name'], entry['version'], entry['sequence']),
+                             (report['name'], report['version'], report['sequence']))
+            self.assertEqual((entry['systemVersion'], entry['outcome']), first[event_id])
+            for dup in by_event[event_id]:
+                self.assertEqual(dup['systemVersion'], entry['systemVersion'])
+
+        # one system version per applied report, gapless, and each the
+        # change that report made
+        status = server.request('GET', '/status' + harness.query(environment=env))
+        self.assertEqual(status.status, 200, status.describe())
+        current = status.json()['systemVersion']
+        applied = sorted((n, event_id) for event_id, (n, outcome) in first.items()
+                         if outcome == 'applied')
+        self.assertEqual([n for n, _ in applied], list(range(1, current + 1)),
+                         'each system version made by exactly one applied report')
+        changes = {item['systemVersion']: item['change']
+                   for item in harness.paged(server, '/systemversions', env)}
+        self.assertEqual(sorted(changes), list(range(1, current + 1)))
+        for n, event_id in applied:
+            change = changes[n]
+            self.assertEqual((change['name'], change['version']),
+                             (reports[event_id]['name'], reports[event_id]['version']),
+                             'the change of system version %d' % n)
+        acks = [(reports[e]['name'], reports[e]['version'], n)
+                for e, (n, outcome) in first.items() if outcome in ('applied', 'unchanged')]
+        self.assertHistory(server, env, current, acks, 'after the crash and the resend')
+        for event_id, (n, _) in first.items():
+            self.assertTrue(1 <= n <= current, '%s answered %d of %d' % (event_id, n, current))
+
+        # per service, the reports that were not stale in the order the
+        # store took them have rising sequences: none went backwards
+        taken = collections.defaultdict(list)
+        for entry in entries:
+            if entry['outcome'] in ('applied', 'unchanged'):
+                taken[entry['name']].append(entry['sequence'])
+        for name, sequences in taken.items():
+            self.assertEqual(sequences, sorted(set(sequences)), 'the order of %s' % name)
+
+        # the final snapshot: every service at its highest sequence's version
+        latest = {}
+        for report in reports.values():
+            if report['sequence'] > latest.get(report['name'], (0, 0))[0]:
+                latest[report['name']] = (report['sequence'], report['version'])
+        self.assertServices(server.services(environment=env), harness.sorted_pairs(
+            [(name, version) for name, (_, version) in latest.items()]))
+        return current
 
 
 class PoolDownTest(E2ETestCase):
