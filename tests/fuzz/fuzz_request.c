@@ -370,6 +370,10 @@ require_taken(const char *query, const struct query *q)
 		{ "to", query_given(q, QUERY_TO) },
 		{ "fromEnvironment", query_given(q, QUERY_FROM_ENVIRONMENT) },
 		{ "toEnvironment", query_given(q, QUERY_TO_ENVIRONMENT) },
+		{ "name", query_given(q, QUERY_NAME) },
+		{ "eventId", query_given(q, QUERY_EVENT_ID) },
+		{ "sequence", query_given(q, QUERY_SEQUENCE) },
+		{ "deployedAt", query_given(q, QUERY_DEPLOYED_AT) },
 	};
 	char canonical[40];
 	uint64_t again;
@@ -385,17 +389,26 @@ require_taken(const char *query, const struct query *q)
 		n = format_instant(q->at_ms, canonical, sizeof(canonical));
 		REQUIRE(parse_instant(canonical, n, &again) && again == q->at_ms);
 	}
+	if (query_given(q, QUERY_DEPLOYED_AT)) {
+		n = format_instant(q->deployed_at_ms, canonical,
+		    sizeof(canonical));
+		REQUIRE(parse_instant(canonical, n, &again) &&
+		    again == q->deployed_at_ms);
+	}
 }
 
-/* An environment parameter, when given, is a valid name. */
+/*
+ * A text parameter, when given, is NUL-terminated within its cap bytes
+ * and passes its check.
+ */
 static void
-require_environment(const struct query *q, enum query_param param,
-    const char *name)
+require_text(const struct query *q, enum query_param param, const char *text,
+    size_t cap, const char *(*check)(const char *, size_t))
 {
 	if (!query_given(q, param))
 		return;
-	REQUIRE(memchr(name, '\0', ENVIRONMENT_MAX + 1) != NULL);
-	REQUIRE(check_environment(name, strlen(name)) == NULL);
+	REQUIRE(memchr(text, '\0', cap) != NULL);
+	REQUIRE(check(text, strlen(text)) == NULL);
 }
 
 /* Every parameter, as a route that read them all would accept them. */
@@ -415,7 +428,8 @@ fuzz_query(const char *data, size_t len)
 {
 	static const char *const parameters[] = { "systemVersion",
 	    "environment", "limit", "before", "at", "from", "to",
-	    "fromEnvironment", "toEnvironment", NULL };
+	    "fromEnvironment", "toEnvironment", "name", "eventId", "sequence",
+	    "deployedAt", NULL };
 	char *query = malloc(len + 1);
 	struct query q, some;
 	struct invalid invalid;
@@ -451,9 +465,16 @@ fuzz_query(const char *data, size_t len)
 		    q.from <= SYSTEM_VERSION_MAX));
 		REQUIRE(!query_given(&q, QUERY_TO) || (q.to >= 1 &&
 		    q.to <= SYSTEM_VERSION_MAX));
-		require_environment(&q, QUERY_FROM_ENVIRONMENT,
-		    q.from_environment);
-		require_environment(&q, QUERY_TO_ENVIRONMENT, q.to_environment);
+		REQUIRE(!query_given(&q, QUERY_SEQUENCE) ||
+		    q.sequence <= SEQUENCE_MAX);
+		require_text(&q, QUERY_FROM_ENVIRONMENT, q.from_environment,
+		    sizeof(q.from_environment), check_environment);
+		require_text(&q, QUERY_TO_ENVIRONMENT, q.to_environment,
+		    sizeof(q.to_environment), check_environment);
+		require_text(&q, QUERY_NAME, q.name, sizeof(q.name),
+		    check_service_name);
+		require_text(&q, QUERY_EVENT_ID, q.event_id,
+		    sizeof(q.event_id), check_event_id);
 		require_taken(query, &q);
 	}
 	invalid_unfilled(&invalid);
