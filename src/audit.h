@@ -33,9 +33,15 @@ struct audit_totals {
  *    are the replay's; a keyframe beyond the current version is a fault;
  *  - the current map, as the store answers the current version, is the
  *    replay of every change (a keyframe at the current version is not
- *    read: the store answers that version from the current map).
+ *    read: the store answers that version from the current map);
+ *  - for each service any change named, its periods as the store answers
+ *    them (store_service_history()) are those its changes make, newest
+ *    first: each version from its change to the service's next change,
+ *    a removal ending one and starting none, with the times of those
+ *    changes; a service the store does not know is a fault.
  * The snapshots of other versions are not read: the store makes each
  * from a keyframe and the changes after it, all of which are checked.
+ * Besides the replay, the audit holds a small record of each change.
  * Each fault found is reported on report (the first few of each
  * environment); totals says how many. STATUS_OK when the store could be
  * read through, faults or not.

@@ -1,6 +1,7 @@
 /*
  * The service list: entries in one array, names packed in one arena, so a
- * snapshot of any size costs two allocations that grow geometrically.
+ * snapshot of any size costs two allocations that grow geometrically;
+ * and the one way to grow an array, which the store and the audit share.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,24 @@ grow(void **buf, size_t *capacity, size_t need, size_t size, size_t first)
 		return false;
 	*buf = bigger;
 	*capacity = capacity_new;
+	return true;
+}
+
+bool
+grow_array(void *array, size_t count, size_t *capacity, size_t size,
+    size_t initial)
+{
+	size_t want = *capacity != 0 ? 2 * *capacity : initial;
+	void *items, *bigger;
+
+	if (count < *capacity)
+		return true;
+	/* the pointer is of the caller's type: copied, not read as void * */
+	memcpy(&items, array, sizeof(items));
+	if ((bigger = realloc(items, want * size)) == NULL)
+		return false;
+	memcpy(array, &bigger, sizeof(bigger));
+	*capacity = want;
 	return true;
 }
 

@@ -203,6 +203,15 @@ bool	service_list_diff(const struct service_list *from,
 	    const struct service_list *to, struct service_difference **out,
 	    size_t *count);
 
+/*
+ * Makes room in the array that the pointer at array points to (count
+ * items of size bytes, *capacity allocated) for one more: twice the room,
+ * or first initial items. False, the array unchanged, when memory ran
+ * out.
+ */
+bool	grow_array(void *array, size_t count, size_t *capacity, size_t size,
+	    size_t initial);
+
 void	service_list_init(struct service_list *list);
 void	service_list_clear(struct service_list *list);
 void	service_list_free(struct service_list *list);

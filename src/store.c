@@ -339,30 +339,6 @@ close_cursor(struct store *store, DBC *cursor, enum status status)
 	    status;
 }
 
-/*
- * Makes room in the array that the pointer at array points to (count
- * items of size bytes, *capacity allocated) for one more: twice the room,
- * or first initial items. False, the array unchanged, when memory ran
- * out.
- */
-bool
-grow_array(void *array, size_t count, size_t *capacity, size_t size,
-    size_t initial)
-{
-	size_t want = *capacity != 0 ? 2 * *capacity : initial;
-	void *items, *bigger;
-
-	if (count < *capacity)
-		return true;
-	/* the pointer is of the caller's type: copied, not read as void * */
-	memcpy(&items, array, sizeof(items));
-	if ((bigger = realloc(items, want * size)) == NULL)
-		return false;
-	memcpy(array, &bigger, sizeof(bigger));
-	*capacity = want;
-	return true;
-}
-
 /* A record of database that does not decode: logged, a system error. */
 enum status
 malformed(const char *database)

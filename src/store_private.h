@@ -181,7 +181,6 @@ enum status	 put_value(struct store *, DB *, DB_TXN *, const void *, size_t,
 enum status	 del_value(struct store *, DB *, DB_TXN *, const void *,
 		    size_t);
 enum status	 close_cursor(struct store *, DBC *, enum status);
-bool		 grow_array(void *, size_t, size_t *, size_t, size_t);
 enum status	 malformed(const char *);
 enum status	 get_environment(struct store *, DB_TXN *, const char *,
 		    u_int32_t, struct environment_record *);

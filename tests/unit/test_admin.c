@@ -4,7 +4,7 @@
  * store's import, backup, restore and verification. Each test works in
  * temporary directories of its own. The audit's tests damage a store
  * behind its back with the store's own record helpers (store_private.h,
- * as test_records.c does).
+ * as test_records.c does): keyframes, the current map, periods.db.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +37,16 @@ open_store(int i)
 	    "store_open(%s)", fx.dir[i]);
 }
 
+/* Opens store i anew, in an empty directory of its own. */
+static bool
+open_fresh_store(int i)
+{
+	store_close(fx.store[i]);
+	fx.store[i] = NULL;
+	temp_dir_remove(fx.dir[i]);
+	return temp_dir_create(fx.dir[i], sizeof(fx.dir[i])) && open_store(i);
+}
+
 static void
 admin_setup(void)
 {
@@ -55,10 +65,13 @@ admin_teardown(void)
 	}
 }
 
-/* A deploy of name at version into environment, with a reason when given. */
+/*
+ * A report of name into environment: at version, or with removal (and
+ * version 0) its removal; with a reason when given.
+ */
 static enum status
-deploy(struct store *store, const char *environment, const char *name,
-    uint64_t version, const char *reason)
+report(struct store *store, const char *environment, const char *name,
+    bool removal, uint64_t version, const char *reason)
 {
 	struct deploy d;
 	struct deploy_result result;
@@ -66,6 +79,7 @@ deploy(struct store *store, const char *environment, const char *name,
 	memset(&d, 0, sizeof(d));
 	snprintf(d.environment, sizeof(d.environment), "%s", environment);
 	d.name_len = (size_t)snprintf(d.name, sizeof(d.name), "%s", name);
+	d.removal = removal;
 	d.version = version;
 	if (reason != NULL) {
 		d.reason.present = true;
@@ -73,6 +87,14 @@ deploy(struct store *store, const char *environment, const char *name,
 		    sizeof(d.reason.text), "%s", reason);
 	}
 	return store_deploy(store, &d, &result);
+}
+
+/* A deploy of name at version into environment, with a reason when given. */
+static enum status
+deploy(struct store *store, const char *environment, const char *name,
+    uint64_t version, const char *reason)
+{
+	return report(store, environment, name, false, version, reason);
 }
 
 /* Fills store with two environments, metadata, and keyframes crossed. */
@@ -83,6 +105,31 @@ seed(struct store *store)
 		CHECK(deploy(store, "prod", n % 7 == 0 ? "a\"<b>\\" : "svc",
 		    n, n % 2 ? "why \xc3\xa9" : NULL) == STATUS_OK, "deploy %u", n);
 	CHECK(deploy(store, "dev", "only", 1, NULL) == STATUS_OK, "deploy dev");
+}
+
+/*
+ * Fills environment "e" of store with removals and re-deploys: a removed
+ * service deployed again, at a version it had and at a new one, and
+ * services that end removed.
+ */
+static void
+seed_removals(struct store *store)
+{
+	static const struct {
+		const char	*name;
+		bool		 removal;
+		uint64_t	 version;
+	} steps[] = {
+		{ "a", false, 1 }, { "b", false, 1 }, { "a", false, 2 },
+		{ "a", true, 0 }, { "b", false, 2 }, { "a", false, 2 },
+		{ "b", true, 0 }, { "a", false, 4 }, { "c", false, 1 },
+		{ "c", true, 0 }, { "b", false, 1 }, { "a", true, 0 },
+		{ "a", false, 5 },
+	};
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++)
+		CHECK(report(store, "e", steps[i].name, steps[i].removal,
+		    steps[i].version, NULL) == STATUS_OK, "step %zu", i);
 }
 
 /* The export of store as a malloc'd string (the caller frees it). */
@@ -261,11 +308,7 @@ test_import_errors(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		uint64_t imported = 99;
 
-		store_close(fx.store[0]);
-		fx.store[0] = NULL;
-		temp_dir_remove(fx.dir[0]);
-		if (!temp_dir_create(fx.dir[0], sizeof(fx.dir[0])) ||
-		    !open_store(0))
+		if (!open_fresh_store(0))
 			return;
 		CHECK(import_text(fx.store[0], cases[i].text, &imported) ==
 		    STATUS_INVALID && imported == cases[i].imported,
@@ -384,41 +427,190 @@ damage_current(struct store *store)
 }
 
 /*
+ * The periods.db key of the change that made system_version of
+ * environment into key (*key_len bytes), and the change's time into
+ * *created_ms.
+ */
+static bool
+period_key_of(struct store *store, const char *environment,
+    uint64_t system_version, unsigned char key[PERIOD_KEY_MAX],
+    size_t *key_len, uint64_t *created_ms)
+{
+	struct environment_record record;
+	struct change_record change;
+
+	memset(&change, 0, sizeof(change));
+	if (get_environment(store, NULL, environment, 0, &record) !=
+	    STATUS_OK || store_change(store, environment, system_version,
+	    &change) != STATUS_OK)
+		return false;
+	*key_len = record_period_key(key, record.id, change.name,
+	    change.name_len, system_version);
+	*created_ms = change.created_ms;
+	return true;
+}
+
+/*
+ * Writes the periods.db record of system_version of environment again,
+ * behind the store's back: a removal (removed) or version, at the time
+ * of its change plus shift_ms.
+ */
+static bool
+put_period_of(struct store *store, const char *environment,
+    uint64_t system_version, bool removed, uint64_t version,
+    uint64_t shift_ms)
+{
+	unsigned char key[PERIOD_KEY_MAX], value[PERIOD_VALUE_SIZE];
+	size_t key_len;
+	uint64_t created_ms;
+
+	if (!period_key_of(store, environment, system_version, key, &key_len,
+	    &created_ms))
+		return false;
+	record_period_encode(removed, version, created_ms + shift_ms, value);
+	return put_value(store, store->periods, NULL, key, key_len, value,
+	    sizeof(value), 0) == STATUS_OK;
+}
+
+/* Deletes the periods.db record of system_version of environment. */
+static bool
+delete_period_of(struct store *store, const char *environment,
+    uint64_t system_version)
+{
+	unsigned char key[PERIOD_KEY_MAX];
+	size_t key_len;
+	uint64_t created_ms;
+
+	return period_key_of(store, environment, system_version, key,
+	    &key_len, &created_ms) && del_value(store, store->periods, NULL, key,
+	    key_len) == STATUS_OK;
+}
+
+/* A period of svc (seed) with another version. */
+static bool
+damage_period_version(struct store *store)
+{
+	return put_period_of(store, "prod", 5, false, 999, 0);
+}
+
+/* A period of svc (seed) that starts a millisecond late. */
+static bool
+damage_period_time(struct store *store)
+{
+	return put_period_of(store, "prod", 5, false, 5, 1);
+}
+
+/* A period of svc (seed) missing. */
+static bool
+delete_period(struct store *store)
+{
+	return delete_period_of(store, "prod", 5);
+}
+
+/* The one change of a service (seed's dev) missing: the store knows it not. */
+static bool
+forget_service(struct store *store)
+{
+	return delete_period_of(store, "dev", 1);
+}
+
+/* The first removal of a (seed_removals) missing: a period runs on. */
+static bool
+delete_removal(struct store *store)
+{
+	return delete_period_of(store, "e", 4);
+}
+
+/* The removal of c (seed_removals) recorded as a version: a period more. */
+static bool
+removal_as_version(struct store *store)
+{
+	return put_period_of(store, "e", 10, false, 7, 0);
+}
+
+/*
  * What the store derived from the changes, damaged behind its back, is
  * a fault of the audit: a keyframe, a keyframe beyond the current
- * version, an entry of the current map. Each case has a store of its own.
+ * version, an entry of the current map, a service's periods. Each case
+ * has a store of its own.
  */
 static void
 test_audit_finds_damage(void)
 {
 	static const struct {
 		const char	*label;
+		void		(*seed)(struct store *);
 		bool		(*damage)(struct store *);
 	} cases[] = {
-		{ "a damaged keyframe", damage_keyframe },
-		{ "a keyframe beyond the current version", add_keyframe_beyond },
-		{ "a damaged current.db entry", damage_current },
+		{ "a damaged keyframe", seed, damage_keyframe },
+		{ "a keyframe beyond the current version", seed,
+		  add_keyframe_beyond },
+		{ "a damaged current.db entry", seed, damage_current },
+		{ "a period with another version", seed,
+		  damage_period_version },
+		{ "a period with another time", seed, damage_period_time },
+		{ "a period missing", seed, delete_period },
+		{ "a service periods.db does not know", seed, forget_service },
+		{ "a removal periods.db does not record", seed_removals,
+		  delete_removal },
+		{ "a removal periods.db records as a version", seed_removals,
+		  removal_as_version },
 	};
 
-	for (int i = 0; i < (int)(sizeof(cases) / sizeof(*cases)); i++) {
-		if (!open_store(i))
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		if (!open_fresh_store(0))
 			return;
-		seed(fx.store[i]);
-		CHECK(audit_faults(fx.store[i]) == 0, "%s: none before",
+		cases[i].seed(fx.store[0]);
+		CHECK(audit_faults(fx.store[0]) == 0, "%s: none before",
 		    cases[i].label);
-		if (!CHECK(cases[i].damage(fx.store[i]), "%s: damage",
+		if (!CHECK(cases[i].damage(fx.store[0]), "%s: damage",
 		    cases[i].label))
 			continue;
 		/*
 		 * verify runs in a process of its own: none of what this one
 		 * read (its keyframe cache) survives into it
 		 */
-		store_close(fx.store[i]);
-		fx.store[i] = NULL;
-		if (open_store(i))
-			CHECK(audit_faults(fx.store[i]) == 1, "%s: one fault",
+		store_close(fx.store[0]);
+		fx.store[0] = NULL;
+		if (open_store(0))
+			CHECK(audit_faults(fx.store[0]) == 1, "%s: one fault",
 			    cases[i].label);
 	}
+}
+
+/*
+ * Removals and re-deploys are no fault: a removal ends a service's period
+ * and starts none, a service deployed again starts a new one. The store
+ * answers a's five periods, newest first.
+ */
+static void
+test_audit_knows_removals(void)
+{
+	static const struct service_period want[] = {
+		{ 5, 13, 0, false, 0, 0 },
+		{ 4, 8, 0, true, 12, 0 },
+		{ 2, 6, 0, true, 8, 0 },
+		{ 2, 3, 0, true, 4, 0 },
+		{ 1, 1, 0, true, 3, 0 },
+	};
+	struct service_period *periods = NULL;
+	size_t count = 0;
+
+	if (!open_store(0))
+		return;
+	seed_removals(fx.store[0]);
+	CHECK(audit_faults(fx.store[0]) == 0, "no faults");
+	CHECK(store_service_history(fx.store[0], "e", "a", 1, &periods,
+	    &count) == STATUS_OK && count == sizeof(want) / sizeof(*want),
+	    "a has %zu periods", count);
+	for (size_t i = 0; i < count && i < sizeof(want) / sizeof(*want); i++)
+		CHECK(periods[i].version == want[i].version &&
+		    periods[i].from_system_version ==
+		    want[i].from_system_version &&
+		    periods[i].has_to == want[i].has_to &&
+		    periods[i].to_system_version == want[i].to_system_version,
+		    "period %zu", i);
+	free(periods);
 }
 
 static const CU_TestInfo admin_tests[] = {
@@ -428,6 +620,7 @@ static const CU_TestInfo admin_tests[] = {
 	{ "import errors", test_import_errors },
 	{ "backup, restore, verify", test_backup_restore_verify },
 	{ "audit finds damage", test_audit_finds_damage },
+	{ "audit knows removals and re-deploys", test_audit_knows_removals },
 	{ "restore refuses what is no backup",
 	  test_restore_refuses_what_is_no_backup },
 	CU_TEST_INFO_NULL,
