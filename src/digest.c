@@ -3,7 +3,9 @@
  * libcrypto (its EVP interface): the only file that includes an OpenSSL
  * header.
  */
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "digest.h"
@@ -12,6 +14,21 @@
 #define DIGEST_PREFIX	"sha256:"
 /* Bytes of one service as hashed: name, 0x00, decimal version, 0x0A. */
 #define DIGEST_LINE_MAX	(SERVICE_NAME_MAX + 1 + UINT_DIGITS_MAX + 1)
+
+static pthread_once_t	 digest_once = PTHREAD_ONCE_INIT;
+static EVP_MD		*sha256;	/* fetched once, for every thread; NULL: failed */
+
+/*
+ * Starts libcrypto without the system's openssl.cnf, which nothing of a
+ * SHA-256 needs (reading it maps and keeps more of the library in each
+ * worker), and fetches SHA-256 once rather than on every digest.
+ */
+static void
+digest_start(void)
+{
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) == 1)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
 
 /*
  * Hashes entry i of list into ctx as one line: its name, 0x00, its
@@ -44,8 +61,10 @@ digest_services(const struct service_list *list, char text[DIGEST_TEXT_SIZE])
 	char *p;
 
 	text[0] = '\0';
+	if (pthread_once(&digest_once, digest_start) != 0 || sha256 == NULL)
+		return false;
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	    EVP_DigestInit_ex(ctx, sha256, NULL) != 1)
 		goto done;
 	for (size_t i = 0; i < list->count; i++)
 		if (!hash_service(ctx, list, i))
