@@ -118,17 +118,16 @@ log_db_info(const DB_ENV *env, const char *message)
 
 /* The store's databases: each file and where its handle is, in opening order. */
 const struct database databases[DATABASE_COUNT] = {
-	{ "meta.db", offsetof(struct store, meta), false },
-	{ "environments.db", offsetof(struct store, environments), false },
-	{ "current.db", offsetof(struct store, current), false },
-	{ "changes.db", offsetof(struct store, changes), false },
-	{ "keyframes.db", offsetof(struct store, keyframes), false },
-	{ "keys.db", offsetof(struct store, keys), false },
-	{ "events.db", offsetof(struct store, events), false },
-	{ "event-times.db", offsetof(struct store, event_times), false },
-	{ "audit.db", offsetof(struct store, audit), false },
-	/* neighbours share a service's name: prefix-compressed */
-	{ "periods.db", offsetof(struct store, periods), true },
+	{ "meta.db", offsetof(struct store, meta) },
+	{ "environments.db", offsetof(struct store, environments) },
+	{ "current.db", offsetof(struct store, current) },
+	{ "changes.db", offsetof(struct store, changes) },
+	{ "keyframes.db", offsetof(struct store, keyframes) },
+	{ "keys.db", offsetof(struct store, keys) },
+	{ "events.db", offsetof(struct store, events) },
+	{ "event-times.db", offsetof(struct store, event_times) },
+	{ "audit.db", offsetof(struct store, audit) },
+	{ "periods.db", offsetof(struct store, periods) },
 };
 
 /* The handle of database d in store. */
@@ -152,12 +151,8 @@ open_database(struct store *store, const struct database *d, bool create)
 	*out = NULL;
 	if ((rc = db_create(&db, store->env, 0)) != 0)
 		return translate(store, rc, "open");
-	/* the same as when it was made: a database is always opened so */
-	if (d->compressed)
-		rc = db->set_bt_compress(db, NULL, NULL);
-	if (rc == 0)
-		rc = db->open(db, NULL, d->file, NULL, DB_BTREE, DB_AUTO_COMMIT |
-		    DB_THREAD | (create ? DB_CREATE : 0), 0600);
+	rc = db->open(db, NULL, d->file, NULL, DB_BTREE, DB_AUTO_COMMIT |
+	    DB_THREAD | (create ? DB_CREATE : 0), 0600);
 	if (rc != 0) {
 		db->close(db, 0);
 		return translate(store, rc, "open");

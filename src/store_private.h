@@ -78,11 +78,10 @@ struct store {
 	unsigned	waiting;	/* threads waiting for their commit's flush */
 };
 
-/* A database of the store: its file, where its handle is, how it is kept. */
+/* A database of the store: its file, and where its handle is. */
 struct database {
 	const char	*file;
 	size_t		 handle;	/* of its DB * in struct store */
-	bool		 compressed;	/* keys prefix-compressed by Berkeley DB */
 };
 
 #define DATABASE_COUNT	10
