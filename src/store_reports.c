@@ -53,8 +53,8 @@ find_event(struct store *store, DB_TXN *txn, uint32_t env_id,
 	if (!record_event_decode(value, size, &event))
 		return malformed("events.db");
 	/* an expired one the maintainer has not removed yet is forgotten */
-	if (now - event.received_ms >= store->event_retention_ms &&
-	    now > event.received_ms)
+	if (now > event.received_ms &&
+	    now - event.received_ms >= store->event_retention_ms)
 		return STATUS_OK;
 	if (!same_report(&event, deploy))
 		return STATUS_CONFLICT;
@@ -73,8 +73,8 @@ compare_u64(uint64_t a, uint64_t b)
 /*
  * Judges deploy against the keys its service recorded in env_id: *stale
  * when its key is lower, or equal while it says something other than the
- * service's state (current: the service runs, at version). Otherwise, when
- * it carries a key, records the higher of each.
+ * service's state (current: the service runs, at version). Otherwise
+ * records the higher of each key it carries, when that moves one.
  */
 enum status
 judge_keys(struct store *store, DB_TXN *txn, uint32_t env_id,
@@ -84,9 +84,8 @@ judge_keys(struct store *store, DB_TXN *txn, uint32_t env_id,
 	unsigned char key[SERVICE_KEY_MAX], value[KEYS_VALUE_SIZE];
 	struct service_keys keys;
 	size_t key_len, size;
-	bool same;
+	bool same, compared = false, moved = false;
 	int c = 0;
-	bool compared = false;
 	enum status status;
 
 	*stale = false;
@@ -118,12 +117,16 @@ judge_keys(struct store *store, DB_TXN *txn, uint32_t env_id,
 	    report->sequence > keys.sequence)) {
 		keys.has_sequence = true;
 		keys.sequence = report->sequence;
+		moved = true;
 	}
 	if (report->has_deployed_at && (!keys.has_deployed_at ||
 	    report->deployed_at_ms > keys.deployed_at_ms)) {
 		keys.has_deployed_at = true;
 		keys.deployed_at_ms = report->deployed_at_ms;
+		moved = true;
 	}
+	if (!moved)
+		return STATUS_OK;	/* the same keys again: nothing to write */
 	record_keys_encode(&keys, value);
 	return put_value(store, store->keys, txn, key, key_len, value,
 	    sizeof(value), 0);
