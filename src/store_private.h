@@ -33,6 +33,7 @@
 #define KEYS_VALUE_SIZE		(1 + 1 + 8 + 8)
 #define EVENT_KEY_MAX		(ENV_ID_SIZE + EVENT_ID_MAX)
 #define EVENT_TIME_KEY_MAX	(ENV_ID_SIZE + 8 + EVENT_ID_MAX)
+#define MARKER_VALUE_SIZE	1
 #define EVENT_VALUE_MAX		(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX)
 #define AUDIT_VALUE_MAX		(1 + 8 + 1 + 1 + 8 + 3 * 8 + \
 				 2 + SERVICE_NAME_MAX + 2 + EVENT_ID_MAX + \
@@ -230,6 +231,7 @@ size_t		 record_event_time_key(unsigned char [EVENT_TIME_KEY_MAX],
 		    uint32_t, uint64_t, const char *, size_t);
 bool		 record_event_time_key_decode(const void *, size_t, uint32_t *,
 		    uint64_t *, const char **, size_t *);
+size_t		 record_marker_encode(unsigned char [MARKER_VALUE_SIZE]);
 size_t		 record_event_encode(const struct event_record *,
 		    unsigned char [EVENT_VALUE_MAX]);
 bool		 record_event_decode(const void *, size_t, struct event_record *);

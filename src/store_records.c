@@ -487,6 +487,17 @@ record_event_time_key_decode(const void *data, size_t size, uint32_t *env_id,
 	return true;
 }
 
+/*
+ * The value of a record whose key says everything (event-times.db): its
+ * format byte alone; returns its length.
+ */
+size_t
+record_marker_encode(unsigned char value[MARKER_VALUE_SIZE])
+{
+	value[0] = RECORD_FORMAT;
+	return MARKER_VALUE_SIZE;
+}
+
 /* An events.db value: what the first report of an eventId was, and its answer. */
 size_t
 record_event_encode(const struct event_record *event,

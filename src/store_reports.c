@@ -163,9 +163,9 @@ record_report(struct store *store, DB_TXN *txn,
 			return status;
 		key_len = record_event_time_key(key, record->id, now,
 		    deploy->key.event_id, deploy->key.event_id_len);
-		value[0] = 1;	/* the format byte: nothing else */
 		if ((status = put_value(store, store->event_times, txn, key,
-		    key_len, value, 1, 0)) != STATUS_OK)
+		    key_len, value, record_marker_encode(value), 0)) !=
+		    STATUS_OK)
 			return status;
 	}
 	if ((entry = malloc(sizeof(*entry))) == NULL)

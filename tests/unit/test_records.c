@@ -520,11 +520,157 @@ done:
 	temp_dir_remove(dir);
 }
 
+/*
+ * The records of reports: a removal's change, a service's keys, a
+ * period, an eventId and its time, an audit entry. The bytes of the
+ * small ones pinned; each survives its decode; a value cut short, or one
+ * byte too long, is refused.
+ */
+static void
+test_report_records(void)
+{
+	static const unsigned char keys_bytes[KEYS_VALUE_SIZE] = {
+		1, 0x03,
+		0, 0, 0, 0, 0, 0, 0x01, 0x02,			/* sequence */
+		0x00, 0x00, 0x01, 0x8c, 0xba, 0x4b, 0x5e, 0x00	/* deployedAt */
+	};
+	static const unsigned char period_bytes[PERIOD_VALUE_SIZE] = {
+		1, 0x10,					/* removed */
+		0, 0, 0, 0, 0, 0, 0, 0,				/* no version */
+		0x00, 0x00, 0x01, 0x8c, 0xba, 0x4b, 0x5e, 0x00	/* time */
+	};
+	struct service_keys keys = { true, 0x102, true, 0x18cba4b5e00 }, keys_back;
+	unsigned char value[AUDIT_VALUE_MAX + 1], key[PERIOD_KEY_MAX];
+	unsigned char prefix[PERIOD_KEY_MAX];
+	struct change_position position = { 9, 1700000000000, true, 4 };
+	struct change_record change;
+	struct event_record event = { 1700000000000, 41, false, 7, "svc", 3 };
+	struct event_record event_back;
+	struct audit_entry entry, back;
+	struct deploy deploy;
+	const char *event_id;
+	size_t size, prefix_len, event_id_len;
+	uint64_t version, created, number;
+	uint32_t env_id;
+	bool removed;
+
+	/* a removal's change: version 0, flagged, and REMOVED for a merge */
+	memset(&deploy, 0, sizeof(deploy));
+	memcpy(deploy.name, "svc", 3);
+	deploy.name_len = 3;
+	deploy.removal = true;
+	deploy.version = 77;
+	size = record_change_encode(&deploy, &position, value);
+	CHECK(record_change_decode(value, size, 9, &change) && change.removed &&
+	    change.version == 0 && change.has_previous && change.previous == 4,
+	    "a removal's change");
+	CHECK(record_change_service(value, size, &event_id, &event_id_len,
+	    &version) && version == REMOVED_VERSION, "a removal for a merge");
+
+	record_keys_encode(&keys, value);
+	CHECK(memcmp(value, keys_bytes, sizeof(keys_bytes)) == 0, "keys bytes");
+	CHECK(record_keys_decode(value, KEYS_VALUE_SIZE, &keys_back) &&
+	    keys_back.has_sequence && keys_back.sequence == 0x102 &&
+	    keys_back.has_deployed_at &&
+	    keys_back.deployed_at_ms == 0x18cba4b5e00, "keys back");
+	CHECK(!record_keys_decode(value, KEYS_VALUE_SIZE - 1, &keys_back) &&
+	    !record_keys_decode(value, KEYS_VALUE_SIZE + 1, &keys_back),
+	    "keys of another size");
+
+	record_period_encode(true, 5, 0x18cba4b5e00, value);
+	CHECK(memcmp(value, period_bytes, sizeof(period_bytes)) == 0,
+	    "period bytes");
+	CHECK(record_period_decode(value, PERIOD_VALUE_SIZE, &removed, &version,
+	    &created) && removed && version == 0 && created == 0x18cba4b5e00,
+	    "period back");
+	value[1] = 0x01;
+	CHECK(!record_period_decode(value, PERIOD_VALUE_SIZE, &removed,
+	    &version, &created), "a period with an unknown flag");
+	/* a period's key: its service's prefix, then the version */
+	prefix_len = record_period_key(prefix, 3, "svc", 3, 0) - VERSION_SIZE;
+	size = record_period_key(key, 3, "svc", 3, 12);
+	CHECK(record_period_key_version(key, size, prefix, prefix_len,
+	    &number) && number == 12, "a period's key");
+	size = record_period_key(key, 3, "svd", 3, 12);
+	CHECK(!record_period_key_version(key, size, prefix, prefix_len,
+	    &number), "another service's period");
+
+	size = record_event_encode(&event, value);
+	CHECK(record_event_decode(value, size, &event_back) &&
+	    event_back.received_ms == event.received_ms &&
+	    event_back.system_version == 41 && !event_back.removal &&
+	    event_back.version == 7 && event_back.name_len == 3 &&
+	    memcmp(event_back.name, "svc", 3) == 0, "event back");
+	CHECK(!record_event_decode(value, size - 1, &event_back) &&
+	    !record_event_decode(value, size + 1, &event_back), "event cut");
+	size = record_event_time_key(key, 3, 1700000000000, "e-1", 3);
+	CHECK(record_event_time_key_decode(key, size, &env_id, &number,
+	    &event_id, &event_id_len) && env_id == 3 &&
+	    number == 1700000000000 && event_id_len == 3 &&
+	    memcmp(event_id, "e-1", 3) == 0, "an eventId's time");
+	CHECK(record_marker_encode(value) == MARKER_VALUE_SIZE, "a marker");
+
+	/* an audit entry with everything, then one with nothing optional */
+	memset(&entry, 0, sizeof(entry));
+	entry.received_ms = 1700000000123;
+	entry.outcome = OUTCOME_STALE;
+	entry.system_version = 41;
+	memcpy(entry.name, "svc", 3);
+	entry.name_len = 3;
+	entry.version = SERVICE_VERSION_MAX;
+	entry.key.has_event_id = true;
+	entry.key.event_id_len = 3;
+	memcpy(entry.key.event_id, "e-1", 3);
+	entry.key.has_sequence = true;
+	entry.key.sequence = 17;
+	entry.key.has_deployed_at = true;
+	entry.key.deployed_at_ms = 1700000000000;
+	set_metadata(&entry.deployed_by, "ci");
+	set_metadata(&entry.reason, "");
+	set_metadata(&entry.release_hash, "abc");
+	size = record_audit_encode(&entry, value);
+	CHECK(record_audit_decode(value, size, 812, &back) && back.id == 812 &&
+	    back.received_ms == entry.received_ms &&
+	    back.outcome == OUTCOME_STALE && back.system_version == 41 &&
+	    !back.removal && back.version == SERVICE_VERSION_MAX &&
+	    back.name_len == 3 && back.key.has_event_id &&
+	    back.key.event_id_len == 3 && back.key.sequence == 17 &&
+	    back.key.deployed_at_ms == 1700000000000 &&
+	    metadata_equals(&back.deployed_by, &entry.deployed_by) &&
+	    metadata_equals(&back.reason, &entry.reason) &&
+	    metadata_equals(&back.release_hash, &entry.release_hash),
+	    "a full audit entry back");
+	for (size_t cut = 0; cut < size; cut++)
+		CHECK(!record_audit_decode(value, cut, 812, &back),
+		    "an audit entry cut to %zu bytes", cut);
+	CHECK(!record_audit_decode(value, size + 1, 812, &back),
+	    "an audit entry a byte too long");
+	memset(&entry.key, 0, sizeof(entry.key));
+	set_metadata(&entry.deployed_by, NULL);
+	set_metadata(&entry.reason, NULL);
+	set_metadata(&entry.release_hash, NULL);
+	entry.removal = true;
+	entry.version = 0;
+	entry.outcome = OUTCOME_REMOVED;
+	size = record_audit_encode(&entry, value);
+	CHECK(size == 1 + 8 + 1 + 1 + 8 + 2 + 3 &&
+	    record_audit_decode(value, size, 1, &back) && back.removal &&
+	    back.version == 0 && !back.key.has_event_id &&
+	    !back.key.has_sequence && !back.key.has_deployed_at &&
+	    !back.deployed_by.present && !back.reason.present &&
+	    !back.release_hash.present, "a bare removal's audit entry: %zu "
+	    "bytes", size);
+	value[9] = OUTCOME_REMOVED + 1;
+	CHECK(!record_audit_decode(value, size, 1, &back),
+	    "an audit entry of an unknown outcome");
+}
+
 static const CU_TestInfo records_tests[] = {
 	{ "environment layout", test_environment_layout },
 	{ "fixed records", test_fixed_records },
 	{ "service key", test_service_key },
 	{ "change records", test_change_records },
+	{ "records of reports", test_report_records },
 	{ "keyframe records", test_keyframe_records },
 	{ "keyframe of format 1", test_keyframe_format_1 },
 	{ "keyframe of format 2 refused", test_keyframe_format_2_refused },
