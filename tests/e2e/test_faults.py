@@ -107,8 +107,14 @@ class DiskFullCase(E2ETestCase):
         os.mkdir(data_dir)
         self.ballasts = [os.path.join(mountpoint, 'ballast-1'),
                          os.path.join(mountpoint, 'ballast-2')]
+        # A small cache, so that pages are written while the disk fills. A
+        # deploy dirties its change, its period, its audit entry (each with
+        # the long metadata) and more: 2 MiB keeps as many deploys' pages as
+        # 1 MiB did before the audit log. Fuller, a cache of pages that
+        # cannot be written makes Berkeley DB retry its allocation for
+        # seconds before it fails.
         self.server = harness.Server(label='diskfull', data_dir=data_dir, config={
-            'cache_mb': 1, 'reserve_mb': self.reserve_mb, 'checkpoint_seconds': 1,
+            'cache_mb': 2, 'reserve_mb': self.reserve_mb, 'checkpoint_seconds': 1,
             'workers': 2})
         self.addCleanup(self.server.cleanup)
         self.server.start()
