@@ -90,10 +90,7 @@ read_periods(struct store *store, DB_TXN *txn, void *arg)
 	memset(key_buf + prefix_len, 0xff, VERSION_SIZE);
 	key = dbt(key_buf, prefix_len + VERSION_SIZE, sizeof(key_buf));
 	data = dbt(value, 0, sizeof(value));
-	status = translate(store, cursor->get(cursor, &key, &data,
-	    DB_SET_RANGE), "read periods.db");
-	status = translate(store, cursor->get(cursor, &key, &data,
-	    status == STATUS_OK ? DB_PREV : DB_LAST), "read periods.db");
+	status = cursor_before(store, cursor, &key, &data, "read periods.db");
 	memset(&period, 0, sizeof(period));
 	for (; status == STATUS_OK; status = translate(store, cursor->get(
 	    cursor, &key, &data, DB_PREV), "read periods.db")) {

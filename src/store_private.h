@@ -268,6 +268,8 @@ enum status	 range_next(struct store *, struct range_scan *,
 		    const unsigned char **, size_t *, const unsigned char **,
 		    size_t *);
 void		 range_close(struct range_scan *);
+enum status	 cursor_before(struct store *, DBC *, DBT *, DBT *,
+		    const char *);
 enum status	 scan_current(struct store *, DBC *, uint32_t, uint32_t,
 		    uint64_t, struct service_list *, bool *);
 uint64_t	 keyframe_interval(const struct store *,

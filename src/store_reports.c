@@ -223,14 +223,11 @@ read_events(struct store *store, DB_TXN *txn, void *arg)
 	if ((status = translate(store, store->audit->cursor(store->audit, txn,
 	    &cursor, DB_READ_COMMITTED), "open a cursor")) != STATUS_OK)
 		return status;
-	/* the first entry at or above start, then back from it */
+	/* the last entry below start, then back from it */
 	record_versioned_key(key_buf, record.id, start);
 	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
 	data = dbt(value, 0, sizeof(value));
-	status = translate(store, cursor->get(cursor, &key, &data,
-	    DB_SET_RANGE), "read audit.db");
-	status = translate(store, cursor->get(cursor, &key, &data,
-	    status == STATUS_OK ? DB_PREV : DB_LAST), "read audit.db");
+	status = cursor_before(store, cursor, &key, &data, "read audit.db");
 	for (; status == STATUS_OK; status = translate(store, cursor->get(
 	    cursor, &key, &data, DB_PREV), "read audit.db")) {
 		if (!record_versioned_key_decode(key_buf, key.size, &key_env_id,

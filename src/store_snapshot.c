@@ -190,6 +190,28 @@ done:
 	return status;
 }
 
+/*
+ * Positions cursor on the last record whose key is below key (which
+ * holds the bound), reading it into key and data: the record before the
+ * first one at or above the bound, or the database's last record when
+ * there is none above. STATUS_NOT_FOUND when no record is below.
+ */
+enum status
+cursor_before(struct store *store, DBC *cursor, DBT *key, DBT *data,
+    const char *what)
+{
+	enum status status = translate(store, cursor->get(cursor, key, data,
+	    DB_SET_RANGE), what);
+
+	if (status == STATUS_OK)
+		return translate(store, cursor->get(cursor, key, data, DB_PREV),
+		    what);
+	if (status == STATUS_NOT_FOUND)
+		return translate(store, cursor->get(cursor, key, data, DB_LAST),
+		    what);
+	return status;
+}
+
 /* A change read back from changes.db, for merging into a keyframe. */
 struct change_ref {
 	const char	*name;
