@@ -18,7 +18,10 @@
 #include "model.h"
 #include "status.h"
 
-/* The sizes of keys and values (store_records.c lays them out). */
+/*
+ * The sizes of keys and values (store_records.c and store_report_records.c
+ * lay them out).
+ */
 #define ENV_ID_SIZE		4
 #define VERSION_SIZE		8
 #define SERVICE_KEY_MAX		(ENV_ID_SIZE + SERVICE_NAME_MAX)
@@ -214,6 +217,15 @@ bool		 record_change_decode(const void *, size_t, uint64_t,
 		    struct change_record *);
 bool		 record_change_service(const void *, size_t, const char **,
 		    size_t *, uint64_t *);
+bool		 record_keyframe_size(const struct service_list *, size_t *);
+void		 record_keyframe_encode(const struct service_list *,
+		    unsigned char *);
+bool		 record_keyframe_open(struct keyframe_reader *, const void *,
+		    size_t);
+bool		 record_keyframe_next(struct keyframe_reader *, const char **,
+		    size_t *, uint64_t *);
+
+/* store_report_records.c */
 size_t		 record_period_key(unsigned char [PERIOD_KEY_MAX], uint32_t,
 		    const char *, size_t, uint64_t);
 bool		 record_period_key_version(const void *, size_t,
@@ -239,13 +251,6 @@ size_t		 record_audit_encode(const struct audit_entry *,
 		    unsigned char [AUDIT_VALUE_MAX]);
 bool		 record_audit_decode(const void *, size_t, uint64_t,
 		    struct audit_entry *);
-bool		 record_keyframe_size(const struct service_list *, size_t *);
-void		 record_keyframe_encode(const struct service_list *,
-		    unsigned char *);
-bool		 record_keyframe_open(struct keyframe_reader *, const void *,
-		    size_t);
-bool		 record_keyframe_next(struct keyframe_reader *, const char **,
-		    size_t *, uint64_t *);
 
 /* store_reports.c */
 enum status	 find_event(struct store *, DB_TXN *, uint32_t,

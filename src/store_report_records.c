@@ -1,0 +1,330 @@
+/*
+ * The records of reports as they arrive: a service's changes indexed
+ * (periods.db), the keys that find a report stale (keys.db), the eventIds
+ * answered and their times (events.db, event-times.db), and the audit log
+ * (audit.db). Pure functions that encode and decode them, as
+ * store_records.c does for the history's records.
+ */
+#include <string.h>
+
+#include "store_bytes.h"
+#include "store_private.h"
+
+/* Bits of a keys.db value's flags byte. */
+#define KEY_HAS_SEQUENCE	0x01
+#define KEY_HAS_DEPLOYED_AT	0x02
+
+/* Bits of an audit.db value's flags byte. */
+#define AUDIT_REMOVAL		0x01
+#define AUDIT_HAS_EVENT_ID	0x02
+#define AUDIT_HAS_SEQUENCE	0x04
+#define AUDIT_HAS_DEPLOYED_AT	0x08
+#define AUDIT_HAS_DEPLOYED_BY	0x10
+#define AUDIT_HAS_REASON	0x20
+#define AUDIT_HAS_RELEASE_HASH	0x40
+
+/*
+ * The periods.db key of a service's change, env id . name length . name
+ * . system version; returns its length. With system_version 0 and
+ * without it (prefix), the start of the service's keys.
+ */
+size_t
+record_period_key(unsigned char key[PERIOD_KEY_MAX], uint32_t env_id,
+    const char *name, size_t name_len, uint64_t system_version)
+{
+	size_t n = ENV_ID_SIZE;
+
+	put_u32(key, env_id);
+	n += put_text(key + n, name, name_len);
+	put_u64(key + n, system_version);
+	return n + VERSION_SIZE;
+}
+
+/*
+ * Decodes the system version of a periods.db key, when it is one of the
+ * service whose key prefix (record_period_key() less the version) is
+ * prefix_len bytes of prefix; false otherwise.
+ */
+bool
+record_period_key_version(const void *data, size_t size,
+    const unsigned char *prefix, size_t prefix_len, uint64_t *system_version)
+{
+	if (size != prefix_len + VERSION_SIZE ||
+	    memcmp(data, prefix, prefix_len) != 0)
+		return false;
+	*system_version = get_u64((const unsigned char *)data + prefix_len);
+	return true;
+}
+
+/* A periods.db value: the version the change set (or a removal) and its time. */
+void
+record_period_encode(bool removed, uint64_t version, uint64_t created_ms,
+    unsigned char value[PERIOD_VALUE_SIZE])
+{
+	value[0] = RECORD_FORMAT;
+	value[1] = removed ? CHANGE_REMOVED : 0;
+	put_u64(value + 2, removed ? 0 : version);
+	put_u64(value + 10, created_ms);
+}
+
+/* Decodes what record_period_encode() wrote; false when malformed. */
+bool
+record_period_decode(const void *data, size_t size, bool *removed,
+    uint64_t *version, uint64_t *created_ms)
+{
+	const unsigned char *value = data;
+
+	if (size != PERIOD_VALUE_SIZE || value[0] != RECORD_FORMAT ||
+	    (value[1] & ~CHANGE_REMOVED) != 0)
+		return false;
+	*removed = value[1] != 0;
+	*version = get_u64(value + 2);
+	*created_ms = get_u64(value + 10);
+	return true;
+}
+
+/* A keys.db value: the highest keys of a service's reports. */
+void
+record_keys_encode(const struct service_keys *keys,
+    unsigned char value[KEYS_VALUE_SIZE])
+{
+	value[0] = RECORD_FORMAT;
+	value[1] = (keys->has_sequence ? KEY_HAS_SEQUENCE : 0) |
+	    (keys->has_deployed_at ? KEY_HAS_DEPLOYED_AT : 0);
+	put_u64(value + 2, keys->has_sequence ? keys->sequence : 0);
+	put_u64(value + 10, keys->has_deployed_at ? keys->deployed_at_ms : 0);
+}
+
+/* Decodes what record_keys_encode() wrote; false when malformed. */
+bool
+record_keys_decode(const void *data, size_t size, struct service_keys *keys)
+{
+	const unsigned char *value = data;
+
+	if (size != KEYS_VALUE_SIZE || value[0] != RECORD_FORMAT ||
+	    (value[1] & ~(KEY_HAS_SEQUENCE | KEY_HAS_DEPLOYED_AT)) != 0)
+		return false;
+	keys->has_sequence = (value[1] & KEY_HAS_SEQUENCE) != 0;
+	keys->sequence = get_u64(value + 2);
+	keys->has_deployed_at = (value[1] & KEY_HAS_DEPLOYED_AT) != 0;
+	keys->deployed_at_ms = get_u64(value + 10);
+	return true;
+}
+
+/* The events.db key of an eventId, env id . eventId; returns its length. */
+size_t
+record_event_key(unsigned char key[EVENT_KEY_MAX], uint32_t env_id,
+    const char *event_id, size_t event_id_len)
+{
+	put_u32(key, env_id);
+	memcpy(key + ENV_ID_SIZE, event_id, event_id_len);
+	return ENV_ID_SIZE + event_id_len;
+}
+
+/*
+ * The event-times.db key of an eventId received at received_ms, env id .
+ * received-at . eventId; returns its length. With an empty eventId, the
+ * start of those received at or after received_ms.
+ */
+size_t
+record_event_time_key(unsigned char key[EVENT_TIME_KEY_MAX], uint32_t env_id,
+    uint64_t received_ms, const char *event_id, size_t event_id_len)
+{
+	put_u32(key, env_id);
+	put_u64(key + ENV_ID_SIZE, received_ms);
+	memcpy(key + ENV_ID_SIZE + 8, event_id, event_id_len);
+	return ENV_ID_SIZE + 8 + event_id_len;
+}
+
+/*
+ * Decodes an event-times.db key: *event_id points into data; false when
+ * malformed.
+ */
+bool
+record_event_time_key_decode(const void *data, size_t size, uint32_t *env_id,
+    uint64_t *received_ms, const char **event_id, size_t *event_id_len)
+{
+	const unsigned char *key = data;
+
+	if (size <= ENV_ID_SIZE + 8 || size > EVENT_TIME_KEY_MAX)
+		return false;
+	*env_id = get_u32(key);
+	*received_ms = get_u64(key + ENV_ID_SIZE);
+	*event_id = (const char *)key + ENV_ID_SIZE + 8;
+	*event_id_len = size - ENV_ID_SIZE - 8;
+	return true;
+}
+
+/*
+ * The value of a record whose key says everything (event-times.db): its
+ * format byte alone; returns its length.
+ */
+size_t
+record_marker_encode(unsigned char value[MARKER_VALUE_SIZE])
+{
+	value[0] = RECORD_FORMAT;
+	return MARKER_VALUE_SIZE;
+}
+
+/* An events.db value: what the first report of an eventId was, and its answer. */
+size_t
+record_event_encode(const struct event_record *event,
+    unsigned char value[EVENT_VALUE_MAX])
+{
+	size_t n = 0;
+
+	value[n++] = RECORD_FORMAT;
+	put_u64(value + n, event->received_ms);
+	n += 8;
+	put_u64(value + n, event->system_version);
+	n += 8;
+	value[n++] = event->removal ? CHANGE_REMOVED : 0;
+	put_u64(value + n, event->removal ? 0 : event->version);
+	n += 8;
+	return n + put_text(value + n, event->name, event->name_len);
+}
+
+/* Decodes what record_event_encode() wrote, its name pointing into data. */
+bool
+record_event_decode(const void *data, size_t size, struct event_record *event)
+{
+	const unsigned char *value = data, *p = value + 26, *end = value + size;
+
+	if (size < 26 || value[0] != RECORD_FORMAT ||
+	    (value[17] & ~CHANGE_REMOVED) != 0)
+		return false;
+	event->received_ms = get_u64(value + 1);
+	event->system_version = get_u64(value + 9);
+	event->removal = value[17] != 0;
+	event->version = get_u64(value + 18);
+	return take_text(&p, end, SERVICE_NAME_MAX, &event->name,
+	    &event->name_len) && p == end;
+}
+
+/* Appends the 8 bytes of v when flag is in flags; returns what it wrote. */
+static size_t
+put_optional_u64(unsigned char *p, unsigned flags, unsigned flag, uint64_t v)
+{
+	if (!(flags & flag))
+		return 0;
+	put_u64(p, v);
+	return 8;
+}
+
+/* Reads the 8 bytes at *p when flag is in flags (0 otherwise); false when cut short. */
+static bool
+take_optional_u64(const unsigned char **p, const unsigned char *end,
+    unsigned flags, unsigned flag, uint64_t *v)
+{
+	*v = 0;
+	if (!(flags & flag))
+		return true;
+	if (end - *p < 8)
+		return false;
+	*v = get_u64(*p);
+	*p += 8;
+	return true;
+}
+
+/* Appends an optional text when flag is in flags; returns what it wrote. */
+static size_t
+put_optional_text(unsigned char *p, unsigned flags, unsigned flag,
+    const char *text, size_t len)
+{
+	return flags & flag ? put_text(p, text, len) : 0;
+}
+
+/* Reads an optional metadata text of an audit entry. */
+static bool
+take_optional_metadata(const unsigned char **p, const unsigned char *end,
+    unsigned flags, unsigned flag, struct metadata_text *out)
+{
+	out->present = (flags & flag) != 0;
+	out->len = 0;
+	out->text[0] = '\0';
+	return !out->present ||
+	    copy_text(p, end, out->text, sizeof(out->text), &out->len);
+}
+
+/*
+ * An audit.db value: a report and its outcome (the id is in the key).
+ * Only what the report carried is written; returns the length.
+ */
+size_t
+record_audit_encode(const struct audit_entry *entry,
+    unsigned char value[AUDIT_VALUE_MAX])
+{
+	const struct report_key *key = &entry->key;
+	unsigned flags = 0;
+	size_t n = 0;
+
+	flags |= entry->removal ? AUDIT_REMOVAL : 0;
+	flags |= key->has_event_id ? AUDIT_HAS_EVENT_ID : 0;
+	flags |= key->has_sequence ? AUDIT_HAS_SEQUENCE : 0;
+	flags |= key->has_deployed_at ? AUDIT_HAS_DEPLOYED_AT : 0;
+	flags |= entry->deployed_by.present ? AUDIT_HAS_DEPLOYED_BY : 0;
+	flags |= entry->reason.present ? AUDIT_HAS_REASON : 0;
+	flags |= entry->release_hash.present ? AUDIT_HAS_RELEASE_HASH : 0;
+	value[n++] = RECORD_FORMAT;
+	put_u64(value + n, entry->received_ms);
+	n += 8;
+	value[n++] = (unsigned char)entry->outcome;
+	value[n++] = (unsigned char)flags;
+	put_u64(value + n, entry->system_version);
+	n += 8;
+	n += put_optional_u64(value + n, ~flags, AUDIT_REMOVAL, entry->version);
+	n += put_optional_u64(value + n, flags, AUDIT_HAS_SEQUENCE,
+	    key->sequence);
+	n += put_optional_u64(value + n, flags, AUDIT_HAS_DEPLOYED_AT,
+	    key->deployed_at_ms);
+	n += put_text(value + n, entry->name, entry->name_len);
+	n += put_optional_text(value + n, flags, AUDIT_HAS_EVENT_ID,
+	    key->event_id, key->event_id_len);
+	n += put_optional_text(value + n, flags, AUDIT_HAS_DEPLOYED_BY,
+	    entry->deployed_by.text, entry->deployed_by.len);
+	n += put_optional_text(value + n, flags, AUDIT_HAS_REASON,
+	    entry->reason.text, entry->reason.len);
+	n += put_optional_text(value + n, flags, AUDIT_HAS_RELEASE_HASH,
+	    entry->release_hash.text, entry->release_hash.len);
+	return n;
+}
+
+/* Decodes what record_audit_encode() wrote into out, with the id of its key. */
+bool
+record_audit_decode(const void *data, size_t size, uint64_t id,
+    struct audit_entry *out)
+{
+	const unsigned char *value = data, *p = value + 19, *end = value + size;
+	struct report_key *key = &out->key;
+	unsigned flags;
+
+	if (size < 19 || value[0] != RECORD_FORMAT ||
+	    value[9] > OUTCOME_REMOVED || (value[10] & 0x80) != 0)
+		return false;
+	out->id = id;
+	out->received_ms = get_u64(value + 1);
+	out->outcome = (enum deploy_outcome)value[9];
+	flags = value[10];
+	out->system_version = get_u64(value + 11);
+	out->removal = (flags & AUDIT_REMOVAL) != 0;
+	key->has_event_id = (flags & AUDIT_HAS_EVENT_ID) != 0;
+	key->has_sequence = (flags & AUDIT_HAS_SEQUENCE) != 0;
+	key->has_deployed_at = (flags & AUDIT_HAS_DEPLOYED_AT) != 0;
+	key->event_id_len = 0;
+	key->event_id[0] = '\0';
+	return take_optional_u64(&p, end, ~flags, AUDIT_REMOVAL,
+	    &out->version) &&
+	    take_optional_u64(&p, end, flags, AUDIT_HAS_SEQUENCE,
+	    &key->sequence) &&
+	    take_optional_u64(&p, end, flags, AUDIT_HAS_DEPLOYED_AT,
+	    &key->deployed_at_ms) &&
+	    copy_text(&p, end, out->name, sizeof(out->name), &out->name_len) &&
+	    (!key->has_event_id || copy_text(&p, end, key->event_id,
+	    sizeof(key->event_id), &key->event_id_len)) &&
+	    take_optional_metadata(&p, end, flags, AUDIT_HAS_DEPLOYED_BY,
+	    &out->deployed_by) &&
+	    take_optional_metadata(&p, end, flags, AUDIT_HAS_REASON,
+	    &out->reason) &&
+	    take_optional_metadata(&p, end, flags, AUDIT_HAS_RELEASE_HASH,
+	    &out->release_hash) && p == end;
+}
