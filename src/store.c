@@ -247,6 +247,9 @@ store_open(const struct store_options *options, struct store **out)
 			goto fail;
 	if (build && (status = build_periods(store)) != STATUS_OK)
 		goto fail;
+	/* a store written before current.db held keys has them in keys.db */
+	if (recover && (status = fold_running_keys(store)) != STATUS_OK)
+		goto fail;
 	*out = store;
 	return STATUS_OK;
 fail:
@@ -432,21 +435,64 @@ replay_mismatch(const struct change_position *replay,
 	    replay->created_ms < record->updated_ms;
 }
 
+/* What the store holds of a report's service when the report arrives. */
+struct service_state {
+	struct current_record	current;	/* its keys, whether it runs or not */
+	bool			running;	/* in current.db */
+	bool			idle_keys;	/* its keys in keys.db */
+};
+
+/*
+ * Reads what the store holds of the service of key (key_len bytes): its
+ * current.db record, or the keys it kept in keys.db when it does not run.
+ */
+static enum status
+read_service(struct store *store, DB_TXN *txn, const unsigned char *key,
+    size_t key_len, struct service_state *state)
+{
+	unsigned char value[CURRENT_VALUE_MAX];
+	size_t size;
+	enum status status;
+
+	memset(state, 0, sizeof(*state));
+	status = get_value(store, store->current, txn, key, key_len, value,
+	    sizeof(value), &size, DB_RMW);
+	if (status == STATUS_NOT_FOUND)
+		return get_idle_keys(store, txn, key, key_len,
+		    &state->current.keys, &state->idle_keys);
+	if (status != STATUS_OK)
+		return status;
+	if (!record_current_decode(value, size, &state->current))
+		return malformed("current.db");
+	state->running = true;
+	return STATUS_OK;
+}
+
+/* Writes the current.db record of the service of key (key_len bytes). */
+static enum status
+put_current(struct store *store, DB_TXN *txn, const unsigned char *key,
+    size_t key_len, const struct current_record *current)
+{
+	unsigned char value[CURRENT_VALUE_MAX];
+
+	return put_value(store, store->current, txn, key, key_len, value,
+	    record_current_encode(current, value), 0);
+}
+
 /*
  * Makes the next system version of the environment of record: the change
- * of deploy (a new version, or a removal) at position, with the service's
- * current.db entry (key) set or deleted, its period indexed, and a
- * keyframe when one is due. replay, when not NULL, gives its time.
+ * of deploy (a new version, or a removal) to the service in state at
+ * position, with its current.db entry (key) set, or deleted and its keys
+ * kept in keys.db; its period indexed, and a keyframe when one is due.
+ * replay, when not NULL, gives its time.
  */
 static enum status
 make_change(struct store *store, DB_TXN *txn,
     struct environment_record *record, const struct deploy *deploy,
-    const unsigned char *key, size_t key_len,
+    const unsigned char *key, size_t key_len, struct service_state *state,
     struct change_position *position, const struct change_position *replay,
     uint64_t now)
 {
-	unsigned char value[CURRENT_VALUE_SIZE];
-	struct current_record current;
 	enum status status;
 
 	if (record->current >= SYSTEM_VERSION_MAX)
@@ -454,14 +500,19 @@ make_change(struct store *store, DB_TXN *txn,
 	position->system_version = record->current + 1;
 	if (deploy->removal) {
 		status = del_value(store, store->current, txn, key, key_len);
+		if (status == STATUS_OK && service_keys_any(&state->current.keys))
+			status = put_idle_keys(store, txn, key, key_len,
+			    &state->current.keys);
 		record->services--;
 	} else {
-		current.version = deploy->version;
-		current.since = position->system_version;
-		record_current_encode(&current, value);
-		status = put_value(store, store->current, txn, key, key_len,
-		    value, sizeof(value), 0);
-		if (!position->has_previous)
+		state->current.version = deploy->version;
+		state->current.since = position->system_version;
+		status = put_current(store, txn, key, key_len, &state->current);
+		/* its keys now live in its current.db record */
+		if (status == STATUS_OK && state->idle_keys)
+			status = del_value(store, store->keys, txn, key,
+			    key_len);
+		if (!state->running)
 			record->services++;
 	}
 	if (status != STATUS_OK)
@@ -503,14 +554,13 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	DB_ENV *env = store->env;
 	DB_TXN *txn = NULL;
 	struct environment_record record;
-	struct current_record current;
+	struct service_state state;
 	struct change_position position;
 	unsigned char key[SERVICE_KEY_MAX];
-	unsigned char value[CURRENT_VALUE_SIZE];
 	enum deploy_outcome outcome;
 	uint64_t now = now_ms(), answer = 0;
-	size_t key_len, size;
-	bool known = true, duplicate = false, stale = false;
+	size_t key_len;
+	bool known = true, duplicate = false, stale = false, moved = false;
 	enum status status, answered = STATUS_OK;
 
 	if ((status = translate(store, env->txn_begin(env, NULL, &txn, 0),
@@ -541,21 +591,14 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	key_len = record_service_key(key, record.id, deploy->name,
 	    deploy->name_len);
 	if (!duplicate) {
-		status = get_value(store, store->current, txn, key, key_len,
-		    value, sizeof(value), &size, DB_RMW);
-		if (status == STATUS_OK) {
-			if (!record_current_decode(value, size, &current)) {
-				status = malformed("current.db");
-				goto fail;
-			}
-			position.has_previous = true;
-			position.previous = current.version;
-		} else if (status != STATUS_NOT_FOUND)
+		if ((status = read_service(store, txn, key, key_len,
+		    &state)) != STATUS_OK)
 			goto fail;
-		if (replay == NULL && (status = judge_keys(store, txn,
-		    record.id, deploy, position.has_previous,
-		    position.previous, &stale)) != STATUS_OK)
-			goto fail;
+		position.has_previous = state.running;
+		position.previous = state.current.version;
+		if (replay == NULL)
+			stale = judge_keys(&state.current.keys, deploy,
+			    state.running, state.current.version, &moved);
 	}
 	if (replay != NULL &&
 	    replay_mismatch(replay, &record, deploy, &position)) {
@@ -568,21 +611,28 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	else if (stale) {
 		outcome = OUTCOME_STALE;
 		answer = record.current;
-	} else if (deploy->removal && !position.has_previous) {
+	} else if (deploy->removal && !state.running) {
 		/* nothing to remove: only a key it carried is kept */
 		answered = STATUS_NOT_FOUND;
-		if (deploy->key.has_sequence || deploy->key.has_deployed_at)
-			goto commit;
 		status = answered;
-		goto fail;
-	} else if (!deploy->removal && position.has_previous &&
-	    position.previous == deploy->version) {
+		if (!deploy->key.has_sequence && !deploy->key.has_deployed_at)
+			goto fail;
+		if (moved && (status = put_idle_keys(store, txn, key, key_len,
+		    &state.current.keys)) != STATUS_OK)
+			goto fail;
+		goto commit;
+	} else if (!deploy->removal && state.running &&
+	    state.current.version == deploy->version) {
 		outcome = OUTCOME_UNCHANGED;
 		answer = record.current;
+		/* a recorded key moves forward, also here */
+		if (moved && (status = put_current(store, txn, key, key_len,
+		    &state.current)) != STATUS_OK)
+			goto fail;
 	} else {
 		outcome = deploy->removal ? OUTCOME_REMOVED : OUTCOME_APPLIED;
 		if ((status = make_change(store, txn, &record, deploy, key,
-		    key_len, &position, replay, now)) != STATUS_OK)
+		    key_len, &state, &position, replay, now)) != STATUS_OK)
 			goto fail;
 		answer = record.current;
 	}

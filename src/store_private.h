@@ -28,12 +28,14 @@
 #define VERSIONED_KEY_SIZE	(ENV_ID_SIZE + VERSION_SIZE)
 #define NEXT_ID_VALUE_SIZE	(1 + 4)
 #define ENVIRONMENT_VALUE_SIZE	(1 + 4 + 8 + 8 + 4 + 8 + 8)
-#define CURRENT_VALUE_SIZE	(1 + 8 + 8)
+#define CURRENT_VALUE_SIZE	(1 + 8 + 8)	/* without keys */
+#define KEYS_SIZE		(1 + 8 + 8)	/* flags, sequence, deployedAt */
+#define CURRENT_VALUE_MAX	(CURRENT_VALUE_SIZE + KEYS_SIZE)
 #define CHANGE_VALUE_MAX	(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX + \
 				 3 * (2 + METADATA_MAX))
 #define PERIOD_KEY_MAX		(ENV_ID_SIZE + 2 + SERVICE_NAME_MAX + VERSION_SIZE)
 #define PERIOD_VALUE_SIZE	(1 + 1 + 8 + 8)
-#define KEYS_VALUE_SIZE		(1 + 1 + 8 + 8)
+#define KEYS_VALUE_SIZE		(1 + KEYS_SIZE)
 #define EVENT_KEY_MAX		(ENV_ID_SIZE + EVENT_ID_MAX)
 #define EVENT_TIME_KEY_MAX	(ENV_ID_SIZE + 8 + EVENT_ID_MAX)
 #define MARKER_VALUE_SIZE	1
@@ -105,7 +107,10 @@ struct environment_record {
 	uint64_t	next_audit_id;	/* the id of its next audit entry; from 1 */
 };
 
-/* A keys.db value: the highest keys among a service's reports that were not stale. */
+/*
+ * The highest keys among a service's reports that were not stale: in its
+ * current.db value while it runs, in keys.db otherwise.
+ */
 struct service_keys {
 	bool		has_sequence;
 	uint64_t	sequence;
@@ -123,10 +128,14 @@ struct event_record {
 	size_t		 name_len;
 };
 
-/* A current.db value: a service's version, and the system version that set it. */
+/*
+ * A current.db value: a service's version, the system version that set
+ * it, and its keys.
+ */
 struct current_record {
-	uint64_t	version;
-	uint64_t	since;
+	uint64_t		version;
+	uint64_t		since;
+	struct service_keys	keys;
 };
 
 /* The entries of a keyframe, read in order (record_keyframe_open). */
@@ -202,8 +211,8 @@ size_t		 record_service_key(unsigned char [SERVICE_KEY_MAX], uint32_t,
 		    const char *, size_t);
 bool		 record_service_key_decode(const void *, size_t, uint32_t *,
 		    const char **, size_t *);
-void		 record_current_encode(const struct current_record *,
-		    unsigned char [CURRENT_VALUE_SIZE]);
+size_t		 record_current_encode(const struct current_record *,
+		    unsigned char [CURRENT_VALUE_MAX]);
 bool		 record_current_decode(const void *, size_t,
 		    struct current_record *);
 void		 record_versioned_key(unsigned char [VERSIONED_KEY_SIZE],
@@ -237,6 +246,11 @@ bool		 record_period_decode(const void *, size_t, bool *, uint64_t *,
 void		 record_keys_encode(const struct service_keys *,
 		    unsigned char [KEYS_VALUE_SIZE]);
 bool		 record_keys_decode(const void *, size_t, struct service_keys *);
+void		 record_keys_put(unsigned char [KEYS_SIZE],
+		    const struct service_keys *);
+bool		 record_keys_get(const unsigned char [KEYS_SIZE],
+		    struct service_keys *);
+bool		 service_keys_any(const struct service_keys *);
 size_t		 record_event_key(unsigned char [EVENT_KEY_MAX], uint32_t,
 		    const char *, size_t);
 size_t		 record_event_time_key(unsigned char [EVENT_TIME_KEY_MAX],
@@ -255,8 +269,13 @@ bool		 record_audit_decode(const void *, size_t, uint64_t,
 /* store_reports.c */
 enum status	 find_event(struct store *, DB_TXN *, uint32_t,
 		    const struct deploy *, uint64_t, bool *, uint64_t *);
-enum status	 judge_keys(struct store *, DB_TXN *, uint32_t,
-		    const struct deploy *, bool, uint64_t, bool *);
+bool		 judge_keys(struct service_keys *, const struct deploy *,
+		    bool, uint64_t, bool *);
+enum status	 get_idle_keys(struct store *, DB_TXN *, const unsigned char *,
+		    size_t, struct service_keys *, bool *);
+enum status	 put_idle_keys(struct store *, DB_TXN *, const unsigned char *,
+		    size_t, const struct service_keys *);
+enum status	 fold_running_keys(struct store *);
 enum status	 record_report(struct store *, DB_TXN *,
 		    struct environment_record *, const struct deploy *,
 		    enum deploy_outcome, uint64_t, uint64_t);

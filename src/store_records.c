@@ -10,13 +10,14 @@
  *   environments.db  environment name -> id, current system version,
  *                    updated-at, number of services, last keyframe,
  *                    next audit id
- *   current.db       env id . service name -> version, since system version
+ *   current.db       env id . service name -> version, since system version,
+ *                    and the service's keys when it has any
  *   changes.db       env id . system version -> the change and its metadata
  *   keyframes.db     env id . system version -> that version's whole list
  *   periods.db       env id . name length . service name . system version
  *                    -> the service's version then (or its removal)
  *   keys.db          env id . service name -> highest sequence and
- *                    deployedAt of its reports
+ *                    deployedAt of its reports, while it does not run
  *   events.db        env id . eventId -> the report and its answer
  *   event-times.db   env id . received-at . eventId -> nothing (expiry order)
  *   audit.db         env id . audit id -> a report and its outcome
@@ -38,6 +39,9 @@
 #define CHANGE_HAS_DEPLOYED_BY	0x02
 #define CHANGE_HAS_REASON	0x04
 #define CHANGE_HAS_RELEASE_HASH	0x08
+
+/* The format of a current.db value that holds its service's keys. */
+#define CURRENT_FORMAT_KEYS	2
 
 /* The format of an environments.db value with its next audit id. */
 #define ENVIRONMENT_FORMAT	2
@@ -144,16 +148,23 @@ record_service_key_decode(const void *data, size_t size, uint32_t *env_id,
 }
 
 /*
- * A current.db value: the service's version, and the system version that
- * set it.
+ * A current.db value: the service's version, the system version that
+ * set it, and its keys when it has any (format CURRENT_FORMAT_KEYS);
+ * returns its length.
  */
-void
+size_t
 record_current_encode(const struct current_record *record,
-    unsigned char value[CURRENT_VALUE_SIZE])
+    unsigned char value[CURRENT_VALUE_MAX])
 {
-	value[0] = RECORD_FORMAT;
+	bool keys = service_keys_any(&record->keys);
+
+	value[0] = keys ? CURRENT_FORMAT_KEYS : RECORD_FORMAT;
 	put_u64(value + 1, record->version);
 	put_u64(value + 9, record->since);
+	if (!keys)
+		return CURRENT_VALUE_SIZE;
+	record_keys_put(value + CURRENT_VALUE_SIZE, &record->keys);
+	return CURRENT_VALUE_MAX;
 }
 
 /* Decodes what record_current_encode() wrote; false when malformed. */
@@ -163,7 +174,11 @@ record_current_decode(const void *data, size_t size,
 {
 	const unsigned char *value = data;
 
-	if (size != CURRENT_VALUE_SIZE || value[0] != RECORD_FORMAT)
+	memset(&record->keys, 0, sizeof(record->keys));
+	if (size == CURRENT_VALUE_MAX && value[0] == CURRENT_FORMAT_KEYS) {
+		if (!record_keys_get(value + CURRENT_VALUE_SIZE, &record->keys))
+			return false;
+	} else if (size != CURRENT_VALUE_SIZE || value[0] != RECORD_FORMAT)
 		return false;
 	record->version = get_u64(value + 1);
 	record->since = get_u64(value + 9);

@@ -10,7 +10,7 @@
 #include "store_bytes.h"
 #include "store_private.h"
 
-/* Bits of a keys.db value's flags byte. */
+/* Bits of the flags byte of a service's keys. */
 #define KEY_HAS_SEQUENCE	0x01
 #define KEY_HAS_DEPLOYED_AT	0x02
 
@@ -83,16 +83,46 @@ record_period_decode(const void *data, size_t size, bool *removed,
 	return true;
 }
 
-/* A keys.db value: the highest keys of a service's reports. */
+/* True when keys holds a sequence or a deployedAt. */
+bool
+service_keys_any(const struct service_keys *keys)
+{
+	return keys->has_sequence || keys->has_deployed_at;
+}
+
+/*
+ * Lays out keys (in a keys.db value and in a current.db value of format
+ * CURRENT_FORMAT_KEYS): flags, sequence, deployedAt.
+ */
+void
+record_keys_put(unsigned char p[KEYS_SIZE], const struct service_keys *keys)
+{
+	p[0] = (keys->has_sequence ? KEY_HAS_SEQUENCE : 0) |
+	    (keys->has_deployed_at ? KEY_HAS_DEPLOYED_AT : 0);
+	put_u64(p + 1, keys->has_sequence ? keys->sequence : 0);
+	put_u64(p + 9, keys->has_deployed_at ? keys->deployed_at_ms : 0);
+}
+
+/* Reads what record_keys_put() laid out; false when malformed. */
+bool
+record_keys_get(const unsigned char p[KEYS_SIZE], struct service_keys *keys)
+{
+	if ((p[0] & ~(KEY_HAS_SEQUENCE | KEY_HAS_DEPLOYED_AT)) != 0)
+		return false;
+	keys->has_sequence = (p[0] & KEY_HAS_SEQUENCE) != 0;
+	keys->sequence = get_u64(p + 1);
+	keys->has_deployed_at = (p[0] & KEY_HAS_DEPLOYED_AT) != 0;
+	keys->deployed_at_ms = get_u64(p + 9);
+	return true;
+}
+
+/* A keys.db value: the highest keys of a service that does not run. */
 void
 record_keys_encode(const struct service_keys *keys,
     unsigned char value[KEYS_VALUE_SIZE])
 {
 	value[0] = RECORD_FORMAT;
-	value[1] = (keys->has_sequence ? KEY_HAS_SEQUENCE : 0) |
-	    (keys->has_deployed_at ? KEY_HAS_DEPLOYED_AT : 0);
-	put_u64(value + 2, keys->has_sequence ? keys->sequence : 0);
-	put_u64(value + 10, keys->has_deployed_at ? keys->deployed_at_ms : 0);
+	record_keys_put(value + 1, keys);
 }
 
 /* Decodes what record_keys_encode() wrote; false when malformed. */
@@ -101,14 +131,8 @@ record_keys_decode(const void *data, size_t size, struct service_keys *keys)
 {
 	const unsigned char *value = data;
 
-	if (size != KEYS_VALUE_SIZE || value[0] != RECORD_FORMAT ||
-	    (value[1] & ~(KEY_HAS_SEQUENCE | KEY_HAS_DEPLOYED_AT)) != 0)
-		return false;
-	keys->has_sequence = (value[1] & KEY_HAS_SEQUENCE) != 0;
-	keys->sequence = get_u64(value + 2);
-	keys->has_deployed_at = (value[1] & KEY_HAS_DEPLOYED_AT) != 0;
-	keys->deployed_at_ms = get_u64(value + 10);
-	return true;
+	return size == KEYS_VALUE_SIZE && value[0] == RECORD_FORMAT &&
+	    record_keys_get(value + 1, keys);
 }
 
 /* The events.db key of an eventId, env id . eventId; returns its length. */

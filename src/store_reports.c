@@ -1,10 +1,12 @@
 /*
  * Reports as they really arrive: the eventIds already answered, the keys
- * that order a service's reports, the audit log of every report, and
+ * that order a service's reports (kept with its current version while it
+ * runs, in keys.db otherwise), the audit log of every report, and
  * their expiry. Called by a deploy's transaction (store.c) and by the
  * maintainer (store_expire()); README's "Deploy reports" gives the rules.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,8 @@
 
 /* Records an expiry removes in one transaction, so that deploys wait little. */
 #define EXPIRE_BATCH	256
+/* Services whose keys move from keys.db in one transaction, at open. */
+#define FOLD_BATCH	1024
 
 /* True when an event record names the same report as deploy. */
 static bool
@@ -70,66 +74,196 @@ compare_u64(uint64_t a, uint64_t b)
 	return a < b ? -1 : a > b;
 }
 
+/* Raises each key of keys to the one of higher when higher; true when one moved. */
+static bool
+raise_keys(struct service_keys *keys, const struct service_keys *higher)
+{
+	bool moved = false;
+
+	if (higher->has_sequence && (!keys->has_sequence ||
+	    higher->sequence > keys->sequence)) {
+		keys->has_sequence = true;
+		keys->sequence = higher->sequence;
+		moved = true;
+	}
+	if (higher->has_deployed_at && (!keys->has_deployed_at ||
+	    higher->deployed_at_ms > keys->deployed_at_ms)) {
+		keys->has_deployed_at = true;
+		keys->deployed_at_ms = higher->deployed_at_ms;
+		moved = true;
+	}
+	return moved;
+}
+
 /*
- * Judges deploy against the keys its service recorded in env_id: *stale
- * when its key is lower, or equal while it says something other than the
- * service's state (current: the service runs, at version). Otherwise
- * records the higher of each key it carries, when that moves one.
+ * Judges deploy against keys, its service's recorded keys, when the
+ * service runs (at version) or not: true when it is stale, its key
+ * lower, or equal while it says something other than the service's
+ * state. Otherwise raises keys to the keys it carries, and sets *moved
+ * when that changed them.
  */
-enum status
-judge_keys(struct store *store, DB_TXN *txn, uint32_t env_id,
-    const struct deploy *deploy, bool current, uint64_t version, bool *stale)
+bool
+judge_keys(struct service_keys *keys, const struct deploy *deploy,
+    bool running, uint64_t version, bool *moved)
 {
 	const struct report_key *report = &deploy->key;
-	unsigned char key[SERVICE_KEY_MAX], value[KEYS_VALUE_SIZE];
-	struct service_keys keys;
-	size_t key_len, size;
-	bool same, compared = false, moved = false;
+	struct service_keys carried;
+	bool same, compared = false;
 	int c = 0;
+
+	*moved = false;
+	if (report->has_sequence && keys->has_sequence) {
+		c = compare_u64(report->sequence, keys->sequence);
+		compared = true;
+	} else if (report->has_deployed_at && keys->has_deployed_at) {
+		c = compare_u64(report->deployed_at_ms, keys->deployed_at_ms);
+		compared = true;
+	}
+	same = deploy->removal ? !running : running &&
+	    version == deploy->version;
+	if (compared && (c < 0 || (c == 0 && !same)))
+		return true;
+	carried.has_sequence = report->has_sequence;
+	carried.sequence = report->sequence;
+	carried.has_deployed_at = report->has_deployed_at;
+	carried.deployed_at_ms = report->deployed_at_ms;
+	*moved = raise_keys(keys, &carried);
+	return false;
+}
+
+/*
+ * Reads the keys kept in keys.db of a service that does not run (its
+ * current.db key, key_len bytes) into *keys, all absent when it has
+ * none; *kept says whether it had a record.
+ */
+enum status
+get_idle_keys(struct store *store, DB_TXN *txn, const unsigned char *key,
+    size_t key_len, struct service_keys *keys, bool *kept)
+{
+	unsigned char value[KEYS_VALUE_SIZE];
+	size_t size;
 	enum status status;
 
-	*stale = false;
-	if (!report->has_sequence && !report->has_deployed_at)
-		return STATUS_OK;	/* never stale, and nothing to record */
-	key_len = record_service_key(key, env_id, deploy->name,
-	    deploy->name_len);
-	memset(&keys, 0, sizeof(keys));
+	memset(keys, 0, sizeof(*keys));
+	*kept = false;
 	status = get_value(store, store->keys, txn, key, key_len, value,
 	    sizeof(value), &size, DB_RMW);
-	if (status == STATUS_OK && !record_keys_decode(value, size, &keys))
-		return malformed("keys.db");
-	if (status != STATUS_OK && status != STATUS_NOT_FOUND)
-		return status;
-	if (report->has_sequence && keys.has_sequence) {
-		c = compare_u64(report->sequence, keys.sequence);
-		compared = true;
-	} else if (report->has_deployed_at && keys.has_deployed_at) {
-		c = compare_u64(report->deployed_at_ms, keys.deployed_at_ms);
-		compared = true;
-	}
-	same = deploy->removal ? !current : current &&
-	    version == deploy->version;
-	if (compared && (c < 0 || (c == 0 && !same))) {
-		*stale = true;
+	if (status == STATUS_NOT_FOUND)
 		return STATUS_OK;
-	}
-	if (report->has_sequence && (!keys.has_sequence ||
-	    report->sequence > keys.sequence)) {
-		keys.has_sequence = true;
-		keys.sequence = report->sequence;
-		moved = true;
-	}
-	if (report->has_deployed_at && (!keys.has_deployed_at ||
-	    report->deployed_at_ms > keys.deployed_at_ms)) {
-		keys.has_deployed_at = true;
-		keys.deployed_at_ms = report->deployed_at_ms;
-		moved = true;
-	}
-	if (!moved)
-		return STATUS_OK;	/* the same keys again: nothing to write */
-	record_keys_encode(&keys, value);
+	if (status != STATUS_OK)
+		return status;
+	if (!record_keys_decode(value, size, keys))
+		return malformed("keys.db");
+	*kept = true;
+	return STATUS_OK;
+}
+
+/* Keeps keys in keys.db for a service that does not run (its current.db key). */
+enum status
+put_idle_keys(struct store *store, DB_TXN *txn, const unsigned char *key,
+    size_t key_len, const struct service_keys *keys)
+{
+	unsigned char value[KEYS_VALUE_SIZE];
+
+	record_keys_encode(keys, value);
 	return put_value(store, store->keys, txn, key, key_len, value,
 	    sizeof(value), 0);
+}
+
+/*
+ * Moves, in one transaction, the keys.db records of at most FOLD_BATCH
+ * services that run into their current.db records, walking keys.db from
+ * the key from (*from_len bytes) on, and moves from past them; *folded
+ * counts them, *done says none is left.
+ */
+static enum status
+fold_batch(struct store *store, unsigned char from[SERVICE_KEY_MAX + 1],
+    size_t *from_len, uint64_t *folded, bool *done)
+{
+	unsigned char key_buf[SERVICE_KEY_MAX + 1], value[KEYS_VALUE_SIZE];
+	unsigned char current_value[CURRENT_VALUE_MAX];
+	struct current_record current;
+	struct service_keys keys;
+	DB_TXN *txn = NULL;
+	DBC *cursor = NULL;
+	DBT key, data;
+	size_t size, n = 0;
+	enum status status;
+
+	*done = false;
+	if ((status = translate(store, store->env->txn_begin(store->env, NULL,
+	    &txn, 0), "begin a transaction")) != STATUS_OK)
+		return status;
+	if ((status = translate(store, store->keys->cursor(store->keys, txn,
+	    &cursor, 0), "open a cursor")) != STATUS_OK)
+		goto done;
+	memcpy(key_buf, from, *from_len);
+	key = dbt(key_buf, *from_len, sizeof(key_buf));
+	data = dbt(value, 0, sizeof(value));
+	for (status = translate(store, cursor->get(cursor, &key, &data,
+	    DB_SET_RANGE | DB_RMW), "read keys.db"); status == STATUS_OK &&
+	    n < FOLD_BATCH; status = translate(store, cursor->get(cursor,
+	    &key, &data, DB_NEXT | DB_RMW), "read keys.db")) {
+		if (!record_keys_decode(value, data.size, &keys)) {
+			status = malformed("keys.db");
+			break;
+		}
+		/* the next walk starts just past this key */
+		memcpy(from, key_buf, key.size);
+		from[key.size] = 0;
+		*from_len = key.size + 1;
+		status = get_value(store, store->current, txn, key_buf, key.size,
+		    current_value, sizeof(current_value), &size, DB_RMW);
+		if (status == STATUS_NOT_FOUND) {
+			status = STATUS_OK;	/* it does not run: they stay */
+			continue;
+		}
+		if (status != STATUS_OK)
+			break;
+		if (!record_current_decode(current_value, size, &current)) {
+			status = malformed("current.db");
+			break;
+		}
+		(void)raise_keys(&current.keys, &keys);
+		if ((status = put_value(store, store->current, txn, key_buf,
+		    key.size, current_value, record_current_encode(&current,
+		    current_value), 0)) != STATUS_OK ||
+		    (status = translate(store, cursor->del(cursor, 0),
+		    "fold keys.db")) != STATUS_OK)
+			break;
+		n++;
+	}
+	if (status == STATUS_NOT_FOUND) {
+		*done = true;	/* past the last record */
+		status = STATUS_OK;
+	}
+done:
+	status = close_cursor(store, cursor, status);
+	if (status == STATUS_OK &&
+	    (status = translate(store, txn->commit(txn, 0),
+	    "fold keys.db")) == STATUS_OK)
+		*folded += n;
+	else if (status != STATUS_OK)
+		txn->abort(txn);
+	return status;
+}
+
+enum status
+fold_running_keys(struct store *store)
+{
+	unsigned char from[SERVICE_KEY_MAX + 1];
+	size_t from_len = 0;
+	uint64_t folded = 0;
+	bool done = false;
+	enum status status = STATUS_OK;
+
+	while (!done && (status = fold_batch(store, from, &from_len, &folded,
+	    &done)) == STATUS_OK)
+		continue;
+	if (status == STATUS_OK && folded > 0)
+		log_info("store: moved the keys of %" PRIu64 " running services "
+		    "from keys.db into current.db", folded);
+	return busy_if_deadlock(status, "fold keys.db");
 }
 
 /*

@@ -413,17 +413,17 @@ damage_current(struct store *store)
 {
 	struct environment_record record;
 	struct current_record current;
-	unsigned char key[SERVICE_KEY_MAX], value[CURRENT_VALUE_SIZE];
+	unsigned char key[SERVICE_KEY_MAX], value[CURRENT_VALUE_MAX];
 	size_t key_len;
 
 	if (get_environment(store, NULL, "prod", 0, &record) != STATUS_OK)
 		return false;
 	key_len = record_service_key(key, record.id, "svc", 3);
+	memset(&current, 0, sizeof(current));
 	current.version = 999;
 	current.since = record.current;
-	record_current_encode(&current, value);
 	return put_value(store, store->current, NULL, key, key_len, value,
-	    sizeof(value), 0) == STATUS_OK;
+	    record_current_encode(&current, value), 0) == STATUS_OK;
 }
 
 /*

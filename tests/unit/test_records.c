@@ -68,12 +68,13 @@ test_fixed_records(void)
 	static const uint64_t versions[] = { 0, 1, 255, 256, UINT32_MAX,
 	    (uint64_t)UINT32_MAX + 1, SYSTEM_VERSION_MAX, UINT64_MAX };
 	const size_t count = sizeof(versions) / sizeof(*versions);
-	unsigned char value[CURRENT_VALUE_SIZE + 1], key[VERSIONED_KEY_SIZE];
+	unsigned char value[CURRENT_VALUE_MAX + 1], key[VERSIONED_KEY_SIZE];
 	unsigned char previous_key[VERSIONED_KEY_SIZE];
 	struct current_record current, current_back;
 	uint64_t version_back;
 	uint32_t id_back, next;
 
+	memset(&current, 0, sizeof(current));	/* no keys */
 	for (size_t i = 0; i < count; i++) {
 		current.version = versions[i];
 		current.since = versions[count - 1 - i];
@@ -534,12 +535,21 @@ test_report_records(void)
 		0, 0, 0, 0, 0, 0, 0x01, 0x02,			/* sequence */
 		0x00, 0x00, 0x01, 0x8c, 0xba, 0x4b, 0x5e, 0x00	/* deployedAt */
 	};
+	static const unsigned char current_keys_bytes[CURRENT_VALUE_MAX] = {
+		2,						/* with keys */
+		0, 0, 0, 0, 0, 0, 0, 0x07,			/* version */
+		0, 0, 0, 0, 0, 0, 0, 0x29,			/* since */
+		0x01,						/* a sequence */
+		0, 0, 0, 0, 0, 0, 0x01, 0x02,
+		0, 0, 0, 0, 0, 0, 0, 0				/* no deployedAt */
+	};
 	static const unsigned char period_bytes[PERIOD_VALUE_SIZE] = {
 		1, 0x10,					/* removed */
 		0, 0, 0, 0, 0, 0, 0, 0,				/* no version */
 		0x00, 0x00, 0x01, 0x8c, 0xba, 0x4b, 0x5e, 0x00	/* time */
 	};
 	struct service_keys keys = { true, 0x102, true, 0x18cba4b5e00 }, keys_back;
+	struct current_record current;
 	unsigned char value[AUDIT_VALUE_MAX + 1], key[PERIOD_KEY_MAX];
 	unsigned char prefix[PERIOD_KEY_MAX];
 	struct change_position position = { 9, 1700000000000, true, 4 };
@@ -576,6 +586,28 @@ test_report_records(void)
 	CHECK(!record_keys_decode(value, KEYS_VALUE_SIZE - 1, &keys_back) &&
 	    !record_keys_decode(value, KEYS_VALUE_SIZE + 1, &keys_back),
 	    "keys of another size");
+
+	/* a running service's keys live in its current.db value */
+	memset(&current, 0, sizeof(current));
+	current.version = 7;
+	current.since = 41;
+	CHECK(record_current_encode(&current, value) == CURRENT_VALUE_SIZE &&
+	    value[0] == 1, "a current version without keys keeps format 1");
+	current.keys.has_sequence = true;
+	current.keys.sequence = 0x102;
+	size = record_current_encode(&current, value);
+	CHECK(size == sizeof(current_keys_bytes) &&
+	    memcmp(value, current_keys_bytes, size) == 0, "current with keys bytes");
+	memset(&current, 0xff, sizeof(current));
+	CHECK(record_current_decode(value, size, &current) &&
+	    current.version == 7 && current.since == 41 &&
+	    current.keys.has_sequence && current.keys.sequence == 0x102 &&
+	    !current.keys.has_deployed_at, "current with keys back");
+	CHECK(!record_current_decode(value, CURRENT_VALUE_SIZE, &current),
+	    "format 2 cut to format 1's size");
+	value[CURRENT_VALUE_SIZE] = 0x80;
+	CHECK(!record_current_decode(value, size, &current),
+	    "current with an unknown key flag");
 
 	record_period_encode(true, 5, 0x18cba4b5e00, value);
 	CHECK(memcmp(value, period_bytes, sizeof(period_bytes)) == 0,

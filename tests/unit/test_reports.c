@@ -16,6 +16,7 @@
 
 #include "digest.h"
 #include "store.h"
+#include "store_private.h"
 #include "tests.h"
 
 /* The environment of the running test. */
@@ -614,6 +615,91 @@ reopen_with(bool durable, uint64_t event_ms, uint64_t audit_ms)
 	return CHECK(status == STATUS_OK, "reopen: %s", status_name(status));
 }
 
+/* True when keys.db holds a record of service name in env. */
+static bool
+has_idle_keys(const char *env, const char *name)
+{
+	struct environment_record record;
+	unsigned char key[SERVICE_KEY_MAX], value[KEYS_VALUE_SIZE];
+	size_t size;
+
+	return get_environment(fx.store, NULL, env, 0, &record) ==
+	    STATUS_OK && get_value(fx.store, fx.store->keys, NULL, key,
+	    record_service_key(key, record.id, name, strlen(name)), value,
+	    sizeof(value), &size, 0) == STATUS_OK;
+}
+
+/*
+ * A service's keys live with its current version while it runs, in
+ * keys.db while it does not: they follow it across a removal and back,
+ * also when it comes back by a report without keys, and a reopened
+ * store finds them.
+ */
+static void
+test_keys_follow(void)
+{
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1, SEQ(5)), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	CHECK(!has_idle_keys("default", "A"), "running: no keys.db record");
+	expect(R(.name = "A", .removal = true, SEQ(6)), STATUS_OK,
+	    OUTCOME_REMOVED, 2);
+	CHECK(has_idle_keys("default", "A"), "removed: its keys in keys.db");
+	expect(R(.name = "A", .version = 2, SEQ(5)), STATUS_OK,
+	    OUTCOME_STALE, 2);
+	expect(R(.name = "A", .version = 3), STATUS_OK, OUTCOME_APPLIED, 3);
+	CHECK(!has_idle_keys("default", "A"), "back: its keys left keys.db");
+	expect(R(.name = "A", .version = 4, SEQ(6)), STATUS_OK,
+	    OUTCOME_STALE, 3);
+	expect(R(.name = "A", .version = 3, SEQ(6)), STATUS_OK,
+	    OUTCOME_UNCHANGED, 3);
+	/* an unchanged report moves the key too */
+	expect(R(.name = "A", .version = 3, SEQ(8)), STATUS_OK,
+	    OUTCOME_UNCHANGED, 3);
+	if (!reopen_with(true, 0, 0))
+		return;
+	expect(R(.name = "A", .version = 4, SEQ(7)), STATUS_OK,
+	    OUTCOME_STALE, 3);
+	expect(R(.name = "A", .version = 4, SEQ(9)), STATUS_OK,
+	    OUTCOME_APPLIED, 4);
+}
+
+/*
+ * A store written when keys.db held every service's keys has those of
+ * the running services moved into current.db when it is opened; those
+ * of services that do not run stay.
+ */
+static void
+test_keys_folded(void)
+{
+	struct environment_record record;
+	struct service_keys keys = { true, 10, false, 0 };
+	unsigned char key[SERVICE_KEY_MAX], value[KEYS_VALUE_SIZE];
+	size_t key_len;
+
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1), STATUS_OK, OUTCOME_APPLIED, 1);
+	expect(R(.name = "Z", .removal = true, SEQ(4)), STATUS_NOT_FOUND, 0,
+	    0);
+	if (!CHECK(get_environment(fx.store, NULL, "default", 0, &record) ==
+	    STATUS_OK, "the environment"))
+		return;
+	key_len = record_service_key(key, record.id, "A", 1);
+	record_keys_encode(&keys, value);
+	if (!CHECK(put_value(fx.store, fx.store->keys, NULL, key, key_len,
+	    value, sizeof(value), 0) == STATUS_OK, "the older store's keys") ||
+	    !reopen_with(true, 0, 0))
+		return;
+	CHECK(!has_idle_keys("default", "A"), "A's keys moved");
+	CHECK(has_idle_keys("default", "Z"), "Z's keys stayed");
+	expect(R(.name = "A", .version = 2, SEQ(9)), STATUS_OK,
+	    OUTCOME_STALE, 1);
+	expect(R(.name = "A", .version = 2, SEQ(11)), STATUS_OK,
+	    OUTCOME_APPLIED, 2);
+	expect(R(.name = "Z", .version = 1, SEQ(3)), STATUS_OK,
+	    OUTCOME_STALE, 2);
+}
+
 /*
  * Expired eventIds and audit entries go, and nothing else: an eventId is
  * then a new report; ids go on from where they were; the files stop
@@ -993,6 +1079,8 @@ static const CU_TestInfo reports_tests[] = {
 	{ "keyless", test_keyless },
 	{ "removal", test_removal },
 	{ "tombstone", test_tombstone },
+	{ "keys follow their service", test_keys_follow },
+	{ "keys of an older store folded", test_keys_folded },
 	{ "audit log", test_audit_log },
 	{ "service history", test_service_history },
 	{ "retention", test_retention },
