@@ -14,8 +14,9 @@ What it measures (every figure comes from this run; nothing is hard-coded):
   W4   POST /deploy, every request a change, durable commits (the default)
   W4k  W4 with the key a careful watcher sends on every report: a unique
        eventId (36 bytes, a UUID's shape) and a sequence, so that each
-       deploy also writes events.db, event-times.db and keys.db; run
-       right after W4, on the same server, in an environment of its own
+       deploy also reads and writes its eventId's records; its runs
+       alternate with W4's, on the same server, in an environment of its
+       own
   W5   POST /deploy, every request the same unchanged deploy
   W6   W4 on a second, fresh server with durable_commits = no
   S2   an environment of 10,000 services: its newest version asked for
@@ -263,32 +264,68 @@ def run_wrk(url, script, script_args, duration):
     return figures
 
 
-def measure(results, name, what, server, path, duration, runs, script='report.lua',
-            script_args=(), probe=None):
-    """`runs` wrk runs of one workload into results[name]. probe(), when
-    given, returns counters read before and after each run (their
-    differences are kept in each run as delta_<counter>)."""
-    url = 'http://%s:%d%s' % (harness.HOST, server.port, path)
-    print('%-4s %s' % (name, what), end='', flush=True)
-    runs_figures = []
-    for _ in range(runs):
-        before = probe() if probe else {}
-        args = script_args() if callable(script_args) else script_args
-        figures = run_wrk(url, script, args, duration)
-        after = probe() if probe else {}
+class Workload:
+    """One workload of wrk runs: its name and what it does, where it is
+    sent, with which Lua script and arguments. probe(), when given,
+    returns counters read before and after each run (their differences
+    are kept in each run as delta_<counter>)."""
+
+    def __init__(self, name, what, server, path, script='report.lua', script_args=(),
+                 probe=None):
+        self.name, self.what, self.server, self.path = name, what, server, path
+        self.script, self.script_args, self.probe = script, script_args, probe
+        self.runs = []
+
+    def run(self, duration):
+        """One wrk run; its figures are kept and returned."""
+        url = 'http://%s:%d%s' % (harness.HOST, self.server.port, self.path)
+        before = self.probe() if self.probe else {}
+        args = self.script_args() if callable(self.script_args) else self.script_args
+        figures = run_wrk(url, self.script, args, duration)
+        after = self.probe() if self.probe else {}
         for key in before:
             figures['delta_' + key] = after[key] - before[key]
-        runs_figures.append(figures)
-        print(' %.0f/s' % figures['rps'], end='', flush=True)
+        self.runs.append(figures)
+        return figures
+
+    def result(self):
+        """The medians and sums over the runs, as results keeps them."""
+        return {
+            'what': self.what, 'runs': self.runs,
+            'rps': statistics.median(r['rps'] for r in self.runs),
+            'p50_us': statistics.median(r['p50_us'] for r in self.runs),
+            'p99_us': statistics.median(r['p99_us'] for r in self.runs),
+            'bad_status': sum(r['bad_status'] for r in self.runs),
+            'socket_errors': sum(r['socket_errors'] for r in self.runs),
+        }
+
+
+def measure_alternating(results, workloads, duration, runs):
+    """`runs` rounds, each one wrk run of every workload in turn, into
+    results: workloads compared with each other meet the same machine
+    and the same store, not one the later of two minutes."""
+    for workload in workloads:
+        print('%-4s %s' % (workload.name, workload.what), flush=True)
+    for index in range(runs):
+        print('  round %d:' % (index + 1), end='', flush=True)
+        for workload in workloads:
+            print(' %s %.0f/s' % (workload.name, workload.run(duration)['rps']),
+                  end='', flush=True)
+        print()
+    for workload in workloads:
+        results[workload.name] = workload.result()
+
+
+def measure(results, name, what, server, path, duration, runs, script='report.lua',
+            script_args=(), probe=None):
+    """`runs` wrk runs of one workload into results[name] (Workload says
+    what the arguments are)."""
+    workload = Workload(name, what, server, path, script, script_args, probe)
+    print('%-4s %s' % (name, what), end='', flush=True)
+    for _ in range(runs):
+        print(' %.0f/s' % workload.run(duration)['rps'], end='', flush=True)
     print()
-    results[name] = {
-        'what': what, 'runs': runs_figures,
-        'rps': statistics.median(r['rps'] for r in runs_figures),
-        'p50_us': statistics.median(r['p50_us'] for r in runs_figures),
-        'p99_us': statistics.median(r['p99_us'] for r in runs_figures),
-        'bad_status': sum(r['bad_status'] for r in runs_figures),
-        'socket_errors': sum(r['socket_errors'] for r in runs_figures),
-    }
+    results[name] = workload.result()
 
 
 def db_stat(data_dir):
@@ -644,8 +681,9 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
                extra['w2_seed_s'], extra['versions'] / extra['w2_seed_s'], extra['w1_version']),
             '- W4/W6: a random one of %d services (deployed beforehand) at a version no '
             'thread or run used before, so every request is a change; W5: the same '
-            'service at the same version every time. W4k, right after W4 on the same '
-            'server, in environment `%s` seeded as W4\'s: the same bodies plus an `eventId` '
+            'service at the same version every time. W4k, on the same server, its runs '
+            'alternating with W4\'s (W4, W4k, W4, W4k, ...), in environment `%s` seeded '
+            'as W4\'s: the same bodies plus an `eventId` '
             '(36 bytes, random hex in a UUID\'s shape, unique) and a `sequence` (the '
             'version, increasing for each service); each wrk thread deploys its own %d '
             'services in turn, skipping any whose report is unanswered, so that no '
@@ -799,13 +837,14 @@ def benchmark(opts, tmp, results, extra):
     seed(main, [deploy_body('svc-000', 1, ENV_W5)])
     measure(results, 'W5', 'POST /deploy, unchanged', main, '/deploy', d, n, 'deploy.lua',
             [ENV_W5, SERVICES, 'same', 1])
-    seed(main, [deploy_body('svc-%03d' % i, 0, ENV_W4) for i in range(SERVICES)])
-    measure(results, 'W4', 'POST /deploy, every one a change', main, '/deploy', d, n,
-            'deploy.lua', deploy_args(ENV_W4, 'change'), deploy_probe(main, ENV_W4))
-    seed(main, [deploy_body('svc-%03d' % i, 0, ENV_W4K) for i in range(SERVICES)])
-    measure(results, 'W4k', 'POST /deploy, every one a change, with eventId and sequence',
-            main, '/bench/deploy-keyed', d, n, 'deploy.lua', deploy_args(ENV_W4K, 'keyed'),
-            deploy_probe(main, ENV_W4K))
+    seed(main, [deploy_body('svc-%03d' % i, 0, environment) for environment in (ENV_W4, ENV_W4K)
+                for i in range(SERVICES)])
+    measure_alternating(results, [
+        Workload('W4', 'POST /deploy, every one a change', main, '/deploy', 'deploy.lua',
+                 deploy_args(ENV_W4, 'change'), deploy_probe(main, ENV_W4)),
+        Workload('W4k', 'POST /deploy, every one a change, with eventId and sequence', main,
+                 '/bench/deploy-keyed', 'deploy.lua', deploy_args(ENV_W4K, 'keyed'),
+                 deploy_probe(main, ENV_W4K))], d, n)
 
     print('seeding %s: %d services' % (ENV_S2, opts.s2_services), flush=True)
     extra['s2_services'] = opts.s2_services
