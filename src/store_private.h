@@ -40,6 +40,7 @@
 #define EVENT_TIME_KEY_MAX	(ENV_ID_SIZE + 8 + EVENT_ID_MAX)
 #define MARKER_VALUE_SIZE	1
 #define EVENT_VALUE_MAX		(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX)
+#define EVENT_MARK_VALUE_SIZE	(1 + 8)
 #define AUDIT_VALUE_MAX		(1 + 8 + 1 + 1 + 8 + 3 * 8 + \
 				 2 + SERVICE_NAME_MAX + 2 + EVENT_ID_MAX + \
 				 3 * (2 + METADATA_MAX))
@@ -261,6 +262,9 @@ size_t		 record_marker_encode(unsigned char [MARKER_VALUE_SIZE]);
 size_t		 record_event_encode(const struct event_record *,
 		    unsigned char [EVENT_VALUE_MAX]);
 bool		 record_event_decode(const void *, size_t, struct event_record *);
+void		 record_event_mark_encode(uint64_t,
+		    unsigned char [EVENT_MARK_VALUE_SIZE]);
+bool		 record_event_mark_decode(const void *, size_t, uint64_t *);
 size_t		 record_audit_encode(const struct audit_entry *,
 		    unsigned char [AUDIT_VALUE_MAX]);
 bool		 record_audit_decode(const void *, size_t, uint64_t,

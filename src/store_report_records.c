@@ -225,6 +225,32 @@ record_event_decode(const void *data, size_t size, struct event_record *event)
 	    &event->name_len) && p == end;
 }
 
+/*
+ * The value of an environment's mark in events.db, under its id alone
+ * (record_event_key() of an empty eventId, which no eventId's key can
+ * be): the id of the first audit entry that the expiry of the
+ * environment's eventIds has not looked at yet.
+ */
+void
+record_event_mark_encode(uint64_t next_id,
+    unsigned char value[EVENT_MARK_VALUE_SIZE])
+{
+	value[0] = RECORD_FORMAT;
+	put_u64(value + 1, next_id);
+}
+
+/* Decodes what record_event_mark_encode() wrote; false when malformed. */
+bool
+record_event_mark_decode(const void *data, size_t size, uint64_t *next_id)
+{
+	const unsigned char *value = data;
+
+	if (size != EVENT_MARK_VALUE_SIZE || value[0] != RECORD_FORMAT)
+		return false;
+	*next_id = get_u64(value + 1);
+	return true;
+}
+
 /* Appends the 8 bytes of v when flag is in flags; returns what it wrote. */
 static size_t
 put_optional_u64(unsigned char *p, unsigned flags, unsigned flag, uint64_t v)

@@ -523,9 +523,10 @@ done:
 
 /*
  * The records of reports: a removal's change, a service's keys, a
- * period, an eventId and its time, an audit entry. The bytes of the
- * small ones pinned; each survives its decode; a value cut short, or one
- * byte too long, is refused.
+ * period, an eventId and its time, an environment's mark among its
+ * eventIds, an audit entry. The bytes of the small ones pinned; each
+ * survives its decode; a value cut short, or one byte too long, is
+ * refused.
  */
 static void
 test_report_records(void)
@@ -547,6 +548,9 @@ test_report_records(void)
 		1, 0x10,					/* removed */
 		0, 0, 0, 0, 0, 0, 0, 0,				/* no version */
 		0x00, 0x00, 0x01, 0x8c, 0xba, 0x4b, 0x5e, 0x00	/* time */
+	};
+	static const unsigned char mark_bytes[EVENT_MARK_VALUE_SIZE] = {
+		1, 0, 0, 0, 0, 0, 0, 0x02, 0x01			/* next audit id */
 	};
 	struct service_keys keys = { true, 0x102, true, 0x18cba4b5e00 }, keys_back;
 	struct current_record current;
@@ -635,6 +639,20 @@ test_report_records(void)
 	    memcmp(event_back.name, "svc", 3) == 0, "event back");
 	CHECK(!record_event_decode(value, size - 1, &event_back) &&
 	    !record_event_decode(value, size + 1, &event_back), "event cut");
+	/* an environment's mark: under its id alone, before its eventIds */
+	CHECK(record_event_key(key, 3, "", 0) == ENV_ID_SIZE && key[3] == 3 &&
+	    record_event_key(prefix, 3, "\0", 1) == ENV_ID_SIZE + 1 &&
+	    memcmp(key, prefix, ENV_ID_SIZE) == 0, "the mark's key");
+	record_event_mark_encode(0x201, value);
+	CHECK(memcmp(value, mark_bytes, sizeof(mark_bytes)) == 0, "mark bytes");
+	CHECK(record_event_mark_decode(value, EVENT_MARK_VALUE_SIZE, &number) &&
+	    number == 0x201, "mark back");
+	CHECK(!record_event_mark_decode(value, EVENT_MARK_VALUE_SIZE - 1,
+	    &number) && !record_event_mark_decode(value,
+	    EVENT_MARK_VALUE_SIZE + 1, &number), "mark of another size");
+	value[0] = 2;
+	CHECK(!record_event_mark_decode(value, EVENT_MARK_VALUE_SIZE, &number),
+	    "mark of another format");
 	size = record_event_time_key(key, 3, 1700000000000, "e-1", 3);
 	CHECK(record_event_time_key_decode(key, size, &env_id, &number,
 	    &event_id, &event_id_len) && env_id == 3 &&
