@@ -125,7 +125,6 @@ const struct database databases[DATABASE_COUNT] = {
 	{ "keyframes.db", offsetof(struct store, keyframes) },
 	{ "keys.db", offsetof(struct store, keys) },
 	{ "events.db", offsetof(struct store, events) },
-	{ "event-times.db", offsetof(struct store, event_times) },
 	{ "audit.db", offsetof(struct store, audit) },
 	{ "periods.db", offsetof(struct store, periods) },
 };

@@ -152,10 +152,12 @@ enum status	store_service_history(struct store *store,
 		    struct service_period **out, size_t *count);
 
 /*
- * Removes the audit entries older than the audit retention and the
- * eventIds older than the event retention, in short transactions of a
- * bounded number of records each, so that deploys are never held up
- * long. *removed (may be NULL) counts the records removed.
+ * Removes the eventIds older than the event retention and the audit
+ * entries older than the audit retention, walking each environment's
+ * audit log in short transactions of a bounded number of entries each,
+ * so that deploys are never held up long: the eventIds' walk goes on
+ * from where the last one stopped, and no audit entry it has not read
+ * yet is removed. *removed (may be NULL) counts the records removed.
  */
 enum status	store_expire(struct store *store, uint64_t *removed);
 

@@ -37,8 +37,6 @@
 #define PERIOD_VALUE_SIZE	(1 + 1 + 8 + 8)
 #define KEYS_VALUE_SIZE		(1 + KEYS_SIZE)
 #define EVENT_KEY_MAX		(ENV_ID_SIZE + EVENT_ID_MAX)
-#define EVENT_TIME_KEY_MAX	(ENV_ID_SIZE + 8 + EVENT_ID_MAX)
-#define MARKER_VALUE_SIZE	1
 #define EVENT_VALUE_MAX		(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX)
 #define EVENT_MARK_VALUE_SIZE	(1 + 8)
 #define AUDIT_VALUE_MAX		(1 + 8 + 1 + 1 + 8 + 3 * 8 + \
@@ -63,7 +61,6 @@ struct store {
 	DB	*periods;
 	DB	*keys;
 	DB	*events;
-	DB	*event_times;
 	DB	*audit;
 	uint64_t event_retention_ms;	/* an eventId is recognised this long */
 	uint64_t audit_retention_ms;	/* an audit entry is kept this long */
@@ -91,7 +88,7 @@ struct database {
 	size_t		 handle;	/* of its DB * in struct store */
 };
 
-#define DATABASE_COUNT	10
+#define DATABASE_COUNT	9
 /*
  * The databases every store has had, first in the table: the later ones
  * are made, empty or built from these, when a store without them opens.
@@ -254,11 +251,6 @@ bool		 record_keys_get(const unsigned char [KEYS_SIZE],
 bool		 service_keys_any(const struct service_keys *);
 size_t		 record_event_key(unsigned char [EVENT_KEY_MAX], uint32_t,
 		    const char *, size_t);
-size_t		 record_event_time_key(unsigned char [EVENT_TIME_KEY_MAX],
-		    uint32_t, uint64_t, const char *, size_t);
-bool		 record_event_time_key_decode(const void *, size_t, uint32_t *,
-		    uint64_t *, const char **, size_t *);
-size_t		 record_marker_encode(unsigned char [MARKER_VALUE_SIZE]);
 size_t		 record_event_encode(const struct event_record *,
 		    unsigned char [EVENT_VALUE_MAX]);
 bool		 record_event_decode(const void *, size_t, struct event_record *);

@@ -5,7 +5,7 @@
  * (integers and texts), the only files that know the bytes; none calls
  * a Berkeley DB function.
  *
- * Ten B-tree databases (README, "Data layout", says why each exists):
+ * Nine B-tree databases (README, "Data layout", says why each exists):
  *   meta.db          "next-environment-id" -> u32
  *   environments.db  environment name -> id, current system version,
  *                    updated-at, number of services, last keyframe,
@@ -18,8 +18,8 @@
  *                    -> the service's version then (or its removal)
  *   keys.db          env id . service name -> highest sequence and
  *                    deployedAt of its reports, while it does not run
- *   events.db        env id . eventId -> the report and its answer
- *   event-times.db   env id . received-at . eventId -> nothing (expiry order)
+ *   events.db        env id . eventId -> the report and its answer;
+ *                    env id alone -> the audit id its expiry walks from
  *   audit.db         env id . audit id -> a report and its outcome
  * Integers are stored big-endian so that byte order is numeric order, and
  * every value starts with a format byte so records can evolve. A text is

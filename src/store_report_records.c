@@ -1,7 +1,7 @@
 /*
  * The records of reports as they arrive: a service's changes indexed
  * (periods.db), the keys that find a report stale (keys.db), the eventIds
- * answered and their times (events.db, event-times.db), and the audit log
+ * answered and where their expiry stands (events.db), and the audit log
  * (audit.db). Pure functions that encode and decode them, as
  * store_records.c does for the history's records.
  */
@@ -143,51 +143,6 @@ record_event_key(unsigned char key[EVENT_KEY_MAX], uint32_t env_id,
 	put_u32(key, env_id);
 	memcpy(key + ENV_ID_SIZE, event_id, event_id_len);
 	return ENV_ID_SIZE + event_id_len;
-}
-
-/*
- * The event-times.db key of an eventId received at received_ms, env id .
- * received-at . eventId; returns its length. With an empty eventId, the
- * start of those received at or after received_ms.
- */
-size_t
-record_event_time_key(unsigned char key[EVENT_TIME_KEY_MAX], uint32_t env_id,
-    uint64_t received_ms, const char *event_id, size_t event_id_len)
-{
-	put_u32(key, env_id);
-	put_u64(key + ENV_ID_SIZE, received_ms);
-	memcpy(key + ENV_ID_SIZE + 8, event_id, event_id_len);
-	return ENV_ID_SIZE + 8 + event_id_len;
-}
-
-/*
- * Decodes an event-times.db key: *event_id points into data; false when
- * malformed.
- */
-bool
-record_event_time_key_decode(const void *data, size_t size, uint32_t *env_id,
-    uint64_t *received_ms, const char **event_id, size_t *event_id_len)
-{
-	const unsigned char *key = data;
-
-	if (size <= ENV_ID_SIZE + 8 || size > EVENT_TIME_KEY_MAX)
-		return false;
-	*env_id = get_u32(key);
-	*received_ms = get_u64(key + ENV_ID_SIZE);
-	*event_id = (const char *)key + ENV_ID_SIZE + 8;
-	*event_id_len = size - ENV_ID_SIZE - 8;
-	return true;
-}
-
-/*
- * The value of a record whose key says everything (event-times.db): its
- * format byte alone; returns its length.
- */
-size_t
-record_marker_encode(unsigned char value[MARKER_VALUE_SIZE])
-{
-	value[0] = RECORD_FORMAT;
-	return MARKER_VALUE_SIZE;
 }
 
 /* An events.db value: what the first report of an eventId was, and its answer. */

@@ -14,7 +14,7 @@
 #include "store.h"
 #include "store_private.h"
 
-/* Records an expiry removes in one transaction, so that deploys wait little. */
+/* Audit entries an expiry reads in one transaction: deploys wait little. */
 #define EXPIRE_BATCH	256
 /* Services whose keys move from keys.db in one transaction, at open. */
 #define FOLD_BATCH	1024
@@ -270,13 +270,15 @@ fold_running_keys(struct store *store)
  * Records the report deploy, answered system_version with outcome at now,
  * in environment record: its eventId (unless it is a duplicate, whose
  * first report stays) and its audit entry, whose id it takes from record.
+ * The audit entry, which holds the eventId and the same time, is what
+ * expires the eventId later (store_expire()).
  */
 enum status
 record_report(struct store *store, DB_TXN *txn,
     struct environment_record *record, const struct deploy *deploy,
     enum deploy_outcome outcome, uint64_t system_version, uint64_t now)
 {
-	unsigned char key[EVENT_TIME_KEY_MAX], value[AUDIT_VALUE_MAX];
+	unsigned char key[EVENT_KEY_MAX], value[AUDIT_VALUE_MAX];
 	unsigned char audit_key[VERSIONED_KEY_SIZE];
 	struct audit_entry *entry;
 	struct event_record event;
@@ -294,12 +296,6 @@ record_report(struct store *store, DB_TXN *txn,
 		    deploy->key.event_id, deploy->key.event_id_len);
 		if ((status = put_value(store, store->events, txn, key, key_len,
 		    value, record_event_encode(&event, value), 0)) != STATUS_OK)
-			return status;
-		key_len = record_event_time_key(key, record->id, now,
-		    deploy->key.event_id, deploy->key.event_id_len);
-		if ((status = put_value(store, store->event_times, txn, key,
-		    key_len, value, record_marker_encode(value), 0)) !=
-		    STATUS_OK)
 			return status;
 	}
 	if ((entry = malloc(sizeof(*entry))) == NULL)
@@ -396,144 +392,173 @@ store_events(struct store *store, const char *environment, uint64_t before,
 }
 
 /*
- * Judges one record of a walk in expiry order of environment env_id
- * (key, value): *kept when it is past the environment's records or not
- * expired before cutoff, which ends the walk; otherwise it removes what
- * goes with the record, and the walk removes the record itself.
+ * Removes, in txn, what goes with an expired audit entry of environment
+ * env_id; *removed counts the records removed.
  */
 typedef enum status expiry_fn(struct store *, DB_TXN *, uint32_t,
-    const DBT *, const DBT *, uint64_t, bool *);
+    const struct audit_entry *, uint64_t *);
 
-/* An event-times.db record (expiry_fn): its eventId goes with it, unless reused since. */
+/*
+ * A walk of an environment's audit log in id order, batch after batch,
+ * over the entries that have expired: ids follow the clock, so the first
+ * entry received at or after cutoff ends it.
+ */
+struct expiry_walk {
+	expiry_fn	*expire;	/* NULL: nothing goes with an entry */
+	/*
+	 * The entries stay, and the id of the first one not looked at yet
+	 * is written as the environment's mark; otherwise the walk removes
+	 * them.
+	 */
+	bool		 keeps;
+	uint32_t	 env_id;
+	uint64_t	 cutoff;
+	uint64_t	 from;	/* the id the next batch starts at */
+	uint64_t	 end;	/* the walk stops before this id */
+};
+
+/*
+ * An expired audit entry's eventId (expiry_fn) goes with it, unless it
+ * was reported again since.
+ */
 static enum status
 expire_event(struct store *store, DB_TXN *txn, uint32_t env_id,
-    const DBT *key, const DBT *value, uint64_t cutoff, bool *kept)
+    const struct audit_entry *entry, uint64_t *removed)
 {
-	unsigned char event_key[EVENT_KEY_MAX], event[EVENT_VALUE_MAX];
-	struct event_record record;
-	const char *event_id;
-	size_t event_id_len, event_key_len, size;
-	uint64_t received;
-	uint32_t key_env_id;
+	unsigned char key[EVENT_KEY_MAX], value[EVENT_VALUE_MAX];
+	struct event_record event;
+	size_t key_len, size;
 	enum status status;
 
-	(void)value;
-	if (!record_event_time_key_decode(key->data, key->size, &key_env_id,
-	    &received, &event_id, &event_id_len))
-		return malformed("event-times.db");
-	if ((*kept = key_env_id != env_id || received >= cutoff))
+	/* a duplicate wrote no eventId: the first report's stays */
+	if (!entry->key.has_event_id || entry->outcome == OUTCOME_DUPLICATE)
 		return STATUS_OK;
-	event_key_len = record_event_key(event_key, env_id, event_id,
-	    event_id_len);
-	status = get_value(store, store->events, txn, event_key, event_key_len,
-	    event, sizeof(event), &size, DB_RMW);
+	key_len = record_event_key(key, env_id, entry->key.event_id,
+	    entry->key.event_id_len);
+	status = get_value(store, store->events, txn, key, key_len, value,
+	    sizeof(value), &size, DB_RMW);
 	if (status == STATUS_NOT_FOUND)
 		return STATUS_OK;
 	if (status != STATUS_OK)
 		return status;
-	if (!record_event_decode(event, size, &record))
+	if (!record_event_decode(value, size, &event))
 		return malformed("events.db");
-	/* a later report of the same eventId has its own time */
-	if (record.received_ms != received)
+	/* a report of the eventId after this one expired has its own time */
+	if (event.received_ms != entry->received_ms)
 		return STATUS_OK;
-	return del_value(store, store->events, txn, event_key, event_key_len);
-}
-
-/* An audit.db record (expiry_fn): nothing goes with it. */
-static enum status
-expire_entry(struct store *store, DB_TXN *txn, uint32_t env_id,
-    const DBT *key, const DBT *value, uint64_t cutoff, bool *kept)
-{
-	struct audit_entry entry;
-	uint64_t id;
-	uint32_t key_env_id;
-
-	(void)store;
-	(void)txn;
-	if (!record_versioned_key_decode(key->data, key->size, &key_env_id,
-	    &id) || key_env_id != env_id) {
-		*kept = true;	/* another environment's */
-		return STATUS_OK;
-	}
-	if (!record_audit_decode(value->data, value->size, id, &entry))
-		return malformed("audit.db");
-	/* ids follow the clock, so the first one kept ends the walk */
-	*kept = entry.received_ms >= cutoff;
-	return STATUS_OK;
+	if ((status = del_value(store, store->events, txn, key,
+	    key_len)) == STATUS_OK)
+		(*removed)++;
+	return status;
 }
 
 /*
- * Removes, in one transaction, at most EXPIRE_BATCH records of db that
- * expire judges expired, walking from the key start (start_len bytes)
- * on; *removed counts them, *done says none is left.
+ * Writes environment env_id's mark: the expiry of its eventIds has read
+ * every audit entry below next_id.
  */
 static enum status
-expire_batch(struct store *store, DB *db, const unsigned char *start,
-    size_t start_len, expiry_fn *expire, uint32_t env_id, uint64_t cutoff,
+put_event_mark(struct store *store, DB_TXN *txn, uint32_t env_id,
+    uint64_t next_id)
+{
+	unsigned char key[EVENT_KEY_MAX], value[EVENT_MARK_VALUE_SIZE];
+	size_t key_len = record_event_key(key, env_id, "", 0);
+
+	record_event_mark_encode(next_id, value);
+	return put_value(store, store->events, txn, key, key_len, value,
+	    sizeof(value), 0);
+}
+
+/*
+ * Walks, in one transaction, at most EXPIRE_BATCH expired entries of
+ * walk from walk->from on, and moves walk->from past them; *removed
+ * counts the records removed, *done says the walk is over.
+ */
+static enum status
+expire_batch(struct store *store, struct expiry_walk *walk,
     uint64_t *removed, bool *done)
 {
-	unsigned char key_buf[EVENT_TIME_KEY_MAX], value[AUDIT_VALUE_MAX];
+	unsigned char key_buf[VERSIONED_KEY_SIZE], value[AUDIT_VALUE_MAX];
+	struct audit_entry entry;
+	uint64_t id, next = walk->from, n = 0;
+	uint32_t key_env_id;
+	size_t walked = 0;
+	/* a walk that keeps the entries reads them without holding them */
+	u_int32_t rmw = walk->keeps ? 0 : DB_RMW;
 	DB_TXN *txn = NULL;
 	DBC *cursor = NULL;
 	DBT key, data;
-	size_t n = 0;
-	bool kept = false;
 	enum status status;
 
 	*done = false;
 	if ((status = translate(store, store->env->txn_begin(store->env, NULL,
 	    &txn, 0), "begin a transaction")) != STATUS_OK)
 		return status;
-	if ((status = translate(store, db->cursor(db, txn, &cursor, 0),
-	    "open a cursor")) != STATUS_OK)
+	if ((status = translate(store, store->audit->cursor(store->audit, txn,
+	    &cursor, walk->keeps ? DB_READ_COMMITTED : 0), "open a cursor")) !=
+	    STATUS_OK)
 		goto done;
-	memcpy(key_buf, start, start_len);
-	key = dbt(key_buf, start_len, sizeof(key_buf));
+	record_versioned_key(key_buf, walk->env_id, walk->from);
+	key = dbt(key_buf, sizeof(key_buf), sizeof(key_buf));
 	data = dbt(value, 0, sizeof(value));
 	for (status = translate(store, cursor->get(cursor, &key, &data,
-	    DB_SET_RANGE | DB_RMW), "expire"); status == STATUS_OK &&
-	    n < EXPIRE_BATCH; status = translate(store, cursor->get(cursor,
-	    &key, &data, DB_NEXT | DB_RMW), "expire")) {
-		if ((status = expire(store, txn, env_id, &key, &data, cutoff,
-		    &kept)) != STATUS_OK || kept)
+	    DB_SET_RANGE | rmw), "expire"); status == STATUS_OK &&
+	    walked < EXPIRE_BATCH; status = translate(store, cursor->get(cursor,
+	    &key, &data, DB_NEXT | rmw), "expire")) {
+		if (!record_versioned_key_decode(key_buf, key.size, &key_env_id,
+		    &id) || key_env_id != walk->env_id || id >= walk->end)
+			break;	/* another environment's, or the end */
+		if (!record_audit_decode(value, data.size, id, &entry)) {
+			status = malformed("audit.db");
 			break;
-		if ((status = translate(store, cursor->del(cursor, 0),
-		    "expire")) != STATUS_OK)
+		}
+		/* ids follow the clock: the rest are younger */
+		if (entry.received_ms >= walk->cutoff)
 			break;
-		n++;
+		if (walk->expire != NULL && (status = walk->expire(store, txn,
+		    walk->env_id, &entry, &n)) != STATUS_OK)
+			break;
+		if (!walk->keeps) {
+			if ((status = translate(store, cursor->del(cursor, 0),
+			    "expire")) != STATUS_OK)
+				break;
+			n++;
+		}
+		next = id + 1;
+		walked++;
 	}
-	/* past the last record, or at the first one kept */
-	if (status == STATUS_NOT_FOUND || (status == STATUS_OK && kept)) {
+	/* past the last entry, or at the first one the walk does not take */
+	if (status == STATUS_NOT_FOUND || (status == STATUS_OK &&
+	    walked < EXPIRE_BATCH)) {
 		*done = true;
 		status = STATUS_OK;
 	}
 done:
 	status = close_cursor(store, cursor, status);
+	if (status == STATUS_OK && walk->keeps && walked > 0)
+		status = put_event_mark(store, txn, walk->env_id, next);
 	if (status == STATUS_OK)
 		status = commit_early(store, txn);
 	else
 		txn->abort(txn);
-	if (status == STATUS_OK)
+	if (status == STATUS_OK) {
+		walk->from = next;
 		*removed += n;
+	}
 	return status;
 }
 
 /*
- * Removes the records of db that expire judges expired in environment
- * env_id, batch after batch, from the environment's first key (start,
- * start_len bytes) on.
+ * Walks every expired entry of walk, batch after batch; *removed counts
+ * the records removed.
  */
 static enum status
-expire_all(struct store *store, DB *db, const unsigned char *start,
-    size_t start_len, expiry_fn *expire, uint32_t env_id, uint64_t cutoff,
-    uint64_t *removed)
+expire_all(struct store *store, struct expiry_walk *walk, uint64_t *removed)
 {
 	enum status status;
 	bool done = false;
 
 	for (int deadlocks = 0; !done;) {
-		status = expire_batch(store, db, start, start_len, expire,
-		    env_id, cutoff, removed, &done);
+		status = expire_batch(store, walk, removed, &done);
 		/* a deploy won the lock: try the batch again, a few times */
 		if (status == STATUS_DEADLOCK && ++deadlocks < 16)
 			continue;
@@ -543,31 +568,45 @@ expire_all(struct store *store, DB *db, const unsigned char *start,
 	return STATUS_OK;
 }
 
-/* The arguments and result of a read of an environment's id. */
-struct id_read {
+/* Where the expiry of an environment starts. */
+struct expiry_start {
 	const char	*environment;
 	uint32_t	 id;
+	uint64_t	 mark;	/* of its eventIds' expiry; 0: none yet */
 };
 
-/* Reads an environment's id (read_fn). */
+/* Reads an environment's id and its mark (read_fn). */
 static enum status
-read_environment_id(struct store *store, DB_TXN *txn, void *arg)
+read_expiry_start(struct store *store, DB_TXN *txn, void *arg)
 {
-	struct id_read *r = arg;
+	struct expiry_start *r = arg;
 	struct environment_record record;
-	enum status status = get_environment(store, txn, r->environment, 0,
-	    &record);
+	unsigned char key[EVENT_KEY_MAX], value[EVENT_MARK_VALUE_SIZE];
+	size_t key_len, size;
+	enum status status;
 
+	if ((status = get_environment(store, txn, r->environment, 0,
+	    &record)) != STATUS_OK)
+		return status;
 	r->id = record.id;
-	return status;
+	r->mark = 0;
+	key_len = record_event_key(key, record.id, "", 0);
+	status = get_value(store, store->events, txn, key, key_len, value,
+	    sizeof(value), &size, 0);
+	if (status == STATUS_NOT_FOUND)
+		return STATUS_OK;	/* from the first audit entry */
+	if (status != STATUS_OK)
+		return status;
+	return record_event_mark_decode(value, size, &r->mark) ? STATUS_OK :
+	    malformed("events.db");
 }
 
 enum status
 store_expire(struct store *store, uint64_t *removed)
 {
 	struct environment_summary *list = NULL;
-	unsigned char start[EVENT_TIME_KEY_MAX];
-	struct id_read r;
+	struct expiry_start r;
+	struct expiry_walk events, audit;
 	uint64_t now = now_ms(), count = 0;
 	size_t n = 0;
 	enum status status;
@@ -576,19 +615,18 @@ store_expire(struct store *store, uint64_t *removed)
 		goto done;
 	for (size_t i = 0; i < n && status == STATUS_OK; i++) {
 		r.environment = list[i].name;
-		if ((status = run_read(store, read_environment_id, &r,
+		if ((status = run_read(store, read_expiry_start, &r,
 		    "expire")) != STATUS_OK)
 			break;
+		events = (struct expiry_walk){ expire_event, true, r.id,
+		    now - store->event_retention_ms, r.mark, UINT64_MAX };
 		if (now > store->event_retention_ms)
-			status = expire_all(store, store->event_times, start,
-			    record_event_time_key(start, r.id, 0, "", 0),
-			    expire_event, r.id, now - store->event_retention_ms,
-			    &count);
-		record_versioned_key(start, r.id, 0);
+			status = expire_all(store, &events, &count);
+		/* the eventIds' walk reads the entries from its mark on */
+		audit = (struct expiry_walk){ NULL, false, r.id,
+		    now - store->audit_retention_ms, 0, events.from };
 		if (status == STATUS_OK && now > store->audit_retention_ms)
-			status = expire_all(store, store->audit, start,
-			    VERSIONED_KEY_SIZE, expire_entry, r.id,
-			    now - store->audit_retention_ms, &count);
+			status = expire_all(store, &audit, &count);
 	}
 	if (status == STATUS_OK && count > 0)
 		status = flush_committed(store);

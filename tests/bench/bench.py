@@ -14,7 +14,7 @@ What it measures (every figure comes from this run; nothing is hard-coded):
   W4   POST /deploy, every request a change, durable commits (the default)
   W4k  W4 with the key a careful watcher sends on every report: a unique
        eventId (36 bytes, a UUID's shape) and a sequence, so that each
-       deploy also reads and writes its eventId's records; its runs
+       deploy also reads and writes its eventId's record; its runs
        alternate with W4's, on the same server, in an environment of its
        own
   W5   POST /deploy, every request the same unchanged deploy
@@ -26,8 +26,8 @@ What it measures (every figure comes from this run; nothing is hard-coded):
        explicit versions never read before
   S4   VmRSS of every worker at start and at the end; bytes of the *.db
        files per system version once V versions are seeded, with every
-       file and without those of reports (audit.db, events.db,
-       event-times.db), and audit.db's bytes per report
+       file and without those of reports (audit.db, events.db), and
+       audit.db's bytes per report
   H1   GET /systemversions (a page of 50) of an environment of 100,000
        versions, from the newest and from the middle: single requests
        timed at the client (seeded on the W6 server, whose commits are not
@@ -410,7 +410,7 @@ def worker_memory(server):
     return memory
 
 
-REPORT_FILES = ('audit.db', 'events.db', 'event-times.db')   # not the history's own
+REPORT_FILES = ('audit.db', 'events.db')   # not the history's own
 
 
 def db_file_bytes(data_dir):
@@ -635,7 +635,7 @@ def store_disk_text(store_lines):
                    store_value(store_lines, r'^%s_audit_size_per_report$' % prefix)))
         events = store_value(store_lines, r'^%s_events_size_per_report$' % prefix)
         if events is not None:
-            text += ', `events.db` and `event-times.db` %.1f' % events
+            text += ', `events.db` %.1f' % events
         out += [text + ' (st_size).', '']
     return out
 
@@ -716,8 +716,8 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
             '- S4: the size of `DATA_DIR/db/*.db` after seeding `%s` and stopping the server '
             '(its last checkpoint writes every page), before any other environment '
             'existed (only `default`, empty), divided by its %d system versions, with '
-            'every file and without the databases of reports (`audit.db`, `events.db`, '
-            '`event-times.db`), and `audit.db` by its entries (the id of the newest, from '
+            'every file and without the databases of reports (`audit.db`, `events.db`), '
+            'and `audit.db` by its entries (the id of the newest, from '
             '`GET /events`); then the server was started again on the same data. Worker '
             'memory from `/proc/PID/status` of every `rm-worker`, at the first start and '
             'after all workloads of the main server.' % (ENV_W2, extra['versions']),
@@ -751,7 +751,7 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
             'buffer pool, mapped by every worker) that a worker touched; RssAnon is its '
             'private memory.', '',
             '`*.db` files: %d bytes for %d system versions (%d reports, each without a '
-            'key, so `events.db` and `event-times.db` stay empty): %.1f bytes per version; '
+            'key, so `events.db` stays empty): %.1f bytes per version; '
             'without `%s`: %.1f bytes per version; `audit.db`: %.1f bytes per report. '
             'Each file: %s.'
             % (extra['db_bytes'], extra['versions'], extra['w2_reports'],

@@ -9,7 +9,7 @@
  *   S4  bytes on disk per system version after S3's seeding (reports
  *       without a key, each also an entry of the audit log), each
  *       database file, all of them, and the history's own without the
- *       databases of reports (audit.db, events.db, event-times.db);
+ *       databases of reports (audit.db, events.db);
  *   S5  the same on a store of its own whose every report carries an
  *       eventId and a sequence, so that every database is written: bytes
  *       per system version, and per report those of the audit log and of
@@ -120,7 +120,7 @@ struct database_file {
 	enum {
 		FILE_HISTORY,	/* the history's own: versions, snapshots, keys */
 		FILE_AUDIT,	/* the audit log: an entry a report */
-		FILE_EVENTS	/* the eventIds: two records a report with one */
+		FILE_EVENTS	/* the eventIds: a record a keyed report */
 	}		 kind;
 };
 
@@ -133,7 +133,6 @@ static const struct database_file DATABASE_FILES[] = {
 	{ "periods.db", "periods", FILE_HISTORY },
 	{ "keys.db", "keys", FILE_HISTORY },
 	{ "events.db", "events", FILE_EVENTS },
-	{ "event-times.db", "event_times", FILE_EVENTS },
 	{ "audit.db", "audit", FILE_AUDIT },
 };
 #define DATABASE_FILE_COUNT	(sizeof(DATABASE_FILES) / sizeof(DATABASE_FILES[0]))
@@ -1028,8 +1027,8 @@ report_disk_usage(const char *home, const char *prefix, const char *label,
 	    "%s_audit_allocated_per_report", prefix);
 	fprintf(stderr, "%s per system version: %.1f bytes (size), %.1f bytes "
 	    "(allocated) with every file; the history's own, without "
-	    "audit.db, events.db and event-times.db: %.1f bytes (size), %.1f "
-	    "(allocated); target: at most %.0f\n", label,
+	    "audit.db and events.db: %.1f bytes (size), %.1f (allocated); "
+	    "target: at most %.0f\n", label,
 	    (double)total_size / (double)versions,
 	    (double)total_allocated / (double)versions,
 	    (double)size[FILE_HISTORY] / (double)versions,
@@ -1044,8 +1043,8 @@ report_disk_usage(const char *home, const char *prefix, const char *label,
 	    "%s_events_size_per_report", prefix);
 	figure((double)allocated[FILE_EVENTS] / (double)reports, "bytes",
 	    "%s_events_allocated_per_report", prefix);
-	fprintf(stderr, "%s per report: events.db and event-times.db %.1f "
-	    "bytes (size), %.1f (allocated)\n", label,
+	fprintf(stderr, "%s per report: events.db %.1f bytes (size), %.1f "
+	    "(allocated)\n", label,
 	    (double)size[FILE_EVENTS] / (double)reports,
 	    (double)allocated[FILE_EVENTS] / (double)reports);
 	return STATUS_OK;

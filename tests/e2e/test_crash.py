@@ -27,7 +27,7 @@ RETRY_STATUSES = (502, 503)   # "not acknowledged": the client retries
 KILL_ROUNDS = 6
 CRASH_ROUNDS = int(os.environ.get('RELEASEMGR_CRASH_ROUNDS', '3'))
 DB_FILES = ('meta.db', 'environments.db', 'current.db', 'changes.db', 'keyframes.db',
-            'periods.db', 'keys.db', 'events.db', 'event-times.db', 'audit.db')
+            'periods.db', 'keys.db', 'events.db', 'audit.db')
 
 
 def busy_worker(workers, timeout=1.0):

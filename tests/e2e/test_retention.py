@@ -5,7 +5,9 @@ past it the same report is new again and GET /events is empty; the
 history, the snapshots, the periods and the keys that make a report stale
 are left as they were; and the files of the eventIds and the audit log
 stop growing once the first cycles have shaped their trees. At the end the
-stopped store holds none of either. The class has its own server."""
+stopped store holds none of either, only the environment's mark of how
+far the expiry of eventIds has walked the audit log. The class has its
+own server."""
 
 import os
 import subprocess
@@ -23,7 +25,8 @@ CYCLES = 5
 REPORTS = 300             # per cycle
 SERVICES = 20
 RECENT = 8                # a batch's newest reports resent within the window
-RETENTION_FILES = ('events.db', 'event-times.db', 'audit.db')
+RETENTION_FILES = ('events.db', 'audit.db')
+ENV_ID_SIZE = 4           # bytes of the key of an environment's mark in events.db
 
 
 class SizeSampler:
@@ -202,19 +205,24 @@ class RetentionTest(E2ETestCase):
             sizes.append(sampler.current())
 
         self.server.stop()
-        left = {name: records(self.server.data_dir, name) for name in RETENTION_FILES}
+        keys = {name: records(self.server.data_dir, name) for name in RETENTION_FILES}
+        left = {name: len([key for key in keys[name] if not is_mark(name, key)])
+                for name in RETENTION_FILES}
+        marks = len([key for key in keys['events.db'] if is_mark('events.db', key)])
         def show(table):
             return ', '.join('/'.join(str(size) for size in row) for row in table)
         sys.stderr.write('\n  %d cycles of %d reports (sent in %s s; %d resent within '
                          'the window, duplicates); audit log empty %s s after the window '
                          'check and after the expired reports resent; '
                          'bytes of %s, largest in each cycle: %s; at its end: %s; '
-                         'records left: %s ... '
+                         'records left: %s, and %d mark ... '
                          % (CYCLES, REPORTS, ', '.join('%.1f' % b for b in batches), judged,
                             ', '.join('%.1f' % w for w in waits),
-                            '/'.join(RETENTION_FILES), show(peaks), show(sizes), left))
+                            '/'.join(RETENTION_FILES), show(peaks), show(sizes), left,
+                            marks))
         self.assertEqual(left, {name: 0 for name in RETENTION_FILES},
                          'expired eventIds or audit entries left in the store')
+        self.assertEqual(marks, 1, "the environment's mark in events.db")
         for index, name in enumerate(RETENTION_FILES):
             shaped = max(peaks[0][index], peaks[1][index])
             self.assertEqual([p[index] for p in peaks[2:] if p[index] > shaped], [],
@@ -223,11 +231,18 @@ class RetentionTest(E2ETestCase):
 
 
 def records(data_dir, name):
-    """The records in database file `name` of a stopped store (db5.3_dump)."""
-    done = subprocess.run(['db5.3_dump', '-p', os.path.join(data_dir, 'db', name)],
+    """The keys of the records in database file `name` of a stopped store
+    (db5.3_dump), as bytes."""
+    done = subprocess.run(['db5.3_dump', os.path.join(data_dir, 'db', name)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     if done.returncode != 0:
         raise AssertionError('db5.3_dump %s: %s' % (name, done.stderr.decode()[-2000:]))
-    lines = done.stdout.decode('latin-1').splitlines()
+    lines = done.stdout.decode('ascii').splitlines()
     body = lines[lines.index('HEADER=END') + 1:lines.index('DATA=END')]
-    return len(body) // 2    # a key line and a value line a record
+    return [bytes.fromhex(line.strip()) for line in body[0::2]]   # a key line, a value line
+
+
+def is_mark(name, key):
+    """True for an environment's mark in events.db: under its id alone, it
+    says how far the expiry of its eventIds has walked its audit log."""
+    return name == 'events.db' and len(key) == ENV_ID_SIZE

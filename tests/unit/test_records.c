@@ -523,10 +523,9 @@ done:
 
 /*
  * The records of reports: a removal's change, a service's keys, a
- * period, an eventId and its time, an environment's mark among its
- * eventIds, an audit entry. The bytes of the small ones pinned; each
- * survives its decode; a value cut short, or one byte too long, is
- * refused.
+ * period, an eventId, an environment's mark among its eventIds, an
+ * audit entry. The bytes of the small ones pinned; each survives its
+ * decode; a value cut short, or one byte too long, is refused.
  */
 static void
 test_report_records(void)
@@ -565,7 +564,6 @@ test_report_records(void)
 	const char *event_id;
 	size_t size, prefix_len, event_id_len;
 	uint64_t version, created, number;
-	uint32_t env_id;
 	bool removed;
 
 	/* a removal's change: version 0, flagged, and REMOVED for a merge */
@@ -653,12 +651,6 @@ test_report_records(void)
 	value[0] = 2;
 	CHECK(!record_event_mark_decode(value, EVENT_MARK_VALUE_SIZE, &number),
 	    "mark of another format");
-	size = record_event_time_key(key, 3, 1700000000000, "e-1", 3);
-	CHECK(record_event_time_key_decode(key, size, &env_id, &number,
-	    &event_id, &event_id_len) && env_id == 3 &&
-	    number == 1700000000000 && event_id_len == 3 &&
-	    memcmp(event_id, "e-1", 3) == 0, "an eventId's time");
-	CHECK(record_marker_encode(value) == MARKER_VALUE_SIZE, "a marker");
 
 	/* an audit entry with everything, then one with nothing optional */
 	memset(&entry, 0, sizeof(entry));

@@ -572,9 +572,10 @@ test_service_history(void)
 	    { 1, 2, 7 } }, 1);
 }
 
-/* The retention test's cycles, and the reports of each. */
+/* The retention test's cycles, their reports, and the files it watches. */
 #define CYCLES		4
 #define CYCLE_REPORTS	500
+#define FILES		2
 
 /* Waits ms milliseconds. */
 static void
@@ -708,9 +709,8 @@ test_keys_folded(void)
 static void
 test_retention(void)
 {
-	static const char *const files[] = { "events.db", "event-times.db",
-	    "audit.db" };
-	long long sizes[CYCLES][3];
+	static const char *const files[FILES] = { "events.db", "audit.db" };
+	long long sizes[CYCLES][FILES];
 	struct audit_entry *log;
 	char id[32];
 	uint64_t removed = 0;
@@ -728,9 +728,9 @@ test_retention(void)
 	    OUTCOME_APPLIED, 2);
 	expect(R(.name = "A", .version = 2, .event_id = "e1"), STATUS_OK,
 	    OUTCOME_DUPLICATE, 2);
-	/* only the time of e1's first report, which its second replaced */
+	/* e1's first report expired, but its record is the second's now */
 	status = store_expire(fx.store, &removed);
-	CHECK(status == STATUS_OK && removed == 1, "the replaced eventId: %s, "
+	CHECK(status == STATUS_OK && removed == 0, "the replaced eventId: %s, "
 	    "%llu", status_name(status), (unsigned long long)removed);
 	sleep_ms(900);
 	/* e1, and the three audit entries */
@@ -768,14 +768,14 @@ test_retention(void)
 		    (cycle == 0 ? 2 : 0), "cycle %u expired %llu", cycle,
 		    (unsigned long long)removed);
 		CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint");
-		for (size_t f = 0; f < 3; f++)
+		for (size_t f = 0; f < FILES; f++)
 			sizes[cycle][f] = file_size(files[f]);
 	}
 	/*
 	 * freed pages serve the next cycles: once two cycles have shaped
 	 * the trees, none after them outgrows the larger of the two
 	 */
-	for (size_t f = 0; f < 3; f++) {
+	for (size_t f = 0; f < FILES; f++) {
 		long long settled = sizes[0][f] > sizes[1][f] ? sizes[0][f] :
 		    sizes[1][f];
 
@@ -786,6 +786,100 @@ test_retention(void)
 			    cycle + 1);
 	}
 	expect_services("default", 2, "A=2");
+}
+
+/* Expires what is due, and checks how many records went. */
+static void
+expect_expired(uint64_t want, const char *what)
+{
+	uint64_t removed = 0;
+	enum status status = store_expire(fx.store, &removed);
+
+	CHECK(status == STATUS_OK && removed == want, "%s: %s, %llu removed, "
+	    "expected %llu", what, status_name(status),
+	    (unsigned long long)removed, (unsigned long long)want);
+}
+
+/* Checks the ids of env's audit log, newest first ("" for none). */
+static void
+expect_audit_ids(const char *env, const char *want)
+{
+	struct audit_entry *log;
+	char got[256];
+	size_t count = 0, n = 0;
+
+	if ((log = all_events(env, &count)) == NULL)
+		return;
+	got[0] = '\0';
+	for (size_t i = 0; i < count && n < sizeof(got); i++)
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%llu",
+		    i ? "," : "", (unsigned long long)log[i].id);
+	CHECK(strcmp(got, want) == 0, "the audit log of %s: [%s], expected "
+	    "[%s]", env, got, want);
+	free(log);
+}
+
+/*
+ * An eventId whose first report expired, reported again (a new first
+ * report), is not removed with the old report's audit entry: it is
+ * still a duplicate, until its own entry expires.
+ */
+static void
+test_reused_event_expiry(void)
+{
+	REQUIRE_STORE(fx.store);
+	if (!reopen_with(true, 300, 5000))
+		return;
+	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	sleep_ms(400);
+	/* expired: another report may take it */
+	expect(R(.name = "B", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_APPLIED, 2);
+	expect_expired(0, "the first report of e1");
+	expect(R(.name = "B", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_DUPLICATE, 2);
+	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_CONFLICT,
+	    OUTCOME_APPLIED, 0);
+	sleep_ms(400);
+	/* the second report's entry takes it */
+	expect_expired(1, "the second report of e1");
+	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_UNCHANGED, 2);
+	expect_audit_ids("default", "4,3,2,1");
+}
+
+/*
+ * The audit log's expiry never passes the entries the eventIds' expiry
+ * has not walked yet (here with an event retention longer than the
+ * audit's, which the configuration refuses): an eventId never outlives
+ * its entry, and is not left behind.
+ */
+static void
+test_audit_expiry_waits_for_events(void)
+{
+	REQUIRE_STORE(fx.store);
+	if (!reopen_with(true, 1000, 200))
+		return;
+	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	sleep_ms(600);
+	expect(R(.name = "A", .version = 2, .event_id = "e2"), STATUS_OK,
+	    OUTCOME_APPLIED, 2);
+	expect(R(.name = "B", .version = 1), STATUS_OK, OUTCOME_APPLIED, 3);
+	sleep_ms(500);
+	/* e1 and its entry; e2's entry and the next are past the mark */
+	expect_expired(2, "the first entry");
+	expect_audit_ids("default", "3,2");
+	expect(R(.name = "A", .version = 2, .event_id = "e2"), STATUS_OK,
+	    OUTCOME_DUPLICATE, 2);
+	sleep_ms(1100);
+	/* e2, then every entry */
+	expect_expired(4, "the rest");
+	expect_audit_ids("default", "");
+	expect(R(.name = "A", .version = 2, .event_id = "e2"), STATUS_OK,
+	    OUTCOME_UNCHANGED, 3);
+	expect_audit_ids("default", "5");
 }
 
 /*
@@ -1084,6 +1178,10 @@ static const CU_TestInfo reports_tests[] = {
 	{ "audit log", test_audit_log },
 	{ "service history", test_service_history },
 	{ "retention", test_retention },
+	{ "a reused eventId expires with its own report",
+	    test_reused_event_expiry },
+	{ "the audit log expires no entry the eventIds' expiry has not read",
+	    test_audit_expiry_waits_for_events },
 	{ "periods built for an older store", test_periods_built },
 	{ "replay", test_replay },
 	CU_TEST_INFO_NULL
