@@ -33,6 +33,8 @@ static const struct unit {
 #define UNIT_COUNT	(sizeof(units) / sizeof(units[0]))
 #define DAYS_MAX	3650u	/* the longest duration, in days */
 
+static int	format_duration(uint64_t, char *, size_t);
+
 static const struct setting {
 	const char		*name;
 	enum setting_type	 type;
@@ -235,8 +237,21 @@ config_load(struct config *config, const char *path, char *err,
 enum status
 config_finish(struct config *config, char *err, size_t err_len)
 {
+	char event[32], audit[32];
 	int n;
 
+	/* eventIds expire as the maintainer walks the audit log */
+	if (config->event_retention_ms > config->audit_retention_ms) {
+		format_duration(config->event_retention_ms, event,
+		    sizeof(event));
+		format_duration(config->audit_retention_ms, audit,
+		    sizeof(audit));
+		snprintf(err, err_len, "event_retention_days (%s) is longer "
+		    "than audit_retention_days (%s): eventIds expire through "
+		    "the audit log, which must keep a report at least as long "
+		    "as its eventId", event, audit);
+		return STATUS_INVALID;
+	}
 	if (config->socket_path[0] != '\0')
 		return STATUS_OK;
 	n = snprintf(config->socket_path, sizeof(config->socket_path),

@@ -52,7 +52,11 @@ enum status	config_set(struct config *config, const char *name,
 enum status	config_load(struct config *config, const char *path, char *err,
 		    size_t err_len);
 
-/* Fills in the settings derived from others (the socket path). */
+/*
+ * Fills in the settings derived from others (the socket path), and
+ * refuses those that contradict one another (an event retention longer
+ * than the audit retention): err says why, naming both.
+ */
 enum status	config_finish(struct config *config, char *err, size_t err_len);
 
 /* Writes every setting and its value to the log. */

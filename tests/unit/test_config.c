@@ -482,6 +482,57 @@ test_finish(void)
 	    status_name(status), err);
 }
 
+/*
+ * An eventId expires through the audit log, so config_finish refuses an
+ * event retention longer than the audit retention, naming both; equal
+ * ones are accepted.
+ */
+static void
+test_finish_retentions(void)
+{
+	static const struct {
+		const char	*event;
+		const char	*audit;
+		bool		 ok;
+	} cases[] = {
+		{ "7", "30", true },		/* the defaults */
+		{ "30", "30", true },
+		{ "31", "30", false },
+		{ "2s", "3s", true },
+		{ "3s", "3s", true },
+		{ "24h", "1", true },
+		{ "86401s", "1", false },
+		{ "7", "6", false },
+		{ "3650", "3650", true },
+	};
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		enum status status;
+
+		config_defaults(&c);
+		err[0] = '\0';
+		if (!CHECK(config_set(&c, "event_retention_days",
+		    cases[i].event, err, sizeof(err)) == STATUS_OK &&
+		    config_set(&c, "audit_retention_days", cases[i].audit, err,
+		    sizeof(err)) == STATUS_OK, "set the retentions: %s", err))
+			continue;
+		status = config_finish(&c, err, sizeof(err));
+		if (cases[i].ok)
+			CHECK(status == STATUS_OK, "event %s, audit %s: %s: %s",
+			    cases[i].event, cases[i].audit, status_name(status),
+			    err);
+		else
+			CHECK(status == STATUS_INVALID &&
+			    strstr(err, "event_retention_days") != NULL &&
+			    strstr(err, "audit_retention_days") != NULL,
+			    "event %s, audit %s: %s, error '%s'",
+			    cases[i].event, cases[i].audit, status_name(status),
+			    err);
+	}
+}
+
 /* config_value gives each setting back as a file would hold it. */
 static void
 test_value(void)
@@ -695,6 +746,8 @@ static const CU_TestInfo config_tests[] = {
 	{ "config_load missing file and long line",
 	    test_load_missing_and_long_lines },
 	{ "config_finish", test_finish },
+	{ "config_finish refuses eventIds kept longer than the audit log",
+	    test_finish_retentions },
 	{ "config_value", test_value },
 	{ "conf/releasemgr.conf states the defaults", test_shipped_file },
 	CU_TEST_INFO_NULL,
