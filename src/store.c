@@ -129,6 +129,18 @@ const struct database databases[DATABASE_COUNT] = {
 	{ "periods.db", offsetof(struct store, periods) },
 };
 
+/*
+ * The databases of earlier versions that this one no longer keeps: the
+ * recovering process removes them from a store that holds them.
+ */
+static const char *const dropped_databases[] = {
+	/* the eventIds by the time received: the audit log orders them now */
+	"event-times.db",
+};
+
+#define DROPPED_COUNT	\
+	(sizeof(dropped_databases) / sizeof(dropped_databases[0]))
+
 /* The handle of database d in store. */
 static DB **
 database_handle(struct store *store, const struct database *d)
@@ -168,6 +180,28 @@ store_file_exists(const char *home, const char *name)
 	int n = snprintf(path, sizeof(path), "%s/%s", home, name);
 
 	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
+}
+
+/*
+ * Removes the dropped databases that home holds, each in a transaction
+ * of its own; logs each one removed.
+ */
+static enum status
+drop_databases(struct store *store, const char *home)
+{
+	enum status status;
+
+	for (size_t i = 0; i < DROPPED_COUNT; i++) {
+		if (!store_file_exists(home, dropped_databases[i]))
+			continue;
+		if ((status = translate(store, store->env->dbremove(store->env,
+		    NULL, dropped_databases[i], NULL, DB_AUTO_COMMIT),
+		    dropped_databases[i])) != STATUS_OK)
+			return status;
+		log_info("store: removed %s, which this version no longer "
+		    "keeps", dropped_databases[i]);
+	}
+	return STATUS_OK;
 }
 
 enum status
@@ -248,6 +282,9 @@ store_open(const struct store_options *options, struct store **out)
 		goto fail;
 	/* a store written before current.db held keys has them in keys.db */
 	if (recover && (status = fold_running_keys(store)) != STATUS_OK)
+		goto fail;
+	if (recover && (status = drop_databases(store, options->home)) !=
+	    STATUS_OK)
 		goto fail;
 	*out = store;
 	return STATUS_OK;

@@ -3,9 +3,12 @@
  * real store. Duplicates by eventId, conflicts, stale reports by
  * sequence and by deployedAt, reports without keys as before, removals
  * (and of nothing), the audit log, a service's periods, the expiry of
- * eventIds and audit entries, and a long stream delivered with
- * duplicates and out of order that ends where the clean stream ends.
+ * eventIds and audit entries (of an eventId reused, of the audit log
+ * behind the eventIds', of an older store whose index of eventIds goes),
+ * and a long stream delivered with duplicates and out of order that ends
+ * where the clean stream ends.
  */
+#include <db.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -916,6 +919,69 @@ test_periods_built(void)
 	    { 2, 4, 0 }, { 1, 2, 4 } }, 2);
 }
 
+/*
+ * Makes, beside the closed store of the test, the database file of an
+ * earlier version, with a record in it: through a Berkeley DB handle
+ * joined to the environment, behind store.h.
+ */
+static bool
+make_old_database(const char *file)
+{
+	DB_ENV *env = NULL;
+	DB *db = NULL;
+	DBT key, value;
+	int rc;
+
+	memset(&key, 0, sizeof(key));
+	memset(&value, 0, sizeof(value));
+	key.data = "e1";
+	key.size = 2;
+	value.data = "";
+	value.size = 1;
+	if ((rc = db_env_create(&env, 0)) == 0 &&
+	    (rc = env->open(env, fx.dir, DB_JOINENV, 0)) == 0 &&
+	    (rc = db_create(&db, env, 0)) == 0 &&
+	    (rc = db->open(db, NULL, file, NULL, DB_BTREE, DB_CREATE |
+	    DB_AUTO_COMMIT, 0600)) == 0)
+		rc = db->put(db, NULL, &key, &value, 0);
+	if (db != NULL)
+		db->close(db, 0);
+	if (env != NULL)
+		env->close(env, 0);
+	return CHECK(rc == 0 && file_size(file) > 0, "make %s: %s", file,
+	    db_strerror(rc));
+}
+
+/*
+ * A store made when eventIds had an index of their times (event-times.db)
+ * loses it when opened, and its eventIds expire through the audit log,
+ * from its first entry.
+ */
+static void
+test_event_times_dropped(void)
+{
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	store_close(fx.store);
+	fx.store = NULL;
+	if (!make_old_database("event-times.db") ||
+	    !reopen_with(true, 300, 300))
+		return;
+	CHECK(file_size("event-times.db") == -1, "event-times.db is still "
+	    "there: %lld bytes", file_size("event-times.db"));
+	expect(R(.name = "A", .version = 1, .event_id = "e1"), STATUS_OK,
+	    OUTCOME_DUPLICATE, 1);
+	sleep_ms(400);
+	/* e1 and the two entries */
+	expect_expired(3, "the eventIds of the older store");
+	expect_audit_ids("default", "");
+	/* and open again: nothing left to remove */
+	if (reopen_with(true, 0, 0))
+		expect(R(.name = "A", .version = 1, .event_id = "e1"),
+		    STATUS_OK, OUTCOME_UNCHANGED, 1);
+}
+
 /* The replay test: a stream of reports over services, and how it is spoiled. */
 #define STREAM_REPORTS	10000
 #define STREAM_SERVICES	200
@@ -1183,6 +1249,8 @@ static const CU_TestInfo reports_tests[] = {
 	{ "the audit log expires no entry the eventIds' expiry has not read",
 	    test_audit_expiry_waits_for_events },
 	{ "periods built for an older store", test_periods_built },
+	{ "event-times.db of an older store removed",
+	    test_event_times_dropped },
 	{ "replay", test_replay },
 	CU_TEST_INFO_NULL
 };
