@@ -116,17 +116,17 @@ log_db_info(const DB_ENV *env, const char *message)
 	log_info("berkeley db: %s", message);
 }
 
-/* The store's databases: each file and where its handle is, in opening order. */
+/* The store's databases: each file, where its handle is and its flags, in opening order. */
 const struct database databases[DATABASE_COUNT] = {
-	{ "meta.db", offsetof(struct store, meta) },
-	{ "environments.db", offsetof(struct store, environments) },
-	{ "current.db", offsetof(struct store, current) },
-	{ "changes.db", offsetof(struct store, changes) },
-	{ "keyframes.db", offsetof(struct store, keyframes) },
-	{ "keys.db", offsetof(struct store, keys) },
-	{ "events.db", offsetof(struct store, events) },
-	{ "audit.db", offsetof(struct store, audit) },
-	{ "periods.db", offsetof(struct store, periods) },
+	{ "meta.db", offsetof(struct store, meta), 0 },
+	{ "environments.db", offsetof(struct store, environments), 0 },
+	{ "current.db", offsetof(struct store, current), 0 },
+	{ "changes.db", offsetof(struct store, changes), 0 },
+	{ "keyframes.db", offsetof(struct store, keyframes), 0 },
+	{ "keys.db", offsetof(struct store, keys), 0 },
+	{ "events.db", offsetof(struct store, events), 0 },
+	{ "audit.db", offsetof(struct store, audit), 0 },
+	{ "periods.db", offsetof(struct store, periods), DB_DUPSORT },
 };
 
 /*
@@ -162,8 +162,10 @@ open_database(struct store *store, const struct database *d, bool create)
 	*out = NULL;
 	if ((rc = db_create(&db, store->env, 0)) != 0)
 		return translate(store, rc, "open");
-	rc = db->open(db, NULL, d->file, NULL, DB_BTREE, DB_AUTO_COMMIT |
-	    DB_THREAD | (create ? DB_CREATE : 0), 0600);
+	if ((rc = db->set_flags(db, d->flags)) == 0)
+		rc = db->open(db, NULL, d->file, NULL, DB_BTREE,
+		    DB_AUTO_COMMIT | DB_THREAD | (create ? DB_CREATE : 0),
+		    0600);
 	if (rc != 0) {
 		db->close(db, 0);
 		return translate(store, rc, "open");
@@ -182,6 +184,18 @@ store_file_exists(const char *home, const char *name)
 	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
 }
 
+/* Removes the database file of the store, in a transaction; logs why. */
+static enum status
+remove_database(struct store *store, const char *file, const char *why)
+{
+	enum status status = translate(store, store->env->dbremove(store->env,
+	    NULL, file, NULL, DB_AUTO_COMMIT), file);
+
+	if (status == STATUS_OK)
+		log_info("store: removed %s, %s", file, why);
+	return status;
+}
+
 /*
  * Removes the dropped databases that home holds, each in a transaction
  * of its own; logs each one removed.
@@ -191,17 +205,40 @@ drop_databases(struct store *store, const char *home)
 {
 	enum status status;
 
-	for (size_t i = 0; i < DROPPED_COUNT; i++) {
-		if (!store_file_exists(home, dropped_databases[i]))
-			continue;
-		if ((status = translate(store, store->env->dbremove(store->env,
-		    NULL, dropped_databases[i], NULL, DB_AUTO_COMMIT),
-		    dropped_databases[i])) != STATUS_OK)
+	for (size_t i = 0; i < DROPPED_COUNT; i++)
+		if (store_file_exists(home, dropped_databases[i]) &&
+		    (status = remove_database(store, dropped_databases[i],
+		    "which this version no longer keeps")) != STATUS_OK)
 			return status;
-		log_info("store: removed %s, which this version no longer "
-		    "keeps", dropped_databases[i]);
-	}
 	return STATUS_OK;
+}
+
+/*
+ * Removes periods.db when home holds one of the layout before each
+ * service's changes were its key's sorted duplicates, so that it is
+ * built again.
+ */
+static enum status
+drop_outdated_periods(struct store *store, const char *home)
+{
+	DB *db = NULL;
+	u_int32_t flags = 0;
+	int rc;
+
+	if (!store_file_exists(home, "periods.db"))
+		return STATUS_OK;
+	if ((rc = db_create(&db, store->env, 0)) == 0 &&
+	    (rc = db->open(db, NULL, "periods.db", NULL, DB_UNKNOWN,
+	    DB_RDONLY | DB_THREAD, 0)) == 0)
+		rc = db->get_flags(db, &flags);
+	if (db != NULL)
+		db->close(db, 0);
+	if (rc != 0)
+		return translate(store, rc, "periods.db");
+	if (flags & DB_DUPSORT)
+		return STATUS_OK;
+	return remove_database(store, "periods.db",
+	    "of an older layout, to build it again from changes.db");
 }
 
 enum status
@@ -273,6 +310,9 @@ store_open(const struct store_options *options, struct store **out)
 	if (recover)
 		reserve_regions(options->home);
 	/* a store made before periods.db gains it, built from its changes */
+	if (recover && (status = drop_outdated_periods(store,
+	    options->home)) != STATUS_OK)
+		goto fail;
 	build = recover && !store_file_exists(options->home, "periods.db");
 	for (size_t i = 0; i < DATABASE_COUNT; i++)
 		if ((status = open_database(store, &databases[i],

@@ -25,14 +25,14 @@ enum status
 put_period(struct store *store, DB_TXN *txn, uint32_t env_id,
     const struct deploy *deploy, uint64_t system_version, uint64_t created_ms)
 {
-	unsigned char key[PERIOD_KEY_MAX], value[PERIOD_VALUE_SIZE];
-	size_t key_len = record_period_key(key, env_id, deploy->name,
-	    deploy->name_len, system_version);
+	unsigned char key[SERVICE_KEY_MAX], value[PERIOD_VALUE_SIZE];
+	struct period_record period = { system_version, deploy->removal,
+	    deploy->version, created_ms };
 
-	record_period_encode(deploy->removal, deploy->version, created_ms,
-	    value);
-	return put_value(store, store->periods, txn, key, key_len, value,
-	    sizeof(value), 0);
+	record_period_encode(&period, value);
+	return put_value(store, store->periods, txn, key,
+	    record_service_key(key, env_id, deploy->name, deploy->name_len),
+	    value, sizeof(value), DB_NODUPDATA);
 }
 
 /* The arguments and result of a read of a service's periods. */
@@ -56,8 +56,21 @@ append_period(struct periods_read *r, const struct service_period *period)
 	return true;
 }
 
+/* Reverses r->list: oldest first becomes newest first. */
+static void
+reverse_periods(struct periods_read *r)
+{
+	struct service_period swap;
+
+	for (size_t i = 0, j = r->count; i + 1 < j; i++, j--) {
+		swap = r->list[i];
+		r->list[i] = r->list[j - 1];
+		r->list[j - 1] = swap;
+	}
+}
+
 /*
- * Reads a service's changes newest first (read_fn) into its periods: a
+ * Reads a service's changes (read_fn) into its periods, newest first: a
  * version runs from its change to the next change of the service, a
  * removal ends one and starts none.
  */
@@ -66,14 +79,12 @@ read_periods(struct store *store, DB_TXN *txn, void *arg)
 {
 	struct periods_read *r = arg;
 	struct environment_record record;
+	struct period_record change;
 	struct service_period period;
-	unsigned char prefix[PERIOD_KEY_MAX], key_buf[PERIOD_KEY_MAX];
-	unsigned char value[PERIOD_VALUE_SIZE];
-	size_t prefix_len;
-	uint64_t system_version, version, created_ms;
-	bool removed, any = false;
+	unsigned char key_buf[SERVICE_KEY_MAX], value[PERIOD_VALUE_SIZE];
 	DBC *cursor = NULL;
 	DBT key, data;
+	u_int32_t step = DB_SET;
 	enum status status;
 
 	r->count = 0;
@@ -83,45 +94,38 @@ read_periods(struct store *store, DB_TXN *txn, void *arg)
 	if ((status = translate(store, store->periods->cursor(store->periods,
 	    txn, &cursor, DB_READ_COMMITTED), "open a cursor")) != STATUS_OK)
 		return status;
-	/* past the service's last key, then back through its keys */
-	prefix_len = record_period_key(prefix, record.id, r->name, r->name_len,
-	    0) - VERSION_SIZE;
-	memcpy(key_buf, prefix, prefix_len);
-	memset(key_buf + prefix_len, 0xff, VERSION_SIZE);
-	key = dbt(key_buf, prefix_len + VERSION_SIZE, sizeof(key_buf));
+	/* the service's changes are its key's duplicates, oldest first */
+	key = dbt(key_buf, record_service_key(key_buf, record.id, r->name,
+	    r->name_len), sizeof(key_buf));
 	data = dbt(value, 0, sizeof(value));
-	status = cursor_before(store, cursor, &key, &data, "read periods.db");
 	memset(&period, 0, sizeof(period));
-	for (; status == STATUS_OK; status = translate(store, cursor->get(
-	    cursor, &key, &data, DB_PREV), "read periods.db")) {
-		if (!record_period_key_version(key_buf, key.size, prefix,
-		    prefix_len, &system_version))
-			break;	/* another service's */
-		if (!record_period_decode(value, data.size, &removed, &version,
-		    &created_ms)) {
+	for (; (status = translate(store, cursor->get(cursor, &key, &data,
+	    step), "read periods.db")) == STATUS_OK; step = DB_NEXT_DUP) {
+		if (!record_period_decode(value, data.size, &change)) {
 			status = malformed("periods.db");
 			break;
 		}
-		any = true;
-		if (!removed) {
-			period.version = version;
-			period.from_system_version = system_version;
-			period.from_ms = created_ms;
-			if (!append_period(r, &period)) {
-				status = translate(store, ENOMEM,
-				    "read periods");
-				break;
-			}
+		/* it ends the period before it, if one runs */
+		if (r->count > 0 && !r->list[r->count - 1].has_to) {
+			r->list[r->count - 1].has_to = true;
+			r->list[r->count - 1].to_system_version =
+			    change.system_version;
+			r->list[r->count - 1].to_ms = change.created_ms;
 		}
-		/* what ends the period before it */
-		period.has_to = true;
-		period.to_system_version = system_version;
-		period.to_ms = created_ms;
+		if (change.removed)
+			continue;
+		period.version = change.version;
+		period.from_system_version = change.system_version;
+		period.from_ms = change.created_ms;
+		if (!append_period(r, &period)) {
+			status = translate(store, ENOMEM, "read periods");
+			break;
+		}
 	}
-	if (status == STATUS_NOT_FOUND)
-		status = STATUS_OK;	/* the first record of all */
-	if (status == STATUS_OK && !any)
-		status = STATUS_NOT_FOUND;	/* never deployed there */
+	if (status == STATUS_NOT_FOUND)	/* past its last change, or none */
+		status = step == DB_SET ? STATUS_NOT_FOUND : STATUS_OK;
+	if (status == STATUS_OK)
+		reverse_periods(r);
 	return close_cursor(store, cursor, status);
 }
 

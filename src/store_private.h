@@ -33,8 +33,7 @@
 #define CURRENT_VALUE_MAX	(CURRENT_VALUE_SIZE + KEYS_SIZE)
 #define CHANGE_VALUE_MAX	(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX + \
 				 3 * (2 + METADATA_MAX))
-#define PERIOD_KEY_MAX		(ENV_ID_SIZE + 2 + SERVICE_NAME_MAX + VERSION_SIZE)
-#define PERIOD_VALUE_SIZE	(1 + 1 + 8 + 8)
+#define PERIOD_VALUE_SIZE	(1 + 8 + 1 + 8 + 8)
 #define KEYS_VALUE_SIZE		(1 + KEYS_SIZE)
 #define EVENT_KEY_MAX		(ENV_ID_SIZE + EVENT_ID_MAX)
 #define EVENT_VALUE_MAX		(1 + 8 + 8 + 1 + 8 + 2 + SERVICE_NAME_MAX)
@@ -86,6 +85,7 @@ struct store {
 struct database {
 	const char	*file;
 	size_t		 handle;	/* of its DB * in struct store */
+	uint32_t	 flags;		/* DB->set_flags() before it is opened */
 };
 
 #define DATABASE_COUNT	9
@@ -103,6 +103,14 @@ struct environment_record {
 	uint32_t	services;	/* in current.db */
 	uint64_t	keyframe;	/* system version of the last keyframe; 0: none */
 	uint64_t	next_audit_id;	/* the id of its next audit entry; from 1 */
+};
+
+/* A periods.db value: one change of a service. */
+struct period_record {
+	uint64_t	system_version;	/* that the change made */
+	bool		removed;
+	uint64_t	version;	/* that it set; 0 for a removal */
+	uint64_t	created_ms;
 };
 
 /*
@@ -233,14 +241,10 @@ bool		 record_keyframe_next(struct keyframe_reader *, const char **,
 		    size_t *, uint64_t *);
 
 /* store_report_records.c */
-size_t		 record_period_key(unsigned char [PERIOD_KEY_MAX], uint32_t,
-		    const char *, size_t, uint64_t);
-bool		 record_period_key_version(const void *, size_t,
-		    const unsigned char *, size_t, uint64_t *);
-void		 record_period_encode(bool, uint64_t, uint64_t,
+void		 record_period_encode(const struct period_record *,
 		    unsigned char [PERIOD_VALUE_SIZE]);
-bool		 record_period_decode(const void *, size_t, bool *, uint64_t *,
-		    uint64_t *);
+bool		 record_period_decode(const void *, size_t,
+		    struct period_record *);
 void		 record_keys_encode(const struct service_keys *,
 		    unsigned char [KEYS_VALUE_SIZE]);
 bool		 record_keys_decode(const void *, size_t, struct service_keys *);

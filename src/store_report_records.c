@@ -24,62 +24,36 @@
 #define AUDIT_HAS_RELEASE_HASH	0x40
 
 /*
- * The periods.db key of a service's change, env id . name length . name
- * . system version; returns its length. With system_version 0 and
- * without it (prefix), the start of the service's keys.
+ * A periods.db value, one of the sorted duplicates under its service's
+ * key (record_service_key()): the system version of the change first, so
+ * that byte order is the order of the changes, then the version it set
+ * (or a removal) and its time.
  */
-size_t
-record_period_key(unsigned char key[PERIOD_KEY_MAX], uint32_t env_id,
-    const char *name, size_t name_len, uint64_t system_version)
-{
-	size_t n = ENV_ID_SIZE;
-
-	put_u32(key, env_id);
-	n += put_text(key + n, name, name_len);
-	put_u64(key + n, system_version);
-	return n + VERSION_SIZE;
-}
-
-/*
- * Decodes the system version of a periods.db key, when it is one of the
- * service whose key prefix (record_period_key() less the version) is
- * prefix_len bytes of prefix; false otherwise.
- */
-bool
-record_period_key_version(const void *data, size_t size,
-    const unsigned char *prefix, size_t prefix_len, uint64_t *system_version)
-{
-	if (size != prefix_len + VERSION_SIZE ||
-	    memcmp(data, prefix, prefix_len) != 0)
-		return false;
-	*system_version = get_u64((const unsigned char *)data + prefix_len);
-	return true;
-}
-
-/* A periods.db value: the version the change set (or a removal) and its time. */
 void
-record_period_encode(bool removed, uint64_t version, uint64_t created_ms,
+record_period_encode(const struct period_record *period,
     unsigned char value[PERIOD_VALUE_SIZE])
 {
 	value[0] = RECORD_FORMAT;
-	value[1] = removed ? CHANGE_REMOVED : 0;
-	put_u64(value + 2, removed ? 0 : version);
-	put_u64(value + 10, created_ms);
+	put_u64(value + 1, period->system_version);
+	value[9] = period->removed ? CHANGE_REMOVED : 0;
+	put_u64(value + 10, period->removed ? 0 : period->version);
+	put_u64(value + 18, period->created_ms);
 }
 
 /* Decodes what record_period_encode() wrote; false when malformed. */
 bool
-record_period_decode(const void *data, size_t size, bool *removed,
-    uint64_t *version, uint64_t *created_ms)
+record_period_decode(const void *data, size_t size,
+    struct period_record *period)
 {
 	const unsigned char *value = data;
 
 	if (size != PERIOD_VALUE_SIZE || value[0] != RECORD_FORMAT ||
-	    (value[1] & ~CHANGE_REMOVED) != 0)
+	    (value[9] & ~CHANGE_REMOVED) != 0)
 		return false;
-	*removed = value[1] != 0;
-	*version = get_u64(value + 2);
-	*created_ms = get_u64(value + 10);
+	period->system_version = get_u64(value + 1);
+	period->removed = value[9] != 0;
+	period->version = get_u64(value + 10);
+	period->created_ms = get_u64(value + 18);
 	return true;
 }
 

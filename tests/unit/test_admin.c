@@ -427,14 +427,13 @@ damage_current(struct store *store)
 }
 
 /*
- * The periods.db key of the change that made system_version of
- * environment into key (*key_len bytes), and the change's time into
- * *created_ms.
+ * The periods.db record of the change that made system_version of
+ * environment: its key (its service's, *key_len bytes) and its value.
  */
 static bool
-period_key_of(struct store *store, const char *environment,
-    uint64_t system_version, unsigned char key[PERIOD_KEY_MAX],
-    size_t *key_len, uint64_t *created_ms)
+period_of(struct store *store, const char *environment,
+    uint64_t system_version, unsigned char key[SERVICE_KEY_MAX],
+    size_t *key_len, struct period_record *period)
 {
 	struct environment_record record;
 	struct change_record change;
@@ -444,10 +443,52 @@ period_key_of(struct store *store, const char *environment,
 	    STATUS_OK || store_change(store, environment, system_version,
 	    &change) != STATUS_OK)
 		return false;
-	*key_len = record_period_key(key, record.id, change.name,
-	    change.name_len, system_version);
-	*created_ms = change.created_ms;
+	*key_len = record_service_key(key, record.id, change.name,
+	    change.name_len);
+	period->system_version = system_version;
+	period->removed = change.removed;
+	period->version = change.version;
+	period->created_ms = change.created_ms;
 	return true;
+}
+
+/*
+ * Deletes the periods.db record of system_version of environment behind
+ * the store's back; *period is what it held.
+ */
+static bool
+delete_period_of(struct store *store, const char *environment,
+    uint64_t system_version, struct period_record *period)
+{
+	unsigned char key_buf[SERVICE_KEY_MAX], value[PERIOD_VALUE_SIZE];
+	DB_TXN *txn = NULL;
+	DBC *cursor = NULL;
+	DBT key, data;
+	size_t key_len;
+	int rc;
+
+	if (!period_of(store, environment, system_version, key_buf, &key_len,
+	    period))
+		return false;
+	record_period_encode(period, value);
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = key_buf;
+	key.size = (u_int32_t)key_len;
+	data.data = value;
+	data.size = sizeof(value);
+	if ((rc = store->env->txn_begin(store->env, NULL, &txn, 0)) != 0)
+		return false;
+	if ((rc = store->periods->cursor(store->periods, txn, &cursor,
+	    0)) == 0 && (rc = cursor->get(cursor, &key, &data,
+	    DB_GET_BOTH)) == 0)
+		rc = cursor->del(cursor, 0);
+	if (cursor != NULL)
+		cursor->close(cursor);
+	if (rc == 0)
+		return txn->commit(txn, 0) == 0;
+	txn->abort(txn);
+	return false;
 }
 
 /*
@@ -460,30 +501,20 @@ put_period_of(struct store *store, const char *environment,
     uint64_t system_version, bool removed, uint64_t version,
     uint64_t shift_ms)
 {
-	unsigned char key[PERIOD_KEY_MAX], value[PERIOD_VALUE_SIZE];
+	unsigned char key[SERVICE_KEY_MAX], value[PERIOD_VALUE_SIZE];
+	struct period_record period;
 	size_t key_len;
-	uint64_t created_ms;
 
-	if (!period_key_of(store, environment, system_version, key, &key_len,
-	    &created_ms))
+	if (!delete_period_of(store, environment, system_version, &period) ||
+	    !period_of(store, environment, system_version, key, &key_len,
+	    &period))
 		return false;
-	record_period_encode(removed, version, created_ms + shift_ms, value);
+	period.removed = removed;
+	period.version = version;
+	period.created_ms += shift_ms;
+	record_period_encode(&period, value);
 	return put_value(store, store->periods, NULL, key, key_len, value,
-	    sizeof(value), 0) == STATUS_OK;
-}
-
-/* Deletes the periods.db record of system_version of environment. */
-static bool
-delete_period_of(struct store *store, const char *environment,
-    uint64_t system_version)
-{
-	unsigned char key[PERIOD_KEY_MAX];
-	size_t key_len;
-	uint64_t created_ms;
-
-	return period_key_of(store, environment, system_version, key,
-	    &key_len, &created_ms) && del_value(store, store->periods, NULL, key,
-	    key_len) == STATUS_OK;
+	    sizeof(value), DB_NODUPDATA) == STATUS_OK;
 }
 
 /* A period of svc (seed) with another version. */
@@ -504,21 +535,27 @@ damage_period_time(struct store *store)
 static bool
 delete_period(struct store *store)
 {
-	return delete_period_of(store, "prod", 5);
+	struct period_record period;
+
+	return delete_period_of(store, "prod", 5, &period);
 }
 
 /* The one change of a service (seed's dev) missing: the store knows it not. */
 static bool
 forget_service(struct store *store)
 {
-	return delete_period_of(store, "dev", 1);
+	struct period_record period;
+
+	return delete_period_of(store, "dev", 1, &period);
 }
 
 /* The first removal of a (seed_removals) missing: a period runs on. */
 static bool
 delete_removal(struct store *store)
 {
-	return delete_period_of(store, "e", 4);
+	struct period_record period;
+
+	return delete_period_of(store, "e", 4, &period);
 }
 
 /* The removal of c (seed_removals) recorded as a version: a period more. */

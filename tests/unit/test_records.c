@@ -544,7 +544,9 @@ test_report_records(void)
 		0, 0, 0, 0, 0, 0, 0, 0				/* no deployedAt */
 	};
 	static const unsigned char period_bytes[PERIOD_VALUE_SIZE] = {
-		1, 0x10,					/* removed */
+		1,
+		0, 0, 0, 0, 0, 0, 0x01, 0x00,			/* system version */
+		0x10,						/* removed */
 		0, 0, 0, 0, 0, 0, 0, 0,				/* no version */
 		0x00, 0x00, 0x01, 0x8c, 0xba, 0x4b, 0x5e, 0x00	/* time */
 	};
@@ -553,8 +555,11 @@ test_report_records(void)
 	};
 	struct service_keys keys = { true, 0x102, true, 0x18cba4b5e00 }, keys_back;
 	struct current_record current;
-	unsigned char value[AUDIT_VALUE_MAX + 1], key[PERIOD_KEY_MAX];
-	unsigned char prefix[PERIOD_KEY_MAX];
+	struct period_record period = { 0x100, true, 5, 0x18cba4b5e00 };
+	struct period_record period_back, later = { 0xff01, false, 3, 1 };
+	unsigned char value[AUDIT_VALUE_MAX + 1];
+	unsigned char later_value[PERIOD_VALUE_SIZE];
+	unsigned char key[EVENT_KEY_MAX], other_key[EVENT_KEY_MAX];
 	struct change_position position = { 9, 1700000000000, true, 4 };
 	struct change_record change;
 	struct event_record event = { 1700000000000, 41, false, 7, "svc", 3 };
@@ -562,9 +567,8 @@ test_report_records(void)
 	struct audit_entry entry, back;
 	struct deploy deploy;
 	const char *event_id;
-	size_t size, prefix_len, event_id_len;
-	uint64_t version, created, number;
-	bool removed;
+	size_t size, event_id_len;
+	uint64_t version, number;
 
 	/* a removal's change: version 0, flagged, and REMOVED for a merge */
 	memset(&deploy, 0, sizeof(deploy));
@@ -611,23 +615,22 @@ test_report_records(void)
 	CHECK(!record_current_decode(value, size, &current),
 	    "current with an unknown key flag");
 
-	record_period_encode(true, 5, 0x18cba4b5e00, value);
+	record_period_encode(&period, value);
 	CHECK(memcmp(value, period_bytes, sizeof(period_bytes)) == 0,
 	    "period bytes");
-	CHECK(record_period_decode(value, PERIOD_VALUE_SIZE, &removed, &version,
-	    &created) && removed && version == 0 && created == 0x18cba4b5e00,
+	CHECK(record_period_decode(value, PERIOD_VALUE_SIZE, &period_back) &&
+	    period_back.system_version == 0x100 && period_back.removed &&
+	    period_back.version == 0 && period_back.created_ms == 0x18cba4b5e00,
 	    "period back");
-	value[1] = 0x01;
-	CHECK(!record_period_decode(value, PERIOD_VALUE_SIZE, &removed,
-	    &version, &created), "a period with an unknown flag");
-	/* a period's key: its service's prefix, then the version */
-	prefix_len = record_period_key(prefix, 3, "svc", 3, 0) - VERSION_SIZE;
-	size = record_period_key(key, 3, "svc", 3, 12);
-	CHECK(record_period_key_version(key, size, prefix, prefix_len,
-	    &number) && number == 12, "a period's key");
-	size = record_period_key(key, 3, "svd", 3, 12);
-	CHECK(!record_period_key_version(key, size, prefix, prefix_len,
-	    &number), "another service's period");
+	/* a service's changes sort by their system versions */
+	record_period_encode(&later, later_value);
+	CHECK(memcmp(value, later_value, sizeof(later_value)) < 0,
+	    "a later change sorts after");
+	CHECK(!record_period_decode(value, PERIOD_VALUE_SIZE - 1,
+	    &period_back), "a period of another size");
+	value[9] = 0x01;
+	CHECK(!record_period_decode(value, PERIOD_VALUE_SIZE, &period_back),
+	    "a period with an unknown flag");
 
 	size = record_event_encode(&event, value);
 	CHECK(record_event_decode(value, size, &event_back) &&
@@ -639,8 +642,8 @@ test_report_records(void)
 	    !record_event_decode(value, size + 1, &event_back), "event cut");
 	/* an environment's mark: under its id alone, before its eventIds */
 	CHECK(record_event_key(key, 3, "", 0) == ENV_ID_SIZE && key[3] == 3 &&
-	    record_event_key(prefix, 3, "\0", 1) == ENV_ID_SIZE + 1 &&
-	    memcmp(key, prefix, ENV_ID_SIZE) == 0, "the mark's key");
+	    record_event_key(other_key, 3, "\0", 1) == ENV_ID_SIZE + 1 &&
+	    memcmp(key, other_key, ENV_ID_SIZE) == 0, "the mark's key");
 	record_event_mark_encode(0x201, value);
 	CHECK(memcmp(value, mark_bytes, sizeof(mark_bytes)) == 0, "mark bytes");
 	CHECK(record_event_mark_decode(value, EVENT_MARK_VALUE_SIZE, &number) &&

@@ -886,40 +886,6 @@ test_audit_expiry_waits_for_events(void)
 }
 
 /*
- * A store made before periods.db (here, one whose periods.db is taken
- * away) gains it when opened: a service's periods are read as before.
- */
-static void
-test_periods_built(void)
-{
-	static const struct period_want a[] = { { 3, 6, 0 }, { 2, 3, 5 },
-	    { 1, 1, 3 } };
-	char path[128];
-
-	REQUIRE_STORE(fx.store);
-	expect(R(.name = "A", .version = 1), STATUS_OK, OUTCOME_APPLIED, 1);
-	expect(R(.name = "B", .version = 1), STATUS_OK, OUTCOME_APPLIED, 2);
-	expect(R(.name = "A", .version = 2), STATUS_OK, OUTCOME_APPLIED, 3);
-	expect(R(.env = "prod", .name = "A", .version = 9), STATUS_OK,
-	    OUTCOME_APPLIED, 1);
-	expect(R(.name = "B", .version = 2), STATUS_OK, OUTCOME_APPLIED, 4);
-	expect(R(.name = "A", .removal = true), STATUS_OK, OUTCOME_REMOVED, 5);
-	expect(R(.name = "A", .version = 3), STATUS_OK, OUTCOME_APPLIED, 6);
-	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint");
-	store_close(fx.store);
-	fx.store = NULL;
-	snprintf(path, sizeof(path), "%s/periods.db", fx.dir);
-	if (!CHECK(unlink(path) == 0, "remove %s", path) ||
-	    !reopen_with(true, 0, 0))
-		return;
-	expect_periods("default", "A", a, 3);
-	expect_periods("prod", "A", (const struct period_want[]){
-	    { 9, 1, 0 } }, 1);
-	expect_periods("default", "B", (const struct period_want[]){
-	    { 2, 4, 0 }, { 1, 2, 4 } }, 2);
-}
-
-/*
  * Makes, beside the closed store of the test, the database file of an
  * earlier version, with a record in it: through a Berkeley DB handle
  * joined to the environment, behind store.h.
@@ -950,6 +916,58 @@ make_old_database(const char *file)
 		env->close(env, 0);
 	return CHECK(rc == 0 && file_size(file) > 0, "make %s: %s", file,
 	    db_strerror(rc));
+}
+
+/*
+ * Seeds changes in two environments, then closes the store and removes
+ * its periods.db, or puts there one of the layout before each service's
+ * changes were its key's duplicates (old_layout): opened again, the
+ * store builds it from changes.db, and each service's periods are as
+ * they were.
+ */
+static void
+periods_built(bool old_layout)
+{
+	static const struct period_want a[] = { { 3, 6, 0 }, { 2, 3, 5 },
+	    { 1, 1, 3 } };
+	char path[128];
+
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1), STATUS_OK, OUTCOME_APPLIED, 1);
+	expect(R(.name = "B", .version = 1), STATUS_OK, OUTCOME_APPLIED, 2);
+	expect(R(.name = "A", .version = 2), STATUS_OK, OUTCOME_APPLIED, 3);
+	expect(R(.env = "prod", .name = "A", .version = 9), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	expect(R(.name = "B", .version = 2), STATUS_OK, OUTCOME_APPLIED, 4);
+	expect(R(.name = "A", .removal = true), STATUS_OK, OUTCOME_REMOVED, 5);
+	expect(R(.name = "A", .version = 3), STATUS_OK, OUTCOME_APPLIED, 6);
+	CHECK(store_checkpoint(fx.store) == STATUS_OK, "checkpoint");
+	store_close(fx.store);
+	fx.store = NULL;
+	snprintf(path, sizeof(path), "%s/periods.db", fx.dir);
+	if (!CHECK(unlink(path) == 0, "remove %s", path) ||
+	    (old_layout && !make_old_database("periods.db")) ||
+	    !reopen_with(true, 0, 0))
+		return;
+	expect_periods("default", "A", a, 3);
+	expect_periods("prod", "A", (const struct period_want[]){
+	    { 9, 1, 0 } }, 1);
+	expect_periods("default", "B", (const struct period_want[]){
+	    { 2, 4, 0 }, { 1, 2, 4 } }, 2);
+}
+
+/* A store made before periods.db gains it when opened. */
+static void
+test_periods_built(void)
+{
+	periods_built(false);
+}
+
+/* A periods.db of the older layout is built again when opened. */
+static void
+test_periods_of_older_layout(void)
+{
+	periods_built(true);
 }
 
 /*
@@ -1249,6 +1267,8 @@ static const CU_TestInfo reports_tests[] = {
 	{ "the audit log expires no entry the eventIds' expiry has not read",
 	    test_audit_expiry_waits_for_events },
 	{ "periods built for an older store", test_periods_built },
+	{ "periods of an older layout built again",
+	  test_periods_of_older_layout },
 	{ "event-times.db of an older store removed",
 	    test_event_times_dropped },
 	{ "replay", test_replay },
