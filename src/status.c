@@ -13,6 +13,7 @@ status_name(enum status status)
 	case STATUS_CONFLICT: return "conflict";
 	case STATUS_BUSY: return "busy";
 	case STATUS_DEADLOCK: return "deadlock";
+	case STATUS_EXISTS: return "exists";
 	case STATUS_UNAVAILABLE: return "unavailable";
 	case STATUS_NO_SPACE: return "no space";
 	case STATUS_SYSTEM: return "system error";

@@ -17,6 +17,11 @@ enum status {
 	 * transaction; a store_* function never returns it
 	 */
 	STATUS_DEADLOCK,
+	/*
+	 * a record written only if new was there already: the store looks
+	 * at it and tries again; a store_* function never returns it
+	 */
+	STATUS_EXISTS,
 	STATUS_UNAVAILABLE,	/* the store cannot serve now (needs recovery, out of memory) */
 	STATUS_NO_SPACE,	/* the disk is full (or below the reserve); retry once space is freed */
 	STATUS_SYSTEM		/* an unexpected system or library failure */

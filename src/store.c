@@ -63,6 +63,8 @@ translate(struct store *store, int rc, const char *what)
 		return STATUS_NOT_FOUND;
 	case DB_LOCK_DEADLOCK:
 		return STATUS_DEADLOCK;	/* logged if the retries run out */
+	case DB_KEYEXIST:
+		return STATUS_EXISTS;	/* logged if looking again does not help */
 	case DB_LOCK_NOTGRANTED:
 		log_warn("store: %s: %s", what, db_strerror(rc));
 		return STATUS_BUSY;
@@ -617,15 +619,20 @@ make_change(struct store *store, DB_TXN *txn,
 
 /*
  * One attempt at a report, in one transaction, by the rules of
- * store_deploy(). With replay (an imported change) the report must make
- * exactly that system version, from that previous version, at that
- * time; STATUS_INVALID, with nothing written, when it would not; no
- * audit entry is kept of it. STATUS_NO_SPACE, with nothing written, when
- * the disk is below the reserve.
+ * store_deploy(). Its eventId is looked up first only when seen;
+ * otherwise it is written only if new, and STATUS_EXISTS, with nothing
+ * written, asks for an attempt that looks it up: it was there, or the
+ * report, a removal of nothing, writes none to find out. With replay
+ * (an imported change) the report must make exactly that system
+ * version, from that previous version, at that time; STATUS_INVALID,
+ * with nothing written, when it would not; no audit entry is kept of it.
+ * STATUS_NO_SPACE, with nothing written, when the disk is below the
+ * reserve.
  */
 static enum status
 deploy_once(struct store *store, const struct deploy *deploy,
-    const struct change_position *replay, struct deploy_result *result)
+    const struct change_position *replay, bool seen,
+    struct deploy_result *result)
 {
 	DB_ENV *env = store->env;
 	DB_TXN *txn = NULL;
@@ -658,7 +665,8 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	}
 	if (status != STATUS_OK)
 		goto fail;
-	if (known && replay == NULL && deploy->key.has_event_id &&
+	/* most eventIds are new: the write finds those that are not */
+	if (seen && known && replay == NULL && deploy->key.has_event_id &&
 	    (status = find_event(store, txn, record.id, deploy, now,
 	    &duplicate, &answer)) != STATUS_OK)
 		goto fail;
@@ -688,7 +696,12 @@ deploy_once(struct store *store, const struct deploy *deploy,
 		outcome = OUTCOME_STALE;
 		answer = record.current;
 	} else if (deploy->removal && !state.running) {
-		/* nothing to remove: only a key it carried is kept */
+		/* nothing to remove, unless its eventId says it was done */
+		if (deploy->key.has_event_id && !seen) {
+			status = STATUS_EXISTS;
+			goto fail;
+		}
+		/* only a key it carried is kept */
 		answered = STATUS_NOT_FOUND;
 		status = answered;
 		if (!deploy->key.has_sequence && !deploy->key.has_deployed_at)
@@ -713,7 +726,7 @@ deploy_once(struct store *store, const struct deploy *deploy,
 		answer = record.current;
 	}
 	if (replay == NULL && (status = record_report(store, txn, &record,
-	    deploy, outcome, answer, now)) != STATUS_OK)
+	    deploy, outcome, answer, !seen, now)) != STATUS_OK)
 		goto fail;
 	result->system_version = answer;
 	result->changed = outcome == OUTCOME_APPLIED ||
@@ -746,15 +759,28 @@ busy_if_deadlock(enum status status, const char *what)
 	return STATUS_BUSY;
 }
 
-/* deploy_once(), again after a deadlock, a bounded number of times. */
+/*
+ * deploy_once(), again after a deadlock, a bounded number of times, and
+ * once more, looking it up first, when its eventId was there.
+ */
 static enum status
 deploy_retrying(struct store *store, const struct deploy *deploy,
     const struct change_position *replay, struct deploy_result *result)
 {
 	enum status status;
+	bool seen = false;
 
 	for (int attempt = 0;; attempt++) {
-		status = deploy_once(store, deploy, replay, result);
+		status = deploy_once(store, deploy, replay, seen, result);
+		if (status == STATUS_EXISTS && !seen) {
+			seen = true;
+			continue;
+		}
+		if (status == STATUS_EXISTS) {
+			log_error("store: deploy: a record written as new was "
+			    "there already");
+			return STATUS_SYSTEM;
+		}
 		if (status != STATUS_DEADLOCK || attempt == DEADLOCK_RETRIES)
 			return status;
 	}

@@ -278,7 +278,7 @@ enum status	 put_idle_keys(struct store *, DB_TXN *, const unsigned char *,
 enum status	 fold_running_keys(struct store *);
 enum status	 record_report(struct store *, DB_TXN *,
 		    struct environment_record *, const struct deploy *,
-		    enum deploy_outcome, uint64_t, uint64_t);
+		    enum deploy_outcome, uint64_t, bool, uint64_t);
 
 /* store_periods.c */
 enum status	 put_period(struct store *, DB_TXN *, uint32_t,

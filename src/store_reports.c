@@ -270,13 +270,15 @@ fold_running_keys(struct store *store)
  * Records the report deploy, answered system_version with outcome at now,
  * in environment record: its eventId (unless it is a duplicate, whose
  * first report stays) and its audit entry, whose id it takes from record.
- * The audit entry, which holds the eventId and the same time, is what
- * expires the eventId later (store_expire()).
+ * With only_new, the eventId is written only if it is not there:
+ * STATUS_EXISTS when it is. The audit entry, which holds the eventId and
+ * the same time, is what expires the eventId later (store_expire()).
  */
 enum status
 record_report(struct store *store, DB_TXN *txn,
     struct environment_record *record, const struct deploy *deploy,
-    enum deploy_outcome outcome, uint64_t system_version, uint64_t now)
+    enum deploy_outcome outcome, uint64_t system_version, bool only_new,
+    uint64_t now)
 {
 	unsigned char key[EVENT_KEY_MAX], value[AUDIT_VALUE_MAX];
 	unsigned char audit_key[VERSIONED_KEY_SIZE];
@@ -295,7 +297,8 @@ record_report(struct store *store, DB_TXN *txn,
 		key_len = record_event_key(key, record->id,
 		    deploy->key.event_id, deploy->key.event_id_len);
 		if ((status = put_value(store, store->events, txn, key, key_len,
-		    value, record_event_encode(&event, value), 0)) != STATUS_OK)
+		    value, record_event_encode(&event, value),
+		    only_new ? DB_NOOVERWRITE : 0)) != STATUS_OK)
 			return status;
 	}
 	if ((entry = malloc(sizeof(*entry))) == NULL)

@@ -225,6 +225,11 @@ test_duplicate(void)
 	/* eventIds are the environment's: another one starts afresh */
 	expect(R(.env = "prod", .name = "A", .version = 7, .event_id = "e1"),
 	    STATUS_OK, OUTCOME_APPLIED, 1);
+	/* a removal's duplicate, once the service is gone, is no 404 */
+	expect(R(.env = "prod", .name = "A", .removal = true,
+	    .event_id = "r1"), STATUS_OK, OUTCOME_REMOVED, 2);
+	expect(R(.env = "prod", .name = "A", .removal = true,
+	    .event_id = "r1"), STATUS_OK, OUTCOME_DUPLICATE, 2);
 
 	if ((log = all_events("default", &count)) == NULL)
 		return;
