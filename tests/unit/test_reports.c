@@ -1192,6 +1192,10 @@ test_replay(void)
 	    digest_services(&messy, messy_digest) &&
 	    strcmp(clean_digest, messy_digest) == 0, "the final digests: %s "
 	    "and %s", clean_digest, messy_digest);
+	fprintf(stderr, "replay: %d reports, %zu removals; %zu deliveries, "
+	    "%zu duplicates, %zu stale; final %zu and %zu services, %s\n",
+	    STREAM_REPORTS, removals, n, duplicates, stale, clean.count,
+	    messy.count, messy_digest);
 
 	/* each service's periods: a subsequence of the clean ones */
 	for (unsigned s = 0; s < STREAM_SERVICES && wrong < 10; s++) {
