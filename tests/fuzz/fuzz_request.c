@@ -242,7 +242,8 @@ fuzz_body(const char *body, size_t len)
 {
 	static const char *const members[] = { "name", "serviceName",
 	    "version", "serviceVersionNumber", "environment", "deployedBy",
-	    "reason", "releaseHash", NULL };
+	    "reason", "releaseHash", "eventId", "sequence", "deployedAt",
+	    NULL };
 	struct deploy deploy;
 	struct invalid invalid;
 
@@ -271,6 +272,12 @@ fuzz_body(const char *body, size_t len)
 	require_metadata(&deploy.deployed_by);
 	require_metadata(&deploy.reason);
 	require_metadata(&deploy.release_hash);
+	REQUIRE(!deploy.key.has_event_id || (deploy.key.event_id_len >= 1 &&
+	    deploy.key.event_id_len <= EVENT_ID_MAX &&
+	    strlen(deploy.key.event_id) == deploy.key.event_id_len &&
+	    check_event_id(deploy.key.event_id, deploy.key.event_id_len) ==
+	    NULL));
+	REQUIRE(!deploy.key.has_sequence || deploy.key.sequence <= SEQUENCE_MAX);
 	require_rendered(&deploy);
 }
 
