@@ -400,6 +400,22 @@ put_value(struct store *store, DB *db, DB_TXN *txn, const void *key,
 }
 
 /*
+ * Ends a transaction that walked cursor (NULL is accepted): closes it,
+ * then commits txn when status is STATUS_OK and aborts it otherwise;
+ * returns the first failure, under what.
+ */
+enum status
+end_batch(struct store *store, DB_TXN *txn, DBC *cursor, enum status status,
+    const char *what)
+{
+	status = close_cursor(store, cursor, status);
+	if (status == STATUS_OK)
+		return translate(store, txn->commit(txn, 0), what);
+	txn->abort(txn);
+	return status;
+}
+
+/*
  * Closes cursor (NULL is accepted) and returns status, or the close's own
  * failure when status was STATUS_OK: the first error is the one kept.
  */

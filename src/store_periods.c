@@ -204,13 +204,9 @@ build_batch(struct store *store, unsigned char from[VERSIONED_KEY_SIZE],
 		status = STATUS_OK;
 	}
 done:
-	status = close_cursor(store, cursor, status);
-	if (status == STATUS_OK &&
-	    (status = translate(store, txn->commit(txn, 0),
+	if ((status = end_batch(store, txn, cursor, status,
 	    "build periods.db")) == STATUS_OK)
 		*indexed += n;
-	else if (status != STATUS_OK)
-		txn->abort(txn);
 	return status;
 }
 

@@ -199,6 +199,8 @@ enum status	 put_value(struct store *, DB *, DB_TXN *, const void *, size_t,
 enum status	 del_value(struct store *, DB *, DB_TXN *, const void *,
 		    size_t);
 enum status	 close_cursor(struct store *, DBC *, enum status);
+enum status	 end_batch(struct store *, DB_TXN *, DBC *, enum status,
+		    const char *);
 enum status	 malformed(const char *);
 enum status	 get_environment(struct store *, DB_TXN *, const char *,
 		    u_int32_t, struct environment_record *);

@@ -30,6 +30,24 @@ same_report(const struct event_record *event, const struct deploy *deploy)
 }
 
 /*
+ * Reads the events.db record of key (key_len bytes) into *event, whose
+ * name points into value; STATUS_NOT_FOUND when there is none.
+ */
+static enum status
+get_event(struct store *store, DB_TXN *txn, const unsigned char *key,
+    size_t key_len, unsigned char value[EVENT_VALUE_MAX],
+    struct event_record *event)
+{
+	size_t size;
+	enum status status = get_value(store, store->events, txn, key,
+	    key_len, value, EVENT_VALUE_MAX, &size, DB_RMW);
+
+	if (status == STATUS_OK && !record_event_decode(value, size, event))
+		return malformed("events.db");
+	return status;
+}
+
+/*
  * Looks up the eventId of deploy (which must carry one) in environment
  * env_id: *duplicate and *answered say whether it was answered within the
  * event retention, and with which system version. STATUS_CONFLICT when
@@ -42,20 +60,15 @@ find_event(struct store *store, DB_TXN *txn, uint32_t env_id,
 {
 	unsigned char key[EVENT_KEY_MAX], value[EVENT_VALUE_MAX];
 	struct event_record event;
-	size_t key_len, size;
 	enum status status;
 
 	*duplicate = false;
-	key_len = record_event_key(key, env_id, deploy->key.event_id,
-	    deploy->key.event_id_len);
-	status = get_value(store, store->events, txn, key, key_len, value,
-	    sizeof(value), &size, DB_RMW);
+	status = get_event(store, txn, key, record_event_key(key, env_id,
+	    deploy->key.event_id, deploy->key.event_id_len), value, &event);
 	if (status == STATUS_NOT_FOUND)
 		return STATUS_OK;
 	if (status != STATUS_OK)
 		return status;
-	if (!record_event_decode(value, size, &event))
-		return malformed("events.db");
 	/* an expired one the maintainer has not removed yet is forgotten */
 	if (now > event.received_ms &&
 	    now - event.received_ms >= store->event_retention_ms)
@@ -238,13 +251,9 @@ fold_batch(struct store *store, unsigned char from[SERVICE_KEY_MAX + 1],
 		status = STATUS_OK;
 	}
 done:
-	status = close_cursor(store, cursor, status);
-	if (status == STATUS_OK &&
-	    (status = translate(store, txn->commit(txn, 0),
+	if ((status = end_batch(store, txn, cursor, status,
 	    "fold keys.db")) == STATUS_OK)
 		*folded += n;
-	else if (status != STATUS_OK)
-		txn->abort(txn);
 	return status;
 }
 
@@ -430,7 +439,7 @@ expire_event(struct store *store, DB_TXN *txn, uint32_t env_id,
 {
 	unsigned char key[EVENT_KEY_MAX], value[EVENT_VALUE_MAX];
 	struct event_record event;
-	size_t key_len, size;
+	size_t key_len;
 	enum status status;
 
 	/* a duplicate wrote no eventId: the first report's stays */
@@ -438,14 +447,11 @@ expire_event(struct store *store, DB_TXN *txn, uint32_t env_id,
 		return STATUS_OK;
 	key_len = record_event_key(key, env_id, entry->key.event_id,
 	    entry->key.event_id_len);
-	status = get_value(store, store->events, txn, key, key_len, value,
-	    sizeof(value), &size, DB_RMW);
+	status = get_event(store, txn, key, key_len, value, &event);
 	if (status == STATUS_NOT_FOUND)
 		return STATUS_OK;
 	if (status != STATUS_OK)
 		return status;
-	if (!record_event_decode(value, size, &event))
-		return malformed("events.db");
 	/* a report of the eventId after this one expired has its own time */
 	if (event.received_ms != entry->received_ms)
 		return STATUS_OK;
