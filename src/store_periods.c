@@ -1,7 +1,7 @@
 /*
  * The periods of each service: periods.db indexes every change by its
  * service, so that a service's history costs its own changes, not its
- * environment's. Written with each change (store.c), read by
+ * environment's. Written with each change (store_deploy.c), read by
  * store_service_history(), and built from changes.db when a store made
  * before it is opened.
  */

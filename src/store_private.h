@@ -44,6 +44,7 @@
 /* A change that removed its service, as a snapshot's merge reads it. */
 #define REMOVED_VERSION		UINT64_MAX
 #define NEXT_ID_KEY		"next-environment-id"	/* meta.db's one key */
+#define DEADLOCK_RETRIES	16	/* attempts after the first */
 #define KEYFRAME_INTERVAL	32	/* fewest system versions between keyframes */
 #define KEYFRAME_SERVICES_PER_VERSION	4	/* keyframe entries each version pays for, at most */
 #define EVENT_RETENTION_MS	(UINT64_C(7) * 86400 * 1000)	/* the default */

@@ -2,7 +2,7 @@
  * Reports as they really arrive: the eventIds already answered, the keys
  * that order a service's reports (kept with its current version while it
  * runs, in keys.db otherwise), the audit log of every report, and
- * their expiry. Called by a deploy's transaction (store.c) and by the
+ * their expiry. Called by a deploy's transaction (store_deploy.c) and by the
  * maintainer (store_expire()); README's "Deploy reports" gives the rules.
  */
 #include <errno.h>
