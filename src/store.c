@@ -403,7 +403,7 @@ put_value(struct store *store, DB *db, DB_TXN *txn, const void *key,
  * then commits txn when status is STATUS_OK and aborts it otherwise;
  * returns the first failure, under what.
  */
-enum status
+static enum status
 end_batch(struct store *store, DB_TXN *txn, DBC *cursor, enum status status,
     const char *what)
 {
@@ -411,6 +411,77 @@ end_batch(struct store *store, DB_TXN *txn, DBC *cursor, enum status status,
 	if (status == STATUS_OK)
 		return translate(store, txn->commit(txn, 0), what);
 	txn->abort(txn);
+	return status;
+}
+
+/*
+ * Visits, in one transaction, at most WALK_BATCH records of db from the
+ * key from (*from_len bytes) on, and moves from just past the last one
+ * visited; *counted adds those visit counted, *done says none is left.
+ */
+static enum status
+walk_batch(struct store *store, DB *db, u_int32_t rmw, visit_fn *visit,
+    void *arg, unsigned char from[WALK_KEY_MAX + 1], size_t *from_len,
+    uint64_t *counted, bool *done)
+{
+	unsigned char key_buf[WALK_KEY_MAX + 1], value[WALK_VALUE_MAX];
+	DB_TXN *txn = NULL;
+	DBC *cursor = NULL;
+	DBT key, data;
+	uint64_t n = 0;
+	size_t walked = 0;
+	bool count;
+	enum status status;
+
+	*done = false;
+	if ((status = translate(store, store->env->txn_begin(store->env, NULL,
+	    &txn, 0), "begin a transaction")) != STATUS_OK)
+		return status;
+	if ((status = translate(store, db->cursor(db, txn, &cursor, 0),
+	    "open a cursor")) != STATUS_OK)
+		goto done;
+	memcpy(key_buf, from, *from_len);
+	key = dbt(key_buf, *from_len, WALK_KEY_MAX);
+	data = dbt(value, 0, sizeof(value));
+	for (status = translate(store, cursor->get(cursor, &key, &data,
+	    DB_SET_RANGE | rmw), database_name(db)); status == STATUS_OK &&
+	    walked < WALK_BATCH; status = translate(store, cursor->get(cursor,
+	    &key, &data, DB_NEXT | rmw), database_name(db))) {
+		/* the next batch starts just past this key */
+		memcpy(from, key_buf, key.size);
+		from[key.size] = 0;
+		*from_len = key.size + 1;
+		count = false;
+		if ((status = visit(store, txn, cursor, &key, &data, arg,
+		    &count)) != STATUS_OK)
+			break;
+		n += count;
+		walked++;
+	}
+	if (status == STATUS_NOT_FOUND) {
+		*done = true;	/* past the last record */
+		status = STATUS_OK;
+	}
+done:
+	if ((status = end_batch(store, txn, cursor, status,
+	    database_name(db))) == STATUS_OK)
+		*counted += n;
+	return status;
+}
+
+enum status
+walk_all(struct store *store, DB *db, u_int32_t rmw, visit_fn *visit,
+    void *arg, uint64_t *counted)
+{
+	unsigned char from[WALK_KEY_MAX + 1];
+	size_t from_len = 0;
+	bool done = false;
+	enum status status = STATUS_OK;
+
+	*counted = 0;
+	while (!done && (status = walk_batch(store, db, rmw, visit, arg, from,
+	    &from_len, counted, &done)) == STATUS_OK)
+		continue;
 	return status;
 }
 

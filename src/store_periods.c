@@ -14,9 +14,6 @@
 #include "store.h"
 #include "store_private.h"
 
-/* Changes indexed in one transaction when periods.db is built. */
-#define BUILD_BATCH	1024
-
 /*
  * Indexes the change of deploy (a new version or a removal), which made
  * system_version of environment env_id at created_ms.
@@ -148,65 +145,31 @@ store_service_history(struct store *store, const char *environment,
 	return status;
 }
 
-/*
- * Indexes, in one transaction, at most BUILD_BATCH changes of changes.db
- * from the key at *from on (env id . system version), and moves *from
- * past them; *indexed counts them, *done says none is left.
- */
+/* Indexes one change of changes.db (key, value) into periods.db (visit_fn). */
 static enum status
-build_batch(struct store *store, unsigned char from[VERSIONED_KEY_SIZE],
-    uint64_t *indexed, bool *done)
+index_change(struct store *store, DB_TXN *txn, DBC *cursor, const DBT *key,
+    const DBT *value, void *arg, bool *counted)
 {
-	unsigned char key_buf[VERSIONED_KEY_SIZE], value[CHANGE_VALUE_MAX];
 	struct change_record change;
 	struct deploy deploy;
 	uint64_t system_version;
 	uint32_t env_id;
-	size_t n = 0;
-	DB_TXN *txn = NULL;
-	DBC *cursor = NULL;
-	DBT key, data;
 	enum status status;
 
-	*done = false;
-	if ((status = translate(store, store->env->txn_begin(store->env, NULL,
-	    &txn, 0), "begin a transaction")) != STATUS_OK)
-		return status;
-	if ((status = translate(store, store->changes->cursor(store->changes,
-	    txn, &cursor, 0), "open a cursor")) != STATUS_OK)
-		goto done;
-	memcpy(key_buf, from, VERSIONED_KEY_SIZE);
-	key = dbt(key_buf, VERSIONED_KEY_SIZE, sizeof(key_buf));
-	data = dbt(value, 0, sizeof(value));
+	(void)cursor;
+	(void)arg;
+	if (!record_versioned_key_decode(key->data, key->size, &env_id,
+	    &system_version) || !record_change_decode(value->data, value->size,
+	    system_version, &change))
+		return malformed("changes.db");
 	memset(&deploy, 0, sizeof(deploy));
-	for (status = translate(store, cursor->get(cursor, &key, &data,
-	    DB_SET_RANGE), "read changes.db"); status == STATUS_OK &&
-	    n < BUILD_BATCH; status = translate(store, cursor->get(cursor,
-	    &key, &data, DB_NEXT), "read changes.db")) {
-		if (!record_versioned_key_decode(key_buf, key.size, &env_id,
-		    &system_version) || !record_change_decode(value, data.size,
-		    system_version, &change)) {
-			status = malformed("changes.db");
-			break;
-		}
-		memcpy(deploy.name, change.name, change.name_len);
-		deploy.name_len = change.name_len;
-		deploy.removal = change.removed;
-		deploy.version = change.version;
-		if ((status = put_period(store, txn, env_id, &deploy,
-		    system_version, change.created_ms)) != STATUS_OK)
-			break;
-		record_versioned_key(from, env_id, system_version + 1);
-		n++;
-	}
-	if (status == STATUS_NOT_FOUND) {
-		*done = true;	/* past the last change */
-		status = STATUS_OK;
-	}
-done:
-	if ((status = end_batch(store, txn, cursor, status,
-	    "build periods.db")) == STATUS_OK)
-		*indexed += n;
+	memcpy(deploy.name, change.name, change.name_len);
+	deploy.name_len = change.name_len;
+	deploy.removal = change.removed;
+	deploy.version = change.version;
+	if ((status = put_period(store, txn, env_id, &deploy, system_version,
+	    change.created_ms)) == STATUS_OK)
+		*counted = true;
 	return status;
 }
 
@@ -217,15 +180,10 @@ done:
 enum status
 build_periods(struct store *store)
 {
-	unsigned char from[VERSIONED_KEY_SIZE];
 	uint64_t indexed = 0;
-	bool done = false;
-	enum status status = STATUS_OK;
+	enum status status = walk_all(store, store->changes, 0, index_change,
+	    NULL, &indexed);
 
-	record_versioned_key(from, 0, 0);
-	while (!done && (status = build_batch(store, from, &indexed,
-	    &done)) == STATUS_OK)
-		continue;
 	if (status == STATUS_OK && indexed > 0)
 		log_info("store: indexed %" PRIu64 " changes into periods.db",
 		    indexed);

@@ -45,6 +45,9 @@
 #define REMOVED_VERSION		UINT64_MAX
 #define NEXT_ID_KEY		"next-environment-id"	/* meta.db's one key */
 #define DEADLOCK_RETRIES	16	/* attempts after the first */
+#define WALK_BATCH		1024	/* records a walk visits in one transaction */
+#define WALK_KEY_MAX		SERVICE_KEY_MAX	/* the longest key of a database walked */
+#define WALK_VALUE_MAX		CHANGE_VALUE_MAX	/* the longest value of one */
 #define KEYFRAME_INTERVAL	32	/* fewest system versions between keyframes */
 #define KEYFRAME_SERVICES_PER_VERSION	4	/* keyframe entries each version pays for, at most */
 #define EVENT_RETENTION_MS	(UINT64_C(7) * 86400 * 1000)	/* the default */
@@ -186,6 +189,15 @@ struct keyframe_found {
 /* What a read does inside its transaction. */
 typedef enum status read_fn(struct store *, DB_TXN *, void *);
 
+/*
+ * What a walk of a database (walk_all()) does with each record (key,
+ * value), in the walk's transaction, with its cursor on the record
+ * (through which it may delete it); *counted says whether it counts.
+ * A failure ends the walk, that batch undone.
+ */
+typedef enum status visit_fn(struct store *, DB_TXN *, DBC *, const DBT *,
+    const DBT *, void *, bool *);
+
 /* store.c */
 extern const struct database databases[DATABASE_COUNT];	/* every one, in opening order */
 DBT		 dbt(void *, size_t, size_t);
@@ -200,8 +212,8 @@ enum status	 put_value(struct store *, DB *, DB_TXN *, const void *, size_t,
 enum status	 del_value(struct store *, DB *, DB_TXN *, const void *,
 		    size_t);
 enum status	 close_cursor(struct store *, DBC *, enum status);
-enum status	 end_batch(struct store *, DB_TXN *, DBC *, enum status,
-		    const char *);
+enum status	 walk_all(struct store *, DB *, u_int32_t, visit_fn *, void *,
+		    uint64_t *);
 enum status	 malformed(const char *);
 enum status	 get_environment(struct store *, DB_TXN *, const char *,
 		    u_int32_t, struct environment_record *);

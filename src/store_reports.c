@@ -16,8 +16,6 @@
 
 /* Audit entries an expiry reads in one transaction: deploys wait little. */
 #define EXPIRE_BATCH	256
-/* Services whose keys move from keys.db in one transaction, at open. */
-#define FOLD_BATCH	1024
 
 /* True when an event record names the same report as deploy. */
 static bool
@@ -184,91 +182,48 @@ put_idle_keys(struct store *store, DB_TXN *txn, const unsigned char *key,
 }
 
 /*
- * Moves, in one transaction, the keys.db records of at most FOLD_BATCH
- * services that run into their current.db records, walking keys.db from
- * the key from (*from_len bytes) on, and moves from past them; *folded
- * counts them, *done says none is left.
+ * Moves a keys.db record (key, value) into the current.db record of its
+ * service when that runs (visit_fn); otherwise it stays.
  */
 static enum status
-fold_batch(struct store *store, unsigned char from[SERVICE_KEY_MAX + 1],
-    size_t *from_len, uint64_t *folded, bool *done)
+fold_keys(struct store *store, DB_TXN *txn, DBC *cursor, const DBT *key,
+    const DBT *value, void *arg, bool *counted)
 {
-	unsigned char key_buf[SERVICE_KEY_MAX + 1], value[KEYS_VALUE_SIZE];
 	unsigned char current_value[CURRENT_VALUE_MAX];
 	struct current_record current;
 	struct service_keys keys;
-	DB_TXN *txn = NULL;
-	DBC *cursor = NULL;
-	DBT key, data;
-	size_t size, n = 0;
+	size_t size;
 	enum status status;
 
-	*done = false;
-	if ((status = translate(store, store->env->txn_begin(store->env, NULL,
-	    &txn, 0), "begin a transaction")) != STATUS_OK)
+	(void)arg;
+	if (!record_keys_decode(value->data, value->size, &keys))
+		return malformed("keys.db");
+	status = get_value(store, store->current, txn, key->data, key->size,
+	    current_value, sizeof(current_value), &size, DB_RMW);
+	if (status == STATUS_NOT_FOUND)
+		return STATUS_OK;	/* it does not run: they stay */
+	if (status != STATUS_OK)
 		return status;
-	if ((status = translate(store, store->keys->cursor(store->keys, txn,
-	    &cursor, 0), "open a cursor")) != STATUS_OK)
-		goto done;
-	memcpy(key_buf, from, *from_len);
-	key = dbt(key_buf, *from_len, sizeof(key_buf));
-	data = dbt(value, 0, sizeof(value));
-	for (status = translate(store, cursor->get(cursor, &key, &data,
-	    DB_SET_RANGE | DB_RMW), "read keys.db"); status == STATUS_OK &&
-	    n < FOLD_BATCH; status = translate(store, cursor->get(cursor,
-	    &key, &data, DB_NEXT | DB_RMW), "read keys.db")) {
-		if (!record_keys_decode(value, data.size, &keys)) {
-			status = malformed("keys.db");
-			break;
-		}
-		/* the next walk starts just past this key */
-		memcpy(from, key_buf, key.size);
-		from[key.size] = 0;
-		*from_len = key.size + 1;
-		status = get_value(store, store->current, txn, key_buf, key.size,
-		    current_value, sizeof(current_value), &size, DB_RMW);
-		if (status == STATUS_NOT_FOUND) {
-			status = STATUS_OK;	/* it does not run: they stay */
-			continue;
-		}
-		if (status != STATUS_OK)
-			break;
-		if (!record_current_decode(current_value, size, &current)) {
-			status = malformed("current.db");
-			break;
-		}
-		(void)raise_keys(&current.keys, &keys);
-		if ((status = put_value(store, store->current, txn, key_buf,
-		    key.size, current_value, record_current_encode(&current,
-		    current_value), 0)) != STATUS_OK ||
-		    (status = translate(store, cursor->del(cursor, 0),
-		    "fold keys.db")) != STATUS_OK)
-			break;
-		n++;
-	}
-	if (status == STATUS_NOT_FOUND) {
-		*done = true;	/* past the last record */
-		status = STATUS_OK;
-	}
-done:
-	if ((status = end_batch(store, txn, cursor, status,
-	    "fold keys.db")) == STATUS_OK)
-		*folded += n;
-	return status;
+	if (!record_current_decode(current_value, size, &current))
+		return malformed("current.db");
+	(void)raise_keys(&current.keys, &keys);
+	if ((status = put_value(store, store->current, txn, key->data,
+	    key->size, current_value, record_current_encode(&current,
+	    current_value), 0)) != STATUS_OK ||
+	    (status = translate(store, cursor->del(cursor, 0),
+	    "fold keys.db")) != STATUS_OK)
+		return status;
+	*counted = true;
+	return STATUS_OK;
 }
 
 enum status
 fold_running_keys(struct store *store)
 {
-	unsigned char from[SERVICE_KEY_MAX + 1];
-	size_t from_len = 0;
 	uint64_t folded = 0;
-	bool done = false;
-	enum status status = STATUS_OK;
+	enum status status = walk_all(store, store->keys, DB_RMW, fold_keys,
+	    NULL, &folded);
 
-	while (!done && (status = fold_batch(store, from, &from_len, &folded,
-	    &done)) == STATUS_OK)
-		continue;
 	if (status == STATUS_OK && folded > 0)
 		log_info("store: moved the keys of %" PRIu64 " running services "
 		    "from keys.db into current.db", folded);
