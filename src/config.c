@@ -72,6 +72,21 @@ static const struct setting {
 	    0, 100000, 0, NULL },
 	{ "deploy_burst", SETTING_UINT, offsetof(struct config, deploy_burst),
 	    0, 0, 100000, 100, NULL },
+	{ "replication_site", SETTING_TEXT,
+	    offsetof(struct config, replication_site), SITE_TEXT_SIZE, 0, 0, 0,
+	    "" },
+	{ "replication_peers", SETTING_TEXT,
+	    offsetof(struct config, replication_peers), PEERS_TEXT_MAX, 0, 0, 0,
+	    "" },
+	{ "replication_priority", SETTING_UINT,
+	    offsetof(struct config, replication_priority), 0, 0, 1000000, 100,
+	    NULL },
+	{ "replication_ack_timeout_ms", SETTING_UINT,
+	    offsetof(struct config, replication_ack_timeout_ms), 0, 10, 60000,
+	    1000, NULL },
+	{ "replication_heartbeat_ms", SETTING_UINT,
+	    offsetof(struct config, replication_heartbeat_ms), 0, 50, 60000,
+	    500, NULL },
 	{ "event_retention_days", SETTING_DAYS,
 	    offsetof(struct config, event_retention_ms), 0, 0, 0, 7, NULL },
 	{ "audit_retention_days", SETTING_DAYS,
@@ -234,6 +249,46 @@ config_load(struct config *config, const char *path, char *err,
 	return status;
 }
 
+/*
+ * Reads replication_site and replication_peers into addresses; a site
+ * named among its own peers, or a peer named twice, is refused.
+ */
+static enum status
+finish_replication(struct config *config, char *err, size_t err_len)
+{
+	const char *why;
+
+	config->replicated = config->replication_site[0] != '\0';
+	config->peer_count = 0;
+	if (!config->replicated)
+		return STATUS_OK;
+	if ((why = site_parse(config->replication_site,
+	    strlen(config->replication_site), &config->site)) != NULL) {
+		snprintf(err, err_len, "replication_site %s", why);
+		return STATUS_INVALID;
+	}
+	if ((why = site_parse_list(config->replication_peers, config->peers,
+	    SITE_PEERS_MAX, &config->peer_count)) != NULL) {
+		snprintf(err, err_len, "replication_peers %s", why);
+		return STATUS_INVALID;
+	}
+	for (size_t i = 0; i < config->peer_count; i++) {
+		if (site_compare(&config->peers[i], &config->site) == 0) {
+			snprintf(err, err_len, "replication_peers names this "
+			    "site's own replication_site");
+			return STATUS_INVALID;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (site_compare(&config->peers[i],
+			    &config->peers[j]) == 0) {
+				snprintf(err, err_len, "replication_peers "
+				    "names a site twice");
+				return STATUS_INVALID;
+			}
+	}
+	return STATUS_OK;
+}
+
 enum status
 config_finish(struct config *config, char *err, size_t err_len)
 {
@@ -252,6 +307,8 @@ config_finish(struct config *config, char *err, size_t err_len)
 		    "as its eventId", event, audit);
 		return STATUS_INVALID;
 	}
+	if (finish_replication(config, err, err_len) != STATUS_OK)
+		return STATUS_INVALID;
 	if (config->socket_path[0] != '\0')
 		return STATUS_OK;
 	n = snprintf(config->socket_path, sizeof(config->socket_path),

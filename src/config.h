@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "site.h"
 #include "status.h"
 
 #define CONFIG_PATH_MAX	4096
 #define SOCKET_PATH_MAX	107	/* what fits in sun_path */
 #define USER_NAME_MAX	32	/* bytes of a user name */
+#define PEERS_TEXT_MAX	(SITE_PEERS_MAX * (SITE_TEXT_SIZE + 1))	/* replication_peers */
 
 struct config {
 	unsigned	workers;		/* FastCGI worker processes */
@@ -30,6 +32,17 @@ struct config {
 	char		socket_path[SOCKET_PATH_MAX + 1];	/* "" = data_dir/run/releasemgr.sock */
 	char		token_file[CONFIG_PATH_MAX];	/* "" = deploys are open */
 	char		user[USER_NAME_MAX + 1];	/* run as it when started as root; "" = stay */
+	/* replication: "" turns it off, and the rest is ignored */
+	char		replication_site[SITE_TEXT_SIZE];	/* HOST:PORT this site listens on */
+	char		replication_peers[PEERS_TEXT_MAX];	/* HOST:PORT, ... to join through */
+	unsigned	replication_priority;	/* in elections; 0: never the master */
+	unsigned	replication_ack_timeout_ms;	/* a deploy's wait for a quorum */
+	unsigned	replication_heartbeat_ms;	/* the master's; 4 missed start an election */
+	/* what config_finish() makes of them */
+	bool		replicated;
+	struct site_address site;
+	struct site_address peers[SITE_PEERS_MAX];
+	size_t		peer_count;
 	/* read by releasemgr-run for nginx, ignored by the pool: */
 	unsigned	deploy_rate;		/* POST /deploy a second per address; 0 = no limit */
 	unsigned	deploy_burst;		/* deploys over the rate let through at once */
@@ -53,9 +66,10 @@ enum status	config_load(struct config *config, const char *path, char *err,
 		    size_t err_len);
 
 /*
- * Fills in the settings derived from others (the socket path), and
- * refuses those that contradict one another (an event retention longer
- * than the audit retention): err says why, naming both.
+ * Fills in the settings derived from others (the socket path, the
+ * replication addresses), and refuses those that contradict one another
+ * (an event retention longer than the audit retention, a site among its
+ * own peers): err says why, naming them.
  */
 enum status	config_finish(struct config *config, char *err, size_t err_len);
 

@@ -320,6 +320,7 @@ main(void)
 		add_render_suite,
 		add_router_suite,
 		add_digest_suite,
+		add_site_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
 	CU_ErrorCode rc;

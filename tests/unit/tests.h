@@ -180,5 +180,6 @@ int	add_router_suite(void);
 
 /* test_digest.c */
 int	add_digest_suite(void);
+int	add_site_suite(void);
 
 #endif
