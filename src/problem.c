@@ -34,6 +34,14 @@ static const struct problem problems[] = {
 	/* a full disk waits for someone to free space: ask for less traffic */
 	[PROBLEM_STORAGE_FULL] = { 503, "/problems/storage-full",
 	    "The store's disk is full; try again later", NULL, 30 },
+	/* an election takes a few seconds */
+	[PROBLEM_NO_MASTER] = { 503, "/problems/no-master",
+	    "No master is known now (an election is under way); try again "
+	    "shortly", NULL, 2 },
+	/* committed, maybe undone: a resend is answered as the first time */
+	[PROBLEM_NOT_REPLICATED] = { 503, "/problems/not-replicated",
+	    "The deploy was not acknowledged by a quorum of the group; "
+	    "resending it is safe", NULL, 1 },
 };
 
 const struct problem *

@@ -21,7 +21,9 @@ enum problem_kind {
 	PROBLEM_EVENT_CONFLICT,		/* 409: an eventId reused by another report */
 	PROBLEM_PAYLOAD_TOO_LARGE,	/* 413: a body over REQUEST_BODY_MAX */
 	PROBLEM_UNAVAILABLE,		/* 503: the store cannot serve now */
-	PROBLEM_STORAGE_FULL		/* 503: the store's disk is full or below its reserve */
+	PROBLEM_STORAGE_FULL,		/* 503: the store's disk is full or below its reserve */
+	PROBLEM_NO_MASTER,		/* 503: replicated, and no master is known now */
+	PROBLEM_NOT_REPLICATED		/* 503: a quorum did not acknowledge the commit */
 };
 
 /* One row of the table: what a problem kind is answered with. */

@@ -16,6 +16,9 @@ status_name(enum status status)
 	case STATUS_EXISTS: return "exists";
 	case STATUS_UNAVAILABLE: return "unavailable";
 	case STATUS_NO_SPACE: return "no space";
+	case STATUS_NO_MASTER: return "no master";
+	case STATUS_NOT_REPLICATED: return "not replicated";
+	case STATUS_NOT_MASTER: return "not the master";
 	case STATUS_SYSTEM: return "system error";
 	}
 	return "unknown";

@@ -24,6 +24,23 @@ enum status {
 	STATUS_EXISTS,
 	STATUS_UNAVAILABLE,	/* the store cannot serve now (needs recovery, out of memory) */
 	STATUS_NO_SPACE,	/* the disk is full (or below the reserve); retry once space is freed */
+	/*
+	 * replicated: no master is known (an election is under way), or it
+	 * could not be reached; retry shortly
+	 */
+	STATUS_NO_MASTER,
+	/*
+	 * replicated: committed on the master, but a quorum of the group
+	 * did not acknowledge it in time (or the wait for it ended): it may
+	 * be undone by an election; resending the report is safe
+	 */
+	STATUS_NOT_REPLICATED,
+	/*
+	 * replicated: a write reached a site that is not the master; the
+	 * store hands the report to the master, and a store_* function
+	 * never returns it
+	 */
+	STATUS_NOT_MASTER,
 	STATUS_SYSTEM		/* an unexpected system or library failure */
 };
 

@@ -252,3 +252,32 @@ parse_instant(const char *s, size_t len, uint64_t *ms)
 	*ms = (uint64_t)total * 1000 + millis;
 	return true;
 }
+
+/* True when an optional metadata text is absent or acceptable. */
+static bool
+metadata_valid(const struct metadata_text *m)
+{
+	return !m->present || (m->len <= METADATA_MAX &&
+	    check_metadata(m->text, m->len) == NULL);
+}
+
+bool
+deploy_valid(const struct deploy *deploy)
+{
+	const struct report_key *key = &deploy->key;
+
+	return check_environment(deploy->environment,
+	    strlen(deploy->environment)) == NULL &&
+	    deploy->name_len <= SERVICE_NAME_MAX &&
+	    check_service_name(deploy->name, deploy->name_len) == NULL &&
+	    deploy->version <= SERVICE_VERSION_MAX &&
+	    (!deploy->removal || deploy->version == 0) &&
+	    metadata_valid(&deploy->deployed_by) &&
+	    metadata_valid(&deploy->reason) &&
+	    metadata_valid(&deploy->release_hash) &&
+	    (!key->has_event_id || (key->event_id_len <= EVENT_ID_MAX &&
+	    check_event_id(key->event_id, key->event_id_len) == NULL)) &&
+	    (!key->has_sequence || key->sequence <= SEQUENCE_MAX) &&
+	    (!key->has_deployed_at || key->deployed_at_ms <=
+	    (uint64_t)INSTANT_SECONDS_MAX * 1000 + 999);
+}

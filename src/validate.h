@@ -35,6 +35,13 @@ const char *check_metadata(const char *s, size_t len);
 const char *check_event_id(const char *s, size_t len);
 
 /*
+ * True when every member of deploy is one that a POST /deploy body or a
+ * removal may give: what a site of the group checks of a report another
+ * site hands it.
+ */
+bool	deploy_valid(const struct deploy *deploy);
+
+/*
  * Parses exactly len bytes of plain decimal digits (no sign, no space, no
  * leading zero unless the value is 0) into a value in [min, max].
  * Returns false on anything else, overflow included.

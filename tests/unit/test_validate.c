@@ -573,6 +573,65 @@ test_parse_instant(void)
 	    "the first 19 bytes are no instant");
 }
 
+/* A deploy that every check accepts, to spoil one member at a time. */
+static void
+good_deploy(struct deploy *deploy)
+{
+	memset(deploy, 0, sizeof(*deploy));
+	memcpy(deploy->environment, "prod", 5);
+	memcpy(deploy->name, "api", 4);
+	deploy->name_len = 3;
+	deploy->version = 7;
+	deploy->key.has_event_id = true;
+	deploy->key.event_id_len = 2;
+	memcpy(deploy->key.event_id, "e1", 3);
+	deploy->key.has_sequence = true;
+	deploy->key.sequence = SEQUENCE_MAX;
+	deploy->deployed_by.present = true;
+	deploy->deployed_by.len = 2;
+	memcpy(deploy->deployed_by.text, "ci", 3);
+}
+
+/* deploy_valid: what another site hands over is checked member by member. */
+static void
+test_deploy_valid(void)
+{
+	struct deploy d;
+
+	good_deploy(&d);
+	CHECK(deploy_valid(&d), "a good deploy");
+	good_deploy(&d);
+	d.version = SERVICE_VERSION_MAX + 1;
+	CHECK(!deploy_valid(&d), "a version too large");
+	good_deploy(&d);
+	d.removal = true;
+	CHECK(!deploy_valid(&d), "a removal with a version");
+	d.version = 0;
+	CHECK(deploy_valid(&d), "a removal");
+	good_deploy(&d);
+	d.name_len = 0;
+	CHECK(!deploy_valid(&d), "an empty name");
+	good_deploy(&d);
+	d.name[1] = '\xff';
+	CHECK(!deploy_valid(&d), "a name that is not UTF-8");
+	good_deploy(&d);
+	d.environment[0] = ' ';
+	CHECK(!deploy_valid(&d), "a bad environment");
+	good_deploy(&d);
+	d.key.event_id_len = 0;
+	CHECK(!deploy_valid(&d), "an empty eventId");
+	good_deploy(&d);
+	d.key.sequence = SEQUENCE_MAX + 1;
+	CHECK(!deploy_valid(&d), "a sequence too large");
+	good_deploy(&d);
+	d.key.has_deployed_at = true;
+	d.key.deployed_at_ms = UINT64_C(253402300800000);
+	CHECK(!deploy_valid(&d), "an instant past 9999");
+	good_deploy(&d);
+	d.deployed_by.len = METADATA_MAX + 1;
+	CHECK(!deploy_valid(&d), "metadata too long");
+}
+
 static const CU_TestInfo validate_tests[] = {
 	{ "utf8 table", test_utf8_table },
 	{ "utf8 respects len", test_utf8_respects_len },
@@ -585,6 +644,7 @@ static const CU_TestInfo validate_tests[] = {
 	{ "parse_decimal respects len", test_parse_decimal_respects_len },
 	{ "format_uint", test_format_uint },
 	{ "parse_instant", test_parse_instant },
+	{ "deploy_valid", test_deploy_valid },
 	CU_TEST_INFO_NULL,
 };
 
