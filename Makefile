@@ -58,7 +58,8 @@ LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
 		   build/store.o \
 		   build/store_cache.o build/store_deploy.o build/store_durability.o \
 		   build/store_periods.o build/store_reads.o build/store_records.o \
-		   build/store_report_records.o build/store_reports.o \
+		   build/store_replication.o build/store_report_records.o \
+		   build/store_reports.o \
 		   build/store_snapshot.o build/validate.o
 # What releasemgr-admin adds to them: the audit, export and import, and
 # the store's files (backup, restore, verification).

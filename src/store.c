@@ -89,6 +89,29 @@ translate(struct store *store, int rc, const char *what)
 		store->panicked = true;
 		log_error("store: %s: %s", what, db_strerror(rc));
 		return STATUS_UNAVAILABLE;
+	case EACCES:
+		/* a write on a replica: it became one under the writer */
+		if (store->replication != NULL)
+			return STATUS_NOT_MASTER;
+		log_error("store: %s: %s", what, db_strerror(rc));
+		return STATUS_SYSTEM;
+	case DB_REP_UNAVAIL:
+		return STATUS_NO_MASTER;
+	case DB_REP_LOCKOUT:
+		/* a replica catching up holds off everything else a moment */
+		log_warn("store: %s: %s", what, db_strerror(rc));
+		return STATUS_BUSY;
+	case DB_REP_HANDLE_DEAD:
+		/*
+		 * An election undid commits that this process may have seen:
+		 * its handles are dead, and what it keeps may be wrong. The
+		 * pool starts every process again.
+		 */
+		if (!store->handles_dead)
+			log_warn("store: %s: %s; restarting", what,
+			    db_strerror(rc));
+		store->handles_dead = true;
+		return STATUS_UNAVAILABLE;
 	case EOVERFLOW:
 	case EIO:
 	case ENOMEM:
@@ -185,6 +208,13 @@ store_file_exists(const char *home, const char *name)
 	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
 }
 
+/* True when the store's directory holds a file called name. */
+bool
+store_has_file(const struct store *store, const char *name)
+{
+	return store_file_exists(store->home, name);
+}
+
 /* Removes the database file of the store, in a transaction; logs why. */
 static enum status
 remove_database(struct store *store, const char *file, const char *why)
@@ -242,14 +272,46 @@ drop_outdated_periods(struct store *store, const char *home)
 	    "of an older layout, to build it again from changes.db");
 }
 
+/*
+ * Opens every database of the store. With migrate (the recovering
+ * process, or the master of a group) makes those that are missing and
+ * brings a store of an earlier layout up to this one.
+ */
+enum status
+open_databases(struct store *store, bool migrate)
+{
+	enum status status;
+	bool build;
+
+	/* a store made before periods.db gains it, built from its changes */
+	if (migrate && (status = drop_outdated_periods(store,
+	    store->home)) != STATUS_OK)
+		return status;
+	build = migrate && !store_has_file(store, "periods.db");
+	for (size_t i = 0; i < DATABASE_COUNT; i++)
+		if ((status = open_database(store, &databases[i],
+		    migrate)) != STATUS_OK)
+			return status;
+	if (build && (status = build_periods(store)) != STATUS_OK)
+		return status;
+	/* a store written before current.db held keys has them in keys.db */
+	if (migrate && (status = fold_running_keys(store)) != STATUS_OK)
+		return status;
+	if (migrate)
+		return drop_databases(store, store->home);
+	return STATUS_OK;
+}
+
 enum status
 store_open(const struct store_options *options, struct store **out)
 {
 	struct store *store;
 	DB_ENV *env = NULL;
-	bool recover = options->role != STORE_JOIN, build;
+	bool recover = options->role == STORE_RECOVER ||
+	    options->role == STORE_RECOVER_FATAL;
+	const struct replication_options *replication = options->replication;
 	u_int32_t flags = DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
-	    DB_INIT_MPOOL | DB_THREAD;
+	    DB_INIT_MPOOL | DB_THREAD | (replication != NULL ? DB_INIT_REP : 0);
 	int rc = 0;	/* a library call's code, translated at fail */
 	enum status status = STATUS_SYSTEM;
 
@@ -261,8 +323,11 @@ store_open(const struct store_options *options, struct store **out)
 	store->home_fd = -1;
 	pthread_mutex_init(&store->flush_lock, NULL);
 	pthread_cond_init(&store->flushed, NULL);
+	pthread_mutex_init(&store->channel_lock, NULL);
 	store->reserve_bytes = options->reserve_bytes;
-	if ((store->keyframe_cache = keyframe_cache_new()) == NULL) {
+	store->lock_timeout_ms = options->lock_timeout_ms;
+	if ((store->keyframe_cache = keyframe_cache_new()) == NULL ||
+	    (store->home = strdup(options->home)) == NULL) {
 		rc = ENOMEM;
 		goto fail;
 	}
@@ -295,7 +360,10 @@ store_open(const struct store_options *options, struct store **out)
 	if (!options->durable &&
 	    (rc = env->set_flags(env, DB_TXN_WRITE_NOSYNC, 1)) != 0)
 		goto fail;
-	if (recover && store_file_exists(options->home, "history.db")) {
+	if (replication != NULL && (status = replication_configure(store,
+	    replication)) != STATUS_OK)
+		goto fail;
+	if (recover && store_has_file(store, "history.db")) {
 		log_error("store: %s holds history.db, from a layout before "
 		    "keyframes, which this version does not read; start on an "
 		    "empty data directory", options->home);
@@ -310,22 +378,21 @@ store_open(const struct store_options *options, struct store **out)
 	/* the recoverer has just made the regions; workers only join them */
 	if (recover)
 		reserve_regions(options->home);
-	/* a store made before periods.db gains it, built from its changes */
-	if (recover && (status = drop_outdated_periods(store,
-	    options->home)) != STATUS_OK)
-		goto fail;
-	build = recover && !store_file_exists(options->home, "periods.db");
-	for (size_t i = 0; i < DATABASE_COUNT; i++)
-		if ((status = open_database(store, &databases[i],
-		    recover)) != STATUS_OK)
-			goto fail;
-	if (build && (status = build_periods(store)) != STATUS_OK)
-		goto fail;
-	/* a store written before current.db held keys has them in keys.db */
-	if (recover && (status = fold_running_keys(store)) != STATUS_OK)
-		goto fail;
-	if (recover && (status = drop_databases(store, options->home)) !=
-	    STATUS_OK)
+	if (replication == NULL)
+		status = open_databases(store, recover);
+	/*
+	 * A site's databases are the group's: only a master writes them (a
+	 * replica's own writes would fork its log from the master's), and
+	 * the replication process opens its own when the site knows its role.
+	 */
+	else if (options->role == STORE_JOIN &&
+	    (status = replication_start(store, false)) == STATUS_OK)
+		status = open_databases(store, false);
+	else if (options->role == STORE_REPLICATION)
+		status = replication_start(store, true);
+	else
+		status = STATUS_OK;
+	if (status != STATUS_OK)
 		goto fail;
 	*out = store;
 	return STATUS_OK;
@@ -338,24 +405,38 @@ fail:
 	return status == STATUS_OK ? STATUS_SYSTEM : status;
 }
 
+/* Closes every database handle of the store that is open. */
+void
+close_databases(struct store *store)
+{
+	DB **db;
+
+	/* a panicked environment is not flushed: recovery rebuilds it */
+	for (size_t i = DATABASE_COUNT; i-- > 0;) {
+		db = database_handle(store, &databases[i]);
+		if (*db != NULL)
+			(*db)->close(*db, store->panicked ? DB_NOSYNC : 0);
+		*db = NULL;
+	}
+}
+
 void
 store_close(struct store *store)
 {
-	DB *db;
-
 	if (store == NULL)
 		return;
-	/* a panicked environment is not flushed: recovery rebuilds it */
-	for (size_t i = DATABASE_COUNT; i-- > 0;)
-		if ((db = *database_handle(store, &databases[i])) != NULL)
-			db->close(db, store->panicked ? DB_NOSYNC : 0);
+	close_databases(store);
+	replication_close(store);
 	if (store->env != NULL)
 		store->env->close(store->env, 0);
 	if (store->home_fd != -1)
 		close(store->home_fd);
 	keyframe_cache_free(store->keyframe_cache);
+	free(store->replication);
+	free(store->home);
 	pthread_cond_destroy(&store->flushed);
 	pthread_mutex_destroy(&store->flush_lock);
+	pthread_mutex_destroy(&store->channel_lock);
 	free(store);
 }
 
@@ -604,5 +685,5 @@ store_expire_locks(struct store *store)
 bool
 store_needs_recovery(const struct store *store)
 {
-	return store->panicked;
+	return store->panicked || store->handles_dead;
 }

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "model.h"
+#include "site.h"
 #include "status.h"
 
 struct store;
@@ -19,7 +20,34 @@ struct store;
 enum store_role {
 	STORE_RECOVER,	/* alone, before any worker: create if needed and run recovery */
 	STORE_JOIN,	/* a worker, after the fork: join the recovered environment */
-	STORE_RECOVER_FATAL	/* alone, on restored files: replay every log file */
+	STORE_RECOVER_FATAL,	/* alone, on restored files: replay every log file */
+	/*
+	 * of a replicated store, the first to join after recovery: it runs
+	 * the replication manager (listens, elects, answers the other
+	 * sites) and must never fork; its databases open later, by
+	 * store_await_databases()
+	 */
+	STORE_REPLICATION
+};
+
+/*
+ * A store that is a site of a replication group (Berkeley DB's
+ * replication manager): one master takes the writes, every site reads
+ * its own copy.
+ */
+struct replication_options {
+	struct site_address	site;	/* where this site listens */
+	struct site_address	peers[SITE_PEERS_MAX];	/* sites to join through */
+	size_t			peer_count;
+	unsigned		priority;	/* in elections; 0: never the master */
+	unsigned		ack_timeout_ms;	/* a commit's wait for a quorum */
+	unsigned		heartbeat_ms;	/* the master's; 4 missed start an election */
+	unsigned		message_threads;	/* the replication process's */
+	/*
+	 * a store that is in no group yet starts one, alone, as its master
+	 * (DB_GROUP_CREATOR); otherwise it joins the group of a peer
+	 */
+	bool			create_group;
 };
 
 struct store_options {
@@ -33,6 +61,8 @@ struct store_options {
 	uint64_t	 reserve_bytes;	/* a change needs this much free disk; 0: no check */
 	uint64_t	 event_retention_ms;	/* an eventId is recognised this long; 0: the default */
 	uint64_t	 audit_retention_ms;	/* an audit entry is kept this long; 0: the default */
+	/* NULL: a store of one site; otherwise copied by store_open() */
+	const struct replication_options *replication;
 };
 
 /*
@@ -236,6 +266,39 @@ enum status	store_restore(const struct store_options *options,
  * this process (0: now). Logs when that changes.
  */
 bool		store_has_room(struct store *store, unsigned max_age_ms);
+
+/*
+ * Of the replication process (STORE_REPLICATION): opens the databases
+ * once this site can: as the master (making those that are missing), or
+ * as a replica that has caught up with its master, or that has its
+ * copies and found no master to catch up with for a few seconds.
+ * STATUS_BUSY while it cannot yet; call again.
+ */
+enum status	store_await_databases(struct store *store);
+
+/*
+ * How many times the replication process saw a site join or leave the
+ * group: the pool starts its workers again when it changes, since a
+ * process that started replication keeps the connections it made then.
+ */
+unsigned	store_membership_changes(struct store *store);
+
+/*
+ * Fills view with the replication group as this site sees it now; a
+ * store of one site is a master with no peers.
+ */
+enum status	store_cluster(struct store *store, struct cluster_view *view);
+
+/*
+ * For a read that found no system_version of environment (0: no
+ * environment) on this site: STATUS_OK once this replica holds it, after
+ * waiting at most the acknowledgement timeout for it to arrive;
+ * STATUS_NOT_FOUND when the master does not have it either (or this site
+ * is the master, or the only one); STATUS_NOT_REPLICATED when it did not
+ * arrive in time; STATUS_NO_MASTER when no master answered.
+ */
+enum status	store_catch_up(struct store *store, const char *environment,
+		    uint64_t system_version);
 
 /* True once the environment has panicked: this process must close it and exit. */
 bool		store_needs_recovery(const struct store *store);

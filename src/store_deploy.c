@@ -334,8 +334,12 @@ deploy_retrying(struct store *store, const struct deploy *deploy,
 	}
 }
 
+/*
+ * Records a report in this site's store, as store_deploy() promises;
+ * STATUS_NOT_MASTER, nothing written, when the site is a replica.
+ */
 enum status
-store_deploy(struct store *store, const struct deploy *deploy,
+deploy_here(struct store *store, const struct deploy *deploy,
     struct deploy_result *result)
 {
 	enum status status = deploy_retrying(store, deploy, NULL, result);
@@ -350,6 +354,23 @@ store_deploy(struct store *store, const struct deploy *deploy,
 			status = flushed;
 	}
 	return busy_if_deadlock(status, "deploy");
+}
+
+enum status
+store_deploy(struct store *store, const struct deploy *deploy,
+    struct deploy_result *result)
+{
+	enum status status;
+
+	/* a replica hands the report to the master, which records it */
+	if (store->replication != NULL &&
+	    (status = replication_await_quorum(store)) != STATUS_OK)
+		return status == STATUS_NOT_MASTER ?
+		    forward_report(store, deploy, result) : status;
+	status = deploy_here(store, deploy, result);
+	if (status == STATUS_NOT_MASTER)
+		status = forward_report(store, deploy, result);
+	return status;
 }
 
 enum status

@@ -69,12 +69,23 @@ reserve_regions(const char *home)
  * Commits txn without waiting for the disk: its locks are released at once,
  * so the next deploy of the environment need not wait for this one's flush.
  * Nothing it wrote may be answered before flush_committed() returns.
+ * Replicated, STATUS_NOT_REPLICATED when it is committed here but a
+ * quorum of the group did not acknowledge it in time.
  */
 enum status
 commit_early(struct store *store, DB_TXN *txn)
 {
-	return translate(store, txn->commit(txn, store->durable ?
+	enum status status;
+
+	if (store->replication != NULL)
+		replication_take_perm_failed();	/* an earlier commit's */
+	status = translate(store, txn->commit(txn, store->durable ?
 	    DB_TXN_NOSYNC : 0), "commit");
+	/* the master's commit waits for a quorum of the group, or fails it */
+	if (status == STATUS_OK && store->replication != NULL &&
+	    replication_take_perm_failed())
+		status = STATUS_NOT_REPLICATED;
+	return status;
 }
 
 /*

@@ -41,6 +41,8 @@
 #define AUDIT_VALUE_MAX		(1 + 8 + 1 + 1 + 8 + 3 * 8 + \
 				 2 + SERVICE_NAME_MAX + 2 + EVENT_ID_MAX + \
 				 3 * (2 + METADATA_MAX))
+/* A report handed to the master: its environment, then it as audited. */
+#define FORWARD_VALUE_MAX	(2 + ENVIRONMENT_MAX + AUDIT_VALUE_MAX)
 /* A change that removed its service, as a snapshot's merge reads it. */
 #define REMOVED_VERSION		UINT64_MAX
 #define NEXT_ID_KEY		"next-environment-id"	/* meta.db's one key */
@@ -56,6 +58,7 @@
 
 struct store {
 	DB_ENV	*env;
+	char	*home;	/* the environment's directory (malloc'd) */
 	DB	*meta;
 	DB	*environments;
 	DB	*current;
@@ -83,6 +86,25 @@ struct store {
 	uint64_t	commits_flushed;	/* how many of them are on disk */
 	bool		flushing;	/* a thread is flushing for the others */
 	unsigned	waiting;	/* threads waiting for their commit's flush */
+	unsigned	lock_timeout_ms;
+	/* replication (store_replication.c); NULL: a store of one site */
+	struct replication_options *replication;	/* malloc'd copy */
+	bool		listener;	/* this process runs the replication manager */
+	atomic_bool	databases_open;	/* of the replication process: it answers the other sites */
+	atomic_bool	synced;		/* a replica caught up with its master */
+	atomic_bool	handles_dead;	/* an election undid commits: reopen everything */
+	uint64_t	awaiting_since_ms;	/* when replication started (monotonic) */
+	db_timeout_t	forward_timeout_us;	/* a request to the master waits this long */
+	/*
+	 * to the master, whichever site it is, opened at the first request
+	 * and kept: a new connection costs a handshake, and its first
+	 * request a wait for the delayed acknowledgement of it
+	 */
+	pthread_mutex_t	channel_lock;
+	DB_CHANNEL	*master_channel;
+	unsigned	channel_users;	/* threads sending on it now */
+	bool		channel_broken;	/* closed by its last user, then made again */
+	atomic_uint	membership_changes;	/* sites added or removed, as the replication process saw */
 };
 
 /* A database of the store: its file, and where its handle is. */
@@ -219,6 +241,24 @@ enum status	 get_environment(struct store *, DB_TXN *, const char *,
 		    u_int32_t, struct environment_record *);
 enum status	 run_read(struct store *, read_fn *, void *, const char *);
 enum status	 busy_if_deadlock(enum status, const char *);
+bool		 store_has_file(const struct store *, const char *);
+enum status	 open_databases(struct store *, bool);
+void		 close_databases(struct store *);
+
+/* store_deploy.c */
+enum status	 deploy_here(struct store *, const struct deploy *,
+		    struct deploy_result *);
+
+/* store_replication.c */
+enum status	 replication_configure(struct store *,
+		    const struct replication_options *);
+enum status	 replication_start(struct store *, bool);
+bool		 replication_is_master(struct store *);
+enum status	 replication_await_quorum(struct store *);
+bool		 replication_take_perm_failed(void);
+void		 replication_close(struct store *);
+enum status	 forward_report(struct store *, const struct deploy *,
+		    struct deploy_result *);
 
 /* store_records.c */
 void		 record_next_id_encode(uint32_t,
@@ -280,6 +320,10 @@ size_t		 record_audit_encode(const struct audit_entry *,
 		    unsigned char [AUDIT_VALUE_MAX]);
 bool		 record_audit_decode(const void *, size_t, uint64_t,
 		    struct audit_entry *);
+void		 audit_entry_of(struct audit_entry *, const struct deploy *);
+size_t		 record_forward_encode(const struct deploy *,
+		    unsigned char [FORWARD_VALUE_MAX]);
+bool		 record_forward_decode(const void *, size_t, struct deploy *);
 
 /* store_reports.c */
 enum status	 find_event(struct store *, DB_TXN *, uint32_t,

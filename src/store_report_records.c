@@ -5,6 +5,7 @@
  * (audit.db). Pure functions that encode and decode them, as
  * store_records.c does for the history's records.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_bytes.h"
@@ -306,4 +307,68 @@ record_audit_decode(const void *data, size_t size, uint64_t id,
 	    &out->reason) &&
 	    take_optional_metadata(&p, end, flags, AUDIT_HAS_RELEASE_HASH,
 	    &out->release_hash) && p == end;
+}
+
+/* Fills entry with what deploy reports; the rest of it is zero. */
+void
+audit_entry_of(struct audit_entry *entry, const struct deploy *deploy)
+{
+	memset(entry, 0, sizeof(*entry));
+	memcpy(entry->name, deploy->name, deploy->name_len);
+	entry->name_len = deploy->name_len;
+	entry->removal = deploy->removal;
+	entry->version = deploy->removal ? 0 : deploy->version;
+	entry->key = deploy->key;
+	entry->deployed_by = deploy->deployed_by;
+	entry->reason = deploy->reason;
+	entry->release_hash = deploy->release_hash;
+}
+
+/*
+ * A report a replica hands to the master: its environment, then the
+ * report as its audit entry lays it out. Returns the length.
+ */
+size_t
+record_forward_encode(const struct deploy *deploy,
+    unsigned char value[FORWARD_VALUE_MAX])
+{
+	struct audit_entry *entry = malloc(sizeof(*entry));
+	size_t n = put_text(value, deploy->environment,
+	    strlen(deploy->environment));
+
+	if (entry == NULL)
+		return 0;
+	audit_entry_of(entry, deploy);
+	n += record_audit_encode(entry, value + n);
+	free(entry);
+	return n;
+}
+
+/* Decodes what record_forward_encode() wrote into deploy. */
+bool
+record_forward_decode(const void *data, size_t size, struct deploy *deploy)
+{
+	const unsigned char *p = data, *end = p + size;
+	struct audit_entry *entry;
+	size_t environment_len;
+	bool ok;
+
+	memset(deploy, 0, sizeof(*deploy));
+	if (!copy_text(&p, end, deploy->environment,
+	    sizeof(deploy->environment), &environment_len) ||
+	    (entry = malloc(sizeof(*entry))) == NULL)
+		return false;
+	ok = record_audit_decode(p, (size_t)(end - p), 0, entry);
+	if (ok) {
+		memcpy(deploy->name, entry->name, entry->name_len + 1);
+		deploy->name_len = entry->name_len;
+		deploy->removal = entry->removal;
+		deploy->version = entry->version;
+		deploy->key = entry->key;
+		deploy->deployed_by = entry->deployed_by;
+		deploy->reason = entry->reason;
+		deploy->release_hash = entry->release_hash;
+	}
+	free(entry);
+	return ok;
 }

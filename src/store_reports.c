@@ -267,18 +267,11 @@ record_report(struct store *store, DB_TXN *txn,
 	}
 	if ((entry = malloc(sizeof(*entry))) == NULL)
 		return translate(store, ENOMEM, "record a report");
+	audit_entry_of(entry, deploy);
 	entry->id = record->next_audit_id++;
 	entry->received_ms = now;
 	entry->outcome = outcome;
 	entry->system_version = system_version;
-	memcpy(entry->name, deploy->name, deploy->name_len);
-	entry->name_len = deploy->name_len;
-	entry->removal = deploy->removal;
-	entry->version = deploy->removal ? 0 : deploy->version;
-	entry->key = deploy->key;
-	entry->deployed_by = deploy->deployed_by;
-	entry->reason = deploy->reason;
-	entry->release_hash = deploy->release_hash;
 	record_versioned_key(audit_key, record->id, entry->id);
 	status = put_value(store, store->audit, txn, audit_key,
 	    sizeof(audit_key), value, record_audit_encode(entry, value),
@@ -573,8 +566,11 @@ store_expire(struct store *store, uint64_t *removed)
 	struct expiry_walk events, audit;
 	uint64_t now = now_ms(), count = 0;
 	size_t n = 0;
-	enum status status;
+	enum status status = STATUS_OK;
 
+	/* a replica's copies expire as the master's removals reach it */
+	if (store->replication != NULL && !replication_is_master(store))
+		goto done;
 	if ((status = store_environments(store, &list, &n)) != STATUS_OK)
 		goto done;
 	for (size_t i = 0; i < n && status == STATUS_OK; i++) {

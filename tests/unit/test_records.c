@@ -710,6 +710,53 @@ test_report_records(void)
 	    "an audit entry of an unknown outcome");
 }
 
+/*
+ * A report a replica hands to the master: every member comes back, a
+ * cut message is refused, and so is an environment too long to be one.
+ */
+static void
+test_forward_record(void)
+{
+	unsigned char value[FORWARD_VALUE_MAX];
+	struct deploy deploy, back;
+	size_t size;
+
+	memset(&deploy, 0, sizeof(deploy));
+	memcpy(deploy.environment, "prod", 5);
+	memcpy(deploy.name, "team/api \xc3\xa9", 12);
+	deploy.name_len = 11;
+	deploy.version = SERVICE_VERSION_MAX;
+	deploy.key.has_event_id = true;
+	deploy.key.event_id_len = 2;
+	memcpy(deploy.key.event_id, "e1", 2);
+	deploy.key.has_deployed_at = true;
+	deploy.key.deployed_at_ms = 1700000000000;
+	set_metadata(&deploy.reason, "why");
+	size = record_forward_encode(&deploy, value);
+	CHECK(size > 0 && record_forward_decode(value, size, &back) &&
+	    strcmp(back.environment, "prod") == 0 && back.name_len == 11 &&
+	    memcmp(back.name, deploy.name, 11) == 0 && !back.removal &&
+	    back.version == SERVICE_VERSION_MAX && back.key.has_event_id &&
+	    memcmp(back.key.event_id, "e1", 2) == 0 &&
+	    !back.key.has_sequence && back.key.has_deployed_at &&
+	    back.key.deployed_at_ms == 1700000000000 &&
+	    !back.deployed_by.present && metadata_equals(&back.reason,
+	    &deploy.reason) && !back.release_hash.present,
+	    "a forwarded deploy back (%zu bytes)", size);
+	for (size_t cut = 0; cut < size; cut++)
+		CHECK(!record_forward_decode(value, cut, &back),
+		    "a forwarded report cut to %zu bytes", cut);
+	deploy.removal = true;
+	deploy.version = 0;
+	size = record_forward_encode(&deploy, value);
+	CHECK(record_forward_decode(value, size, &back) && back.removal &&
+	    back.version == 0, "a forwarded removal back");
+	value[0] = 0;
+	value[1] = ENVIRONMENT_MAX + 1;
+	CHECK(!record_forward_decode(value, size, &back),
+	    "an environment longer than %d bytes", ENVIRONMENT_MAX);
+}
+
 static const CU_TestInfo records_tests[] = {
 	{ "environment layout", test_environment_layout },
 	{ "fixed records", test_fixed_records },
@@ -721,6 +768,7 @@ static const CU_TestInfo records_tests[] = {
 	{ "keyframe of format 2 refused", test_keyframe_format_2_refused },
 	{ "malformed record is refused", test_malformed_record_is_refused },
 	{ "broken history is refused", test_broken_history_is_refused },
+	{ "a report handed to the master", test_forward_record },
 	CU_TEST_INFO_NULL,
 };
 

@@ -244,6 +244,29 @@ test_version_above_current(void)
 	expect_snapshot(fx.store, "default", 2, PAIRS({ "svc", 0, 2 }));
 }
 
+/*
+ * A store of one site: GET /cluster's view is a master with no address
+ * and no peers, and a version above the current one is simply not found
+ * (no master to ask).
+ */
+static void
+test_one_site(void)
+{
+	struct cluster_view view;
+
+	REQUIRE_STORE(fx.store);
+	memset(&view, 0xA5, sizeof(view));
+	CHECK(store_cluster(fx.store, &view) == STATUS_OK && !view.replicated &&
+	    view.role == SITE_ROLE_MASTER && !view.has_master &&
+	    view.peer_count == 0, "the view of one site");
+	expect_deploy(fx.store, "default", "svc", 1, 1, true);
+	CHECK(store_catch_up(fx.store, "default", 2) == STATUS_NOT_FOUND,
+	    "catching up with nothing");
+	CHECK(store_catch_up(fx.store, "nowhere", 0) == STATUS_NOT_FOUND,
+	    "catching up with no environment");
+	CHECK(store_membership_changes(fx.store) == 0, "no group to change");
+}
+
 static void
 test_environments_are_separate(void)
 {
@@ -1150,6 +1173,7 @@ static const CU_TestInfo store_tests[] = {
 	{ "reads at once share the keyframe cache", test_shared_reads },
 	{ "unknown environment", test_unknown_environment },
 	{ "version above current", test_version_above_current },
+	{ "a store of one site", test_one_site },
 	{ "environments are separate", test_environments_are_separate },
 	{ "unchanged redeploy", test_unchanged_redeploy },
 	{ "rollback is a change", test_rollback_is_a_change },

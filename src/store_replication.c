@@ -1,0 +1,724 @@
+/*
+ * Replication: the store's environment as one site of a group run by
+ * Berkeley DB's replication manager (repmgr). The master takes every
+ * write and commits it once a quorum of the group has it; every site
+ * reads its own copy.
+ *
+ * A site is several processes on one environment. The first to start
+ * repmgr after recovery (the pool's maintainer, STORE_REPLICATION) is
+ * the replication process: it listens, votes, applies what the master
+ * sends and answers the other sites' requests on a message channel.
+ * The workers start repmgr after it, as subordinates, which only send
+ * the log records of their own commits. Berkeley DB 5.3 has no write
+ * forwarding, so a worker of a replica hands a report to the master over
+ * the channel (DB_EID_MASTER), where the replication process records it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_bytes.h"
+#include "store_private.h"
+#include "validate.h"
+
+#define MESSAGE_FORMAT		1	/* the first byte of every message and reply */
+#define REPLY_MAX		(1 + 1 + 8 + 8 + 1 + 1)
+#define MISSED_HEARTBEATS	4	/* a master this long silent is gone */
+#define RETRY_MS		1000	/* between connection attempts, and elections */
+#define SYNC_WAIT_MS		5000	/* a replica with its files serves without a master after it */
+#define POLL_NS		(2 * 1000 * 1000)	/* between looks at what is awaited */
+
+/* What a message asks of the master. */
+enum message_kind {
+	MESSAGE_REPORT = 1,	/* record this report: environment, then the report */
+	MESSAGE_CURRENT = 2	/* the current system version of this environment */
+};
+
+/*
+ * The statuses a reply may carry, by their number on the wire: a site of
+ * another release reads the same numbers, whatever enum status becomes.
+ */
+static const enum status wire_statuses[] = {
+	STATUS_OK, STATUS_NOT_FOUND, STATUS_CONFLICT, STATUS_BUSY,
+	STATUS_NO_SPACE, STATUS_NOT_REPLICATED, STATUS_NO_MASTER,
+	STATUS_UNAVAILABLE, STATUS_INVALID
+};
+
+#define WIRE_STATUS_COUNT	(sizeof(wire_statuses) / sizeof(wire_statuses[0]))
+
+/*
+ * Set by Berkeley DB in the thread whose commit a quorum did not
+ * acknowledge (DB_EVENT_REP_PERM_FAILED, the one event every process
+ * gets); read and cleared by that thread as its commit returns.
+ */
+static _Thread_local bool perm_failed;
+
+/* The number of status on the wire; what has none is unavailable. */
+static unsigned char
+wire_status(enum status status)
+{
+	size_t unavailable = 0;
+
+	for (size_t i = 0; i < WIRE_STATUS_COUNT; i++) {
+		if (wire_statuses[i] == status)
+			return (unsigned char)i;
+		if (wire_statuses[i] == STATUS_UNAVAILABLE)
+			unavailable = i;
+	}
+	return (unsigned char)unavailable;	/* the sender retries */
+}
+
+/* Milliseconds on the monotonic clock. */
+static uint64_t
+monotonic_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Writes the address of the site eid into text ("" when unknown). */
+static void
+site_of_eid(struct store *store, int eid, char text[SITE_TEXT_SIZE])
+{
+	struct site_address address;
+	DB_SITE *site = NULL;
+	const char *host;
+	u_int port;
+
+	text[0] = '\0';
+	if (store->env->repmgr_site_by_eid(store->env, eid, &site) != 0)
+		return;
+	if (site->get_address(site, &host, &port) == 0 &&
+	    strlen(host) <= SITE_HOST_MAX) {
+		memcpy(address.host, host, strlen(host) + 1);
+		address.port = port;
+		site_format(&address, text);
+	}
+	site->close(site);
+}
+
+/*
+ * What repmgr tells this process. Most events reach only the replication
+ * process, and are logged; a failed acknowledgement reaches the
+ * committing thread of any process.
+ */
+static void
+on_event(DB_ENV *env, u_int32_t event, void *info)
+{
+	struct store *store = env->app_private;
+	char master[SITE_TEXT_SIZE];
+
+	switch (event) {
+	case DB_EVENT_REP_PERM_FAILED:
+		perm_failed = true;
+		break;
+	case DB_EVENT_REP_MASTER:
+		log_info("replication: this site is the master");
+		break;
+	case DB_EVENT_REP_CLIENT:
+		log_info("replication: this site is a replica");
+		break;
+	case DB_EVENT_REP_NEWMASTER:
+		site_of_eid(store, *(int *)info, master);
+		log_info("replication: the master is %s",
+		    master[0] != '\0' ? master : "this site");
+		break;
+	case DB_EVENT_REP_STARTUPDONE:
+		store->synced = true;
+		log_info("replication: this replica has caught up with the "
+		    "master");
+		break;
+	case DB_EVENT_REP_DUPMASTER:
+		log_warn("replication: another site is the master too; this "
+		    "one steps down for an election");
+		break;
+	case DB_EVENT_REP_ELECTION_FAILED:
+		log_warn("replication: an election found no master; trying "
+		    "again");
+		break;
+	case DB_EVENT_REP_MASTER_FAILURE:
+		log_warn("replication: the master is gone; electing another");
+		break;
+	case DB_EVENT_REP_JOIN_FAILURE:
+		log_error("replication: this site could not join the group");
+		break;
+	case DB_EVENT_REP_LOCAL_SITE_REMOVED:
+		log_warn("replication: this site was removed from the group");
+		break;
+	case DB_EVENT_REP_SITE_ADDED:
+		site_of_eid(store, *(int *)info, master);
+		log_info("replication: %s joined the group", master);
+		store->membership_changes++;
+		break;
+	case DB_EVENT_REP_SITE_REMOVED:
+		site_of_eid(store, *(int *)info, master);
+		log_info("replication: %s left the group", master);
+		store->membership_changes++;
+		break;
+	case DB_EVENT_PANIC:
+		log_error("replication: Berkeley DB panicked");
+		store->panicked = true;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Lends the channel to the master to this thread, making it when there
+ * is none: one channel serves every thread of the process, each request
+ * with its own tag. DB_REP_UNAVAIL while a broken one is still in use.
+ */
+static int
+take_channel(struct store *store, DB_CHANNEL **channel)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&store->channel_lock);
+	if (store->channel_broken)
+		rc = DB_REP_UNAVAIL;
+	else if (store->master_channel == NULL)
+		rc = store->env->repmgr_channel(store->env, DB_EID_MASTER,
+		    &store->master_channel, 0);
+	if (rc == 0)
+		store->channel_users++;
+	*channel = store->master_channel;
+	pthread_mutex_unlock(&store->channel_lock);
+	return rc;
+}
+
+/*
+ * Gives the channel back; a request on it that failed marks it broken,
+ * and its last user closes it, so that the next request makes another.
+ */
+static void
+give_channel(struct store *store, bool failed)
+{
+	pthread_mutex_lock(&store->channel_lock);
+	store->channel_users--;
+	if (failed)
+		store->channel_broken = true;
+	if (store->channel_broken && store->channel_users == 0) {
+		store->master_channel->close(store->master_channel, 0);
+		store->master_channel = NULL;
+		store->channel_broken = false;
+	}
+	pthread_mutex_unlock(&store->channel_lock);
+}
+
+/*
+ * Sends the request msg (len bytes) to the master and waits for its
+ * reply, at most cap bytes, into reply (*reply_len). STATUS_NO_MASTER
+ * when none is known or it did not answer in time.
+ */
+static enum status
+ask_master(struct store *store, const unsigned char *msg, size_t len,
+    unsigned char *reply, size_t cap, size_t *reply_len)
+{
+	DB_CHANNEL *channel = NULL;
+	DBT request, response;
+	int rc;
+
+	*reply_len = 0;
+	memset(&request, 0, sizeof(request));
+	request.data = (void *)(uintptr_t)msg;
+	request.size = (u_int32_t)len;
+	response = dbt(reply, 0, cap);
+	if ((rc = take_channel(store, &channel)) == 0) {
+		rc = channel->send_request(channel, &request, 1, &response,
+		    store->forward_timeout_us, 0);
+		give_channel(store, rc != 0);
+	}
+	if (rc == DB_REP_UNAVAIL || rc == DB_TIMEOUT) {
+		log_warn("replication: the master did not answer: %s",
+		    db_strerror(rc));
+		return STATUS_NO_MASTER;
+	}
+	if (rc != 0)
+		return translate(store, rc, "ask the master");
+	*reply_len = response.size;
+	return STATUS_OK;
+}
+
+/*
+ * Reads the status of a reply: its format, then its status on the wire;
+ * STATUS_SYSTEM, logged, for a reply this release does not read.
+ */
+static enum status
+reply_status(const unsigned char *reply, size_t len, size_t want)
+{
+	if (len != want || reply[0] != MESSAGE_FORMAT ||
+	    reply[1] >= WIRE_STATUS_COUNT) {
+		log_error("replication: the master's reply is not one this "
+		    "release reads");
+		return STATUS_SYSTEM;
+	}
+	return wire_statuses[reply[1]];
+}
+
+enum status
+forward_report(struct store *store, const struct deploy *deploy,
+    struct deploy_result *result)
+{
+	unsigned char msg[2 + FORWARD_VALUE_MAX], reply[REPLY_MAX];
+	size_t len, reply_len;
+	enum status status;
+
+	msg[0] = MESSAGE_FORMAT;
+	msg[1] = MESSAGE_REPORT;
+	len = 2 + record_forward_encode(deploy, msg + 2);
+	if ((status = ask_master(store, msg, len, reply, sizeof(reply),
+	    &reply_len)) != STATUS_OK)
+		return status;
+	if ((status = reply_status(reply, reply_len, 2 + 8 + 1 + 1)) !=
+	    STATUS_OK)
+		return status;
+	if (reply[11] > OUTCOME_REMOVED) {
+		log_error("replication: the master answered an outcome this "
+		    "release does not know");
+		return STATUS_SYSTEM;
+	}
+	result->system_version = get_u64(reply + 2);
+	result->changed = reply[10] != 0;
+	result->outcome = (enum deploy_outcome)reply[11];
+	return STATUS_OK;
+}
+
+/* Answers a forwarded report into reply; returns the reply's length. */
+static size_t
+answer_report(struct store *store, const unsigned char *msg, size_t len,
+    unsigned char reply[REPLY_MAX])
+{
+	struct deploy_result result = { 0, false, OUTCOME_UNCHANGED };
+	enum status status = STATUS_INVALID;
+	struct deploy *deploy = malloc(sizeof(*deploy));
+
+	if (deploy == NULL)
+		status = STATUS_UNAVAILABLE;
+	else if (record_forward_decode(msg, len, deploy) &&
+	    deploy_valid(deploy))
+		status = deploy_here(store, deploy, &result);
+	else
+		log_error("replication: a forwarded report is not one this "
+		    "release reads");
+	free(deploy);
+	if (status == STATUS_NOT_MASTER)
+		status = STATUS_NO_MASTER;	/* it stepped down meanwhile */
+	reply[1] = wire_status(status);
+	put_u64(reply + 2, result.system_version);
+	reply[10] = result.changed;
+	reply[11] = (unsigned char)result.outcome;
+	return 2 + 8 + 1 + 1;
+}
+
+/* Answers a question for an environment's current version into reply. */
+static size_t
+answer_current(struct store *store, const unsigned char *msg, size_t len,
+    unsigned char reply[REPLY_MAX])
+{
+	char environment[ENVIRONMENT_MAX + 1];
+	struct environment_state state = { 0, 0 };
+	enum status status = STATUS_INVALID;
+
+	if (len <= ENVIRONMENT_MAX &&
+	    check_environment((const char *)msg, len) == NULL) {
+		memcpy(environment, msg, len);
+		environment[len] = '\0';
+		status = store_current(store, environment, &state);
+	}
+	reply[1] = wire_status(status);
+	put_u64(reply + 2, state.system_version);
+	put_u64(reply + 10, state.updated_ms);
+	return 2 + 8 + 8;
+}
+
+/*
+ * What the replication process does with a message of another site (a
+ * repmgr_msg_dispatch callback, on one of its message threads): it
+ * answers every request, with STATUS_UNAVAILABLE until its databases are
+ * open.
+ */
+static void
+on_message(DB_ENV *env, DB_CHANNEL *channel, DBT *request, u_int32_t parts,
+    u_int32_t flags)
+{
+	struct store *store = env->app_private;
+	unsigned char reply[REPLY_MAX];
+	const unsigned char *msg = request[0].data;
+	size_t len = request[0].size, reply_len = 2;
+	DBT response;
+
+	if (!(flags & DB_REPMGR_NEED_RESPONSE))
+		return;
+	reply[0] = MESSAGE_FORMAT;
+	reply[1] = wire_status(STATUS_UNAVAILABLE);
+	if (parts != 1 || len < 2 || msg[0] != MESSAGE_FORMAT)
+		reply[1] = wire_status(STATUS_INVALID);
+	else if (!store->databases_open)
+		;	/* not ready: the sender retries */
+	else if (msg[1] == MESSAGE_REPORT)
+		reply_len = answer_report(store, msg + 2, len - 2, reply);
+	else if (msg[1] == MESSAGE_CURRENT)
+		reply_len = answer_current(store, msg + 2, len - 2, reply);
+	else
+		reply[1] = wire_status(STATUS_INVALID);
+	memset(&response, 0, sizeof(response));
+	response.data = reply;
+	response.size = (u_int32_t)reply_len;
+	channel->send_msg(channel, &response, 1, 0);
+}
+
+/*
+ * Names a site to repmgr: this one (local), which creates a new group
+ * when creator is set, or a peer to join through.
+ */
+static enum status
+name_site(struct store *store, const struct site_address *address,
+    bool local, bool creator)
+{
+	DB_SITE *site = NULL;
+	int rc;
+
+	if ((rc = store->env->repmgr_site(store->env, address->host,
+	    address->port, &site, 0)) == 0) {
+		rc = site->set_config(site, local ? DB_LOCAL_SITE :
+		    DB_BOOTSTRAP_HELPER, 1);
+		if (rc == 0 && creator)
+			rc = site->set_config(site, DB_GROUP_CREATOR, 1);
+		site->close(site);
+	}
+	return translate(store, rc, "name a site of the group");
+}
+
+enum status
+replication_configure(struct store *store,
+    const struct replication_options *options)
+{
+	DB_ENV *env = store->env;
+	db_timeout_t heartbeat = (db_timeout_t)options->heartbeat_ms * 1000;
+	enum status status;
+	int rc;
+
+	if ((store->replication = malloc(sizeof(*store->replication))) == NULL)
+		return translate(store, ENOMEM, "configure replication");
+	*store->replication = *options;
+	store->forward_timeout_us = (db_timeout_t)(options->ack_timeout_ms +
+	    store->lock_timeout_ms + RETRY_MS) * 1000;
+	if ((rc = env->set_event_notify(env, on_event)) != 0 ||
+	    (rc = env->repmgr_msg_dispatch(env, on_message, 0)) != 0 ||
+	    (rc = env->rep_set_priority(env, options->priority)) != 0 ||
+	    (rc = env->repmgr_set_ack_policy(env,
+	    DB_REPMGR_ACKS_QUORUM)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_ACK_TIMEOUT,
+	    (db_timeout_t)options->ack_timeout_ms * 1000)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_HEARTBEAT_SEND,
+	    heartbeat)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_HEARTBEAT_MONITOR,
+	    heartbeat * MISSED_HEARTBEATS)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_CONNECTION_RETRY,
+	    RETRY_MS * 1000)) != 0 ||
+	    (rc = env->rep_set_timeout(env, DB_REP_ELECTION_RETRY,
+	    RETRY_MS * 1000)) != 0 ||
+	    /*
+	     * The master would pause 30 s before each checkpoint record
+	     * for the replicas' caches; a replica's own checkpoint is its
+	     * own business, and this pool checkpoints every few seconds.
+	     */
+	    (rc = env->rep_set_timeout(env, DB_REP_CHECKPOINT_DELAY, 0)) != 0 ||
+	    /*
+	     * A transaction's log records leave in one message at its
+	     * commit, not one each: repmgr's sockets keep Nagle's algorithm,
+	     * which holds every small write after the first for the peer's
+	     * delayed acknowledgement (40 ms).
+	     */
+	    (rc = env->rep_set_config(env, DB_REP_CONF_BULK, 1)) != 0)
+		return translate(store, rc, "configure replication");
+	if ((status = name_site(store, &options->site, true,
+	    options->create_group)) != STATUS_OK)
+		return status;
+	for (size_t i = 0; i < options->peer_count; i++)
+		if ((status = name_site(store, &options->peers[i], false,
+		    false)) != STATUS_OK)
+			return status;
+	return STATUS_OK;
+}
+
+enum status
+replication_start(struct store *store, bool listener)
+{
+	unsigned threads = listener ? store->replication->message_threads : 0;
+	int rc = store->env->repmgr_start(store->env, (int)threads,
+	    DB_REP_ELECTION);
+
+	if (rc == DB_REP_UNAVAIL) {
+		log_warn("replication: no site of replication_peers answered "
+		    "for a group to join");
+		return STATUS_NO_MASTER;
+	}
+	if (rc != 0 && rc != DB_REP_IGNORE)
+		return translate(store, rc, "start replication");
+	/* only the first process to start repmgr listens */
+	if ((rc == 0) != listener) {
+		log_error("replication: the %s process %s", listener ?
+		    "replication" : "worker", listener ? "found another "
+		    "running the replication manager" : "started the "
+		    "replication manager before the replication process");
+		return STATUS_SYSTEM;
+	}
+	store->listener = listener;
+	store->awaiting_since_ms = monotonic_now_ms();
+	return STATUS_OK;
+}
+
+bool
+replication_take_perm_failed(void)
+{
+	bool failed = perm_failed;
+
+	perm_failed = false;
+	return failed;
+}
+
+/* What repmgr's statistics say of this site. */
+struct role {
+	bool		master;
+	int		master_eid;	/* DB_EID_INVALID when none is known */
+};
+
+/* Reads this site's role from repmgr's statistics. */
+static enum status
+read_role(struct store *store, struct role *role)
+{
+	DB_REP_STAT *stat = NULL;
+	enum status status = translate(store, store->env->rep_stat(store->env,
+	    &stat, 0), "read the replication state");
+
+	role->master = false;
+	role->master_eid = DB_EID_INVALID;
+	if (status != STATUS_OK)
+		return status;
+	role->master = stat->st_status == DB_REP_MASTER;
+	role->master_eid = (int)stat->st_master;
+	free(stat);
+	return STATUS_OK;
+}
+
+bool
+replication_is_master(struct store *store)
+{
+	struct role role;
+
+	return read_role(store, &role) == STATUS_OK && role.master;
+}
+
+/*
+ * True when this process is connected to a quorum of the other sites it
+ * knows (the peers it was given, and those it learned of): only then
+ * does a commit of its own wait for their acknowledgements. A process
+ * counts as members only the sites that were members when it started
+ * replication (a subordinate never learns that a peer it was given
+ * became one), and repmgr lets a commit stand unacknowledged when it was
+ * sent to every member it counts: a worker that started before the
+ * others joined would answer deploys that no other site has. A site
+ * alone with peers that have not joined yet is no quorum either.
+ */
+static bool
+quorum_connected(struct store *store)
+{
+	DB_REPMGR_SITE *list = NULL;
+	unsigned connected = 0, quorum;
+	u_int others = 0;
+
+	if (store->env->repmgr_site_list(store->env, &others, &list) != 0)
+		return false;
+	for (u_int i = 0; i < others; i++)
+		connected += list[i].status == DB_REPMGR_CONNECTED;
+	free(list);
+	/* a majority of the group, this site included */
+	quorum = (others + 1) / 2;
+	return connected >= quorum;
+}
+
+enum status
+replication_await_quorum(struct store *store)
+{
+	struct timespec poll = { 0, POLL_NS };
+	uint64_t deadline = monotonic_now_ms() +
+	    store->replication->ack_timeout_ms;
+	struct role role;
+	enum status status;
+
+	for (;;) {
+		if ((status = read_role(store, &role)) != STATUS_OK)
+			return status;
+		if (!role.master)
+			return STATUS_NOT_MASTER;
+		if (quorum_connected(store))
+			return STATUS_OK;
+		if (monotonic_now_ms() >= deadline) {
+			log_warn("replication: this process reaches fewer than "
+			    "a quorum of the group; the deploy is refused");
+			return STATUS_NOT_REPLICATED;
+		}
+		nanosleep(&poll, NULL);
+	}
+}
+
+enum status
+store_await_databases(struct store *store)
+{
+	struct role role;
+	bool master, files = true;
+	enum status status;
+
+	if (store->databases_open)
+		return STATUS_OK;
+	if ((status = read_role(store, &role)) != STATUS_OK)
+		return status;
+	master = role.master;
+	for (size_t i = 0; !master && i < DATABASE_COUNT; i++)
+		files = files && store_has_file(store, databases[i].file);
+	/*
+	 * The master makes what is missing (the first one, every database);
+	 * a replica opens its copies once it has caught up with the master,
+	 * or, with none to catch up with, after a while.
+	 */
+	if (!master && !(files && (store->synced || monotonic_now_ms() -
+	    store->awaiting_since_ms >= SYNC_WAIT_MS)))
+		return STATUS_BUSY;
+	/*
+	 * Making them may meet repmgr's own transactions (a site joining
+	 * the group writes its membership): undone, and tried again.
+	 */
+	if ((status = open_databases(store, master)) != STATUS_OK) {
+		close_databases(store);
+		return status == STATUS_DEADLOCK ? STATUS_BUSY : status;
+	}
+	store->databases_open = true;
+	log_info("replication: the databases are open, as %s",
+	    master ? "the master" : "a replica");
+	return STATUS_OK;
+}
+
+enum status
+store_cluster(struct store *store, struct cluster_view *view)
+{
+	DB_REPMGR_SITE *sites = NULL;
+	u_int count = 0;
+	struct role role;
+	enum status status;
+
+	memset(view, 0, sizeof(*view));
+	view->role = SITE_ROLE_MASTER;
+	if (store->replication == NULL)
+		return STATUS_OK;
+	view->replicated = true;
+	site_format(&store->replication->site, view->site);
+	if ((status = read_role(store, &role)) != STATUS_OK)
+		return status;
+	view->role = role.master ? SITE_ROLE_MASTER :
+	    role.master_eid == DB_EID_INVALID ? SITE_ROLE_UNKNOWN :
+	    SITE_ROLE_REPLICA;
+	if (role.master) {
+		view->has_master = true;
+		memcpy(view->master, view->site, sizeof(view->master));
+	}
+	if ((status = translate(store, store->env->repmgr_site_list(store->env,
+	    &count, &sites), "list the sites")) != STATUS_OK)
+		return status;
+	for (u_int i = 0; i < count && view->peer_count < CLUSTER_PEERS_MAX;
+	    i++) {
+		struct cluster_peer *peer = &view->peers[view->peer_count++];
+		struct site_address address;
+
+		if (strlen(sites[i].host) > SITE_HOST_MAX) {
+			view->peer_count--;
+			continue;
+		}
+		memcpy(address.host, sites[i].host, strlen(sites[i].host) + 1);
+		address.port = sites[i].port;
+		site_format(&address, peer->site);
+		peer->connected = sites[i].status == DB_REPMGR_CONNECTED;
+		if (sites[i].eid == role.master_eid) {
+			view->has_master = true;
+			memcpy(view->master, peer->site, sizeof(view->master));
+		}
+	}
+	free(sites);
+	return STATUS_OK;
+}
+
+/*
+ * Asks the master for the current system version of environment:
+ * STATUS_NOT_FOUND when it has never seen a deploy.
+ */
+static enum status
+master_current(struct store *store, const char *environment,
+    uint64_t *system_version)
+{
+	unsigned char msg[2 + ENVIRONMENT_MAX], reply[REPLY_MAX];
+	size_t len = strlen(environment), reply_len;
+	enum status status;
+
+	msg[0] = MESSAGE_FORMAT;
+	msg[1] = MESSAGE_CURRENT;
+	memcpy(msg + 2, environment, len);
+	if ((status = ask_master(store, msg, 2 + len, reply, sizeof(reply),
+	    &reply_len)) != STATUS_OK)
+		return status;
+	if ((status = reply_status(reply, reply_len, 2 + 8 + 8)) != STATUS_OK)
+		return status;
+	*system_version = get_u64(reply + 2);
+	return STATUS_OK;
+}
+
+enum status
+store_catch_up(struct store *store, const char *environment,
+    uint64_t system_version)
+{
+	struct timespec poll = { 0, POLL_NS };
+	struct environment_state state;
+	uint64_t wanted = system_version, deadline;
+	enum status status;
+
+	if (store->replication == NULL || replication_is_master(store))
+		return STATUS_NOT_FOUND;
+	if ((status = master_current(store, environment, &wanted)) !=
+	    STATUS_OK)
+		return status;
+	if (wanted < system_version || wanted == 0)
+		return STATUS_NOT_FOUND;
+	if (system_version == 0)
+		system_version = 1;	/* the environment: its first version */
+	deadline = monotonic_now_ms() + store->replication->ack_timeout_ms;
+	for (;;) {
+		status = store_current(store, environment, &state);
+		if (status == STATUS_OK && state.system_version >=
+		    system_version)
+			return STATUS_OK;
+		if (status != STATUS_OK && status != STATUS_NOT_FOUND)
+			return status;
+		if (monotonic_now_ms() >= deadline)
+			return STATUS_NOT_REPLICATED;
+		nanosleep(&poll, NULL);
+	}
+}
+
+void
+replication_close(struct store *store)
+{
+	if (store->master_channel != NULL)
+		store->master_channel->close(store->master_channel, 0);
+	store->master_channel = NULL;
+}
+
+unsigned
+store_membership_changes(struct store *store)
+{
+	return store->membership_changes;
+}
