@@ -12,6 +12,8 @@
 #define WORKER_EXIT_OK		0	/* stopped as asked */
 #define WORKER_EXIT_FAILED	1	/* could not start serving */
 #define WORKER_EXIT_RECOVER	75	/* the store needs recovery */
+/* the replication process found no group to join (and may not create one) */
+#define WORKER_EXIT_NO_GROUP	76
 
 /*
  * Accepts and answers requests on the listening socket listen_fd with

@@ -12,6 +12,16 @@
  * Recovery of a checkpointed environment takes milliseconds, and nothing
  * acknowledged is lost, since an answer is only sent after its commit.
  *
+ * A site of a replication group (replication_site set) adds an order:
+ * the maintainer is the replication process, the one that runs Berkeley
+ * DB's replication manager, so it must be the first child to join after
+ * recovery, and it never forks. The supervisor starts it alone, and the
+ * workers once it signals (SIGUSR1) that the site's databases are open.
+ * Any death restarts every child with recovery, which also restarts
+ * replication. A new site that finds no group through its peers creates
+ * one only when its address is the lowest of those it knows, so that
+ * sites started together agree on the one that does.
+ *
  * Signal handlers only set flags; the supervisor sleeps in sigsuspend().
  */
 #include <errno.h>
@@ -45,10 +55,13 @@
 #define RECOVERY_GRACE_SECONDS	1	/* before recovery, siblings get this long */
 #define LOCK_WAIT_SECONDS	15	/* for a previous instance to let go */
 #define MALLOC_ARENAS		2	/* per child: keeps a worker's memory small */
+#define AWAIT_POLL_NS		(50 * 1000 * 1000)	/* the replication process's look at its role */
+#define MESSAGE_THREADS_MIN	4	/* the replication process's, besides one per serving thread */
 
 enum child_role {
 	ROLE_WORKER,
-	ROLE_MAINTAINER
+	ROLE_MAINTAINER,
+	ROLE_RETIRING	/* a worker replaced, finishing what it answers; never respawned */
 };
 
 struct child {
@@ -64,14 +77,34 @@ struct pool {
 	int			 listen_fd;
 	int			 lock_fd;
 	pid_t			 supervisor;
-	struct child		*children;	/* the workers, then the maintainer */
+	/* the workers, the maintainer, then a slot per worker for one retiring */
+	struct child		*children;
 	size_t			 child_count;
 	char			 pid_path[CONFIG_PATH_MAX + 32];
+	/* replicated: what the store is opened with, and whether workers may start */
+	struct replication_options replication;
+	bool			 workers_may_start;
 };
 
 static volatile sig_atomic_t got_stop;
 static volatile sig_atomic_t got_child;
 static volatile sig_atomic_t child_stop;
+static volatile sig_atomic_t got_ready;
+static volatile sig_atomic_t got_group_change;
+
+static void
+on_group_change(int signo)
+{
+	(void)signo;
+	got_group_change = 1;
+}
+
+static void
+on_ready(int signo)
+{
+	(void)signo;
+	got_ready = 1;
+}
 
 static void
 on_stop(int signo)
@@ -120,6 +153,8 @@ open_store(const struct pool *pool, enum store_role role, struct store **store)
 	char home[DATADIR_HOME_SIZE];
 
 	datadir_store_options(pool->config, role, home, &options);
+	if (pool->config->replicated)
+		options.replication = &pool->replication;
 	return store_open(&options, store);
 }
 
@@ -136,17 +171,24 @@ recover(struct pool *pool)
 
 /*
  * Checkpoints every checkpoint_seconds, and every second expires overdue
- * lock waits and the eventIds and audit entries past their retention,
- * until told to stop; then checkpoints once more.
+ * lock waits and the eventIds and audit entries past their retention
+ * (and, on a site of a group, tells the supervisor when a site joined or
+ * left it), until told to stop; then checkpoints once more.
  */
 static int
-maintain(struct store *store, unsigned checkpoint_seconds)
+maintain(const struct pool *pool, struct store *store)
 {
 	struct timespec second = { 1, 0 };
-	unsigned ticks = 0;
+	unsigned ticks = 0, checkpoint_seconds = pool->config->checkpoint_seconds;
+	unsigned changes = store_membership_changes(store), now_changes;
 
 	while (!child_stop) {
 		nanosleep(&second, NULL);	/* a signal cuts it short */
+		/* the workers must meet the sites that joined */
+		if ((now_changes = store_membership_changes(store)) != changes) {
+			changes = now_changes;
+			kill(pool->supervisor, SIGUSR2);
+		}
 		store_expire_locks(store);
 		store_expire(store, NULL);
 		if (++ticks % checkpoint_seconds == 0)
@@ -156,6 +198,33 @@ maintain(struct store *store, unsigned checkpoint_seconds)
 	}
 	return store_checkpoint(store) == STATUS_OK ? WORKER_EXIT_OK :
 	    WORKER_EXIT_RECOVER;
+}
+
+/*
+ * Of the replication process: waits until the site's databases are open,
+ * then tells the supervisor that the workers may start. Returns a
+ * WORKER_EXIT_* code when it stops waiting for another reason.
+ */
+static int
+await_databases(struct pool *pool, struct store *store)
+{
+	struct timespec pause = { 0, AWAIT_POLL_NS };
+	enum status status;
+
+	while ((status = store_await_databases(store)) == STATUS_BUSY) {
+		if (child_stop)
+			return WORKER_EXIT_OK;
+		if (store_needs_recovery(store))
+			return WORKER_EXIT_RECOVER;
+		nanosleep(&pause, NULL);
+	}
+	if (status != STATUS_OK) {
+		log_error("pool: the replication process cannot open the "
+		    "databases: %s", status_name(status));
+		return WORKER_EXIT_RECOVER;
+	}
+	kill(pool->supervisor, SIGUSR1);
+	return -1;
 }
 
 /* The life of a child process, after the fork; never returns. */
@@ -173,6 +242,8 @@ child_main(struct pool *pool, enum child_role role)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGALRM, SIG_DFL);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -183,11 +254,26 @@ child_main(struct pool *pool, enum child_role role)
 	if (getppid() != pool->supervisor)
 		_exit(WORKER_EXIT_OK);
 
+	if (role == ROLE_MAINTAINER && pool->config->replicated) {
+		close(pool->listen_fd);
+		switch (open_store(pool, STORE_REPLICATION, &store)) {
+		case STATUS_OK:
+			break;
+		case STATUS_NO_MASTER:
+			_exit(WORKER_EXIT_NO_GROUP);
+		default:
+			_exit(WORKER_EXIT_FAILED);
+		}
+		if ((code = await_databases(pool, store)) < 0)
+			code = maintain(pool, store);
+		store_close(store);
+		_exit(code);
+	}
 	if (open_store(pool, STORE_JOIN, &store) != STATUS_OK)
 		_exit(WORKER_EXIT_FAILED);
 	if (role == ROLE_MAINTAINER) {
 		close(pool->listen_fd);
-		code = maintain(store, pool->config->checkpoint_seconds);
+		code = maintain(pool, store);
 	} else if ((app.digests = digest_cache_new()) == NULL) {
 		log_error("pool: no memory for the digest cache");
 		code = WORKER_EXIT_FAILED;
@@ -222,38 +308,57 @@ spawn(struct pool *pool, size_t i)
 	    c->role == ROLE_WORKER ? "worker" : "maintainer", (long)pid);
 }
 
-/* Fills every empty slot whose back-off has passed. */
+/*
+ * Fills every empty slot whose back-off has passed; on a site of a group,
+ * the workers' only once the replication process is ready.
+ */
 static void
 spawn_missing(struct pool *pool)
 {
 	time_t now = time(NULL);
 
-	for (size_t i = 0; i < pool->child_count; i++)
-		if (pool->children[i].pid == 0 &&
-		    pool->children[i].respawn_at <= now)
+	for (size_t i = pool->child_count; i-- > 0;) {
+		const struct child *c = &pool->children[i];
+
+		/* a site's replication process first (after the workers' slots) */
+		if (c->pid == 0 && c->respawn_at <= now &&
+		    (c->role == ROLE_MAINTAINER || (c->role == ROLE_WORKER &&
+		    pool->workers_may_start)))
 			spawn(pool, i);
+	}
+}
+
+/* Whether slot i is one that stop_children() is asked to stop. */
+static bool
+chosen(const struct pool *pool, size_t i, enum child_role role, ssize_t only)
+{
+	return pool->children[i].role == role && pool->children[i].pid != 0 &&
+	    (only < 0 || (size_t)only == i);
 }
 
 /*
- * Stops the children of role: SIGTERM, then SIGKILL for any still there
- * after grace seconds. Returns once all are reaped.
+ * Stops the children of role (only the one of slot only, when not -1):
+ * SIGTERM, then SIGKILL for any still there after grace seconds. Returns
+ * once all are reaped: true when one had to be killed.
  */
-static void
-stop_children(struct pool *pool, enum child_role role, int grace)
+static bool
+stop_children(struct pool *pool, enum child_role role, ssize_t only,
+    int grace)
 {
 	struct timespec pause = { 0, 10 * 1000 * 1000 };
 	time_t deadline = time(NULL) + grace;
+	bool killed = false;
 	size_t alive;
 
 	for (size_t i = 0; i < pool->child_count; i++)
-		if (pool->children[i].role == role && pool->children[i].pid != 0)
+		if (chosen(pool, i, role, only))
 			kill(pool->children[i].pid, SIGTERM);
 	do {
 		alive = 0;
 		for (size_t i = 0; i < pool->child_count; i++) {
 			struct child *c = &pool->children[i];
 
-			if (c->role != role || c->pid == 0)
+			if (!chosen(pool, i, role, only))
 				continue;
 			if (waitpid(c->pid, NULL, WNOHANG) == c->pid)
 				c->pid = 0;
@@ -263,12 +368,14 @@ stop_children(struct pool *pool, enum child_role role, int grace)
 				kill(c->pid, SIGKILL);
 				waitpid(c->pid, NULL, 0);
 				c->pid = 0;
+				killed = true;
 			} else
 				alive++;
 		}
 		if (alive > 0)
 			nanosleep(&pause, NULL);
 	} while (alive > 0);
+	return killed;
 }
 
 /* Stops every child, recovers the store and lets the children start again. */
@@ -276,14 +383,95 @@ static enum status
 restart_with_recovery(struct pool *pool)
 {
 	log_warn("pool: recovering the store; every child restarts");
-	stop_children(pool, ROLE_WORKER, RECOVERY_GRACE_SECONDS);
-	stop_children(pool, ROLE_MAINTAINER, RECOVERY_GRACE_SECONDS);
+	stop_children(pool, ROLE_WORKER, -1, RECOVERY_GRACE_SECONDS);
+	stop_children(pool, ROLE_RETIRING, -1, RECOVERY_GRACE_SECONDS);
+	stop_children(pool, ROLE_MAINTAINER, -1, RECOVERY_GRACE_SECONDS);
+	pool->workers_may_start = !pool->config->replicated;
+	got_ready = 0;
 	if (recover(pool) != STATUS_OK)
 		return STATUS_UNAVAILABLE;
 	for (size_t i = 0; i < pool->child_count; i++)
 		pool->children[i].respawn_at = 0;
 	log_info("pool: recovery done");
 	return STATUS_OK;
+}
+
+/*
+ * Replaces every worker by a new one: a site joined or left the group,
+ * and a worker connects only to the sites it knew when it started. Each
+ * new one starts before the one it replaces is told to stop (it may take
+ * seconds to close while replication holds the store still); that one
+ * retires, finishing what it answers. False, nothing done, while workers
+ * replaced before are still retiring: the caller tries again later.
+ */
+static bool
+replace_workers(struct pool *pool)
+{
+	size_t retiring = 0;
+
+	for (size_t i = 0; i < pool->child_count; i++)
+		if (pool->children[i].role == ROLE_RETIRING &&
+		    pool->children[i].pid != 0)
+			return false;
+	log_info("pool: the group changed; every worker is replaced");
+	for (size_t i = 0; i < pool->child_count; i++) {
+		struct child *c = &pool->children[i], *old;
+
+		if (c->role != ROLE_WORKER || c->pid == 0)
+			continue;
+		while (pool->children[retiring].role != ROLE_RETIRING)
+			retiring++;
+		old = &pool->children[retiring++];
+		old->pid = c->pid;
+		old->started = time(NULL);	/* when it began to retire */
+		c->pid = 0;
+		spawn(pool, i);
+		kill(old->pid, SIGTERM);
+	}
+	return true;
+}
+
+/* Kills the retiring workers that outlived the grace of a stop. */
+static void
+end_retirements(struct pool *pool)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < pool->child_count; i++) {
+		struct child *c = &pool->children[i];
+
+		if (c->role == ROLE_RETIRING && c->pid != 0 &&
+		    now - c->started >= STOP_GRACE_SECONDS) {
+			log_warn("pool: %ld did not stop; killing it",
+			    (long)c->pid);
+			kill(c->pid, SIGKILL);	/* reaped as killed: recovery */
+		}
+	}
+}
+
+/*
+ * The replication process found no group to join through the peers: the
+ * site whose address is the lowest of those it knows creates one at
+ * once; the others try again a second later (*retry_at).
+ */
+static void
+no_group(struct pool *pool, time_t *retry_at)
+{
+	const struct config *config = pool->config;
+	char lowest[SITE_TEXT_SIZE];
+
+	for (size_t i = 0; i < config->peer_count; i++)
+		if (site_compare(&config->peers[i], &config->site) < 0) {
+			site_format(&config->peers[i], lowest);
+			log_info("pool: no peer is in a group yet; trying again "
+			    "(%s creates it)", lowest);
+			*retry_at = time(NULL) + 1;
+			return;
+		}
+	if (!pool->replication.create_group)
+		log_info("pool: no peer is in a group, and this site's address "
+		    "is the lowest: it creates the group");
+	pool->replication.create_group = true;
 }
 
 /*
@@ -296,9 +484,10 @@ static enum status
 reap(struct pool *pool)
 {
 	bool recovery = false;
-	time_t now = time(NULL);
+	time_t now = time(NULL), retry_at = 0;
 	pid_t pid;
 	int wstatus;
+	enum status status;
 
 	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
 		for (size_t i = 0; i < pool->child_count; i++) {
@@ -308,6 +497,9 @@ reap(struct pool *pool)
 				continue;
 			c->pid = 0;
 			c->respawn_at = now - c->started < 1 ? now + 1 : now;
+			/* the replication process is gone: replication restarts */
+			if (c->role == ROLE_MAINTAINER && pool->config->replicated)
+				recovery = true;
 		}
 		if (WIFSIGNALED(wstatus)) {
 			log_warn("pool: %ld was killed by signal %d", (long)pid,
@@ -318,9 +510,18 @@ reap(struct pool *pool)
 			    WEXITSTATUS(wstatus));
 			if (WEXITSTATUS(wstatus) == WORKER_EXIT_RECOVER)
 				recovery = true;
+			if (WEXITSTATUS(wstatus) == WORKER_EXIT_NO_GROUP)
+				no_group(pool, &retry_at);
 		}
+
 	}
-	return recovery ? restart_with_recovery(pool) : STATUS_OK;
+	if (!recovery)
+		return STATUS_OK;
+	status = restart_with_recovery(pool);
+	for (size_t i = 0; i < pool->child_count; i++)
+		if (pool->children[i].role == ROLE_MAINTAINER)
+			pool->children[i].respawn_at = retry_at;
+	return status;
 }
 
 /* Listens on the unix socket at path, replacing a stale one. */
@@ -423,6 +624,15 @@ pool_run(const struct config *config, const struct auth *auth)
 	pool.listen_fd = -1;
 	pool.lock_fd = -1;
 	pool.supervisor = getpid();
+	pool.workers_may_start = !config->replicated;
+	pool.replication.site = config->site;
+	memcpy(pool.replication.peers, config->peers, sizeof(config->peers));
+	pool.replication.peer_count = config->peer_count;
+	pool.replication.priority = config->replication_priority;
+	pool.replication.ack_timeout_ms = config->replication_ack_timeout_ms;
+	pool.replication.heartbeat_ms = config->replication_heartbeat_ms;
+	pool.replication.message_threads = config->workers * config->threads +
+	    MESSAGE_THREADS_MIN;
 	umask(077);
 
 	sigemptyset(&blocked);
@@ -430,23 +640,31 @@ pool_run(const struct config *config, const struct auth *auth)
 	sigaddset(&blocked, SIGTERM);
 	sigaddset(&blocked, SIGINT);
 	sigaddset(&blocked, SIGALRM);
+	sigaddset(&blocked, SIGUSR1);
+	sigaddset(&blocked, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &blocked, &waiting);
 	sigdelset(&waiting, SIGCHLD);
 	sigdelset(&waiting, SIGTERM);
 	sigdelset(&waiting, SIGINT);
 	sigdelset(&waiting, SIGALRM);
+	sigdelset(&waiting, SIGUSR1);
+	sigdelset(&waiting, SIGUSR2);
 	set_handler(SIGCHLD, on_child);
+	set_handler(SIGUSR1, on_ready);
+	set_handler(SIGUSR2, on_group_change);
 	set_handler(SIGTERM, on_stop);
 	set_handler(SIGINT, on_stop);
 	set_handler(SIGALRM, on_tick);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 
-	pool.child_count = config->workers + 1;
+	pool.child_count = 2 * config->workers + 1;
 	if ((pool.children = calloc(pool.child_count,
 	    sizeof(*pool.children))) == NULL)
 		goto done;
 	pool.children[config->workers].role = ROLE_MAINTAINER;
+	for (size_t i = config->workers + 1; i < pool.child_count; i++)
+		pool.children[i].role = ROLE_RETIRING;
 	switch (datadir_lock(config->data_dir, LOCK_WAIT_SECONDS, &pool.lock_fd)) {
 	case STATUS_OK:
 		break;
@@ -477,6 +695,15 @@ pool_run(const struct config *config, const struct auth *auth)
 				goto done;
 			}
 		}
+		if (got_ready) {
+			got_ready = 0;
+			pool.workers_may_start = true;
+		}
+		/* kept pending while the last replacement is retiring */
+		if (got_group_change && pool.workers_may_start &&
+		    replace_workers(&pool))
+			got_group_change = 0;
+		end_retirements(&pool);
 		spawn_missing(&pool);
 	}
 	log_info("pool: stopping; in-flight requests finish first");
@@ -485,9 +712,10 @@ done:
 	if (pool.listen_fd != -1)
 		shutdown(pool.listen_fd, SHUT_RDWR);	/* wakes workers in accept */
 	if (pool.children != NULL) {
-		stop_children(&pool, ROLE_WORKER, STOP_GRACE_SECONDS);
+		stop_children(&pool, ROLE_WORKER, -1, STOP_GRACE_SECONDS);
+		stop_children(&pool, ROLE_RETIRING, -1, STOP_GRACE_SECONDS);
 		/* the maintainer checkpoints once more as it stops */
-		stop_children(&pool, ROLE_MAINTAINER, STOP_GRACE_SECONDS);
+		stop_children(&pool, ROLE_MAINTAINER, -1, STOP_GRACE_SECONDS);
 	}
 	if (pool.listen_fd != -1) {
 		close(pool.listen_fd);
