@@ -56,6 +56,26 @@ respond_status(struct response *response, enum status status,
 		response_problem(response, PROBLEM_UNAVAILABLE, NULL,
 		    "the store is busy; retry shortly");
 		break;
+	case STATUS_NO_MASTER:
+		response_problem(response, PROBLEM_NO_MASTER, NULL,
+		    "no master of the replication group is known now (an "
+		    "election is under way, or this site is cut off from the "
+		    "others); retry shortly");
+		break;
+	case STATUS_NOT_REPLICATED:
+		if (system_version != 0)
+			response_problem(response, PROBLEM_NOT_REPLICATED, NULL,
+			    "system version %llu of environment %s is on the "
+			    "master but has not reached this site yet; retry "
+			    "shortly", (unsigned long long)system_version,
+			    environment);
+		else
+			response_problem(response, PROBLEM_NOT_REPLICATED, NULL,
+			    "a quorum of the replication group did not "
+			    "acknowledge the report in time: the master may "
+			    "hold it, and an election may undo it; resending "
+			    "it is safe");
+		break;
 	default:
 		response_problem(response, PROBLEM_UNAVAILABLE, NULL,
 		    "the store cannot serve now; retry shortly");
@@ -83,6 +103,23 @@ default_exists(enum status status, const char *environment)
 {
 	return status == STATUS_NOT_FOUND &&
 	    strcmp(environment, DEFAULT_ENVIRONMENT) == 0 ? STATUS_OK : status;
+}
+
+/*
+ * Of a read that found no system_version of environment (0: the
+ * environment itself) on this site, which may be a replica that has not
+ * received it yet: true when the site now holds it, so that the caller
+ * reads again; otherwise *status becomes the answer (still not found
+ * when the master does not have it either).
+ */
+static bool
+caught_up(struct app *app, const char *environment, uint64_t system_version,
+    enum status *status)
+{
+	if (*status != STATUS_NOT_FOUND)
+		return false;
+	*status = store_catch_up(app->store, environment, system_version);
+	return *status == STATUS_OK;
 }
 
 /*
@@ -163,6 +200,9 @@ read_services(struct app *app, const char *environment,
 	enum status status = store_services(app->store, environment,
 	    system_version, list);
 
+	if (caught_up(app, environment, system_version, &status))
+		status = store_services(app->store, environment,
+		    system_version, list);
 	return system_version == 0 ? default_exists(status, environment) :
 	    status;
 }
@@ -295,8 +335,10 @@ respond_current(struct app *app, const struct request *request,
 	char *body;
 
 	service_list_init(&list);
-	status = default_exists(store_current(app->store, query->environment,
-	    &state), query->environment);
+	status = store_current(app->store, query->environment, &state);
+	if (caught_up(app, query->environment, 0, &status))
+		status = store_current(app->store, query->environment, &state);
+	status = default_exists(status, query->environment);
 	if (status == STATUS_OK && form->digest)
 		status = version_digest(app, query->environment,
 		    state.system_version, &list, true, digest);
@@ -402,6 +444,29 @@ respond_page(struct response *response, char *body, size_t len,
 		    (unsigned long long)last);
 }
 
+/*
+ * Reads the page of system versions the query asks for into records
+ * (room for its limit): *count of them, *more when older ones remain.
+ */
+static enum status
+read_history(struct app *app, const struct query *query,
+    struct change_record *records, size_t *count, bool *more)
+{
+	enum status status;
+	bool found = false;
+
+	if (!query_given(query, QUERY_AT))
+		return store_history(app->store, query->environment,
+		    query_given(query, QUERY_BEFORE) ? query->before : 0,
+		    query->limit, records, count, more);
+	/* the version in force at an instant: one item, or none */
+	status = store_version_at(app->store, query->environment,
+	    query->at_ms, records, &found);
+	*count = found ? 1 : 0;
+	*more = false;
+	return status;
+}
+
 void
 handle_history(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
@@ -415,16 +480,9 @@ handle_history(struct app *app, const struct request *request,
 	(void)request;
 	if ((records = page_alloc(query, sizeof(*records), response)) == NULL)
 		return;
-	if (query_given(query, QUERY_AT)) {
-		/* the version in force at an instant: one item, or none */
-		status = store_version_at(app->store, query->environment,
-		    query->at_ms, records, &more);
-		count = more ? 1 : 0;
-		more = false;
-	} else
-		status = store_history(app->store, query->environment,
-		    query_given(query, QUERY_BEFORE) ? query->before : 0,
-		    query->limit, records, &count, &more);
+	status = read_history(app, query, records, &count, &more);
+	if (caught_up(app, query->environment, 0, &status))
+		status = read_history(app, query, records, &count, &more);
 	status = default_exists(status, query->environment);
 	if (status != STATUS_OK) {
 		respond_status(response, status, query->environment, 0);
@@ -450,9 +508,14 @@ handle_events(struct app *app, const struct request *request,
 	(void)request;
 	if ((entries = page_alloc(query, sizeof(*entries), response)) == NULL)
 		return;
-	status = default_exists(store_events(app->store, query->environment,
+	status = store_events(app->store, query->environment,
 	    query_given(query, QUERY_BEFORE) ? query->before : 0, query->limit,
-	    entries, &count, &more), query->environment);
+	    entries, &count, &more);
+	if (caught_up(app, query->environment, 0, &status))
+		status = store_events(app->store, query->environment,
+		    query_given(query, QUERY_BEFORE) ? query->before : 0,
+		    query->limit, entries, &count, &more);
+	status = default_exists(status, query->environment);
 	if (status != STATUS_OK) {
 		respond_status(response, status, query->environment, 0);
 		goto done;
@@ -476,6 +539,12 @@ handle_service_history(struct app *app, const struct request *request,
 	(void)request;
 	status = store_service_history(app->store, query->environment,
 	    query->name, strlen(query->name), &periods, &count);
+	if (caught_up(app, query->environment, 0, &status)) {
+		free(periods);
+		periods = NULL;
+		status = store_service_history(app->store, query->environment,
+		    query->name, strlen(query->name), &periods, &count);
+	}
 	if (status == STATUS_NOT_FOUND)
 		response_problem(response, PROBLEM_NOT_FOUND, NULL,
 		    "service %s was never deployed in environment %s",
@@ -506,6 +575,9 @@ handle_version(struct app *app, const struct request *request,
 	service_list_init(&list);
 	status = store_change(app->store, query->environment,
 	    query->system_version, &record);
+	if (caught_up(app, query->environment, query->system_version, &status))
+		status = store_change(app->store, query->environment,
+		    query->system_version, &record);
 	if (status == STATUS_OK)
 		status = store_services(app->store, query->environment,
 		    query->system_version, &list);
@@ -601,4 +673,25 @@ done:
 	free(diff);
 	service_list_free(&from);
 	service_list_free(&to);
+}
+
+void
+handle_cluster(struct app *app, const struct request *request,
+    const struct query *query, struct response *response)
+{
+	struct cluster_view *view = malloc(sizeof(*view));
+	enum status status = view == NULL ? STATUS_SYSTEM :
+	    store_cluster(app->store, view);
+	size_t len = 0;
+	char *body;
+
+	(void)request;
+	if (status != STATUS_OK)
+		respond_status(response, status, query->environment, 0);
+	else {
+		body = json_render_cluster(view, &len);
+		respond_rendered(response, body, len);
+	}
+	response->cache_control = "no-store";
+	free(view);
 }

@@ -59,5 +59,7 @@ handler_fn	handle_diff;
 handler_fn	handle_badge;
 /* GET /environments: every environment with its current version. */
 handler_fn	handle_environments;
+/* GET /cluster: the replication group as this site sees it. */
+handler_fn	handle_cluster;
 
 #endif

@@ -548,3 +548,51 @@ json_render_export_change(const char *environment,
 	}
 	return finish(object, len);
 }
+
+/* Item i of a cluster view's peers: {"site","connected"} (item_fn). */
+static struct json_object *
+peer_item(const void *ctx, size_t i)
+{
+	const struct cluster_peer *peer = (const struct cluster_peer *)ctx + i;
+	struct json_object *object = json_object_new_object();
+
+	if (!add(object, "site", json_object_new_string(peer->site)) ||
+	    !add(object, "connected", json_object_new_boolean(peer->connected))) {
+		json_object_put(object);
+		return NULL;
+	}
+	return object;
+}
+
+/* A text, or null when absent; false when memory ran out. */
+static bool
+add_text_or_null(struct json_object *object, const char *key, bool present,
+    const char *text)
+{
+	if (!present)
+		return object != NULL &&
+		    json_object_object_add(object, key, NULL) == 0;
+	return add(object, key, json_object_new_string(text));
+}
+
+char *
+json_render_cluster(const struct cluster_view *view, size_t *len)
+{
+	static const char *const roles[] = {
+		[SITE_ROLE_MASTER] = "master",
+		[SITE_ROLE_REPLICA] = "replica",
+		[SITE_ROLE_UNKNOWN] = "unknown",
+	};
+	struct json_object *object = json_object_new_object();
+
+	if (!add_text_or_null(object, "site", view->replicated, view->site) ||
+	    !add(object, "role", json_object_new_string(roles[view->role])) ||
+	    !add_text_or_null(object, "master", view->has_master,
+	    view->master) ||
+	    !add(object, "peers", build_array(view->peer_count, peer_item,
+	    view->peers))) {
+		json_object_put(object);
+		return NULL;
+	}
+	return finish(object, len);
+}

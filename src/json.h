@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "site.h"
 
 /*
  * The renderers return a NUL-terminated string of *len bytes, owned by the
@@ -56,6 +57,12 @@ char	*json_render_events(const struct audit_entry *entries, size_t count,
  */
 char	*json_render_periods(const struct service_period *periods,
 	    size_t count, size_t *len);
+/*
+ * {"site","role","master","peers":[{"site","connected"}, ...]} for GET
+ * /cluster; site and master are null when absent (a store of one site
+ * has no replication address).
+ */
+char	*json_render_cluster(const struct cluster_view *view, size_t *len);
 /*
  * An RFC 9457 problem object; ext_key and ext_value, when not NULL, add one
  * extension member (such as "field": "version").

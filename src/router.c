@@ -26,6 +26,7 @@ enum route {
 	ROUTE_ENVIRONMENTS,
 	ROUTE_DIFF,
 	ROUTE_BADGE,
+	ROUTE_CLUSTER,
 	ROUTE_COUNT
 };
 
@@ -88,6 +89,8 @@ static const struct route_entry {
 	[ROUTE_BADGE] = { .path = "/badge.svg", .methods = READ_METHODS,
 	    .allow = "GET, HEAD", .params = P(ENVIRONMENT),
 	    .handler = handle_badge },
+	[ROUTE_CLUSTER] = { .path = "/cluster", .methods = READ_METHODS,
+	    .allow = "GET, HEAD", .handler = handle_cluster },
 };
 
 /*

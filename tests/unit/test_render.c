@@ -652,6 +652,43 @@ test_periods(void)
 	expect_empty_array("no periods", out, len);
 }
 
+/*
+ * json_render_cluster: a replica names its master; a site that knows
+ * none, and a store of one site, answer null where there is nothing.
+ */
+static void
+test_cluster(void)
+{
+	static const struct {
+		struct cluster_view	 view;
+		const char		*want;
+	} cases[] = {
+		{ { true, "10.0.0.2:7000", SITE_ROLE_REPLICA, true,
+		    "10.0.0.1:7000", 2, { { "10.0.0.1:7000", true },
+		    { "10.0.0.3:7000", false } } },
+		  "{\"site\":\"10.0.0.2:7000\",\"role\":\"replica\","
+		  "\"master\":\"10.0.0.1:7000\",\"peers\":[{\"site\":"
+		  "\"10.0.0.1:7000\",\"connected\":true},{\"site\":"
+		  "\"10.0.0.3:7000\",\"connected\":false}]}" },
+		{ { true, "h:1", SITE_ROLE_UNKNOWN, false, "", 0, { { "", 0 } } },
+		  "{\"site\":\"h:1\",\"role\":\"unknown\",\"master\":null,"
+		  "\"peers\":[]}" },
+		{ { false, "", SITE_ROLE_MASTER, false, "", 0, { { "", 0 } } },
+		  "{\"site\":null,\"role\":\"master\",\"master\":null,"
+		  "\"peers\":[]}" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = 0;
+		char *out = json_render_cluster(&cases[i].view, &len);
+
+		CHECK(out != NULL && len == strlen(cases[i].want) &&
+		    strcmp(out, cases[i].want) == 0, "case %zu: %s", i,
+		    out ? out : "(null)");
+		free(out);
+	}
+}
+
 static const CU_TestInfo render_tests[] = {
 	{ "json_render_status", test_status },
 	{ "json_render_history", test_history },
@@ -662,6 +699,7 @@ static const CU_TestInfo render_tests[] = {
 	{ "json_render_export_change", test_export_change },
 	{ "json_render_events", test_events },
 	{ "json_render_periods", test_periods },
+	{ "json_render_cluster", test_cluster },
 	CU_TEST_INFO_NULL,
 };
 
