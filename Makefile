@@ -14,7 +14,8 @@
 #                   the store against the machine's ceilings; writes
 #                   docs/benchmarks.md
 #   make soak       install wrk if missing, build; 20 rounds of kill -9 of
-#                   the pool under deploys, $(SOAK_SECONDS) s of mixed load
+#                   the pool under deploys, 5 rounds of kill -9 of the
+#                   master of a three-site group, $(SOAK_SECONDS) s of mixed load
 #                   (90 % reads, 10 % deploys, 64 connections), and a
 #                   shorter run of it with the pool under valgrind
 #   make clean      remove what the build made
@@ -26,6 +27,7 @@ WORKERS		?=
 POOL_USER	 = releasemgr
 SOAK_SECONDS	?= 600
 CRASH_ROUNDS	?= 20
+CLUSTER_ROUNDS	?= 5
 
 CC		 = cc
 PKGS		 = fcgi json-c libcrypto
@@ -225,6 +227,8 @@ soak: deps
 	$(MAKE) all
 	RELEASEMGR_CRASH_ROUNDS=$(CRASH_ROUNDS) \
 	  python3 tests/e2e/run.py 'test_crash.CrashRoundsTest*'
+	RELEASEMGR_CLUSTER_ROUNDS=$(CLUSTER_ROUNDS) \
+	  python3 tests/e2e/run.py 'test_cluster.ClusterTest.test_kill*'
 	python3 tests/soak/soak.py --seconds $(SOAK_SECONDS)
 
 clean:
