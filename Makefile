@@ -4,6 +4,9 @@
 #                   cgi-bin/releasemgr-admin
 #   make run        install what is missing, build, start nginx and the pool
 #                   on http://127.0.0.1:$(PORT) with data under $(DATA_DIR)
+#   make run-cluster  the same for a replication group of three sites, in
+#                   the foreground: HTTP on $(PORT) to $(PORT)+2, data under
+#                   $(DATA_DIR)/site1..3; Ctrl-C stops them all
 #   make test       install what is missing, build, run the unit tests (also
 #                   under ASan and UBSan), a short fuzzing run and the
 #                   end-to-end tests
@@ -94,10 +97,11 @@ FUZZ_CORPUS	 = build/fuzz/corpus
 FUZZ_OPTIONS	 = -max_len=4096 -timeout=10 -print_final_stats=1 \
 		   -dict=tests/fuzz/request.dict -artifact_prefix=build/fuzz/
 
-.PHONY: all deps run test unit unit-asan unit-valgrind e2e lint fuzz \
+.PHONY: all deps run run-cluster test unit unit-asan unit-valgrind e2e lint fuzz \
 	fuzz-short bench soak screenshots clean
 
-all: cgi-bin/releasemgr cgi-bin/releasemgr-run cgi-bin/releasemgr-admin
+all: cgi-bin/releasemgr cgi-bin/releasemgr-run cgi-bin/releasemgr-admin \
+    cgi-bin/releasemgr-cluster
 
 build/%.o: src/%.c $(HEADERS) | build
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
@@ -112,6 +116,10 @@ cgi-bin/releasemgr-admin: build/admin.o $(LIB_OBJS) $(ADMIN_OBJS)
 	$(CC) $(CFLAGS) -o $@ build/admin.o $(LIB_OBJS) $(ADMIN_OBJS) $(LDLIBS)
 
 cgi-bin/releasemgr-run: src/releasemgr-run.sh
+	cp $< $@
+	chmod 755 $@
+
+cgi-bin/releasemgr-cluster: src/releasemgr-cluster.sh
 	cp $< $@
 	chmod 755 $@
 
@@ -138,6 +146,11 @@ deps:
 run: deps
 	$(MAKE) all
 	exec cgi-bin/releasemgr-run --port $(PORT) --data-dir $(DATA_DIR) \
+	  $(if $(WORKERS),--workers $(WORKERS))
+
+run-cluster: deps
+	$(MAKE) all
+	exec cgi-bin/releasemgr-cluster --port $(PORT) --data-dir $(DATA_DIR) \
 	  $(if $(WORKERS),--workers $(WORKERS))
 
 build/test_unit: $(TEST_SRCS) $(LIB_OBJS) $(ADMIN_OBJS) tests/unit/tests.h
@@ -233,4 +246,5 @@ soak: deps
 
 clean:
 	rm -rf build cgi-bin/releasemgr cgi-bin/releasemgr-run \
+	  cgi-bin/releasemgr-cluster \
 	  cgi-bin/releasemgr-admin
