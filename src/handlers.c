@@ -675,9 +675,9 @@ done:
 	service_list_free(&to);
 }
 
-void
-handle_cluster(struct app *app, const struct request *request,
-    const struct query *query, struct response *response)
+/* Answers the group as this site sees it now (GET /cluster's answer). */
+static void
+respond_cluster(struct app *app, struct response *response)
 {
 	struct cluster_view *view = malloc(sizeof(*view));
 	enum status status = view == NULL ? STATUS_SYSTEM :
@@ -685,13 +685,44 @@ handle_cluster(struct app *app, const struct request *request,
 	size_t len = 0;
 	char *body;
 
-	(void)request;
 	if (status != STATUS_OK)
-		respond_status(response, status, query->environment, 0);
+		respond_status(response, status, DEFAULT_ENVIRONMENT, 0);
 	else {
 		body = json_render_cluster(view, &len);
 		respond_rendered(response, body, len);
 	}
 	response->cache_control = "no-store";
 	free(view);
+}
+
+void
+handle_cluster(struct app *app, const struct request *request,
+    const struct query *query, struct response *response)
+{
+	(void)request;
+	(void)query;
+	respond_cluster(app, response);
+}
+
+void
+handle_remove_site(struct app *app, const struct request *request,
+    const struct query *query, struct response *response)
+{
+	char site[SITE_TEXT_SIZE];
+	enum status status = store_remove_site(app->store, &query->site);
+
+	(void)request;
+	site_format(&query->site, site);
+	if (status == STATUS_OK)
+		respond_cluster(app, response);
+	else if (status == STATUS_NOT_FOUND)
+		response_problem(response, PROBLEM_NOT_FOUND, NULL,
+		    "the replication group has no site %s", site);
+	else if (status == STATUS_INVALID)
+		response_problem(response, PROBLEM_INVALID_PARAMETER, "site",
+		    "site %s is this site or the master: stop it, and remove "
+		    "it from another site once the group elected a master "
+		    "without it", site);
+	else
+		respond_status(response, status, DEFAULT_ENVIRONMENT, 0);
 }

@@ -61,5 +61,7 @@ handler_fn	handle_badge;
 handler_fn	handle_environments;
 /* GET /cluster: the replication group as this site sees it. */
 handler_fn	handle_cluster;
+/* DELETE /cluster/sites/{site}: removes a site from the group; answers as GET /cluster. */
+handler_fn	handle_remove_site;
 
 #endif

@@ -9,7 +9,7 @@
 #include "query.h"
 #include "validate.h"
 
-#define QUERY_VALUE_MAX	256	/* bytes of a decoded parameter value */
+#define QUERY_VALUE_MAX	(SITE_TEXT_SIZE - 1)	/* bytes of a decoded parameter value */
 
 /* The value of one hexadecimal digit, or -1. */
 static int
@@ -124,6 +124,20 @@ take_text(const struct query_field *field, const char *where,
 	return true;
 }
 
+/* Takes a site's HOST:PORT. */
+static bool
+take_site(const struct query_field *field, const char *where,
+    const char *value, size_t len, void *out, struct invalid *invalid)
+{
+	const char *why = site_parse(value, len, out);
+
+	if (why == NULL)
+		return true;
+	invalid_set(invalid, PROBLEM_INVALID_PARAMETER, field->name, "%s%s %s",
+	    field->name, where, why);
+	return false;
+}
+
 #define IN_QUERY(m)	offsetof(struct query, m)
 
 /* Every parameter, in the order of enum query_param. */
@@ -153,6 +167,7 @@ static const struct query_field query_fields[QUERY_PARAM_COUNT] = {
 	    IN_QUERY(from_environment), 0, 0, check_environment },
 	[QUERY_TO_ENVIRONMENT] = { "toEnvironment", take_text,
 	    IN_QUERY(to_environment), 0, 0, check_environment },
+	[QUERY_SITE] = { "site", take_site, IN_QUERY(site), 0, 0, NULL },
 };
 
 _Static_assert(QUERY_VALUE_MAX >= SERVICE_NAME_MAX &&

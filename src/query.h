@@ -11,6 +11,7 @@
 
 #include "model.h"
 #include "problem.h"
+#include "site.h"
 
 #define HISTORY_PAGE_DEFAULT	50	/* system versions per page of history */
 #define HISTORY_PAGE_MAX	500
@@ -30,6 +31,7 @@ enum query_param {
 	QUERY_DEPLOYED_AT,	/* deployedAt: an RFC 3339 instant */
 	QUERY_FROM_ENVIRONMENT,	/* fromEnvironment: an environment's name */
 	QUERY_TO_ENVIRONMENT,	/* toEnvironment: an environment's name */
+	QUERY_SITE,		/* site: HOST:PORT of a replication group (from the path only) */
 	QUERY_PARAM_COUNT
 };
 
@@ -53,6 +55,7 @@ struct query {
 	/* the environments of the ends of a diff, when given */
 	char		from_environment[ENVIRONMENT_MAX + 1];
 	char		to_environment[ENVIRONMENT_MAX + 1];
+	struct site_address site;
 };
 
 /* True when the parameter was given (its value is then valid). */

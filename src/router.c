@@ -27,6 +27,7 @@ enum route {
 	ROUTE_DIFF,
 	ROUTE_BADGE,
 	ROUTE_CLUSTER,
+	ROUTE_CLUSTER_SITE,
 	ROUTE_COUNT
 };
 
@@ -91,6 +92,10 @@ static const struct route_entry {
 	    .handler = handle_badge },
 	[ROUTE_CLUSTER] = { .path = "/cluster", .methods = READ_METHODS,
 	    .allow = "GET, HEAD", .handler = handle_cluster },
+	/* changes the group: the deploy token, as a report */
+	[ROUTE_CLUSTER_SITE] = { .path = "/cluster/sites/{site}", .raw = true,
+	    .token = true, .methods = METHOD(HTTP_DELETE), .allow = "DELETE",
+	    .segment = P(SITE), .handler = handle_remove_site },
 };
 
 /*

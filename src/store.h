@@ -290,6 +290,17 @@ unsigned	store_membership_changes(struct store *store);
 enum status	store_cluster(struct store *store, struct cluster_view *view);
 
 /*
+ * Removes the site at address from the replication group (the master
+ * records it, whichever site asks). STATUS_NOT_FOUND when the group has
+ * no such site, or the store is of one site; STATUS_INVALID when it is
+ * this site, or the master (stop it first: another is elected);
+ * STATUS_NO_MASTER or STATUS_NOT_REPLICATED when the master could not
+ * record it with a quorum's acknowledgement.
+ */
+enum status	store_remove_site(struct store *store,
+		    const struct site_address *address);
+
+/*
  * For a read that found no system_version of environment (0: no
  * environment) on this site: STATUS_OK once this replica holds it, after
  * waiting at most the acknowledgement timeout for it to arrive;

@@ -722,3 +722,43 @@ store_membership_changes(struct store *store)
 {
 	return store->membership_changes;
 }
+
+enum status
+store_remove_site(struct store *store, const struct site_address *address)
+{
+	DB_REPMGR_SITE *sites = NULL;
+	DB_SITE *site = NULL;
+	struct role role;
+	u_int count = 0;
+	int eid = DB_EID_INVALID, rc;
+	enum status status;
+
+	if (store->replication == NULL)
+		return STATUS_NOT_FOUND;
+	if (site_compare(address, &store->replication->site) == 0)
+		return STATUS_INVALID;
+	if ((status = read_role(store, &role)) != STATUS_OK ||
+	    (status = translate(store, store->env->repmgr_site_list(store->env,
+	    &count, &sites), "list the sites")) != STATUS_OK)
+		return status;
+	for (u_int i = 0; i < count; i++)
+		if (sites[i].port == address->port &&
+		    strcmp(sites[i].host, address->host) == 0)
+			eid = sites[i].eid;
+	free(sites);
+	if (eid == DB_EID_INVALID)
+		return STATUS_NOT_FOUND;
+	if (eid == role.master_eid)
+		return STATUS_INVALID;
+	if ((rc = store->env->repmgr_site(store->env, address->host,
+	    address->port, &site, 0)) != 0)
+		return translate(store, rc, "remove a site");
+	/* the handle is gone after remove(), whatever it answers */
+	if ((rc = site->remove(site)) == DB_REP_UNAVAIL)
+		return STATUS_NOT_REPLICATED;
+	if (rc != 0)
+		return translate(store, rc, "remove a site");
+	log_info("replication: %s:%u is removed from the group", address->host,
+	    address->port);
+	return STATUS_OK;
+}

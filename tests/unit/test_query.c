@@ -458,6 +458,43 @@ test_query_take_path(void)
 	}
 }
 
+/* A site in a path (DELETE /cluster/sites/{site}): HOST:PORT, decoded once. */
+static void
+test_query_site(void)
+{
+	static const struct {
+		const char	*segment;
+		const char	*host;		/* NULL: refused */
+		unsigned	 port;
+	} cases[] = {
+		{ "10.0.0.3:7000", "10.0.0.3", 7000 },
+		{ "db-3.example.org%3A7000", "db-3.example.org", 7000 },
+		{ "10.0.0.3", NULL, 0 },
+		{ "10.0.0.3:70000", NULL, 0 },
+		{ "%00:1", NULL, 0 },
+		{ "", NULL, 0 },
+	};
+	struct query q;
+	struct invalid invalid;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok;
+
+		query_init(&q);
+		invalid_reset(&invalid);
+		ok = query_take_path(&q, QUERY_SITE, cases[i].segment,
+		    strlen(cases[i].segment), &invalid);
+		if (cases[i].host != NULL)
+			CHECK(ok && strcmp(q.site.host, cases[i].host) == 0 &&
+			    q.site.port == cases[i].port, "site '%s': %s",
+			    cases[i].segment, ok ? q.site.host : invalid.detail);
+		else
+			CHECK(!ok && invalid.kind == PROBLEM_INVALID_PARAMETER &&
+			    strcmp(invalid.name, "site") == 0, "site '%s': %s",
+			    cases[i].segment, ok ? "accepted" : invalid.detail);
+	}
+}
+
 /*
  * The parameters of /diff: each end's environment and version, each
  * given or not, apart from environment.
@@ -521,6 +558,7 @@ static const CU_TestInfo query_tests[] = {
 	{ "query_parse long values", test_query_long_values },
 	{ "query_report_key", test_query_report_key },
 	{ "query_take_path", test_query_take_path },
+	{ "a site in a path", test_query_site },
 	{ "query_parse the ends of a diff", test_query_diff_ends },
 	CU_TEST_INFO_NULL,
 };
