@@ -249,6 +249,57 @@ class ClusterTest(E2ETestCase):
         current = self.check_history(cluster, environment, acks)
         report('every site holds the same %d system versions' % current)
 
+        # a backup of a replica, taken while it serves
+        replica = (master + 1) % SITES
+        backup = os.path.join(cluster.sites[replica].root, 'backup')
+        done = harness.admin(cluster.sites[replica].data_dir, 'backup', backup)
+        self.assertEqual(done.returncode, 0, done.stderr.decode())
+
+        # a site stopped and removed from the group: the others go on
+        removed = (master + 2) % SITES
+        live = [i for i in range(SITES) if i != removed]
+        self.assertTrue(cluster.sites[removed].stop())
+        resp = cluster.sites[master].request(
+            'DELETE', '/cluster/sites/' + cluster.addresses[removed])
+        self.assertEqual(resp.status, 200, resp.describe())
+        self.assertEqual([p['site'] for p in resp.json()['peers']],
+                         [cluster.addresses[replica]])
+        for i in live:
+            wait_until(lambda: [p['site'] for p in cluster.view(i)['peers']] ==
+                       [cluster.addresses[j] for j in live if j != i], 10,
+                       'site %d no longer listing the removed one' % (i + 1))
+        self.assertEqual(cluster.sites[replica].deploy('after-removal', 1,
+                                                       environment).status, 200)
+        for path, status, ptype, parameter in (
+                ('/cluster/sites/' + cluster.addresses[removed], 404,
+                 '/problems/not-found', None),
+                ('/cluster/sites/' + cluster.addresses[master], 400,
+                 '/problems/invalid-parameter', 'site'),
+                ('/cluster/sites/nowhere', 400, '/problems/invalid-parameter', 'site')):
+            resp = cluster.sites[replica].request('DELETE', path)
+            self.assertProblem(resp, status, ptype, parameter=parameter)
+        # started again on its data, it joins again and catches up
+        cluster.sites[removed].start(timeout=60)
+        cluster.master()
+        for i in range(SITES):
+            wait_until(lambda: len(cluster.view(i)['peers']) == SITES - 1, 20,
+                       'site %d listing both others again' % (i + 1))
+        current = self.check_history(cluster, environment, acks)
+
+        # stopped, every site's store passes verify, with the same history
+        for site in cluster.sites:
+            self.assertTrue(site.stop())
+        summaries = set()
+        for site in cluster.sites:
+            done = harness.admin(site.data_dir, 'verify')
+            self.assertEqual(done.returncode, 0, done.stderr.decode())
+            lines = [line for line in (done.stdout + done.stderr).decode().splitlines()
+                     if 'verify: ' in line and 'faults' in line]
+            self.assertTrue(lines, done.stderr.decode())
+            summaries.add(lines[-1].split('verify: ')[-1])
+        self.assertEqual(len(summaries), 1, summaries)
+        report('verify on every site: %s' % summaries.pop())
+
     def test_kill_of_the_master_elects_another_and_loses_nothing(self):
         cluster = self.make_cluster().start()
         environment = unique_env('kill')
