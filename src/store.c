@@ -324,6 +324,8 @@ store_open(const struct store_options *options, struct store **out)
 	pthread_mutex_init(&store->flush_lock, NULL);
 	pthread_cond_init(&store->flushed, NULL);
 	pthread_mutex_init(&store->channel_lock, NULL);
+	pthread_mutex_init(&store->nodelay_lock, NULL);
+	pthread_cond_init(&store->nodelay_stop, NULL);
 	store->reserve_bytes = options->reserve_bytes;
 	store->lock_timeout_ms = options->lock_timeout_ms;
 	if ((store->keyframe_cache = keyframe_cache_new()) == NULL ||
@@ -437,6 +439,8 @@ store_close(struct store *store)
 	pthread_cond_destroy(&store->flushed);
 	pthread_mutex_destroy(&store->flush_lock);
 	pthread_mutex_destroy(&store->channel_lock);
+	pthread_cond_destroy(&store->nodelay_stop);
+	pthread_mutex_destroy(&store->nodelay_lock);
 	free(store);
 }
 

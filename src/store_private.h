@@ -105,6 +105,12 @@ struct store {
 	unsigned	channel_users;	/* threads sending on it now */
 	bool		channel_broken;	/* closed by its last user, then made again */
 	atomic_uint	membership_changes;	/* sites added or removed, as the replication process saw */
+	/* the thread that turns Nagle's algorithm off on repmgr's sockets */
+	pthread_t	nodelay_thread;
+	bool		nodelay_running;
+	pthread_mutex_t	nodelay_lock;
+	pthread_cond_t	nodelay_stop;
+	bool		nodelay_stopping;
 };
 
 /* A database of the store: its file, and where its handle is. */

@@ -13,10 +13,15 @@
  * forwarding, so a worker of a replica hands a report to the master over
  * the channel (DB_EID_MASTER), where the replication process records it.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store.h"
@@ -30,6 +35,7 @@
 #define RETRY_MS		1000	/* between connection attempts, and elections */
 #define SYNC_WAIT_MS		5000	/* a replica with its files serves without a master after it */
 #define POLL_NS		(2 * 1000 * 1000)	/* between looks at what is awaited */
+#define NODELAY_MS		50	/* between looks for new sockets */
 
 /* What a message asks of the master. */
 enum message_kind {
@@ -448,6 +454,72 @@ replication_configure(struct store *store,
 	return STATUS_OK;
 }
 
+/*
+ * Turns Nagle's algorithm off on every TCP socket of this process: they
+ * are all repmgr's (nginx reaches the pool over a unix socket). repmgr
+ * writes each message, a commit's log records or an acknowledgement, as
+ * soon as it has it, and leaves its sockets as the kernel makes them, so
+ * a message sent while the previous one is unacknowledged waits for
+ * the peer's delayed acknowledgement: 40 ms, under any concurrency.
+ */
+static void
+nodelay_sockets(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *entry;
+	struct sockaddr_storage address;
+	socklen_t len;
+	int fd, one = 1, type;
+
+	if (dir == NULL)
+		return;
+	while ((entry = readdir(dir)) != NULL) {
+		if (entry->d_name[0] < '0' || entry->d_name[0] > '9' ||
+		    (fd = atoi(entry->d_name)) <= STDERR_FILENO)
+			continue;	/* ".", "..", and the standard three */
+		len = sizeof(address);
+		if (getsockname(fd, (struct sockaddr *)&address, &len) != 0 ||
+		    (address.ss_family != AF_INET &&
+		    address.ss_family != AF_INET6))
+			continue;
+		len = sizeof(type);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+		    type == SOCK_STREAM)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+	}
+	closedir(dir);
+}
+
+/*
+ * The thread that looks for repmgr's new sockets (connections come and
+ * go with the sites) every NODELAY_MS, until replication_close().
+ */
+static void *
+nodelay_loop(void *arg)
+{
+	struct store *store = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&store->nodelay_lock);
+	while (!store->nodelay_stopping) {
+		pthread_mutex_unlock(&store->nodelay_lock);
+		nodelay_sockets();
+		pthread_mutex_lock(&store->nodelay_lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += NODELAY_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!store->nodelay_stopping)
+			pthread_cond_timedwait(&store->nodelay_stop,
+			    &store->nodelay_lock, &until);
+	}
+	pthread_mutex_unlock(&store->nodelay_lock);
+	return NULL;
+}
+
 enum status
 replication_start(struct store *store, bool listener)
 {
@@ -472,6 +544,11 @@ replication_start(struct store *store, bool listener)
 	}
 	store->listener = listener;
 	store->awaiting_since_ms = monotonic_now_ms();
+	if ((rc = pthread_create(&store->nodelay_thread, NULL, nodelay_loop,
+	    store)) != 0)
+		log_warn("replication: no thread to turn Nagle's algorithm off "
+		    "(%s): deploys may wait 40 ms each", strerror(rc));
+	store->nodelay_running = rc == 0;
 	return STATUS_OK;
 }
 
@@ -712,6 +789,14 @@ store_catch_up(struct store *store, const char *environment,
 void
 replication_close(struct store *store)
 {
+	if (store->nodelay_running) {
+		pthread_mutex_lock(&store->nodelay_lock);
+		store->nodelay_stopping = true;
+		pthread_cond_signal(&store->nodelay_stop);
+		pthread_mutex_unlock(&store->nodelay_lock);
+		pthread_join(store->nodelay_thread, NULL);
+		store->nodelay_running = false;
+	}
 	if (store->master_channel != NULL)
 		store->master_channel->close(store->master_channel, 0);
 	store->master_channel = NULL;
