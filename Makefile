@@ -60,7 +60,7 @@ LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
 		   build/http.o build/json.o build/json_parse.o build/json_scan.o \
 		   build/log.o build/model.o build/pool.o build/problem.o \
 		   build/query.o build/router.o build/site.o build/status.o \
-		   build/store.o \
+		   build/store.o build/store_batch.o \
 		   build/store_cache.o build/store_deploy.o build/store_durability.o \
 		   build/store_periods.o build/store_reads.o build/store_records.o \
 		   build/store_replication.o build/store_report_records.o \
@@ -78,7 +78,7 @@ TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_model.c tests/unit/test_badge.c \
 		   tests/unit/test_render.c tests/unit/test_router.c \
 		   tests/unit/test_records.c tests/unit/test_digest.c \
-		   tests/unit/test_site.c
+		   tests/unit/test_site.c tests/unit/test_replication.c
 HEADERS		 = $(wildcard src/*.h)
 
 # The request fuzzer links only the parsers and what they call: no store,

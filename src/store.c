@@ -365,6 +365,10 @@ store_open(const struct store_options *options, struct store **out)
 	if (replication != NULL && (status = replication_configure(store,
 	    replication)) != STATUS_OK)
 		goto fail;
+	if (replication != NULL && (store->batch = batch_queue_new()) == NULL) {
+		rc = ENOMEM;
+		goto fail;
+	}
 	if (recover && store_has_file(store, "history.db")) {
 		log_error("store: %s holds history.db, from a layout before "
 		    "keyframes, which this version does not read; start on an "
@@ -434,6 +438,7 @@ store_close(struct store *store)
 	if (store->home_fd != -1)
 		close(store->home_fd);
 	keyframe_cache_free(store->keyframe_cache);
+	batch_queue_free(store->batch);
 	free(store->replication);
 	free(store->home);
 	pthread_cond_destroy(&store->flushed);

@@ -193,7 +193,7 @@ make_change(struct store *store, DB_TXN *txn,
  * reserve.
  */
 static enum status
-deploy_once(struct store *store, const struct deploy *deploy,
+deploy_once(struct store *store, DB_TXN *parent, const struct deploy *deploy,
     const struct change_position *replay, bool seen,
     struct deploy_result *result)
 {
@@ -209,7 +209,7 @@ deploy_once(struct store *store, const struct deploy *deploy,
 	bool known = true, duplicate = false, stale = false, moved = false;
 	enum status status, answered = STATUS_OK;
 
-	if ((status = translate(store, env->txn_begin(env, NULL, &txn, 0),
+	if ((status = translate(store, env->txn_begin(env, parent, &txn, 0),
 	    "begin a transaction")) != STATUS_OK)
 		return status;
 	/* every report writes: refuse it whole rather than fill the disk */
@@ -299,7 +299,9 @@ commit:
 	if ((status = put_environment(store, txn, deploy->environment,
 	    &record)) != STATUS_OK)
 		goto fail;
-	status = commit_early(store, txn);
+	/* a batch's report is committed into the batch's transaction */
+	status = parent != NULL ? translate(store, txn->commit(txn, 0),
+	    "commit") : commit_early(store, txn);
 	return status == STATUS_OK ? answered : status;
 fail:
 	if (txn != NULL)
@@ -308,18 +310,21 @@ fail:
 }
 
 /*
- * deploy_once(), again after a deadlock, a bounded number of times, and
- * once more, looking it up first, when its eventId was there.
+ * deploy_once(), again after a deadlock, at most retries more times, and
+ * once more, looking it up first, when its eventId was there. With a
+ * parent, each attempt is a transaction of the parent's (a batch's).
  */
-static enum status
-deploy_retrying(struct store *store, const struct deploy *deploy,
-    const struct change_position *replay, struct deploy_result *result)
+enum status
+deploy_retrying(struct store *store, DB_TXN *parent,
+    const struct deploy *deploy, const struct change_position *replay,
+    int retries, struct deploy_result *result)
 {
 	enum status status;
 	bool seen = false;
 
 	for (int attempt = 0;; attempt++) {
-		status = deploy_once(store, deploy, replay, seen, result);
+		status = deploy_once(store, parent, deploy, replay, seen,
+		    result);
 		if (status == STATUS_EXISTS && !seen) {
 			seen = true;
 			continue;
@@ -329,7 +334,7 @@ deploy_retrying(struct store *store, const struct deploy *deploy,
 			    "there already");
 			return STATUS_SYSTEM;
 		}
-		if (status != STATUS_DEADLOCK || attempt == DEADLOCK_RETRIES)
+		if (status != STATUS_DEADLOCK || attempt >= retries)
 			return status;
 	}
 }
@@ -342,8 +347,13 @@ enum status
 deploy_here(struct store *store, const struct deploy *deploy,
     struct deploy_result *result)
 {
-	enum status status = deploy_retrying(store, deploy, NULL, result);
-	enum status flushed;
+	enum status status, flushed;
+
+	/* a site of a group shares each commit's round trip to the replicas */
+	if (store->batch != NULL)
+		return deploy_batched(store, deploy, result);
+	status = deploy_retrying(store, NULL, deploy, NULL, DEADLOCK_RETRIES,
+	    result);
 
 	/*
 	 * Every report answered wrote its audit entry, and a removal of
@@ -378,7 +388,8 @@ store_import(struct store *store, const struct deploy *deploy,
     const struct change_position *position)
 {
 	struct deploy_result result;
-	enum status status = deploy_retrying(store, deploy, position, &result);
+	enum status status = deploy_retrying(store, NULL, deploy, position,
+	    DEADLOCK_RETRIES, &result);
 
 	if (status == STATUS_OK)
 		status = wait_durable(store);

@@ -105,6 +105,8 @@ struct store {
 	unsigned	channel_users;	/* threads sending on it now */
 	bool		channel_broken;	/* closed by its last user, then made again */
 	atomic_uint	membership_changes;	/* sites added or removed, as the replication process saw */
+	/* replicated: the reports this process records a batch at a time */
+	struct batch_queue *batch;
 	/* the thread that turns Nagle's algorithm off on repmgr's sockets */
 	pthread_t	nodelay_thread;
 	bool		nodelay_running;
@@ -253,6 +255,14 @@ void		 close_databases(struct store *);
 
 /* store_deploy.c */
 enum status	 deploy_here(struct store *, const struct deploy *,
+		    struct deploy_result *);
+enum status	 deploy_retrying(struct store *, DB_TXN *, const struct deploy *,
+		    const struct change_position *, int, struct deploy_result *);
+
+/* store_batch.c */
+struct batch_queue	*batch_queue_new(void);
+void		 batch_queue_free(struct batch_queue *);
+enum status	 deploy_batched(struct store *, const struct deploy *,
 		    struct deploy_result *);
 
 /* store_replication.c */

@@ -35,7 +35,7 @@
 #define RETRY_MS		1000	/* between connection attempts, and elections */
 #define SYNC_WAIT_MS		5000	/* a replica with its files serves without a master after it */
 #define POLL_NS		(2 * 1000 * 1000)	/* between looks at what is awaited */
-#define NODELAY_MS		50	/* between looks for new sockets */
+#define NODELAY_MS		250	/* between looks for new sockets */
 
 /* What a message asks of the master. */
 enum message_kind {

@@ -321,6 +321,7 @@ main(void)
 		add_router_suite,
 		add_digest_suite,
 		add_site_suite,
+		add_replication_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
 	CU_ErrorCode rc;

@@ -181,5 +181,6 @@ int	add_router_suite(void);
 /* test_digest.c */
 int	add_digest_suite(void);
 int	add_site_suite(void);
+int	add_replication_suite(void);
 
 #endif
