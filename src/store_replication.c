@@ -108,6 +108,27 @@ site_of_eid(struct store *store, int eid, char text[SITE_TEXT_SIZE])
 	site->close(site);
 }
 
+/* The events that only say something of the group, and what they say. */
+static const struct {
+	u_int32_t	 event;
+	void		(*log)(const char *, ...);
+	const char	*message;
+} told[] = {
+	{ DB_EVENT_REP_MASTER, log_info, "this site is the master" },
+	{ DB_EVENT_REP_CLIENT, log_info, "this site is a replica" },
+	{ DB_EVENT_REP_DUPMASTER, log_warn,
+	    "another site is the master too; this one steps down for an "
+	    "election" },
+	{ DB_EVENT_REP_ELECTION_FAILED, log_warn,
+	    "an election found no master; trying again" },
+	{ DB_EVENT_REP_MASTER_FAILURE, log_warn,
+	    "the master is gone; electing another" },
+	{ DB_EVENT_REP_JOIN_FAILURE, log_error,
+	    "this site could not join the group" },
+	{ DB_EVENT_REP_LOCAL_SITE_REMOVED, log_warn,
+	    "this site was removed from the group" },
+};
+
 /*
  * What repmgr tells this process. Most events reach only the replication
  * process, and are logged; a failed acknowledgement reaches the
@@ -117,62 +138,39 @@ static void
 on_event(DB_ENV *env, u_int32_t event, void *info)
 {
 	struct store *store = env->app_private;
-	char master[SITE_TEXT_SIZE];
+	char site[SITE_TEXT_SIZE];
 
 	switch (event) {
 	case DB_EVENT_REP_PERM_FAILED:
 		perm_failed = true;
-		break;
-	case DB_EVENT_REP_MASTER:
-		log_info("replication: this site is the master");
-		break;
-	case DB_EVENT_REP_CLIENT:
-		log_info("replication: this site is a replica");
-		break;
+		return;
 	case DB_EVENT_REP_NEWMASTER:
-		site_of_eid(store, *(int *)info, master);
+		site_of_eid(store, *(int *)info, site);
 		log_info("replication: the master is %s",
-		    master[0] != '\0' ? master : "this site");
-		break;
+		    site[0] != '\0' ? site : "this site");
+		return;
 	case DB_EVENT_REP_STARTUPDONE:
 		store->synced = true;
 		log_info("replication: this replica has caught up with the "
 		    "master");
-		break;
-	case DB_EVENT_REP_DUPMASTER:
-		log_warn("replication: another site is the master too; this "
-		    "one steps down for an election");
-		break;
-	case DB_EVENT_REP_ELECTION_FAILED:
-		log_warn("replication: an election found no master; trying "
-		    "again");
-		break;
-	case DB_EVENT_REP_MASTER_FAILURE:
-		log_warn("replication: the master is gone; electing another");
-		break;
-	case DB_EVENT_REP_JOIN_FAILURE:
-		log_error("replication: this site could not join the group");
-		break;
-	case DB_EVENT_REP_LOCAL_SITE_REMOVED:
-		log_warn("replication: this site was removed from the group");
-		break;
+		return;
 	case DB_EVENT_REP_SITE_ADDED:
-		site_of_eid(store, *(int *)info, master);
-		log_info("replication: %s joined the group", master);
-		store->membership_changes++;
-		break;
 	case DB_EVENT_REP_SITE_REMOVED:
-		site_of_eid(store, *(int *)info, master);
-		log_info("replication: %s left the group", master);
+		site_of_eid(store, *(int *)info, site);
+		log_info("replication: %s %s the group", site,
+		    event == DB_EVENT_REP_SITE_ADDED ? "joined" : "left");
 		store->membership_changes++;
-		break;
+		return;
 	case DB_EVENT_PANIC:
 		log_error("replication: Berkeley DB panicked");
 		store->panicked = true;
-		break;
+		return;
 	default:
 		break;
 	}
+	for (size_t i = 0; i < sizeof(told) / sizeof(told[0]); i++)
+		if (told[i].event == event)
+			told[i].log("replication: %s", told[i].message);
 }
 
 /*
