@@ -105,7 +105,7 @@ flush_committed(struct store *store)
 }
 
 /* Milliseconds on the monotonic clock, never 0. */
-static uint64_t
+uint64_t
 monotonic_ms(void)
 {
 	struct timespec ts;

@@ -403,6 +403,7 @@ void		 keyframe_cache_put_changes(struct keyframe_cache *, uint32_t,
 		    uint64_t, uint64_t, const struct service_list *);
 
 /* store_durability.c */
+uint64_t	 monotonic_ms(void);
 void		 reserve_regions(const char *);
 enum status	 commit_early(struct store *, DB_TXN *);
 enum status	 flush_committed(struct store *);

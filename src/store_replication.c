@@ -77,16 +77,6 @@ wire_status(enum status status)
 	return (unsigned char)unavailable;	/* the sender retries */
 }
 
-/* Milliseconds on the monotonic clock. */
-static uint64_t
-monotonic_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Writes the address of the site eid into text ("" when unknown). */
 static void
 site_of_eid(struct store *store, int eid, char text[SITE_TEXT_SIZE])
@@ -541,7 +531,7 @@ replication_start(struct store *store, bool listener)
 		return STATUS_SYSTEM;
 	}
 	store->listener = listener;
-	store->awaiting_since_ms = monotonic_now_ms();
+	store->awaiting_since_ms = monotonic_ms();
 	if ((rc = pthread_create(&store->nodelay_thread, NULL, nodelay_loop,
 	    store)) != 0)
 		log_warn("replication: no thread to turn Nagle's algorithm off "
@@ -623,7 +613,7 @@ enum status
 replication_await_quorum(struct store *store)
 {
 	struct timespec poll = { 0, POLL_NS };
-	uint64_t deadline = monotonic_now_ms() +
+	uint64_t deadline = monotonic_ms() +
 	    store->replication->ack_timeout_ms;
 	struct role role;
 	enum status status;
@@ -635,7 +625,7 @@ replication_await_quorum(struct store *store)
 			return STATUS_NOT_MASTER;
 		if (quorum_connected(store))
 			return STATUS_OK;
-		if (monotonic_now_ms() >= deadline) {
+		if (monotonic_ms() >= deadline) {
 			log_warn("replication: this process reaches fewer than "
 			    "a quorum of the group; the deploy is refused");
 			return STATUS_NOT_REPLICATED;
@@ -663,7 +653,7 @@ store_await_databases(struct store *store)
 	 * a replica opens its copies once it has caught up with the master,
 	 * or, with none to catch up with, after a while.
 	 */
-	if (!master && !(files && (store->synced || monotonic_now_ms() -
+	if (!master && !(files && (store->synced || monotonic_ms() -
 	    store->awaiting_since_ms >= SYNC_WAIT_MS)))
 		return STATUS_BUSY;
 	/*
@@ -770,7 +760,7 @@ store_catch_up(struct store *store, const char *environment,
 		return STATUS_NOT_FOUND;
 	if (system_version == 0)
 		system_version = 1;	/* the environment: its first version */
-	deadline = monotonic_now_ms() + store->replication->ack_timeout_ms;
+	deadline = monotonic_ms() + store->replication->ack_timeout_ms;
 	for (;;) {
 		status = store_current(store, environment, &state);
 		if (status == STATUS_OK && state.system_version >=
@@ -778,7 +768,7 @@ store_catch_up(struct store *store, const char *environment,
 			return STATUS_OK;
 		if (status != STATUS_OK && status != STATUS_NOT_FOUND)
 			return status;
-		if (monotonic_now_ms() >= deadline)
+		if (monotonic_ms() >= deadline)
 			return STATUS_NOT_REPLICATED;
 		nanosleep(&poll, NULL);
 	}
