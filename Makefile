@@ -61,7 +61,7 @@ LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
 		   build/log.o build/model.o build/pool.o build/problem.o \
 		   build/query.o build/router.o build/site.o build/status.o \
 		   build/store.o build/store_batch.o \
-		   build/store_cache.o build/store_deploy.o build/store_durability.o \
+		   build/store_cache.o build/store_channel.o build/store_deploy.o build/store_durability.o \
 		   build/store_periods.o build/store_reads.o build/store_records.o \
 		   build/store_replication.o build/store_report_records.o \
 		   build/store_reports.o \

@@ -47,6 +47,7 @@
 #define REMOVED_VERSION		UINT64_MAX
 #define NEXT_ID_KEY		"next-environment-id"	/* meta.db's one key */
 #define DEADLOCK_RETRIES	16	/* attempts after the first */
+#define POLL_NS		(2 * 1000 * 1000)	/* between looks at what a site awaits */
 #define WALK_BATCH		1024	/* records a walk visits in one transaction */
 #define WALK_KEY_MAX		SERVICE_KEY_MAX	/* the longest key of a database walked */
 #define WALK_VALUE_MAX		CHANGE_VALUE_MAX	/* the longest value of one */
@@ -273,8 +274,13 @@ bool		 replication_is_master(struct store *);
 enum status	 replication_await_quorum(struct store *);
 bool		 replication_take_perm_failed(void);
 void		 replication_close(struct store *);
+
+/* store_channel.c */
+void		 channel_dispatch(DB_ENV *, DB_CHANNEL *, DBT *, u_int32_t,
+		    u_int32_t);
 enum status	 forward_report(struct store *, const struct deploy *,
 		    struct deploy_result *);
+void		 channel_close(struct store *);
 
 /* store_records.c */
 void		 record_next_id_encode(uint32_t,
