@@ -32,6 +32,12 @@ What it measures (every figure comes from this run; nothing is hard-coded):
        versions, from the newest and from the middle: single requests
        timed at the client (seeded on the W6 server, whose commits are not
        flushed: reads do not depend on it)
+  CW2m, CW2r, CW4m, CW4r
+       a group of three sites on this machine (tests/e2e/test_cluster.py's):
+       W2u's reads at its master and at a replica, alternating; W4's
+       deploys sent to its master and to a replica (which hands them to
+       the master), alternating; reported as ratios of each other and of
+       the single-site W4
   S1, S3, S4, S5, H1 of the store itself: build/store_bench's KEY VALUE UNIT lines
        (S5: the bytes on disk of reports each with an eventId and a sequence);
        then cgi-bin/releasemgr-admin export and verify, timed on the S3 store
@@ -78,6 +84,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir))
 sys.path.insert(0, os.path.join(REPO_ROOT, 'tests', 'e2e'))
 import harness  # noqa: E402  (the e2e fixture: the real launcher)
+from test_cluster import Cluster  # noqa: E402  (three sites of a group)
 
 WRK_THREADS = 2
 WRK_CONNECTIONS = 32
@@ -742,6 +749,36 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
                     cpf[0], cpf[1], cpf[2],
                     fmt_pct(results['W4']['rps'] / results['W6']['rps']),
                     fmt_pct(results['W4k']['rps'] / results['W4']['rps'])), '']
+    if all(name in results for name in ('W4', 'CW4m', 'CW4r', 'CW2m', 'CW2r')):
+        out += ['### A group of three sites (CW4m, CW4r, CW2m, CW2r)', '',
+                'Three sites on this machine, each a launcher, nginx and pool with its own '
+                'data directory, joined by Berkeley DB\'s replication manager (the '
+                'configuration above plus `replication_site` and `replication_peers`): '
+                'every deploy is answered once a quorum of the group (two of the three '
+                'sites) has its commit, and a replica hands each deploy to the master over '
+                'a message channel. Seeded with `%s` as W2 (%.1f s, %.0f deploys/s, '
+                'through the master). CW4m and CW4r alternate, as CW2m and CW2r do. The '
+                'three sites share this machine\'s cores with each other and with wrk; '
+                'on machines of their own, each would have all of them.'
+                % (ENV_W2, extra['cluster_seed_s'],
+                   extra['versions'] / extra['cluster_seed_s']), '',
+                md_table(['ratio', 'req/s', 'value'], [
+                    ['deploys to the master / single-site W4', '%.0f / %.0f' % (
+                        results['CW4m']['rps'], results['W4']['rps']),
+                     fmt_pct(results['CW4m']['rps'] / results['W4']['rps'])],
+                    ['deploys to a replica / single-site W4', '%.0f / %.0f' % (
+                        results['CW4r']['rps'], results['W4']['rps']),
+                     fmt_pct(results['CW4r']['rps'] / results['W4']['rps'])],
+                    ['uncached reads at a replica / at the master (W2u\'s reads)',
+                     '%.0f / %.0f' % (results['CW2r']['rps'], results['CW2m']['rps']),
+                     fmt_pct(results['CW2r']['rps'] / results['CW2m']['rps'])]]), '',
+                md_table(['run', 'requests answered', 'bad status', 'other outcome',
+                          'versions added', 'commits', 'log writes', 'log flushes (fsync)',
+                          'commits per flush'],
+                         flush_rows('CW4m', results['CW4m']) +
+                         flush_rows('CW4r', results['CW4r'])), '',
+                'The commits and flushes are the master\'s, for deploys sent to either.',
+                '']
     out += ['### Memory and disk (S4)', '',
             md_table(['when', 'worker pid', 'VmRSS MiB', 'RssAnon MiB', 'RssFile MiB',
                       'RssShmem MiB'],
@@ -880,6 +917,42 @@ def benchmark(opts, tmp, results, extra):
     extra['h1_newest_ms'] = history_reads(nosync, ENV_H1, None)
     extra['h1_deep_ms'] = history_reads(nosync, ENV_H1, opts.h1_versions // 2)
     nosync.cleanup()
+    cluster_benchmark(opts, tmp, results, extra)
+
+
+def cluster_benchmark(opts, tmp, results, extra):
+    """CW4m/CW4r and CW2m/CW2r: the deploys and uncached reads of a group of
+    three sites, sent to its master and to one of its replicas."""
+    d, n = opts.duration, opts.runs
+    cluster = Cluster('bench')
+    for i, site in enumerate(cluster.sites):
+        site.nginx_include = os.path.join(tmp, 'site%d.nginx.conf' % (i + 1))
+        write_nginx_include(site.nginx_include, site.data_dir)
+    cluster.start()
+    try:
+        master = cluster.master()
+        replica = cluster.sites[(master + 1) % len(cluster.sites)]
+        master = cluster.sites[master]
+        print('seeding a group of three sites: %d versions' % opts.versions, flush=True)
+        extra['cluster_seed_s'] = seed_versions(master, ENV_W2, opts.versions)
+        seed(master, [deploy_body('svc-%03d' % i, 0, ENV_W4) for i in range(SERVICES)])
+        cluster.converge(ENV_W4)
+        w2_query = '?environment=%s&systemVersion=' % ENV_W2
+        measure_alternating(results, [
+            Workload('CW2m', 'GET /services, random version, no nginx cache, at the master',
+                     master, '/', 'random_path.lua',
+                     ['/bench/services-uncached' + w2_query, opts.versions]),
+            Workload('CW2r', 'the same at a replica', replica, '/', 'random_path.lua',
+                     ['/bench/services-uncached' + w2_query, opts.versions])], d, n)
+        measure_alternating(results, [
+            Workload('CW4m', 'POST /deploy, every one a change, to the master', master,
+                     '/deploy', 'deploy.lua', deploy_args(ENV_W4, 'change'),
+                     deploy_probe(master, ENV_W4)),
+            Workload('CW4r', 'the same, to a replica (handed to the master)', replica,
+                     '/deploy', 'deploy.lua', deploy_args(ENV_W4, 'change'),
+                     deploy_probe(master, ENV_W4))], d, n)
+    finally:
+        cluster.cleanup()
 
 
 def main():
@@ -902,7 +975,7 @@ def main():
     warnings = ['%s had %d answers with a bad status and %d socket errors'
                 % (name, r['bad_status'], r['socket_errors'])
                 for name, r in results.items() if r['bad_status'] or r['socket_errors']]
-    for name in ('W4', 'W4k', 'W6'):
+    for name in ('W4', 'W4k', 'W6', 'CW4m', 'CW4r'):
         for index, run in enumerate(results[name]['runs'], 1):
             if run['delta_version'] < run['requests'] - run['bad_status']:
                 warnings.append('%s run %d: %d versions added for %d deploys answered 200'
