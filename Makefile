@@ -89,7 +89,7 @@ FUZZ_CC		 = clang
 FUZZ_SECONDS	?= 600
 FUZZ_SHORT_SECONDS ?= 30
 FUZZ_SRCS	 = src/json.c src/json_parse.c src/json_scan.c src/validate.c \
-		   src/query.c src/problem.c src/model.c
+		   src/query.c src/problem.c src/model.c src/site.c
 FUZZ_CFLAGS	 = -std=c11 -O1 -g $(WARNINGS) $$(pkg-config --cflags json-c) \
 		   -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer
