@@ -381,7 +381,10 @@ require_taken(const char *query, const struct query *q)
 		{ "eventId", query_given(q, QUERY_EVENT_ID) },
 		{ "sequence", query_given(q, QUERY_SEQUENCE) },
 		{ "deployedAt", query_given(q, QUERY_DEPLOYED_AT) },
+		{ "site", query_given(q, QUERY_SITE) },
 	};
+	struct site_address site;
+	char text[SITE_TEXT_SIZE];
 	char canonical[40];
 	uint64_t again;
 	size_t n;
@@ -401,6 +404,12 @@ require_taken(const char *query, const struct query *q)
 		    sizeof(canonical));
 		REQUIRE(parse_instant(canonical, n, &again) &&
 		    again == q->deployed_at_ms);
+	}
+	/* a site written back reads as the same site */
+	if (query_given(q, QUERY_SITE)) {
+		site_format(&q->site, text);
+		REQUIRE(site_parse(text, strlen(text), &site) == NULL &&
+		    site_compare(&site, &q->site) == 0);
 	}
 }
 
@@ -436,7 +445,7 @@ fuzz_query(const char *data, size_t len)
 	static const char *const parameters[] = { "systemVersion",
 	    "environment", "limit", "before", "at", "from", "to",
 	    "fromEnvironment", "toEnvironment", "name", "eventId", "sequence",
-	    "deployedAt", NULL };
+	    "deployedAt", "site", NULL };
 	char *query = malloc(len + 1);
 	struct query q, some;
 	struct invalid invalid;
