@@ -99,6 +99,19 @@ class Cluster:
             return None
         return wait_until(agreed, timeout, 'one master named by every site') - 1
 
+    def deploy(self, i, name, version, environment, timeout=ELECTION_TIMEOUT):
+        """Deploys through site i as a client is told to: a 503 answer is
+        resent after its Retry-After, until timeout; returns the last answer
+        and how many times it was resent."""
+        deadline = time.monotonic() + timeout
+        resent = 0
+        while True:
+            resp = self.sites[i].deploy(name, version, environment)
+            if resp.status != 503 or time.monotonic() >= deadline:
+                return resp, resent
+            time.sleep(min(float(resp.headers.get('retry-after', '1')), 1.0))
+            resent += 1
+
     def current(self, i, environment):
         """Site i's current system version of environment (None: no answer)."""
         try:
@@ -367,6 +380,41 @@ class ClusterTest(E2ETestCase):
         current = self.check_history(cluster, environment, load.acks())
         report('after the stop: one master, %d system versions on every site; '
                'answers %r' % (current, load.answers()))
+
+    def test_a_site_added_later_joins_through_one_member(self):
+        cluster = self.make_cluster().start()
+        cluster.master()
+        environment = unique_env('add')
+        resent = 0
+        for version in range(1, 21):
+            resp, times = cluster.deploy(version % SITES, 'api', version, environment)
+            self.assertEqual(resp.status, 200, resp.describe())
+            resent += times
+        # a fourth site, new, that names one member only (a replica)
+        joiner = (cluster.master() + 1) % SITES
+        address = '%s:%d' % (HOST, free_port())
+        site = Server(workers=2, label='%s-site4' % self._testMethodName[:24],
+                      config={'replication_site': address,
+                              'replication_peers': cluster.addresses[joiner]})
+        self.addCleanup(site.cleanup)
+        joined_at = time.monotonic()
+        site.start(timeout=60)
+        cluster.sites.append(site)
+        cluster.addresses.append(address)
+        master = cluster.master(range(SITES + 1))
+        report('a fourth site joined through one member and serves after %.2f s '
+               '(deploys resent on 503 while the group formed: %d)'
+               % (time.monotonic() - joined_at, resent))
+        for i in range(SITES + 1):
+            wait_until(lambda: len(cluster.view(i)['peers']) == SITES, 20,
+                       'site %d listing the three others' % (i + 1))
+        # its copy is the group's, and it takes deploys like the others
+        resp, _ = cluster.deploy(SITES, 'api', 21, environment)
+        self.assertEqual(resp.status, 200, resp.describe())
+        self.assertEqual(int(resp.body), 21)
+        self.assertNotEqual(master, SITES, 'a new site became the master')
+        self.check_history(cluster, environment, [('api', 21, 21)],
+                           live=range(SITES + 1))
 
     def test_a_replica_asked_for_a_version_it_does_not_hold_yet_answers_it(self):
         cluster = self.make_cluster().start()
