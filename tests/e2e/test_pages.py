@@ -34,6 +34,24 @@ class PageHeadersTest(E2ETestCase):
         self.assertEqual(again.status, 304, again.describe())
 
 
+    def test_the_pages_have_an_icon_and_a_description(self):
+        for page in ('/', '/status.html'):
+            resp = SERVER.request('GET', page)
+            self.assertEqual(resp.status, 200, resp.describe())
+            head = resp.body.decode().split('</head>')[0]
+            self.assertRegex(head, r'<meta name="description" content="[^"<>]{40,160}">')
+            self.assertIn('<link rel="icon" href="favicon.svg" type="image/svg+xml">', head)
+        icon = SERVER.request('GET', '/favicon.svg')
+        self.assertEqual(icon.status, 200, icon.describe())
+        self.assertEqual(icon.media_type, 'image/svg+xml')
+        self.assertEqual(ElementTree.fromstring(icon.body).tag, SVG + 'svg')
+        # asked for by name, as browsers do on their own: the same icon
+        legacy = SERVER.request('GET', '/favicon.ico')
+        self.assertEqual(legacy.status, 200, legacy.describe())
+        self.assertEqual(legacy.media_type, 'image/svg+xml')
+        self.assertEqual(legacy.body, icon.body)
+
+
 class GzipTest(E2ETestCase):
 
     def test_json_is_compressed_and_its_weak_etag_validates(self):
