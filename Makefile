@@ -50,8 +50,9 @@ DEB_PACKAGES	 = gcc make pkg-config libc6-dev libfcgi-dev libdb5.3-dev \
 # What the fuzzer needs: clang and its libFuzzer runtime.
 FUZZ_PACKAGES	 = clang libclang-rt-14-dev
 
-# What make test needs besides: a browser for the page's test, the fuzzer.
-TEST_PACKAGES	 = chromium $(FUZZ_PACKAGES)
+# What make test needs besides: a browser for the page's test, the fuzzer,
+# mandoc for the manual pages.
+TEST_PACKAGES	 = chromium mandoc $(FUZZ_PACKAGES)
 
 # Every module but the entry point; the unit tests link these.
 LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
@@ -97,7 +98,7 @@ FUZZ_CORPUS	 = build/fuzz/corpus
 FUZZ_OPTIONS	 = -max_len=4096 -timeout=10 -print_final_stats=1 \
 		   -dict=tests/fuzz/request.dict -artifact_prefix=build/fuzz/
 
-.PHONY: all deps run run-cluster test unit unit-asan unit-valgrind e2e lint fuzz \
+.PHONY: all deps run run-cluster test unit unit-asan unit-valgrind e2e lint man-lint fuzz \
 	fuzz-short bench soak screenshots clean
 
 all: cgi-bin/releasemgr cgi-bin/releasemgr-run cgi-bin/releasemgr-admin \
@@ -193,6 +194,12 @@ lint:
 	  --inline-suppr -D_DEFAULT_SOURCE -Isrc --std=c11 src tests/unit \
 	  tests/bench tests/fuzz
 
+# The manual pages of docs/man: clean under mandoc's strictest lint, and
+# releasemgr.conf(5) naming every setting with the default and range that
+# the program has (tests/lint/man.py).
+man-lint: cgi-bin/releasemgr
+	python3 tests/lint/man.py
+
 # Fuzzes the request parsers (libFuzzer ends with the number of inputs
 # run, stat::number_of_executed_units), then minimises what it found, so
 # that the scratch corpus does not grow without bound, and counts it.
@@ -227,7 +234,7 @@ screenshots: all
 test: deps
 	$(MAKE) deps DEB_PACKAGES="$(TEST_PACKAGES)"
 	$(MAKE) all build/store_bench unit unit-asan unit-valgrind lint \
-	  fuzz-short e2e
+	  man-lint fuzz-short e2e
 
 bench: deps
 	$(MAKE) deps DEB_PACKAGES=wrk
