@@ -68,6 +68,8 @@ static const struct setting {
 	    CONFIG_PATH_MAX, 0, 0, 0, "" },
 	{ "user", SETTING_TEXT, offsetof(struct config, user),
 	    USER_NAME_MAX + 1, 0, 0, 0, "releasemgr" },
+	{ "socket_group", SETTING_TEXT, offsetof(struct config, socket_group),
+	    USER_NAME_MAX + 1, 0, 0, 0, "www-data" },
 	{ "deploy_rate", SETTING_UINT, offsetof(struct config, deploy_rate), 0,
 	    0, 100000, 0, NULL },
 	{ "deploy_burst", SETTING_UINT, offsetof(struct config, deploy_burst),

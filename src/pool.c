@@ -524,9 +524,64 @@ reap(struct pool *pool)
 	return status;
 }
 
-/* Listens on the unix socket at path, replacing a stale one. */
+/*
+ * Who the pool's files belong to: when started as root with a user
+ * configured, that user's; the socket's group is socket_group's when
+ * started as root. (uid_t)-1 and (gid_t)-1 leave a file's owner as the
+ * process that creates it.
+ */
+struct accounts {
+	bool	 switch_user;	/* the pool becomes uid and gid */
+	uid_t	 uid;
+	gid_t	 gid;
+	gid_t	 socket_gid;
+};
+
+/* Looks up the configured user and socket group; fails when one is missing. */
+static enum status
+find_accounts(const struct config *config, struct accounts *accounts)
+{
+	struct passwd *account;
+	struct group *group;
+
+	accounts->switch_user = false;
+	accounts->uid = (uid_t)-1;
+	accounts->gid = (gid_t)-1;
+	accounts->socket_gid = (gid_t)-1;
+	if (geteuid() != 0)
+		return STATUS_OK;
+	if (config->user[0] != '\0') {
+		if ((account = getpwnam(config->user)) == NULL) {
+			log_error("pool: the user %s does not exist; create it "
+			    "(useradd --system --no-create-home --shell "
+			    "/usr/sbin/nologin %s; make run does) or set user in "
+			    "the configuration", config->user, config->user);
+			return STATUS_INVALID;
+		}
+		accounts->switch_user = true;
+		accounts->uid = account->pw_uid;
+		accounts->gid = account->pw_gid;
+	}
+	if (config->socket_group[0] != '\0') {
+		if ((group = getgrnam(config->socket_group)) == NULL) {
+			log_error("pool: the group %s does not exist; set "
+			    "socket_group to the group of nginx's workers",
+			    config->socket_group);
+			return STATUS_INVALID;
+		}
+		accounts->socket_gid = group->gr_gid;
+	}
+	return STATUS_OK;
+}
+
+/*
+ * Creates the unix socket at path, replacing a stale one, readable and
+ * writable by its owner and group only (the pool's user and nginx's
+ * group): bound, not yet listening, so that nginx is refused until the
+ * pool serves. Returns it, or -1.
+ */
 static int
-listen_unix(const char *path)
+bind_unix(const char *path, const struct accounts *accounts)
 {
 	struct sockaddr_un addr;
 	int fd;
@@ -544,40 +599,30 @@ listen_unix(const char *path)
 	if (unlink(path) == -1 && errno != ENOENT)
 		goto fail;
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1 ||
-	    chmod(path, 0666) == -1 || listen(fd, LISTEN_BACKLOG) == -1)
+	    chown(path, accounts->uid, accounts->socket_gid) == -1 ||
+	    chmod(path, 0660) == -1)
 		goto fail;
 	return fd;
 fail:
-	log_error("pool: cannot listen on %s: %s", path, strerror(errno));
+	log_error("pool: cannot create the socket %s: %s", path,
+	    strerror(errno));
 	if (fd != -1)
 		close(fd);
 	return -1;
 }
 
 /*
- * When started as root with a user configured, gives the store to that
- * user and becomes it for good, before the store is opened: no process of
- * the pool runs as root. The deploy token was read before, as root.
+ * When started as root with a user configured, becomes that user for
+ * good, before the store is opened: no process of the pool runs as root.
+ * The deploy token was read before, as root, and the store handed over.
  */
 static enum status
-become_user(const struct config *config)
+become_user(const struct config *config, const struct accounts *accounts)
 {
-	struct passwd *account;
-
-	if (geteuid() != 0 || config->user[0] == '\0')
+	if (!accounts->switch_user)
 		return STATUS_OK;
-	if ((account = getpwnam(config->user)) == NULL) {
-		log_error("pool: the user %s does not exist; create it (useradd "
-		    "--system --no-create-home --shell /usr/sbin/nologin %s; "
-		    "make run does) or set user in the configuration",
-		    config->user, config->user);
-		return STATUS_INVALID;
-	}
-	if (datadir_hand_over(config->data_dir, account->pw_uid,
-	    account->pw_gid) != STATUS_OK)
-		return STATUS_SYSTEM;
-	if (setgroups(0, NULL) == -1 || setgid(account->pw_gid) == -1 ||
-	    setuid(account->pw_uid) == -1) {
+	if (setgroups(0, NULL) == -1 || setgid(accounts->gid) == -1 ||
+	    setuid(accounts->uid) == -1) {
 		log_error("pool: cannot become %s: %s", config->user,
 		    strerror(errno));
 		return STATUS_SYSTEM;
@@ -588,7 +633,7 @@ become_user(const struct config *config)
 		return STATUS_SYSTEM;
 	}
 	log_info("pool: running as %s (uid %ld)", config->user,
-	    (long)account->pw_uid);
+	    (long)accounts->uid);
 	return STATUS_OK;
 }
 
@@ -614,6 +659,7 @@ int
 pool_run(const struct config *config, const struct auth *auth)
 {
 	struct pool pool;
+	struct accounts accounts;
 	struct itimerval tick = { { 1, 0 }, { 1, 0 } };
 	sigset_t blocked, waiting;
 	int code = 1;
@@ -675,10 +721,19 @@ pool_run(const struct config *config, const struct auth *auth)
 	default:
 		goto done;
 	}
-	if (become_user(config) != STATUS_OK || recover(&pool) != STATUS_OK)
+	if (find_accounts(config, &accounts) != STATUS_OK ||
+	    (accounts.switch_user && datadir_hand_over(config->data_dir,
+	    accounts.uid, accounts.gid) != STATUS_OK))
 		goto done;
-	if ((pool.listen_fd = listen_unix(config->socket_path)) == -1)
+	if ((pool.listen_fd = bind_unix(config->socket_path, &accounts)) == -1 ||
+	    become_user(config, &accounts) != STATUS_OK ||
+	    recover(&pool) != STATUS_OK)
 		goto done;
+	if (listen(pool.listen_fd, LISTEN_BACKLOG) == -1) {
+		log_error("pool: cannot listen on %s: %s", config->socket_path,
+		    strerror(errno));
+		goto done;
+	}
 	spawn_missing(&pool);
 	write_pid_file(&pool);
 	log_info("pool: serving on %s with %u workers", config->socket_path,

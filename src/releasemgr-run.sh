@@ -44,12 +44,16 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || die "nginx is not insta
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 # What the launcher needs of the pool's configuration, read and validated
-# by the pool itself: the deploy rate limit (nginx's to enforce) and the
-# user the pool becomes.
+# by the pool itself: the deploy rate limit (nginx's to enforce), the
+# user the pool becomes and the socket's group, which nginx's workers join.
 settings=$("$bin_dir/releasemgr" --config "$config" --print-setting deploy_rate \
-    --print-setting deploy_burst --print-setting user) ||
+    --print-setting deploy_burst --print-setting user \
+    --print-setting socket_group) ||
 	die "cannot read the settings of $config"
-{ read -r deploy_rate; read -r deploy_burst; read -r pool_user || true; } <<<"$settings"
+{
+	read -r deploy_rate; read -r deploy_burst
+	read -r pool_user || true; read -r socket_group || true
+} <<<"$settings"
 if [ "$deploy_rate" -eq 0 ]; then
 	deploy_key='""'	# nothing is counted: no limit
 	deploy_rate=1	# a rate nginx accepts, never applied
@@ -69,7 +73,11 @@ if [ "$(id -u)" -eq 0 ]; then
 	# which a checkout in a private directory hides
 	nginx_user=www-data
 	id "$nginx_user" >/dev/null 2>&1 || nginx_user=nobody
-	user_line="user $nginx_user;"
+	# in the socket's group: the socket is open to it alone
+	[ -z "$socket_group" ] || getent group "$socket_group" >/dev/null ||
+		die "the group $socket_group does not exist; set socket_group" \
+		    "in $config to the group of nginx's workers"
+	user_line="user $nginx_user${socket_group:+ $socket_group};"
 	for who in "$nginx_user" $pool_user; do
 		id "$who" >/dev/null 2>&1 || continue
 		runuser -u "$who" -- test -x "$data_dir/run" 2>/dev/null ||

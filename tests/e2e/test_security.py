@@ -4,9 +4,11 @@ the store is readable by no one else; a token file others may read, or a
 user that does not exist, stops the start with a clear message; the token
 never appears in a log or an answer."""
 
+import grp
 import os
 import pwd
 import stat
+import subprocess
 import unittest
 
 import harness
@@ -14,6 +16,7 @@ from harness import E2ETestCase, unique_env
 
 TOKEN = 'sec-' + os.urandom(16).hex()
 POOL_USER = 'releasemgr'
+NGINX_GROUP = 'www-data'     # socket_group's default
 
 
 def uid_of(pid):
@@ -71,6 +74,29 @@ class RunsAsItsUserTest(E2ETestCase):
                 self.assertEqual(stat.S_IMODE(st.st_mode) & 0o077, 0,
                                  'readable or writable by others: %o' % st.st_mode)
 
+    def test_the_socket_is_open_to_nginx_group_alone(self):
+        path = os.path.join(self.server.data_dir, 'run', 'releasemgr.sock')
+        st = os.lstat(path)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o660, '%o' % st.st_mode)
+        self.assertEqual(st.st_uid, self.account.pw_uid)
+        self.assertEqual(st.st_gid, grp.getgrnam(NGINX_GROUP).gr_gid)
+        # nginx's workers are in that group, and reach the pool through it
+        workers = [pid for pid in harness.children_of(self.server.nginx_pid())]
+        self.assertTrue(workers)
+        for pid in workers:
+            with open('/proc/%d/status' % pid) as f:
+                gids = [line.split()[1:] for line in f if line.startswith('Gid:')][0]
+            self.assertEqual(int(gids[1]), grp.getgrnam(NGINX_GROUP).gr_gid)
+        self.assertEqual(self.server.request('GET', '/healthz').status, 200)
+        # a local user in neither is refused by the kernel
+        done = subprocess.run(
+            ['runuser', '-u', 'nobody', '--', 'python3', '-c',
+             'import socket, sys; s = socket.socket(socket.AF_UNIX)\n'
+             'try:\n s.connect(sys.argv[1])\nexcept PermissionError:\n sys.exit(3)',
+             path], capture_output=True, timeout=30)
+        self.assertEqual(done.returncode, 3, done.stderr.decode())
+
     def test_the_token_never_appears_in_a_log_or_an_answer(self):
         server = self.server
         env = unique_env('sec')
@@ -115,6 +141,13 @@ class RefusedStartTest(E2ETestCase):
         self.addCleanup(server.cleanup)
         message = self.refused(server)
         self.assertIn('the user no-such-user-rm does not exist', message)
+
+    @unittest.skipUnless(os.geteuid() == 0, 'the group matters only when started as root')
+    def test_a_socket_group_that_does_not_exist(self):
+        server = harness.Server(label='nogroup', config={'socket_group': 'no-such-group-rm'})
+        self.addCleanup(server.cleanup)
+        message = self.refused(server)
+        self.assertIn('the group no-such-group-rm does not exist', message)
 
 
 if __name__ == '__main__':
