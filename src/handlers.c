@@ -281,6 +281,46 @@ handle_health(struct app *app, const struct request *request,
 	response->cache_control = "no-store";
 }
 
+/* Whether the store can take a deploy now: STATUS_OK, or why not. */
+static enum status
+store_readiness(struct app *app)
+{
+	struct cluster_view *view = malloc(sizeof(*view));
+	struct change_record newest;
+	size_t count;
+	bool more;
+	enum status status = view == NULL ? STATUS_SYSTEM :
+	    store_cluster(app->store, view);
+
+	if (status == STATUS_OK)
+		status = cluster_view_readiness(view);
+	free(view);
+	if (status != STATUS_OK)
+		return status;
+	if (!store_has_room(app->store, 0))
+		return STATUS_NO_SPACE;
+	/* a read of one record, which an empty store answers not found */
+	status = store_history(app->store, DEFAULT_ENVIRONMENT, 0, 1, &newest,
+	    &count, &more);
+	return status == STATUS_NOT_FOUND ? STATUS_OK : status;
+}
+
+void
+handle_ready(struct app *app, const struct request *request,
+    const struct query *query, struct response *response)
+{
+	static const char ready[] = "{\"status\":\"ready\"}";
+	enum status status = store_readiness(app);
+
+	(void)request;
+	(void)query;
+	if (status == STATUS_OK)
+		respond_rendered(response, strdup(ready), sizeof(ready) - 1);
+	else
+		respond_status(response, status, DEFAULT_ENVIRONMENT, 0);
+	response->cache_control = "no-store";
+}
+
 /*
  * Renders what is answered about where an environment stands, with the
  * digest of its current version: a malloc'd body of *len bytes, or NULL

@@ -44,6 +44,12 @@ handler_fn	handle_events;
 handler_fn	handle_status;
 /* GET /healthz: the worker answers; no storage work (a liveness probe). */
 handler_fn	handle_health;
+/*
+ * GET /readyz: 200 when the store can take a deploy now (it answers a
+ * read, its disk is above the reserve, a master is known when
+ * replicated); otherwise the 503 problem a deploy would get.
+ */
+handler_fn	handle_ready;
 /* GET /systemversions: an environment's system versions, newest first, paged. */
 handler_fn	handle_history;
 /* GET /systemversions/N: one system version: change, digest, services. */

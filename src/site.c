@@ -91,3 +91,26 @@ site_format(const struct site_address *site, char text[SITE_TEXT_SIZE])
 {
 	snprintf(text, SITE_TEXT_SIZE, "%s:%u", site->host, site->port);
 }
+
+enum status
+cluster_view_readiness(const struct cluster_view *view)
+{
+	size_t connected = 0;
+
+	if (!view->replicated)
+		return STATUS_OK;
+	if (!view->has_master)
+		return STATUS_NO_MASTER;
+	for (size_t i = 0; i < view->peer_count; i++) {
+		if (view->role == SITE_ROLE_REPLICA &&
+		    strcmp(view->peers[i].site, view->master) == 0)
+			return view->peers[i].connected ? STATUS_OK :
+			    STATUS_NO_MASTER;
+		connected += view->peers[i].connected;
+	}
+	if (view->role != SITE_ROLE_MASTER)
+		return STATUS_NO_MASTER;	/* its master is no peer it lists */
+	/* a majority of the group, the master included */
+	return connected + 1 > (view->peer_count + 1) / 2 ? STATUS_OK :
+	    STATUS_NOT_REPLICATED;
+}

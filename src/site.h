@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "status.h"
+
 #define SITE_HOST_MAX	253	/* bytes of a host name (RFC 1035) */
 /* HOST:PORT, with its NUL */
 #define SITE_TEXT_SIZE	(SITE_HOST_MAX + 1 + 5 + 1)
@@ -73,5 +75,13 @@ int		 site_compare(const struct site_address *a,
 /* Writes HOST:PORT into text. */
 void		 site_format(const struct site_address *site,
 		    char text[SITE_TEXT_SIZE]);
+
+/*
+ * Whether a site that sees its group as view can have a deploy recorded
+ * now: STATUS_OK (a site alone, too); STATUS_NO_MASTER when it knows no
+ * master, or as a replica is not connected to it; STATUS_NOT_REPLICATED
+ * when it is the master and reaches fewer than a majority of the group.
+ */
+enum status	cluster_view_readiness(const struct cluster_view *view);
 
 #endif

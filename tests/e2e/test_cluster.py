@@ -416,6 +416,40 @@ class ClusterTest(E2ETestCase):
         self.check_history(cluster, environment, [('api', 21, 21)],
                            live=range(SITES + 1))
 
+    def test_a_site_without_a_majority_is_alive_and_not_ready(self):
+        cluster = self.make_cluster().start()
+        master = cluster.master()
+        for i in range(SITES):
+            resp = cluster.sites[i].request('GET', '/readyz')
+            self.assertEqual(resp.status, 200, resp.describe())
+        environment = unique_env('ready')
+        resp, _ = cluster.deploy(master, 'api', 1, environment)
+        self.assertEqual(resp.status, 200, resp.describe())
+        cluster.converge(environment)
+        # the master and one replica stop: the last site cannot elect alone
+        alone = (master + 1) % SITES
+        for i in range(SITES):
+            if i != alone:
+                self.assertTrue(cluster.sites[i].stop())
+        # it may still name the old master, which it no longer reaches
+        wait_until(lambda: cluster.sites[alone].request('GET', '/readyz').status == 503,
+                   ELECTION_TIMEOUT, 'site %d not ready' % (alone + 1))
+        view = cluster.view(alone)
+        self.assertTrue(all(not peer['connected'] for peer in view['peers']), view)
+        resp = cluster.sites[alone].request('GET', '/readyz')
+        self.assertProblem(resp, 503, '/problems/no-master')
+        self.assertRetryAfter(resp)
+        self.assertEqual(cluster.sites[alone].request('GET', '/healthz').status, 200)
+        self.assertEqual(cluster.current(alone, environment), 1)
+        # the others back: a master again, and every site ready
+        for i in range(SITES):
+            if i != alone:
+                cluster.sites[i].start(timeout=60)
+        cluster.master()
+        for i in range(SITES):
+            wait_until(lambda: cluster.sites[i].request('GET', '/readyz').status == 200,
+                       ELECTION_TIMEOUT, 'site %d ready again' % (i + 1))
+
     def test_a_replica_asked_for_a_version_it_does_not_hold_yet_answers_it(self):
         cluster = self.make_cluster().start()
         master = cluster.master()

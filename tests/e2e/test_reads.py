@@ -142,6 +142,27 @@ class HealthTest(E2ETestCase):
         self.assertProblem(SERVER.request('DELETE', '/healthz'), 405,
                            '/problems/method-not-allowed', allow='GET, HEAD')
 
+    def test_readyz(self):
+        resp = SERVER.request('GET', '/readyz')
+        self.assertEqual(resp.status, 200, resp.describe())
+        self.assertEqual(resp.media_type, 'application/json')
+        self.assertEqual(resp.json(), {'status': 'ready'})
+        self.assertEqual(resp.headers.get('cache-control'), 'no-store')
+        self.assertProblem(SERVER.request('POST', '/readyz', b'{}'), 405,
+                           '/problems/method-not-allowed', allow='GET, HEAD')
+
+    def test_readyz_below_the_disk_reserve(self):
+        # a reserve larger than any disk: alive, reads answered, not ready
+        server = harness.Server(label='reserve', config={'reserve_mb': '1048576'})
+        self.addCleanup(server.cleanup)
+        server.start()
+        self.assertEqual(server.request('GET', '/healthz').status, 200)
+        self.assertEqual(server.request('GET', '/status').status, 200)
+        resp = server.request('GET', '/readyz')
+        self.assertProblem(resp, 503, '/problems/storage-full')
+        self.assertRetryAfter(resp)
+        self.assertEqual(resp.headers.get('cache-control'), 'no-store')
+
 
 class ServicesCachingTest(E2ETestCase):
 

@@ -136,6 +136,12 @@ static const struct route_case {
 	{ .label = "other method /healthz", .method = HTTP_OTHER,
 	    .path = "/healthz", .status = 405,
 	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "POST /readyz", .method = HTTP_POST,
+	    .path = "/readyz", .status = 405,
+	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
+	{ .label = "GET /readyz of an empty store", .method = HTTP_GET,
+	    .path = "/readyz", .status = 200, .body = "{\"status\":\"ready\"}",
+	    .content_type = "application/json" },
 	{ .label = "POST /systemversions", .method = HTTP_POST,
 	    .path = "/systemversions", .status = 405,
 	    .type = "/problems/method-not-allowed", .allow = "GET, HEAD" },
@@ -941,8 +947,48 @@ test_drift_through_router(void)
 	    "prod now: %s; prod 3: %s", left, right);
 }
 
+/*
+ * GET /readyz of a store whose disk is below its reserve: the 503 that a
+ * deploy gets, and not cached; then of the fixture's store: ready.
+ */
+static void
+test_ready(void)
+{
+	struct store_options options;
+	struct store *full = NULL;
+	struct response response;
+	char dir[64];
+
+	REQUIRE_STORE(fx.store);
+	expect_answer(HTTP_GET, "/readyz", NULL, NULL, NULL, 200,
+	    "{\"status\":\"ready\"}", NULL, "no-store");
+	if (!temp_dir_create(dir, sizeof(dir)))
+		return;
+	options = test_store_options(dir, STORE_RECOVER);
+	options.reserve_bytes = UINT64_MAX / 2;	/* more than any disk has */
+	if (CHECK(store_open(&options, &full) == STATUS_OK, "store_open(%s)",
+	    dir)) {
+		fx.app.store = full;
+		dispatch(HTTP_GET, "/readyz", NULL, NULL, NULL, &response);
+		fx.app.store = fx.store;
+		CHECK(response.status == 503, "below the reserve: status %d",
+		    response.status);
+		expect_problem_body("below the reserve", &response,
+		    "/problems/storage-full", NULL, NULL);
+		CHECK(response.cache_control != NULL &&
+		    strcmp(response.cache_control, "no-store") == 0,
+		    "below the reserve: Cache-Control %s",
+		    response.cache_control != NULL ? response.cache_control :
+		    "(none)");
+		response_free(&response);
+		store_close(full);
+	}
+	temp_dir_remove(dir);
+}
+
 static const CU_TestInfo router_tests[] = {
 	{ "router_dispatch table", test_route_table },
+	{ "GET /readyz", test_ready },
 	{ "the seed example through the router", test_seed_through_router },
 	{ "a report's Deploy-Outcome", test_report_outcome },
 	{ "names in a path reach the handler", test_names_pass },

@@ -1,7 +1,8 @@
 /*
  * The site suite: HOST:PORT addresses parsed over a table of good and bad
- * texts, lists of them, their order, and what config_finish() makes of
- * replication_site and replication_peers.
+ * texts, lists of them, their order, what config_finish() makes of
+ * replication_site and replication_peers, and when a view of the group
+ * can take a deploy.
  */
 #include <stdio.h>
 #include <string.h>
@@ -160,6 +161,66 @@ test_config_replication(void)
 	    "a peer twice: %s '%s'", status_name(status), err);
 }
 
+/*
+ * A view of a group: this site (role, master: "" for none) and peers
+ * "A", "B", ... connected as the string says ('1' or '0').
+ */
+static void
+make_view(struct cluster_view *view, enum site_role role, const char *master,
+    const char *connected)
+{
+	memset(view, 0, sizeof(*view));
+	view->replicated = true;
+	snprintf(view->site, sizeof(view->site), "S");
+	view->role = role;
+	view->has_master = master[0] != '\0';
+	snprintf(view->master, sizeof(view->master), "%s", master);
+	for (size_t i = 0; connected[i] != '\0'; i++) {
+		snprintf(view->peers[i].site, sizeof(view->peers[i].site), "%c",
+		    (char)('A' + i));
+		view->peers[i].connected = connected[i] == '1';
+		view->peer_count++;
+	}
+}
+
+static void
+test_readiness(void)
+{
+	static const struct {
+		enum site_role	 role;
+		const char	*master;
+		const char	*connected;
+		enum status	 want;
+	} cases[] = {
+		{ SITE_ROLE_MASTER, "S", "11", STATUS_OK },
+		{ SITE_ROLE_MASTER, "S", "10", STATUS_OK },	/* 2 of 3 */
+		{ SITE_ROLE_MASTER, "S", "00", STATUS_NOT_REPLICATED },
+		{ SITE_ROLE_MASTER, "S", "100", STATUS_NOT_REPLICATED }, /* 2 of 4 */
+		{ SITE_ROLE_MASTER, "S", "110", STATUS_OK },	/* 3 of 4 */
+		{ SITE_ROLE_MASTER, "S", "1100", STATUS_OK },	/* 3 of 5 */
+		{ SITE_ROLE_MASTER, "S", "1000", STATUS_NOT_REPLICATED },
+		{ SITE_ROLE_REPLICA, "A", "10", STATUS_OK },
+		{ SITE_ROLE_REPLICA, "A", "01", STATUS_NO_MASTER }, /* cut off */
+		{ SITE_ROLE_REPLICA, "B", "01", STATUS_OK },
+		{ SITE_ROLE_REPLICA, "Z", "11", STATUS_NO_MASTER }, /* unlisted */
+		{ SITE_ROLE_UNKNOWN, "", "11", STATUS_NO_MASTER },
+	};
+	struct cluster_view view;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum status got;
+
+		make_view(&view, cases[i].role, cases[i].master,
+		    cases[i].connected);
+		got = cluster_view_readiness(&view);
+		CHECK(got == cases[i].want, "case %zu (master %s, peers %s): "
+		    "%s, expected %s", i, cases[i].master, cases[i].connected,
+		    status_name(got), status_name(cases[i].want));
+	}
+	memset(&view, 0, sizeof(view));		/* a site alone */
+	CHECK(cluster_view_readiness(&view) == STATUS_OK, "a site alone");
+}
+
 static const CU_TestInfo site_tests[] = {
 	{ "site_parse table", test_parse_table },
 	{ "site_parse host length", test_parse_host_length },
@@ -167,6 +228,7 @@ static const CU_TestInfo site_tests[] = {
 	{ "site_compare and site_format", test_compare_and_format },
 	{ "config_finish reads the replication settings",
 	    test_config_replication },
+	{ "cluster_view_readiness", test_readiness },
 	CU_TEST_INFO_NULL,
 };
 
