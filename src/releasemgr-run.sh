@@ -8,7 +8,9 @@
 #                       [--config FILE] [--nginx-include FILE]
 # --nginx-include adds FILE's directives to nginx's server block (the
 # benchmark's extra locations, say). RELEASEMGR_POOL_WRAPPER, when set, is
-# a command the pool runs under (make soak runs it under valgrind).
+# a command the pool runs under (make soak runs it under valgrind);
+# RELEASEMGR_NGINX_TEMPLATE, a template of nginx's configuration to use
+# instead of conf/nginx.conf (a test runs the snippets in a plain one).
 set -euo pipefail
 
 bin_dir=$(cd "$(dirname "$0")" && pwd)
@@ -95,13 +97,20 @@ if [ "$(id -u)" -eq 0 ]; then
 		static_root=$data_dir/static
 	fi
 fi
-sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$data_dir/run/releasemgr.sock|g" \
-    -e "s|@STATIC_ROOT@|$static_root|g" -e "s|@DATA_DIR@|$data_dir|g" \
-    -e "s|@USER@|$user_line|g" \
-    -e "s|@INCLUDE@|${nginx_include:+include $nginx_include;}|g" \
-    -e "s|@DEPLOY_RATE@|$deploy_rate|g" -e "s|@DEPLOY_BURST@|$deploy_burst|g" \
-    -e "s|@DEPLOY_KEY@|$deploy_key|g" \
-    "$root/conf/nginx.conf" >"$data_dir/run/nginx.conf"
+# nginx's own configuration, and the two files a server's nginx includes
+# to serve the release manager (conf/nginx-http.conf, conf/nginx-site.conf),
+# with their placeholders filled in
+fill() {
+	sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$data_dir/run/releasemgr.sock|g" \
+	    -e "s|@STATIC_DIR@|$static_root|g" -e "s|@DATA_DIR@|$data_dir|g" \
+	    -e "s|@USER@|$user_line|g" \
+	    -e "s|@INCLUDE@|${nginx_include:+include $nginx_include;}|g" \
+	    -e "s|@DEPLOY_RATE@|$deploy_rate|g" -e "s|@DEPLOY_BURST@|$deploy_burst|g" \
+	    -e "s|@DEPLOY_KEY@|$deploy_key|g" "$1" >"$2"
+}
+fill "$root/conf/nginx-http.conf" "$data_dir/run/nginx-http.conf"
+fill "$root/conf/nginx-site.conf" "$data_dir/run/nginx-site.conf"
+fill "${RELEASEMGR_NGINX_TEMPLATE:-$root/conf/nginx.conf}" "$data_dir/run/nginx.conf"
 "$nginx_bin" -t -q -e "$data_dir/log/nginx-error.log" -p "$data_dir/nginx/" \
     -c "$data_dir/run/nginx.conf" || die "the nginx configuration is invalid"
 

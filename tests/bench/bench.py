@@ -145,12 +145,12 @@ def machine_info(directory):
 def write_nginx_include(path, data_dir):
     """The bench-only locations: C0's /bench/nginx; W2u's uncached
     /services; and W4k's /bench/deploy-keyed, POST /deploy as
-    conf/nginx.conf has it, whose answer also carries the request's
+    conf/nginx-site.conf has it, whose answer also carries the request's
     Bench-Service header back, so that deploy.lua knows which service's
-    report was answered (every fastcgi_param of conf/nginx.conf
+    report was answered (every fastcgi_param of conf/nginx-site.conf
     re-declared in the last two, since declaring one in a location drops
     the inherited ones)."""
-    with open(os.path.join(REPO_ROOT, 'conf', 'nginx.conf')) as f:
+    with open(os.path.join(REPO_ROOT, 'conf', 'nginx-site.conf')) as f:
         params = re.findall(r'^\s*fastcgi_param\s+(\S+)\s+(.+?);', f.read(), re.M)
 
     def pool_location(location, uri, extra):

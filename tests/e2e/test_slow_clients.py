@@ -8,8 +8,9 @@ threads (workers * threads = 2 * 8), and while they are connected shows
 that the pool still answers other requests promptly.
 
 The server of this module runs with client_header_timeout and
-client_body_timeout of 2 s (an --nginx-include file) instead of the 10 s of
-conf/nginx.conf, to keep the tests short. The header timeout bounds the
+client_body_timeout of 2 s instead of the 10 s of conf/nginx-site.conf, to
+keep the tests short: nginx's configuration is conf/nginx.conf with that
+file's text, so changed, in place of its include. The header timeout bounds the
 whole header; the body timeout bounds each pause between two reads, so a
 body trickling faster than that is not cut, and costs the pool nothing
 until its last byte.
@@ -17,6 +18,7 @@ until its last byte.
 Each test writes its figures to standard error."""
 
 import os
+import re
 import selectors
 import socket
 import sys
@@ -73,17 +75,34 @@ def wait_closed(socks, limit):
     return closed
 
 
+def short_timeouts_template(path):
+    """Writes to path conf/nginx.conf with conf/nginx-site.conf's text in
+    place of its include, client_header_timeout and client_body_timeout
+    changed to TIMEOUT; returns path."""
+    conf = os.path.join(harness.REPO_ROOT, 'conf')
+    with open(os.path.join(conf, 'nginx-site.conf')) as f:
+        site = f.read()
+    for name in ('client_header_timeout', 'client_body_timeout'):
+        site, count = re.subn(r'^%s \S+;$' % name, '%s %ds;' % (name, TIMEOUT), site,
+                              flags=re.M)
+        assert count == 1, name
+    with open(os.path.join(conf, 'nginx.conf')) as f:
+        main = f.read()
+    include = 'include @DATA_DIR@/run/nginx-site.conf;'
+    assert main.count(include) == 1
+    with open(path, 'w') as f:
+        f.write(main.replace(include, site))
+    return path
+
+
 class SlowClientTest(E2ETestCase):
 
     @classmethod
     def setUpClass(cls):
         cls.server = harness.Server(label=cls.__name__)
         cls.addClassCleanup(cls.server.cleanup)
-        include = os.path.join(cls.server.root, 'timeouts.conf')
-        with open(include, 'w') as f:
-            f.write('client_header_timeout %ds;\nclient_body_timeout %ds;\n'
-                    % (TIMEOUT, TIMEOUT))
-        cls.server.nginx_include = include
+        cls.server.extra_env['RELEASEMGR_NGINX_TEMPLATE'] = short_timeouts_template(
+            os.path.join(cls.server.root, 'nginx.conf'))
         cls.server.start()
         cls.workers = cls.server.wait_workers(2)
 
