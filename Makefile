@@ -98,8 +98,8 @@ FUZZ_CORPUS	 = build/fuzz/corpus
 FUZZ_OPTIONS	 = -max_len=4096 -timeout=10 -print_final_stats=1 \
 		   -dict=tests/fuzz/request.dict -artifact_prefix=build/fuzz/
 
-.PHONY: all deps run run-cluster test unit unit-asan unit-valgrind e2e lint man-lint fuzz \
-	fuzz-short bench soak screenshots clean
+.PHONY: all deps run run-cluster test unit unit-asan unit-valgrind e2e \
+	e2e-snippets lint man-lint fuzz fuzz-short bench soak screenshots clean
 
 all: cgi-bin/releasemgr cgi-bin/releasemgr-run cgi-bin/releasemgr-admin \
     cgi-bin/releasemgr-cluster
@@ -223,6 +223,13 @@ fuzz-short:
 e2e: all
 	RELEASEMGR_BROWSER_REQUIRED=1 python3 tests/e2e/run.py
 
+# The contract and hostile-request suites again, against a plain nginx
+# whose http block includes only conf/nginx-http.conf and whose server
+# block only conf/nginx-site.conf (tests/e2e/nginx-plain.conf).
+e2e-snippets: all
+	RELEASEMGR_NGINX_TEMPLATE=$(CURDIR)/tests/e2e/nginx-plain.conf \
+	  python3 tests/e2e/run.py test_contract test_hostile
+
 # Takes README's screenshots (docs/screenshots/) with the browser test.
 screenshots: all
 	$(MAKE) deps DEB_PACKAGES="$(TEST_PACKAGES)"
@@ -234,7 +241,7 @@ screenshots: all
 test: deps
 	$(MAKE) deps DEB_PACKAGES="$(TEST_PACKAGES)"
 	$(MAKE) all build/store_bench unit unit-asan unit-valgrind lint \
-	  man-lint fuzz-short e2e
+	  man-lint fuzz-short e2e e2e-snippets
 
 bench: deps
 	$(MAKE) deps DEB_PACKAGES=wrk

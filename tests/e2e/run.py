@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Run the releasemgr end-to-end suite.
 
-Usage: python3 tests/e2e/run.py [pattern]
+Usage: python3 tests/e2e/run.py [pattern ...]
 
-pattern selects tests by their full name (module.Class.method), like
+Each pattern selects tests by their full name (module.Class.method), like
 unittest's -k: a plain word matches as a substring ("crash", "Auth",
-"test_seed"), a pattern with * ? [ is a shell-style glob.
+"test_seed"), a pattern with * ? [ is a shell-style glob. A test runs
+when any pattern selects it.
 
 Prints the usual unittest output (stderr) and finally one line on stdout:
     e2e: N passed, N failed[, N skipped]
@@ -71,15 +72,14 @@ def _interrupt(signum, frame):
 
 
 def main(argv):
-    if len(argv) > 2 or (len(argv) == 2 and argv[1] in ('-h', '--help')):
+    if any(arg in ('-h', '--help') for arg in argv[1:]):
         sys.stderr.write(__doc__)
         return 2
     signal.signal(signal.SIGTERM, _interrupt)
     loader = unittest.TestLoader()
-    if len(argv) == 2:
-        pattern = argv[1]
+    if len(argv) > 1:
         loader.testNamePatterns = [pattern if any(c in pattern for c in '*?[')
-                                   else '*%s*' % pattern]
+                                   else '*%s*' % pattern for pattern in argv[1:]]
     suite = loader.discover(HERE, pattern='test_*.py', top_level_dir=HERE)
     runner = unittest.TextTestRunner(verbosity=2, resultclass=CountingResult)
     result = runner.run(suite)
