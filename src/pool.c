@@ -527,8 +527,9 @@ reap(struct pool *pool)
 /*
  * Who the pool's files belong to: when started as root with a user
  * configured, that user's; the socket's group is socket_group's when
- * started as root. (uid_t)-1 and (gid_t)-1 leave a file's owner as the
- * process that creates it.
+ * started as root, or as a member of that group (a systemd service's
+ * SupplementaryGroups=). (uid_t)-1 and (gid_t)-1 leave a file's owner as
+ * the process that creates it.
  */
 struct accounts {
 	bool	 switch_user;	/* the pool becomes uid and gid */
@@ -537,7 +538,27 @@ struct accounts {
 	gid_t	 socket_gid;
 };
 
-/* Looks up the configured user and socket group; fails when one is missing. */
+/* True when this process is in group gid, as its own or a supplementary one. */
+static bool
+in_group(gid_t gid)
+{
+	gid_t *groups = NULL;
+	int count;
+	bool found = getegid() == gid;
+
+	if (!found && (count = getgroups(0, NULL)) > 0 &&
+	    (groups = calloc((size_t)count, sizeof(*groups))) != NULL &&
+	    (count = getgroups(count, groups)) != -1)
+		for (int i = 0; i < count && !found; i++)
+			found = groups[i] == gid;
+	free(groups);
+	return found;
+}
+
+/*
+ * Looks up the configured user and socket group; as root, fails when one
+ * is missing.
+ */
 static enum status
 find_accounts(const struct config *config, struct accounts *accounts)
 {
@@ -548,8 +569,13 @@ find_accounts(const struct config *config, struct accounts *accounts)
 	accounts->uid = (uid_t)-1;
 	accounts->gid = (gid_t)-1;
 	accounts->socket_gid = (gid_t)-1;
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		if (config->socket_group[0] != '\0' &&
+		    (group = getgrnam(config->socket_group)) != NULL &&
+		    in_group(group->gr_gid))
+			accounts->socket_gid = group->gr_gid;
 		return STATUS_OK;
+	}
 	if (config->user[0] != '\0') {
 		if ((account = getpwnam(config->user)) == NULL) {
 			log_error("pool: the user %s does not exist; create it "

@@ -55,6 +55,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(HERE, os.pardir, os.pardir))
 LAUNCHER = os.path.join(REPO_ROOT, 'cgi-bin', 'releasemgr-run')
 ADMIN = os.path.join(REPO_ROOT, 'cgi-bin', 'releasemgr-admin')
+POOL = os.path.join(REPO_ROOT, 'cgi-bin', 'releasemgr')
 
 HOST = '127.0.0.1'
 START_TIMEOUT = 30.0      # launcher until GET /services answers 200

@@ -97,6 +97,30 @@ class RunsAsItsUserTest(E2ETestCase):
              path], capture_output=True, timeout=30)
         self.assertEqual(done.returncode, 3, done.stderr.decode())
 
+    @unittest.skipUnless(os.geteuid() == 0, 'it starts the pool as another user')
+    def test_a_pool_started_in_the_socket_group_gives_it_the_socket(self):
+        # as systemd starts it: its own user, nginx's group a supplementary one
+        root = os.path.join(self.server.root, 'unprivileged')
+        os.mkdir(root, 0o700)
+        os.chown(root, self.account.pw_uid, self.account.pw_gid)
+        data_dir = os.path.join(root, 'data')
+        pool = subprocess.Popen(
+            ['setpriv', '--reuid', POOL_USER, '--regid', POOL_USER, '--groups', NGINX_GROUP,
+             harness.POOL, '--data-dir', data_dir], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=root)
+        try:
+            socket_path = os.path.join(data_dir, 'run', 'releasemgr.sock')
+            harness.wait_until(lambda: os.path.exists(os.path.join(
+                data_dir, 'run', 'releasemgr.pid')), 15, 'the pool serving')
+            st = os.lstat(socket_path)
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o660, '%o' % st.st_mode)
+            self.assertEqual(st.st_uid, self.account.pw_uid)
+            self.assertEqual(st.st_gid, grp.getgrnam(NGINX_GROUP).gr_gid)
+        finally:
+            pool.terminate()
+            _, err = pool.communicate(timeout=30)
+        self.assertEqual(pool.returncode, 0, err.decode()[-2000:])
+
     def test_the_token_never_appears_in_a_log_or_an_answer(self):
         server = self.server
         env = unique_env('sec')
