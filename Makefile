@@ -51,8 +51,8 @@ DEB_PACKAGES	 = gcc make pkg-config libc6-dev libfcgi-dev libdb5.3-dev \
 FUZZ_PACKAGES	 = clang libclang-rt-14-dev
 
 # What make test needs besides: a browser for the page's test, the fuzzer,
-# mandoc for the manual pages.
-TEST_PACKAGES	 = chromium mandoc $(FUZZ_PACKAGES)
+# mandoc for the manual pages, systemd (and man) to verify the unit.
+TEST_PACKAGES	 = chromium mandoc systemd man-db $(FUZZ_PACKAGES)
 
 # Every module but the entry point; the unit tests link these.
 LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
@@ -99,7 +99,8 @@ FUZZ_OPTIONS	 = -max_len=4096 -timeout=10 -print_final_stats=1 \
 		   -dict=tests/fuzz/request.dict -artifact_prefix=build/fuzz/
 
 .PHONY: all deps run run-cluster test unit unit-asan unit-valgrind e2e \
-	e2e-snippets lint man-lint fuzz fuzz-short bench soak screenshots clean
+	e2e-snippets lint man-lint service-lint fuzz fuzz-short bench soak \
+	screenshots clean
 
 all: cgi-bin/releasemgr cgi-bin/releasemgr-run cgi-bin/releasemgr-admin \
     cgi-bin/releasemgr-cluster
@@ -200,6 +201,12 @@ lint:
 man-lint: cgi-bin/releasemgr
 	python3 tests/lint/man.py
 
+# conf/releasemgr.service: systemd-analyze verify says nothing, the
+# hardening is there, and releasemgr accepts its command line
+# (tests/lint/service.py); no running systemd is needed.
+service-lint: cgi-bin/releasemgr
+	python3 tests/lint/service.py
+
 # Fuzzes the request parsers (libFuzzer ends with the number of inputs
 # run, stat::number_of_executed_units), then minimises what it found, so
 # that the scratch corpus does not grow without bound, and counts it.
@@ -241,7 +248,7 @@ screenshots: all
 test: deps
 	$(MAKE) deps DEB_PACKAGES="$(TEST_PACKAGES)"
 	$(MAKE) all build/store_bench unit unit-asan unit-valgrind lint \
-	  man-lint fuzz-short e2e e2e-snippets
+	  man-lint service-lint fuzz-short e2e e2e-snippets
 
 bench: deps
 	$(MAKE) deps DEB_PACKAGES=wrk
