@@ -55,8 +55,8 @@ FUZZ_PACKAGES	 = clang libclang-rt-14-dev
 TEST_PACKAGES	 = chromium mandoc systemd man-db $(FUZZ_PACKAGES)
 
 # Every module but the entry point; the unit tests link these.
-LIB_OBJS	 = build/auth.o build/badge.o build/config.o build/datadir.o \
-		   build/digest.o build/digest_cache.o build/edge.o \
+LIB_OBJS	 = build/accounts.o build/auth.o build/badge.o build/config.o \
+		   build/datadir.o build/digest.o build/digest_cache.o build/edge.o \
 		   build/handlers.o \
 		   build/http.o build/json.o build/json_parse.o build/json_scan.o \
 		   build/log.o build/model.o build/pool.o build/problem.o \
