@@ -572,13 +572,16 @@ class Server:
             clean = False
         return clean
 
-    def kill_group(self):
-        """kill -9 of the launcher's whole process group (pool + nginx).
+    def kill_group(self, after_signal=None):
+        """kill -9 of the launcher's whole process group (pool + nginx);
+        after_signal, when given, is called the moment the signal is sent.
 
         Returns the session members that survived the group kill (they are
         then killed by pid so nothing leaks); [] is the expected result.
         """
         self._killpg()
+        if after_signal is not None:
+            after_signal()
         survivors = self._wait_session_empty(10.0)
         self._reap_session(grace=0)
         return survivors

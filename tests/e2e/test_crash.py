@@ -513,8 +513,8 @@ class ReportStreamCrashTest(E2ETestCase):
         kill_at = time.monotonic() + self.random.uniform(0.3, 1.5)
         while time.monotonic() < kill_at and stream.counts()[0] < stream.max_reports * 3 // 4:
             time.sleep(0.005)
-        stream.stop_event.set()          # no new report: those in flight meet the kill
-        survivors = self.server.kill_group()
+        # the reports in flight meet the kill; then no new report is sent
+        survivors = self.server.kill_group(after_signal=stream.stop_event.set)
         self.assertEqual(survivors, [], 'processes survived kill -9 of the group')
         return time.monotonic() - started
 
