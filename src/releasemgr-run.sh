@@ -15,10 +15,23 @@ set -euo pipefail
 
 bin_dir=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$bin_dir")
+# nginx's templates and the page: in the checkout, or where make install
+# put them (PREFIX/share/releasemgr beside PREFIX/sbin)
+if [ -d "$root/share/releasemgr" ]; then
+	templates=$root/share/releasemgr/conf
+	static_root=$root/share/releasemgr/static
+else
+	templates=$root/conf
+	static_root=$root/static
+fi
+# the defaults, which make install sets to the installed configuration
+# and /var/lib/releasemgr
+default_config=$root/conf/releasemgr.conf
+default_data_dir=$root/var
 port=8080
-data_dir=$root/var
+data_dir=$default_data_dir
 workers=
-config=$root/conf/releasemgr.conf
+config=$default_config
 nginx_include=
 
 die() { echo "releasemgr-run: $*" >&2; exit 1; }
@@ -48,12 +61,15 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 # What the launcher needs of the pool's configuration, read and validated
 # by the pool itself: the deploy rate limit (nginx's to enforce), the
 # user the pool becomes and the socket's group, which nginx's workers join.
-settings=$("$bin_dir/releasemgr" --config "$config" --print-setting deploy_rate \
-    --print-setting deploy_burst --print-setting user \
+mkdir -p "$data_dir"
+data_dir=$(cd "$data_dir" && pwd)
+settings=$("$bin_dir/releasemgr" --config "$config" --data-dir "$data_dir" \
+    --print-setting deploy_rate --print-setting deploy_burst \
+    --print-setting socket --print-setting user \
     --print-setting socket_group) ||
 	die "cannot read the settings of $config"
 {
-	read -r deploy_rate; read -r deploy_burst
+	read -r deploy_rate; read -r deploy_burst; read -r socket
 	read -r pool_user || true; read -r socket_group || true
 } <<<"$settings"
 if [ "$deploy_rate" -eq 0 ]; then
@@ -63,12 +79,9 @@ else
 	deploy_key='$binary_remote_addr'
 fi
 
-mkdir -p "$data_dir"
-data_dir=$(cd "$data_dir" && pwd)
 mkdir -p "$data_dir/run" "$data_dir/log" "$data_dir/nginx"
 chmod 711 "$data_dir" "$data_dir/run"
 user_line=
-static_root=$root/static
 if [ "$(id -u)" -eq 0 ]; then
 	# nginx's workers and the pool drop root: both must reach the data
 	# directory (the socket, the store), and nginx's workers the pages,
@@ -101,16 +114,16 @@ fi
 # to serve the release manager (conf/nginx-http.conf, conf/nginx-site.conf),
 # with their placeholders filled in
 fill() {
-	sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$data_dir/run/releasemgr.sock|g" \
+	sed -e "s|@PORT@|$port|g" -e "s|@SOCKET@|$socket|g" \
 	    -e "s|@STATIC_DIR@|$static_root|g" -e "s|@DATA_DIR@|$data_dir|g" \
 	    -e "s|@USER@|$user_line|g" \
 	    -e "s|@INCLUDE@|${nginx_include:+include $nginx_include;}|g" \
 	    -e "s|@DEPLOY_RATE@|$deploy_rate|g" -e "s|@DEPLOY_BURST@|$deploy_burst|g" \
 	    -e "s|@DEPLOY_KEY@|$deploy_key|g" "$1" >"$2"
 }
-fill "$root/conf/nginx-http.conf" "$data_dir/run/nginx-http.conf"
-fill "$root/conf/nginx-site.conf" "$data_dir/run/nginx-site.conf"
-fill "${RELEASEMGR_NGINX_TEMPLATE:-$root/conf/nginx.conf}" "$data_dir/run/nginx.conf"
+fill "$templates/nginx-http.conf" "$data_dir/run/nginx-http.conf"
+fill "$templates/nginx-site.conf" "$data_dir/run/nginx-site.conf"
+fill "${RELEASEMGR_NGINX_TEMPLATE:-$templates/nginx.conf}" "$data_dir/run/nginx.conf"
 "$nginx_bin" -t -q -e "$data_dir/log/nginx-error.log" -p "$data_dir/nginx/" \
     -c "$data_dir/run/nginx.conf" || die "the nginx configuration is invalid"
 
@@ -133,11 +146,11 @@ ${RELEASEMGR_POOL_WRAPPER:-} "$bin_dir/releasemgr" --config "$config" \
     --data-dir "$data_dir" ${workers:+--workers "$workers"} &
 pool_pid=$!
 for _ in $(seq 300); do
-	[ -S "$data_dir/run/releasemgr.sock" ] && [ -s "$data_dir/run/releasemgr.pid" ] && break
+	[ -S "$socket" ] && [ -s "$data_dir/run/releasemgr.pid" ] && break
 	kill -0 "$pool_pid" 2>/dev/null || { wait "$pool_pid" || true; die "the pool failed to start"; }
 	sleep 0.1
 done
-[ -S "$data_dir/run/releasemgr.sock" ] || { stop; die "the pool did not start in 30 s"; }
+[ -S "$socket" ] || { stop; die "the pool did not start in 30 s"; }
 
 "$nginx_bin" -e "$data_dir/log/nginx-error.log" -p "$data_dir/nginx/" \
     -c "$data_dir/run/nginx.conf" -g 'daemon off;' &
