@@ -21,6 +21,12 @@
 #                   master of a three-site group, $(SOAK_SECONDS) s of mixed load
 #                   (90 % reads, 10 % deploys, 64 connections), and a
 #                   shorter run of it with the pool under valgrind
+#   make install    build, then install the programs, the configuration
+#                   (never over an existing one), the page, the nginx
+#                   snippets, the man pages and the systemd unit under
+#                   $(DESTDIR)$(PREFIX) and $(DESTDIR)/etc
+#   make uninstall  remove what install put there, but the data and a
+#                   configuration that was changed
 #   make clean      remove what the build made
 
 PORT		?= 8080
@@ -31,6 +37,27 @@ POOL_USER	 = releasemgr
 SOAK_SECONDS	?= 600
 CRASH_ROUNDS	?= 20
 CLUSTER_ROUNDS	?= 5
+
+# Where make install puts things ($(DESTDIR) in front of each).
+PREFIX		?= /usr/local
+SYSCONFDIR	?= /etc
+LOCALSTATEDIR	?= /var
+UNITDIR		?= /etc/systemd/system
+STATE_DIR	 = $(LOCALSTATEDIR)/lib/releasemgr
+NGINX_CACHE_DIR	 = $(LOCALSTATEDIR)/cache/releasemgr
+SOCKET_PATH	 = /run/releasemgr/releasemgr.sock
+ETC_DIR		 = $(DESTDIR)$(SYSCONFDIR)/releasemgr
+SHARE_DIR	 = $(DESTDIR)$(PREFIX)/share/releasemgr
+# The installed files whose placeholders are filled in, made in build/install/.
+INSTALL_FILES	 = build/install/releasemgr.conf build/install/nginx-site.conf \
+		   build/install/nginx-http.conf build/install/releasemgr.service \
+		   build/install/releasemgr-run
+FILL		 = sed -e 's|@SOCKET@|$(SOCKET_PATH)|g' \
+		   -e 's|@STATIC_DIR@|$(PREFIX)/share/releasemgr/static|g' \
+		   -e 's|@DATA_DIR@|$(NGINX_CACHE_DIR)|g' \
+		   -e 's|@DEPLOY_RATE@|1|g' -e 's|@DEPLOY_KEY@|""|g' \
+		   -e 's|@DEPLOY_BURST@|100|g' -e 's|@SBINDIR@|$(PREFIX)/sbin|g' \
+		   -e 's|@CONFIG@|$(SYSCONFDIR)/releasemgr/releasemgr.conf|g'
 
 CC		 = cc
 PKGS		 = fcgi json-c libcrypto
@@ -98,7 +125,7 @@ FUZZ_CORPUS	 = build/fuzz/corpus
 FUZZ_OPTIONS	 = -max_len=4096 -timeout=10 -print_final_stats=1 \
 		   -dict=tests/fuzz/request.dict -artifact_prefix=build/fuzz/
 
-.PHONY: all deps run run-cluster test unit unit-asan unit-valgrind e2e \
+.PHONY: all deps install uninstall run run-cluster test unit unit-asan unit-valgrind e2e \
 	e2e-snippets lint man-lint service-lint fuzz fuzz-short bench soak \
 	screenshots clean
 
@@ -144,6 +171,65 @@ deps:
 	  useradd --system --no-create-home --home-dir /nonexistent \
 	    --shell /usr/sbin/nologin $(POOL_USER); \
 	fi
+
+# The installed configuration keeps its data in $(STATE_DIR); the nginx
+# snippets reach the socket of the systemd unit, and keep no rate limit
+# (deploy_rate's default); the launcher's defaults are the installed ones.
+build/install/releasemgr.conf: conf/releasemgr.conf
+	@mkdir -p build/install
+	sed -e 's|^data_dir = var$$|data_dir = $(STATE_DIR)|' $< >$@
+	grep -q '^data_dir = $(STATE_DIR)$$' $@
+build/install/nginx-site.conf build/install/nginx-http.conf \
+build/install/releasemgr.service: build/install/%: conf/%
+	@mkdir -p build/install
+	$(FILL) $< >$@
+	! grep -n '@[A-Z_]*@' $@
+build/install/releasemgr-run: cgi-bin/releasemgr-run
+	@mkdir -p build/install
+	sed -e 's|^default_config=.*|default_config=$(SYSCONFDIR)/releasemgr/releasemgr.conf|' \
+	  -e 's|^default_data_dir=.*|default_data_dir=$(STATE_DIR)|' $< >$@
+	grep -q '^default_data_dir=$(STATE_DIR)$$' $@
+
+install: all $(INSTALL_FILES)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(ETC_DIR) $(SHARE_DIR)/conf \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(NGINX_CACHE_DIR)
+	install -d -m 700 $(DESTDIR)$(STATE_DIR)
+	install -m 755 cgi-bin/releasemgr cgi-bin/releasemgr-admin \
+	  build/install/releasemgr-run $(DESTDIR)$(PREFIX)/sbin/
+	install -m 644 conf/nginx.conf conf/nginx-site.conf conf/nginx-http.conf \
+	  $(SHARE_DIR)/conf/
+	rm -rf $(SHARE_DIR)/static
+	cp -R static $(SHARE_DIR)/static
+	chmod -R u=rwX,go=rX $(SHARE_DIR)/static
+	install -m 644 docs/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 build/install/releasemgr.service $(DESTDIR)$(UNITDIR)/
+	@for f in releasemgr.conf nginx-site.conf nginx-http.conf; do \
+	  if [ -e $(ETC_DIR)/$$f ]; then echo "kept $(ETC_DIR)/$$f"; \
+	  else install -m 644 build/install/$$f $(ETC_DIR)/ || exit 1; fi; \
+	done
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
+	  id $(POOL_USER) >/dev/null 2>&1 || useradd --system --no-create-home \
+	    --home-dir /nonexistent --shell /usr/sbin/nologin $(POOL_USER); \
+	  chown $(POOL_USER): $(STATE_DIR); \
+	  chown www-data: $(NGINX_CACHE_DIR); \
+	fi
+
+uninstall: $(INSTALL_FILES)
+	rm -f $(DESTDIR)$(PREFIX)/sbin/releasemgr \
+	  $(DESTDIR)$(PREFIX)/sbin/releasemgr-admin \
+	  $(DESTDIR)$(PREFIX)/sbin/releasemgr-run \
+	  $(DESTDIR)$(UNITDIR)/releasemgr.service
+	cd docs/man && for page in *.5 *.8; do \
+	  rm -f $(DESTDIR)$(PREFIX)/share/man/man$${page##*.}/$$page; done
+	rm -rf $(SHARE_DIR)
+	@for f in releasemgr.conf nginx-site.conf nginx-http.conf; do \
+	  if cmp -s build/install/$$f $(ETC_DIR)/$$f; then rm -f $(ETC_DIR)/$$f; \
+	  elif [ -e $(ETC_DIR)/$$f ]; then echo "kept $(ETC_DIR)/$$f (changed)"; fi; \
+	done
+	-rmdir $(ETC_DIR) $(DESTDIR)$(NGINX_CACHE_DIR) 2>/dev/null
+	@echo "the data in $(DESTDIR)$(STATE_DIR) is left as it is"
 
 run: deps
 	$(MAKE) all

@@ -419,12 +419,14 @@ class Server:
     _live = set()
 
     def __init__(self, workers=None, extra_env=None, label='server', config=None,
-                 nginx_include=None, data_dir=None):
+                 nginx_include=None, data_dir=None, launcher=LAUNCHER, config_file=None):
         """config: a dict of pool settings; when given, ROOT/releasemgr.conf
         (conf/releasemgr.conf with those keys replaced or appended) is passed
         with --config. nginx_include: a file passed with --nginx-include.
         data_dir: an existing directory to use as the --data-dir instead of
-        ROOT/data (a filesystem the test made, say); the caller removes it."""
+        ROOT/data (a filesystem the test made, say); the caller removes it.
+        launcher: releasemgr-run to start (an installed one, say), and
+        config_file: a configuration file to pass as it is."""
         self.workers = workers
         self.extra_env = dict(extra_env or {})
         self.label = label
@@ -439,7 +441,8 @@ class Server:
             os.mkdir(self.data_dir)
         else:
             self.data_dir = data_dir
-        self.config_path = None
+        self.launcher = launcher
+        self.config_path = config_file
         if self.config is not None:
             self.config_path = os.path.join(self.root, 'releasemgr.conf')
             write_config(self.config_path, self.config)
@@ -478,9 +481,9 @@ class Server:
 
         Raises RuntimeError (with the log tail) if it does not become ready.
         """
-        if not os.access(LAUNCHER, os.X_OK):
+        if not os.access(self.launcher, os.X_OK):
             raise RuntimeError('%s is missing or not executable (run `make` in %s)'
-                               % (LAUNCHER, REPO_ROOT))
+                               % (self.launcher, REPO_ROOT))
         if self.running():
             raise RuntimeError('server already running')
         self._close_log()
@@ -491,7 +494,7 @@ class Server:
         env = os.environ.copy()
         env.pop('RELEASEMGR_TOKEN_FILE', None)
         env.update(self.extra_env)
-        args = [LAUNCHER, '--port', str(self.port), '--data-dir', self.data_dir]
+        args = [self.launcher, '--port', str(self.port), '--data-dir', self.data_dir]
         if self.workers is not None:
             args += ['--workers', str(self.workers)]
         if self.config_path is not None:
