@@ -110,7 +110,13 @@ cluster_view_readiness(const struct cluster_view *view)
 	}
 	if (view->role != SITE_ROLE_MASTER)
 		return STATUS_NO_MASTER;	/* its master is no peer it lists */
-	/* a majority of the group, the master included */
-	return connected + 1 > (view->peer_count + 1) / 2 ? STATUS_OK :
+	return site_majority(connected, view->peer_count) ? STATUS_OK :
 	    STATUS_NOT_REPLICATED;
+}
+
+bool
+site_majority(size_t connected, size_t others)
+{
+	/* more than half of others + 1 sites: this one and the connected */
+	return connected + 1 > (others + 1) / 2;
 }

@@ -77,6 +77,12 @@ void		 site_format(const struct site_address *site,
 		    char text[SITE_TEXT_SIZE]);
 
 /*
+ * True when a site connected to `connected` of the `others` other sites
+ * it knows reaches a majority of the group, itself included.
+ */
+bool		site_majority(size_t connected, size_t others);
+
+/*
  * Whether a site that sees its group as view can have a deploy recorded
  * now: STATUS_OK (a site alone, too); STATUS_NO_MASTER when it knows no
  * master, or as a replica is not connected to it; STATUS_NOT_REPLICATED

@@ -355,7 +355,7 @@ static bool
 quorum_connected(struct store *store)
 {
 	DB_REPMGR_SITE *list = NULL;
-	unsigned connected = 0, quorum;
+	size_t connected = 0;
 	u_int others = 0;
 
 	if (store->env->repmgr_site_list(store->env, &others, &list) != 0)
@@ -363,9 +363,7 @@ quorum_connected(struct store *store)
 	for (u_int i = 0; i < others; i++)
 		connected += list[i].status == DB_REPMGR_CONNECTED;
 	free(list);
-	/* a majority of the group, this site included */
-	quorum = (others + 1) / 2;
-	return connected >= quorum;
+	return site_majority(connected, others);
 }
 
 enum status
