@@ -8,8 +8,10 @@
 #                   the foreground: HTTP on $(PORT) to $(PORT)+2, data under
 #                   $(DATA_DIR)/site1..3; Ctrl-C stops them all
 #   make test       install what is missing, build, run the unit tests (also
-#                   under ASan and UBSan), a short fuzzing run and the
-#                   end-to-end tests
+#                   under ASan and UBSan), lint, the manual pages' and the
+#                   systemd unit's checks, a short fuzzing run, the
+#                   end-to-end tests, and the contract and hostile suites
+#                   against a plain nginx with the snippets
 #   make screenshots  take README's screenshots with headless chromium
 #   make fuzz       install clang if missing, fuzz the request parsers for
 #                   FUZZ_SECONDS (600) seconds (new inputs go to build/fuzz/corpus)
