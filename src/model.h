@@ -62,6 +62,7 @@ enum deploy_outcome {
 	OUTCOME_STALE,		/* older than what was recorded: nothing new */
 	OUTCOME_REMOVED		/* the service removed: a new system version */
 };
+#define OUTCOME_COUNT	5
 
 /* What a deploy did: the system version it is answered with, and how. */
 struct deploy_result {
@@ -149,6 +150,8 @@ const char *deploy_outcome_name(enum deploy_outcome outcome);
 struct environment_summary {
 	char			name[ENVIRONMENT_MAX + 1];
 	struct environment_state state;
+	/* the reports it answered 200, by outcome, since it was created */
+	uint64_t		reports[OUTCOME_COUNT];
 };
 
 /* One service of a snapshot: its name lives in the owning list's arena. */

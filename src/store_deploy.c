@@ -291,6 +291,9 @@ deploy_once(struct store *store, DB_TXN *parent, const struct deploy *deploy,
 	if (replay == NULL && (status = record_report(store, txn, &record,
 	    deploy, outcome, answer, !seen, now)) != STATUS_OK)
 		goto fail;
+	/* counted here, so that the counts are exactly what was answered */
+	if (replay == NULL)
+		record.reports[outcome]++;
 	result->system_version = answer;
 	result->changed = outcome == OUTCOME_APPLIED ||
 	    outcome == OUTCOME_REMOVED;

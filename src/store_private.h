@@ -27,7 +27,7 @@
 #define SERVICE_KEY_MAX		(ENV_ID_SIZE + SERVICE_NAME_MAX)
 #define VERSIONED_KEY_SIZE	(ENV_ID_SIZE + VERSION_SIZE)
 #define NEXT_ID_VALUE_SIZE	(1 + 4)
-#define ENVIRONMENT_VALUE_SIZE	(1 + 4 + 8 + 8 + 4 + 8 + 8)
+#define ENVIRONMENT_VALUE_SIZE	(1 + 4 + 8 + 8 + 4 + 8 + 8 + 8 * OUTCOME_COUNT)
 #define CURRENT_VALUE_SIZE	(1 + 8 + 8)	/* without keys */
 #define KEYS_SIZE		(1 + 8 + 8)	/* flags, sequence, deployedAt */
 #define CURRENT_VALUE_MAX	(CURRENT_VALUE_SIZE + KEYS_SIZE)
@@ -138,6 +138,8 @@ struct environment_record {
 	uint32_t	services;	/* in current.db */
 	uint64_t	keyframe;	/* system version of the last keyframe; 0: none */
 	uint64_t	next_audit_id;	/* the id of its next audit entry; from 1 */
+	/* the reports answered 200, by outcome, counted in their transactions */
+	uint64_t	reports[OUTCOME_COUNT];
 };
 
 /* A periods.db value: one change of a service. */

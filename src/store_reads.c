@@ -101,7 +101,7 @@ enum status
 store_current(struct store *store, const char *environment,
     struct environment_state *state)
 {
-	struct current_read r = { environment, { 0, 0, 0, 0, 0, 0 } };
+	struct current_read r = { .environment = environment };
 	enum status status = run_read(store, read_current, &r,
 	    "read environment");
 
@@ -572,6 +572,8 @@ read_environments(struct store *store, DB_TXN *txn, void *arg)
 		r->list[r->count].name[key.size] = '\0';
 		r->list[r->count].state.system_version = record.current;
 		r->list[r->count].state.updated_ms = record.updated_ms;
+		memcpy(r->list[r->count].reports, record.reports,
+		    sizeof(record.reports));
 		r->count++;
 	}
 	if (status == STATUS_NOT_FOUND)

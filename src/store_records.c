@@ -9,7 +9,7 @@
  *   meta.db          "next-environment-id" -> u32
  *   environments.db  environment name -> id, current system version,
  *                    updated-at, number of services, last keyframe,
- *                    next audit id
+ *                    next audit id, reports answered by outcome
  *   current.db       env id . service name -> version, since system version,
  *                    and the service's keys when it has any
  *   changes.db       env id . system version -> the change and its metadata
@@ -43,9 +43,11 @@
 /* The format of a current.db value that holds its service's keys. */
 #define CURRENT_FORMAT_KEYS	2
 
-/* The format of an environments.db value with its next audit id. */
-#define ENVIRONMENT_FORMAT	2
+/* The format of an environments.db value with its reports' counts. */
+#define ENVIRONMENT_FORMAT	3
 #define ENVIRONMENT_VALUE_SIZE_1	(1 + 4 + 8 + 8 + 4 + 8)	/* format 1 */
+#define ENVIRONMENT_VALUE_SIZE_2	(ENVIRONMENT_VALUE_SIZE_1 + 8)	/* format 2 */
+#define ENVIRONMENT_FORMAT_2	2	/* with its next audit id */
 
 
 /* Reads an optional metadata text: present when flag is set in flags. */
@@ -91,12 +93,16 @@ record_environment_encode(const struct environment_record *record,
 	put_u32(value + 21, record->services);
 	put_u64(value + 25, record->keyframe);
 	put_u64(value + 33, record->next_audit_id);
+	for (size_t i = 0; i < OUTCOME_COUNT; i++)
+		put_u64(value + ENVIRONMENT_VALUE_SIZE_2 + 8 * i,
+		    record->reports[i]);
 }
 
 /*
- * Decodes what record_environment_encode() wrote, or the format 1 of
- * stores made before the audit log (its next audit id is then 1); false
- * when malformed.
+ * Decodes what record_environment_encode() wrote, or the formats of
+ * earlier stores: 2, before the reports' counts (they are then 0), and
+ * 1, before the audit log (its next audit id is then 1); false when
+ * malformed.
  */
 bool
 record_environment_decode(const void *data, size_t size,
@@ -106,6 +112,8 @@ record_environment_decode(const void *data, size_t size,
 
 	if (!(size == ENVIRONMENT_VALUE_SIZE &&
 	    value[0] == ENVIRONMENT_FORMAT) &&
+	    !(size == ENVIRONMENT_VALUE_SIZE_2 &&
+	    value[0] == ENVIRONMENT_FORMAT_2) &&
 	    !(size == ENVIRONMENT_VALUE_SIZE_1 && value[0] == RECORD_FORMAT))
 		return false;
 	record->id = get_u32(value + 1);
@@ -113,8 +121,11 @@ record_environment_decode(const void *data, size_t size,
 	record->updated_ms = get_u64(value + 13);
 	record->services = get_u32(value + 21);
 	record->keyframe = get_u64(value + 25);
-	record->next_audit_id = value[0] == ENVIRONMENT_FORMAT ?
+	record->next_audit_id = value[0] != RECORD_FORMAT ?
 	    get_u64(value + 33) : 1;
+	for (size_t i = 0; i < OUTCOME_COUNT; i++)
+		record->reports[i] = value[0] == ENVIRONMENT_FORMAT ?
+		    get_u64(value + ENVIRONMENT_VALUE_SIZE_2 + 8 * i) : 0;
 	return record->next_audit_id != 0;
 }
 

@@ -17,23 +17,29 @@
 #include "tests.h"
 
 /*
- * Pins the environments.db value: format 2, then big-endian fields; and
- * format 1, from stores made before the audit log, still read.
+ * Pins the environments.db value: format 3, then big-endian fields; and
+ * formats 2, from stores made before the reports' counts, and 1, from
+ * before the audit log, still read.
  */
 static void
 test_environment_layout(void)
 {
 	static const unsigned char expected[ENVIRONMENT_VALUE_SIZE] = {
-		2,
+		3,
 		0x00, 0x00, 0x01, 0x02,				/* id */
 		0, 0, 0, 0, 0, 0, 0x01, 0x00,			/* current */
 		0x00, 0x00, 0x01, 0x8c, 0xba, 0x4b, 0x5e, 0x00,	/* updated */
 		0x00, 0x00, 0x00, 0x03,				/* services */
 		0, 0, 0, 0, 0, 0, 0x00, 0x81,			/* keyframe */
-		0, 0, 0, 0, 0, 0, 0x02, 0x01			/* next audit id */
+		0, 0, 0, 0, 0, 0, 0x02, 0x01,			/* next audit id */
+		0, 0, 0, 0, 0, 0, 0x00, 0xfe,			/* applied */
+		0, 0, 0, 0, 0, 0, 0x00, 0x07,			/* unchanged */
+		0, 0, 0, 0, 0, 0, 0x00, 0x02,			/* duplicate */
+		0, 0, 0, 0, 0, 0, 0x00, 0x01,			/* stale */
+		0, 0, 0, 1, 0, 0, 0x00, 0x00			/* removed */
 	};
 	struct environment_record record = { 0x102, 0x100, 0x18cba4b5e00, 3,
-	    0x81, 0x201 }, back;
+	    0x81, 0x201, { 0xfe, 7, 2, 1, 0x100000000 } }, back;
 	unsigned char value[ENVIRONMENT_VALUE_SIZE + 1];
 
 	record_environment_encode(&record, value);
@@ -44,19 +50,31 @@ test_environment_layout(void)
 	    back.updated_ms == record.updated_ms &&
 	    back.services == record.services &&
 	    back.keyframe == record.keyframe &&
-	    back.next_audit_id == record.next_audit_id, "environment back");
+	    back.next_audit_id == record.next_audit_id &&
+	    memcmp(back.reports, record.reports, sizeof(back.reports)) == 0,
+	    "environment back");
 	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE - 1,
 	    &back), "short environment");
 	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE + 1,
 	    &back), "long environment");
-	/* format 1: the same fields without the audit id, which starts at 1 */
-	value[0] = 1;
-	CHECK(record_environment_decode(value, ENVIRONMENT_VALUE_SIZE - 8,
+	/* format 2: the same fields without the counts, which start at 0 */
+	value[0] = 2;
+	CHECK(record_environment_decode(value, ENVIRONMENT_VALUE_SIZE - 40,
 	    &back) && back.id == record.id && back.keyframe == record.keyframe &&
-	    back.next_audit_id == 1, "environment of format 1");
+	    back.next_audit_id == record.next_audit_id &&
+	    back.reports[OUTCOME_APPLIED] == 0 &&
+	    back.reports[OUTCOME_REMOVED] == 0, "environment of format 2");
 	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE, &back),
-	    "format 1 at the size of format 2");
-	value[0] = 3;
+	    "format 2 at the size of format 3");
+	/* format 1: without the audit id either, which starts at 1 */
+	value[0] = 1;
+	CHECK(record_environment_decode(value, ENVIRONMENT_VALUE_SIZE - 48,
+	    &back) && back.id == record.id && back.keyframe == record.keyframe &&
+	    back.next_audit_id == 1 && back.reports[OUTCOME_STALE] == 0,
+	    "environment of format 1");
+	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE - 40,
+	    &back), "format 1 at the size of format 2");
+	value[0] = 4;
 	CHECK(!record_environment_decode(value, ENVIRONMENT_VALUE_SIZE, &back),
 	    "environment of another format");
 }

@@ -624,6 +624,68 @@ reopen_with(bool durable, uint64_t event_ms, uint64_t audit_ms)
 	return CHECK(status == STATUS_OK, "reopen: %s", status_name(status));
 }
 
+/*
+ * Checks the reports env counted by outcome: applied, unchanged,
+ * duplicate, stale, removed.
+ */
+static void
+expect_counts(const char *env, uint64_t applied, uint64_t unchanged,
+    uint64_t duplicate, uint64_t stale, uint64_t removed)
+{
+	const uint64_t want[OUTCOME_COUNT] = { applied, unchanged, duplicate,
+	    stale, removed };
+	struct environment_summary *list = NULL;
+	size_t count = 0, i;
+	enum status status = store_environments(fx.store, &list, &count);
+
+	for (i = 0; status == STATUS_OK && i < count; i++)
+		if (strcmp(list[i].name, env) == 0)
+			break;
+	CHECK(status == STATUS_OK && i < count &&
+	    memcmp(list[i].reports, want, sizeof(want)) == 0,
+	    "the counts of %s: %s, %llu %llu %llu %llu %llu", env,
+	    status_name(status),
+	    i < count ? (unsigned long long)list[i].reports[0] : 0,
+	    i < count ? (unsigned long long)list[i].reports[1] : 0,
+	    i < count ? (unsigned long long)list[i].reports[2] : 0,
+	    i < count ? (unsigned long long)list[i].reports[3] : 0,
+	    i < count ? (unsigned long long)list[i].reports[4] : 0);
+	free(list);
+}
+
+/*
+ * Each report answered 200 is counted by its outcome in its environment,
+ * in its own transaction: a refused one (409, 404) is not, and the counts
+ * are those of the store, kept across a reopen.
+ */
+static void
+test_counts(void)
+{
+	REQUIRE_STORE(fx.store);
+	expect(R(.name = "A", .version = 1, .event_id = "e1", SEQ(1)),
+	    STATUS_OK, OUTCOME_APPLIED, 1);
+	expect(R(.name = "A", .version = 1, .event_id = "e1", SEQ(1)),
+	    STATUS_OK, OUTCOME_DUPLICATE, 1);
+	expect(R(.name = "A", .version = 2, .event_id = "e1", SEQ(1)),
+	    STATUS_CONFLICT, OUTCOME_APPLIED, 0);
+	expect(R(.name = "A", .version = 1, SEQ(2)), STATUS_OK,
+	    OUTCOME_UNCHANGED, 1);
+	expect(R(.name = "A", .version = 0, SEQ(1)), STATUS_OK,
+	    OUTCOME_STALE, 1);
+	expect(R(.name = "B", .version = 5), STATUS_OK, OUTCOME_APPLIED, 2);
+	expect(R(.name = "B", .removal = true), STATUS_OK, OUTCOME_REMOVED, 3);
+	expect(R(.name = "B", .removal = true), STATUS_NOT_FOUND,
+	    OUTCOME_REMOVED, 0);
+	expect(R(.env = "other", .name = "A", .version = 1), STATUS_OK,
+	    OUTCOME_APPLIED, 1);
+	expect_counts("default", 2, 1, 1, 1, 1);
+	expect_counts("other", 1, 0, 0, 0, 0);
+	if (!reopen_with(true, 0, 0))
+		return;
+	expect(R(.name = "A", .version = 1), STATUS_OK, OUTCOME_UNCHANGED, 3);
+	expect_counts("default", 2, 2, 1, 1, 1);
+}
+
 /* True when keys.db holds a record of service name in env. */
 static bool
 has_idle_keys(const char *env, const char *name)
@@ -1269,6 +1331,7 @@ static const CU_TestInfo reports_tests[] = {
 	{ "keys follow their service", test_keys_follow },
 	{ "keys of an older store folded", test_keys_folded },
 	{ "audit log", test_audit_log },
+	{ "reports counted by outcome", test_counts },
 	{ "service history", test_service_history },
 	{ "retention", test_retention },
 	{ "a reused eventId expires with its own report",
