@@ -95,7 +95,7 @@ LIB_OBJS	 = build/accounts.o build/auth.o build/badge.o build/config.o \
 		   build/store_periods.o build/store_reads.o build/store_records.o \
 		   build/store_replication.o build/store_report_records.o \
 		   build/store_reports.o \
-		   build/store_snapshot.o build/validate.o
+		   build/store_snapshot.o build/store_stats.o build/validate.o
 # What releasemgr-admin adds to them: the audit, export and import, and
 # the store's files (backup, restore, verification).
 ADMIN_OBJS	 = build/audit.o build/store_files.o build/transfer.o

@@ -311,6 +311,38 @@ enum status	store_remove_site(struct store *store,
 enum status	store_catch_up(struct store *store, const char *environment,
 		    uint64_t system_version);
 
+/*
+ * Berkeley DB's own counters of the environment (all its processes, since
+ * the environment was last recovered: a restart of the pool may start
+ * them again from zero), and what this site knows of its disk and of
+ * replication.
+ */
+struct store_statistics {
+	uint64_t	commits;	/* transactions committed (children too) */
+	uint64_t	aborts;		/* transactions aborted */
+	uint64_t	deadlocks;
+	uint64_t	lock_waits;	/* lock requests that had to wait */
+	uint64_t	log_bytes;	/* written to the log */
+	uint64_t	log_flushes;	/* of the log to disk */
+	uint64_t	cache_hits;	/* pages found in the buffer pool */
+	uint64_t	cache_misses;	/* pages read from disk */
+	int64_t		checkpoint_time;	/* of the last checkpoint (s); 0: none */
+	bool		has_free_bytes;	/* false when the filesystem did not say */
+	uint64_t	free_bytes;	/* available on the store's filesystem */
+	bool		replicated;	/* a site of a group; then: */
+	bool		master;		/* this site is the master */
+	/*
+	 * of a replica: the log it knows it lacks, from its next record to
+	 * the first it holds waiting behind a gap; 0 when it lacks none it
+	 * knows of, and on the master
+	 */
+	uint64_t	behind_bytes;
+};
+
+/* Fills stats with what store_statistics promises. */
+enum status	store_statistics(struct store *store,
+		    struct store_statistics *stats);
+
 /* True once the environment has panicked: this process must close it and exit. */
 bool		store_needs_recovery(const struct store *store);
 

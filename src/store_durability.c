@@ -115,6 +115,21 @@ monotonic_ms(void)
 }
 
 /*
+ * Sets *free_bytes to what an unprivileged writer may still use on the
+ * store's filesystem; false when fstatvfs() failed.
+ */
+bool
+free_disk_bytes(struct store *store, uint64_t *free_bytes)
+{
+	struct statvfs fs;
+
+	if (fstatvfs(store->home_fd, &fs) == -1)
+		return false;
+	*free_bytes = (uint64_t)fs.f_bavail * fs.f_frsize;
+	return true;
+}
+
+/*
  * The reserve keeps room for the log records of a change and for the
  * pages the next checkpoint writes, so that Berkeley DB does not meet a
  * full disk in the middle of a transaction or a flush. A failed
@@ -123,7 +138,6 @@ monotonic_ms(void)
 bool
 store_has_room(struct store *store, unsigned max_age_ms)
 {
-	struct statvfs fs;
 	uint64_t free_bytes, now;
 	bool below;
 
@@ -132,10 +146,9 @@ store_has_room(struct store *store, unsigned max_age_ms)
 	now = monotonic_ms();
 	if (max_age_ms > 0 && now - store->room_checked_ms < max_age_ms)
 		return !store->below_reserve;
-	if (fstatvfs(store->home_fd, &fs) == -1)
+	if (!free_disk_bytes(store, &free_bytes))
 		return true;
 	store->room_checked_ms = now;
-	free_bytes = (uint64_t)fs.f_bavail * fs.f_frsize;
 	below = free_bytes < store->reserve_bytes;
 	if (atomic_exchange(&store->below_reserve, below) != below) {
 		if (below)

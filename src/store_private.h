@@ -273,6 +273,7 @@ enum status	 replication_configure(struct store *,
 		    const struct replication_options *);
 enum status	 replication_start(struct store *, bool);
 bool		 replication_is_master(struct store *);
+enum status	 replication_progress(struct store *, bool *, uint64_t *);
 enum status	 replication_await_quorum(struct store *);
 bool		 replication_take_perm_failed(void);
 void		 replication_close(struct store *);
@@ -412,6 +413,7 @@ void		 keyframe_cache_put_changes(struct keyframe_cache *, uint32_t,
 
 /* store_durability.c */
 uint64_t	 monotonic_ms(void);
+bool		 free_disk_bytes(struct store *, uint64_t *);
 void		 reserve_regions(const char *);
 enum status	 commit_early(struct store *, DB_TXN *);
 enum status	 flush_committed(struct store *);

@@ -312,6 +312,8 @@ replication_take_perm_failed(void)
 struct role {
 	bool		master;
 	int		master_eid;	/* DB_EID_INVALID when none is known */
+	DB_LSN		next;		/* of a replica: the next record it expects */
+	DB_LSN		waiting;	/* the first it holds behind a gap; 0/0: none */
 };
 
 /* Reads this site's role from repmgr's statistics. */
@@ -322,13 +324,41 @@ read_role(struct store *store, struct role *role)
 	enum status status = translate(store, store->env->rep_stat(store->env,
 	    &stat, 0), "read the replication state");
 
-	role->master = false;
+	memset(role, 0, sizeof(*role));
 	role->master_eid = DB_EID_INVALID;
 	if (status != STATUS_OK)
 		return status;
 	role->master = stat->st_status == DB_REP_MASTER;
 	role->master_eid = (int)stat->st_master;
+	role->next = stat->st_next_lsn;
+	role->waiting = stat->st_waiting_lsn;
 	free(stat);
+	return STATUS_OK;
+}
+
+/*
+ * Sets *master, and *behind_bytes to the log this replica knows it lacks
+ * (store_statistics() says which); both from repmgr's statistics.
+ */
+enum status
+replication_progress(struct store *store, bool *master,
+    uint64_t *behind_bytes)
+{
+	struct role role;
+	u_int32_t file_size = 0;
+	enum status status = read_role(store, &role);
+
+	*master = role.master;
+	*behind_bytes = 0;
+	if (status != STATUS_OK || role.master || role.waiting.file == 0 ||
+	    log_compare(&role.waiting, &role.next) <= 0)
+		return status;
+	/* log files before the waiting one are full: lg_max bytes each */
+	if ((status = translate(store, store->env->get_lg_max(store->env,
+	    &file_size), "read the log file size")) != STATUS_OK)
+		return status;
+	*behind_bytes = (uint64_t)(role.waiting.file - role.next.file) *
+	    file_size + role.waiting.offset - role.next.offset;
 	return STATUS_OK;
 }
 
