@@ -86,9 +86,10 @@ TEST_PACKAGES	 = chromium mandoc systemd man-db $(FUZZ_PACKAGES)
 # Every module but the entry point; the unit tests link these.
 LIB_OBJS	 = build/accounts.o build/auth.o build/badge.o build/config.o \
 		   build/datadir.o build/digest.o build/digest_cache.o build/edge.o \
-		   build/handlers.o \
+		   build/exposition.o build/handlers.o \
 		   build/http.o build/json.o build/json_parse.o build/json_scan.o \
-		   build/log.o build/model.o build/pool.o build/problem.o \
+		   build/log.o build/metrics.o build/model.o build/pool.o \
+		   build/problem.o \
 		   build/query.o build/router.o build/site.o build/status.o \
 		   build/store.o build/store_batch.o \
 		   build/store_cache.o build/store_channel.o build/store_deploy.o build/store_durability.o \
@@ -108,7 +109,8 @@ TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_model.c tests/unit/test_badge.c \
 		   tests/unit/test_render.c tests/unit/test_router.c \
 		   tests/unit/test_records.c tests/unit/test_digest.c \
-		   tests/unit/test_site.c tests/unit/test_replication.c
+		   tests/unit/test_site.c tests/unit/test_replication.c \
+		   tests/unit/test_metrics.c
 HEADERS		 = $(wildcard src/*.h)
 
 # The request fuzzer links only the parsers and what they call: no store,

@@ -16,6 +16,7 @@ response_init(struct response *response)
 {
 	memset(response, 0, sizeof(*response));
 	response->status = 200;
+	response->route = RESPONSE_NO_ROUTE;
 }
 
 void
@@ -161,20 +162,44 @@ response_cacheable(struct response *response, const struct request *request,
 	}
 }
 
+/* Every status the pool answers, with its reason phrase. */
+static const struct {
+	int		 code;
+	const char	*reason;
+} statuses[HTTP_STATUS_COUNT - 1] = {
+	{ 200, "OK" },
+	{ 304, "Not Modified" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 409, "Conflict" },
+	{ 413, "Content Too Large" },
+	{ 500, "Internal Server Error" },
+	{ 503, "Service Unavailable" },
+};
+
+size_t
+http_status_index(int status)
+{
+	size_t i;
+
+	for (i = 0; i < HTTP_STATUS_COUNT - 1; i++)
+		if (statuses[i].code == status)
+			break;
+	return i;
+}
+
+int
+http_status_code(size_t index)
+{
+	return index < HTTP_STATUS_COUNT - 1 ? statuses[index].code : 0;
+}
+
 const char *
 http_reason(int status)
 {
-	switch (status) {
-	case 200: return "OK";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Unknown";
-	}
+	size_t i = http_status_index(status);
+
+	return i < HTTP_STATUS_COUNT - 1 ? statuses[i].reason : "Unknown";
 }

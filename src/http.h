@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "problem.h"
 
@@ -57,7 +58,11 @@ struct response {
 	char		 etag[ETAG_MAX];	/* ETag, quoted; "" for none */
 	char		 link[LINK_MAX];	/* Link, for a next page; "" for none */
 	bool		 not_for_proxy_cache;	/* X-Accel-Expires: 0, nginx keeps no copy */
+	size_t		 route;		/* the router's, for the metrics; RESPONSE_NO_ROUTE */
 };
+
+/* The route of a response that matched none (or was not routed). */
+#define RESPONSE_NO_ROUTE	SIZE_MAX
 
 void	response_init(struct response *response);
 void	response_free(struct response *response);
@@ -94,5 +99,13 @@ void	response_cacheable(struct response *response,
 
 /* The reason phrase of an HTTP status code, for the Status: line. */
 const char *http_reason(int status);
+
+/* The statuses the pool answers, and one more for any other. */
+#define HTTP_STATUS_COUNT	11
+
+/* The index of status among them: HTTP_STATUS_COUNT - 1 for another. */
+size_t	http_status_index(int status);
+/* The status of index, from 0 to HTTP_STATUS_COUNT - 1; 0 for another. */
+int	http_status_code(size_t index);
 
 #endif

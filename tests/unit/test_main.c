@@ -322,6 +322,7 @@ main(void)
 		add_digest_suite,
 		add_site_suite,
 		add_replication_suite,
+		add_metrics_suite,
 	};
 	unsigned failures, tests_failed, suites_failed;
 	CU_ErrorCode rc;

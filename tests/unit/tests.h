@@ -183,4 +183,7 @@ int	add_digest_suite(void);
 int	add_site_suite(void);
 int	add_replication_suite(void);
 
+/* test_metrics.c */
+int	add_metrics_suite(void);
+
 #endif
