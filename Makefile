@@ -59,6 +59,7 @@ FILL		 = sed -e 's|@SOCKET@|$(SOCKET_PATH)|g' \
 		   -e 's|@DATA_DIR@|$(NGINX_CACHE_DIR)|g' \
 		   -e 's|@DEPLOY_RATE@|1|g' -e 's|@DEPLOY_KEY@|""|g' \
 		   -e 's|@DEPLOY_BURST@|100|g' -e 's|@SBINDIR@|$(PREFIX)/sbin|g' \
+		   -e 's|@METRICS_ALLOW@|allow 127.0.0.1; allow ::1;|g' \
 		   -e 's|@CONFIG@|$(SYSCONFDIR)/releasemgr/releasemgr.conf|g'
 
 CC		 = cc
@@ -80,16 +81,17 @@ DEB_PACKAGES	 = gcc make pkg-config libc6-dev libfcgi-dev libdb5.3-dev \
 FUZZ_PACKAGES	 = clang libclang-rt-14-dev
 
 # What make test needs besides: a browser for the page's test, the fuzzer,
-# mandoc for the manual pages, systemd (and man) to verify the unit.
-TEST_PACKAGES	 = chromium mandoc systemd man-db $(FUZZ_PACKAGES)
+# mandoc for the manual pages, systemd (and man) to verify the unit,
+# prometheus for promtool, which checks GET /metrics.
+TEST_PACKAGES	 = chromium mandoc systemd man-db prometheus $(FUZZ_PACKAGES)
 
 # Every module but the entry point; the unit tests link these.
 LIB_OBJS	 = build/accounts.o build/auth.o build/badge.o build/config.o \
 		   build/datadir.o build/digest.o build/digest_cache.o build/edge.o \
 		   build/exposition.o build/handlers.o \
 		   build/http.o build/json.o build/json_parse.o build/json_scan.o \
-		   build/log.o build/metrics.o build/model.o build/pool.o \
-		   build/problem.o \
+		   build/log.o build/metrics.o build/metrics_page.o build/model.o \
+		   build/pool.o build/problem.o \
 		   build/query.o build/router.o build/site.o build/status.o \
 		   build/store.o build/store_batch.o \
 		   build/store_cache.o build/store_channel.o build/store_deploy.o build/store_durability.o \

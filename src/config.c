@@ -2,6 +2,7 @@
  * Configuration, as one table: name, type, default and bounds of every
  * setting. The file parser, the command line and the log all read it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -74,6 +75,10 @@ static const struct setting {
 	    0, 100000, 0, NULL },
 	{ "deploy_burst", SETTING_UINT, offsetof(struct config, deploy_burst),
 	    0, 0, 100000, 100, NULL },
+	{ "metrics", SETTING_BOOL, offsetof(struct config, metrics), 0, 0, 1,
+	    1, NULL },
+	{ "metrics_allow", SETTING_TEXT, offsetof(struct config, metrics_allow),
+	    METRICS_ALLOW_MAX, 0, 0, 0, "127.0.0.1 ::1" },
 	{ "replication_site", SETTING_TEXT,
 	    offsetof(struct config, replication_site), SITE_TEXT_SIZE, 0, 0, 0,
 	    "" },
@@ -291,6 +296,51 @@ finish_replication(struct config *config, char *err, size_t err_len)
 	return STATUS_OK;
 }
 
+/*
+ * Checks metrics_allow, what nginx's allow directives of /metrics are
+ * made of: addresses, IPv4 or IPv6, each with an optional /prefix, or
+ * "all", separated by blanks; empty: no one.
+ */
+static enum status
+check_metrics_allow(const char *list, char *err, size_t err_len)
+{
+	char entry[INET6_ADDRSTRLEN + 8], address[sizeof(entry)];
+	unsigned char bytes[sizeof(struct in6_addr)];
+
+	for (const char *p = list; *(p += strspn(p, " \t")) != '\0';) {
+		size_t len = strcspn(p, " \t");
+		const char *slash;
+		uint64_t prefix = 0;
+		int family = AF_INET;
+		bool ok = len < sizeof(entry);
+
+		if (ok) {
+			memcpy(entry, p, len);
+			entry[len] = '\0';
+			slash = strchr(entry, '/');
+			snprintf(address, sizeof(address), "%.*s",
+			    (int)(slash != NULL ? slash - entry : (ptrdiff_t)len),
+			    entry);
+			if (strchr(address, ':') != NULL)
+				family = AF_INET6;
+			ok = strcmp(entry, "all") == 0 ||
+			    (inet_pton(family, address, bytes) == 1 &&
+			    (slash == NULL || parse_decimal(slash + 1,
+			    strlen(slash + 1), 0, family == AF_INET ? 32 : 128,
+			    &prefix)));
+		}
+		if (!ok) {
+			snprintf(err, err_len, "metrics_allow: \"%.*s\" is not "
+			    "an IPv4 or IPv6 address, with or without a "
+			    "/prefix, nor \"all\"", (int)(len > 64 ? 64 : len),
+			    p);
+			return STATUS_INVALID;
+		}
+		p += len;
+	}
+	return STATUS_OK;
+}
+
 enum status
 config_finish(struct config *config, char *err, size_t err_len)
 {
@@ -309,7 +359,9 @@ config_finish(struct config *config, char *err, size_t err_len)
 		    "as its eventId", event, audit);
 		return STATUS_INVALID;
 	}
-	if (finish_replication(config, err, err_len) != STATUS_OK)
+	if (finish_replication(config, err, err_len) != STATUS_OK ||
+	    check_metrics_allow(config->metrics_allow, err, err_len) !=
+	    STATUS_OK)
 		return STATUS_INVALID;
 	if (config->socket_path[0] != '\0')
 		return STATUS_OK;

@@ -16,6 +16,7 @@
 #define SOCKET_PATH_MAX	107	/* what fits in sun_path */
 #define USER_NAME_MAX	32	/* bytes of a user name */
 #define PEERS_TEXT_MAX	(SITE_PEERS_MAX * (SITE_TEXT_SIZE + 1))	/* replication_peers */
+#define METRICS_ALLOW_MAX	512	/* bytes of metrics_allow */
 
 struct config {
 	unsigned	workers;		/* FastCGI worker processes */
@@ -26,6 +27,7 @@ struct config {
 	unsigned	reserve_mb;		/* deploys need this much free disk; 0: no check */
 	bool		durable_commits;	/* flush the log before answering */
 	unsigned	commit_delay_us;	/* a deploy's wait for company before its flush */
+	bool		metrics;		/* count requests and serve GET /metrics */
 	uint64_t	event_retention_ms;	/* an eventId is recognised this long */
 	uint64_t	audit_retention_ms;	/* an audit entry is kept this long */
 	char		data_dir[CONFIG_PATH_MAX];
@@ -47,6 +49,7 @@ struct config {
 	/* read by releasemgr-run for nginx, ignored by the pool: */
 	unsigned	deploy_rate;		/* POST /deploy a second per address; 0 = no limit */
 	unsigned	deploy_burst;		/* deploys over the rate let through at once */
+	char		metrics_allow[METRICS_ALLOW_MAX];	/* who may read /metrics */
 };
 
 /* Sets every setting to its default. */

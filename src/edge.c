@@ -151,7 +151,17 @@ write_response(FCGX_Request *fcgi, const struct response *response)
 		FCGX_PutStr(response->body, (int)response->body_len, fcgi->out);
 }
 
-/* Answers one accepted request. */
+/* The monotonic clock, in ns. */
+static uint64_t
+monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Answers one accepted request, and counts it in the worker's metrics. */
 static void
 serve_one(FCGX_Request *fcgi, struct app *app)
 {
@@ -159,6 +169,7 @@ serve_one(FCGX_Request *fcgi, struct app *app)
 	struct response response;
 	const char *value;
 	char *body = NULL;
+	uint64_t start = app->requests != NULL ? monotonic_ns() : 0;
 
 	response_init(&response);
 	memset(&request, 0, sizeof(request));
@@ -178,6 +189,9 @@ serve_one(FCGX_Request *fcgi, struct app *app)
 		router_dispatch(app, &request, &response);
 	}
 	write_response(fcgi, &response);
+	if (app->requests != NULL)
+		metrics_observe(app->requests, response.route, response.status,
+		    monotonic_ns() - start);
 	response_free(&response);
 	free(body);
 }

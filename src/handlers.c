@@ -14,6 +14,7 @@
 #include "json.h"
 #include "json_parse.h"
 #include "log.h"
+#include "metrics_page.h"
 
 /* Cache-Control of the answers that can never change: an explicit system version's list. */
 #define CACHE_FOREVER	"public, max-age=31536000, immutable"
@@ -765,4 +766,31 @@ handle_remove_site(struct app *app, const struct request *request,
 		    "without it", site);
 	else
 		respond_status(response, status, DEFAULT_ENVIRONMENT, 0);
+}
+
+void
+handle_metrics(struct app *app, const struct request *request,
+    const struct query *query, struct response *response)
+{
+	struct exposition out;
+	enum status status;
+
+	(void)request;
+	(void)query;
+	if (app->metrics == NULL) {
+		response_problem(response, PROBLEM_NOT_FOUND, NULL,
+		    "the metrics are off (metrics = no)");
+		return;
+	}
+	exposition_init(&out);
+	status = metrics_page(app->metrics, app->store, &out);
+	if (status != STATUS_OK) {
+		respond_status(response, status, "", 0);
+		exposition_free(&out);
+		return;
+	}
+	response_body(response, 200, EXPOSITION_CONTENT_TYPE, out.text,
+	    out.len);
+	response->cache_control = "no-store";
+	response->not_for_proxy_cache = true;
 }

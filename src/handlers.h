@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "digest_cache.h"
 #include "http.h"
+#include "metrics.h"
 #include "query.h"
 #include "store.h"
 
@@ -17,6 +18,8 @@ struct app {
 	struct store		*store;
 	const struct auth	*auth;
 	struct digest_cache	*digests;	/* NULL: every digest computed */
+	const struct metrics	*metrics;	/* NULL: the metrics are off */
+	struct metrics_slot	*requests;	/* this worker's counts, or NULL */
 };
 
 /*
@@ -69,5 +72,10 @@ handler_fn	handle_environments;
 handler_fn	handle_cluster;
 /* DELETE /cluster/sites/{site}: removes a site from the group; answers as GET /cluster. */
 handler_fn	handle_remove_site;
+/*
+ * GET /metrics: the pool's and the store's metrics in Prometheus's text
+ * format; 404 when they are off.
+ */
+handler_fn	handle_metrics;
 
 #endif

@@ -46,6 +46,7 @@
 #include "edge.h"
 #include "log.h"
 #include "pool.h"
+#include "router.h"
 #include "store.h"
 
 #define LISTEN_BACKLOG		128
@@ -67,6 +68,7 @@ struct child {
 	pid_t		pid;		/* 0: the slot is empty */
 	time_t		started;
 	time_t		respawn_at;	/* when an empty slot may be filled again */
+	bool		ever_started;	/* a start is then a restart */
 };
 
 struct pool {
@@ -82,6 +84,7 @@ struct pool {
 	/* replicated: what the store is opened with, and whether workers may start */
 	struct replication_options replication;
 	bool			 workers_may_start;
+	struct metrics		*metrics;	/* NULL: the metrics are off */
 };
 
 static volatile sig_atomic_t got_stop;
@@ -225,9 +228,12 @@ await_databases(struct pool *pool, struct store *store)
 	return -1;
 }
 
-/* The life of a child process, after the fork; never returns. */
+/*
+ * The life of the child of slot i, after the fork; never returns. A
+ * worker counts its requests in the metrics' slot i.
+ */
 static void __attribute__((noreturn))
-child_main(struct pool *pool, enum child_role role)
+child_main(struct pool *pool, enum child_role role, size_t i)
 {
 	struct store *store = NULL;
 	struct app app;
@@ -278,6 +284,9 @@ child_main(struct pool *pool, enum child_role role)
 	} else {
 		app.store = store;
 		app.auth = pool->auth;
+		app.metrics = pool->metrics;
+		app.requests = pool->metrics != NULL ?
+		    metrics_slot(pool->metrics, i) : NULL;
 		code = edge_serve(pool->listen_fd, &app, pool->config->threads,
 		    &child_stop);
 		digest_cache_free(app.digests);
@@ -299,7 +308,10 @@ spawn(struct pool *pool, size_t i)
 		return;
 	}
 	if (pid == 0)
-		child_main(pool, c->role);
+		child_main(pool, c->role, i);
+	if (c->role == ROLE_WORKER && c->ever_started && pool->metrics != NULL)
+		metrics_worker_restarted(pool->metrics);
+	c->ever_started = true;
 	c->pid = pid;
 	c->started = time(NULL);
 	log_info("pool: %s %ld started",
@@ -594,6 +606,10 @@ pool_run(const struct config *config, const struct auth *auth)
 	    sizeof(*pool.children))) == NULL)
 		goto done;
 	pool.children[config->workers].role = ROLE_MAINTAINER;
+	/* the workers' slots come first: their index is their metrics slot */
+	if (config->metrics && (pool.metrics = metrics_create(config->workers,
+	    router_route_path, router_route_count())) == NULL)
+		goto done;
 	for (size_t i = config->workers + 1; i < pool.child_count; i++)
 		pool.children[i].role = ROLE_RETIRING;
 	switch (datadir_lock(config->data_dir, LOCK_WAIT_SECONDS, &pool.lock_fd)) {
@@ -666,6 +682,7 @@ done:
 	if (pool.lock_fd != -1)
 		close(pool.lock_fd);
 	free(pool.children);
+	metrics_destroy(pool.metrics);
 	log_info("pool: stopped");
 	return code;
 }

@@ -60,18 +60,24 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 # What the launcher needs of the pool's configuration, read and validated
 # by the pool itself: the deploy rate limit (nginx's to enforce), the
-# user the pool becomes and the socket's group, which nginx's workers join.
+# user the pool becomes and the socket's group, which nginx's workers join,
+# and who may read the metrics (nginx's allow directives).
 mkdir -p "$data_dir"
 data_dir=$(cd "$data_dir" && pwd)
 settings=$("$bin_dir/releasemgr" --config "$config" --data-dir "$data_dir" \
     --print-setting deploy_rate --print-setting deploy_burst \
     --print-setting socket --print-setting user \
-    --print-setting socket_group) ||
+    --print-setting socket_group --print-setting metrics_allow) ||
 	die "cannot read the settings of $config"
 {
 	read -r deploy_rate; read -r deploy_burst; read -r socket
 	read -r pool_user || true; read -r socket_group || true
+	read -r metrics_allow || true
 } <<<"$settings"
+metrics_allow_lines=
+for who in $metrics_allow; do
+	metrics_allow_lines="$metrics_allow_lines allow $who;"
+done
 if [ "$deploy_rate" -eq 0 ]; then
 	deploy_key='""'	# nothing is counted: no limit
 	deploy_rate=1	# a rate nginx accepts, never applied
@@ -119,7 +125,8 @@ fill() {
 	    -e "s|@USER@|$user_line|g" \
 	    -e "s|@INCLUDE@|${nginx_include:+include $nginx_include;}|g" \
 	    -e "s|@DEPLOY_RATE@|$deploy_rate|g" -e "s|@DEPLOY_BURST@|$deploy_burst|g" \
-	    -e "s|@DEPLOY_KEY@|$deploy_key|g" "$1" >"$2"
+	    -e "s|@DEPLOY_KEY@|$deploy_key|g" \
+	    -e "s|@METRICS_ALLOW@|$metrics_allow_lines|g" "$1" >"$2"
 }
 fill "$templates/nginx-http.conf" "$data_dir/run/nginx-http.conf"
 fill "$templates/nginx-site.conf" "$data_dir/run/nginx-site.conf"

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "router.h"
 
 #define METHOD(m)	(1u << (m))
@@ -29,8 +30,11 @@ enum route {
 	ROUTE_BADGE,
 	ROUTE_CLUSTER,
 	ROUTE_CLUSTER_SITE,
+	ROUTE_METRICS,
 	ROUTE_COUNT
 };
+_Static_assert(ROUTE_COUNT < METRICS_ROUTES_MAX,
+    "the metrics count every route and the requests of none");
 
 static const struct route_entry {
 	/*
@@ -99,6 +103,8 @@ static const struct route_entry {
 	[ROUTE_CLUSTER_SITE] = { .path = "/cluster/sites/{site}", .raw = true,
 	    .token = true, .methods = METHOD(HTTP_DELETE), .allow = "DELETE",
 	    .segment = P(SITE), .handler = handle_remove_site },
+	[ROUTE_METRICS] = { .path = "/metrics", .methods = READ_METHODS,
+	    .allow = "GET, HEAD", .handler = handle_metrics },
 };
 
 /*
@@ -182,6 +188,7 @@ router_dispatch(struct app *app, const struct request *request,
 
 		if (!route_matches(route, request, &segment, &segment_len))
 			continue;
+		response->route = i;
 		if (!(route->methods & METHOD(request->method))) {
 			response_problem(response, PROBLEM_METHOD_NOT_ALLOWED,
 			    NULL, "%s accepts only %s", route->path,
@@ -206,4 +213,16 @@ router_dispatch(struct app *app, const struct request *request,
 	}
 	response_problem(response, PROBLEM_NOT_FOUND, NULL,
 	    "there is no resource at this path");
+}
+
+size_t
+router_route_count(void)
+{
+	return ROUTE_COUNT;
+}
+
+const char *
+router_route_path(size_t i)
+{
+	return i < ROUTE_COUNT ? routes[i].path : NULL;
 }

@@ -533,6 +533,58 @@ test_finish_retentions(void)
 	}
 }
 
+/*
+ * metrics_allow, nginx's allow directives of /metrics: addresses with or
+ * without a prefix, or "all"; config_finish names the first entry it
+ * refuses.
+ */
+static void
+test_finish_metrics_allow(void)
+{
+	static const struct {
+		const char	*value;
+		const char	*refused;	/* NULL: accepted */
+	} cases[] = {
+		{ "127.0.0.1 ::1", NULL },	/* the default */
+		{ "", NULL },
+		{ "all", NULL },
+		{ "10.0.0.0/8\t192.168.1.7  fd00::/8 ::ffff:10.1.2.3/128", NULL },
+		{ "0.0.0.0/0 ::/0", NULL },
+		{ "10.0.0.0/33", "10.0.0.0/33" },
+		{ "fd00::/129", "fd00::/129" },
+		{ "127.0.0.1 localhost", "localhost" },
+		{ "10.0.0.0/", "10.0.0.0/" },
+		{ "10.0.0.0/08", "10.0.0.0/08" },
+		{ "10.0.0.256", "10.0.0.256" },
+		{ "1.2.3.4;deny", "1.2.3.4;deny" },
+		{ "allow", "allow" },
+		{ "1.2.3.4/8/8", "1.2.3.4/8/8" },
+	};
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		enum status status;
+
+		config_defaults(&c);
+		err[0] = '\0';
+		if (!CHECK(config_set(&c, "metrics_allow", cases[i].value, err,
+		    sizeof(err)) == STATUS_OK, "set %s: %s", cases[i].value,
+		    err))
+			continue;
+		status = config_finish(&c, err, sizeof(err));
+		if (cases[i].refused == NULL)
+			CHECK(status == STATUS_OK, "'%s': %s: %s",
+			    cases[i].value, status_name(status), err);
+		else
+			CHECK(status == STATUS_INVALID &&
+			    strstr(err, "metrics_allow") != NULL &&
+			    strstr(err, cases[i].refused) != NULL,
+			    "'%s': %s, error '%s'", cases[i].value,
+			    status_name(status), err);
+	}
+}
+
 /* config_value gives each setting back as a file would hold it. */
 static void
 test_value(void)
@@ -748,6 +800,7 @@ static const CU_TestInfo config_tests[] = {
 	{ "config_finish", test_finish },
 	{ "config_finish refuses eventIds kept longer than the audit log",
 	    test_finish_retentions },
+	{ "config_finish checks metrics_allow", test_finish_metrics_allow },
 	{ "config_value", test_value },
 	{ "conf/releasemgr.conf states the defaults", test_shipped_file },
 	CU_TEST_INFO_NULL,
