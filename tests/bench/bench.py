@@ -19,6 +19,9 @@ What it measures (every figure comes from this run; nothing is hard-coded):
        own
   W5   POST /deploy, every request the same unchanged deploy
   W6   W4 on a second, fresh server with durable_commits = no
+  W2u-on, W2u-off, W4-on, W4-off
+       W2u and W4 on two more fresh servers seeded alike, one with the
+       metrics on (the default), one with metrics = no, alternating
   S2   an environment of 10,000 services: its newest version asked for
        explicitly, over and over (repeats, kept by nginx's cache), its
        current list (S2c: never cached, so a worker answers each one; S2u
@@ -561,6 +564,12 @@ def targets(results, extra, store_lines):
     rows.append(row('W1 >= 50 % of C0', value, fmt_pct(value), value is not None and value >= 0.5))
     value = rel('W4', 'W6')
     rows.append(row('W4 >= 50 % of W6', value, fmt_pct(value), value is not None and value >= 0.5))
+    for name in ('W2u', 'W4'):
+        value = rel(name + '-on', name + '-off')
+        rows.append(row('%s with metrics on >= 95 %% of off' % name, value,
+                        '%s (%.0f / %.0f req/s)' % (fmt_pct(value), results[name + '-on']['rps'],
+                                                    results[name + '-off']['rps'])
+                        if value else '', value is not None and value >= 0.95))
     value = rel('W4k', 'W4')
     rows.append(row('W4k >= 85 % of W4', value,
                     '%s (%.0f / %.0f req/s)' % (fmt_pct(value), results['W4k']['rps'],
@@ -749,6 +758,20 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
                     cpf[0], cpf[1], cpf[2],
                     fmt_pct(results['W4']['rps'] / results['W6']['rps']),
                     fmt_pct(results['W4k']['rps'] / results['W4']['rps'])), '']
+    if all(name in results for name in ('W2u-on', 'W2u-off', 'W4-on', 'W4-off')):
+        out += ['### The metrics on and off (W2u-on, W2u-off, W4-on, W4-off)', '',
+                'Two more servers with fresh data directories, seeded alike (`%s` as W2, '
+                '%.1f and %.1f s; W4\'s 100 services): one with the default configuration '
+                '(`metrics = yes`: every answer counted by route, status and duration), one '
+                'with `metrics = no`. W2u-on and W2u-off alternate, then W4-on and W4-off. '
+                'The reports\' counts by outcome are kept by the store in both (they are '
+                'part of the environment\'s record that every report writes).'
+                % (ENV_W2, extra['metrics_seed_s_on'], extra['metrics_seed_s_off']), '',
+                md_table(['ratio', 'req/s', 'value'], [
+                    ['%s: metrics on / off' % name, '%.0f / %.0f' % (
+                        results[name + '-on']['rps'], results[name + '-off']['rps']),
+                     fmt_pct(results[name + '-on']['rps'] / results[name + '-off']['rps'])]
+                    for name in ('W2u', 'W4')]), '']
     if all(name in results for name in ('W4', 'CW4m', 'CW4r', 'CW2m', 'CW2r')):
         out += ['### A group of three sites (CW4m, CW4r, CW2m, CW2r)', '',
                 'Three sites on this machine, each a launcher, nginx and pool with its own '
@@ -917,7 +940,35 @@ def benchmark(opts, tmp, results, extra):
     extra['h1_newest_ms'] = history_reads(nosync, ENV_H1, None)
     extra['h1_deep_ms'] = history_reads(nosync, ENV_H1, opts.h1_versions // 2)
     nosync.cleanup()
+    metrics_benchmark(opts, tmp, results, extra)
     cluster_benchmark(opts, tmp, results, extra)
+
+
+def metrics_benchmark(opts, tmp, results, extra):
+    """W2u and W4 on two fresh servers seeded alike, one with the metrics on
+    (the default), one with `metrics = no`, their runs alternating."""
+    d, n = opts.duration, opts.runs
+    servers = {'on': start_server('metrics-on', tmp),
+               'off': start_server('metrics-off', tmp, config={'metrics': 'no'})}
+    try:
+        for state, server in sorted(servers.items()):
+            print('seeding the metrics-%s server: %d versions' % (state, opts.versions),
+                  flush=True)
+            extra['metrics_seed_s_' + state] = seed_versions(server, ENV_W2, opts.versions)
+            seed(server, [deploy_body('svc-%03d' % i, 0, ENV_W4) for i in range(SERVICES)])
+        w2_query = '?environment=%s&systemVersion=' % ENV_W2
+        measure_alternating(results, [
+            Workload('W2u-%s' % state, 'W2u, metrics %s' % state, servers[state], '/',
+                     'random_path.lua', ['/bench/services-uncached' + w2_query, opts.versions])
+            for state in ('on', 'off')], d, n)
+        measure_alternating(results, [
+            Workload('W4-%s' % state, 'W4, metrics %s' % state, servers[state], '/deploy',
+                     'deploy.lua', deploy_args(ENV_W4, 'change'),
+                     deploy_probe(servers[state], ENV_W4))
+            for state in ('on', 'off')], d, n)
+    finally:
+        for server in servers.values():
+            server.cleanup()
 
 
 def cluster_benchmark(opts, tmp, results, extra):
@@ -975,13 +1026,13 @@ def main():
     warnings = ['%s had %d answers with a bad status and %d socket errors'
                 % (name, r['bad_status'], r['socket_errors'])
                 for name, r in results.items() if r['bad_status'] or r['socket_errors']]
-    for name in ('W4', 'W4k', 'W6', 'CW4m', 'CW4r'):
+    for name in ('W4', 'W4k', 'W6', 'W4-on', 'W4-off', 'CW4m', 'CW4r'):
         for index, run in enumerate(results[name]['runs'], 1):
             if run['delta_version'] < run['requests'] - run['bad_status']:
                 warnings.append('%s run %d: %d versions added for %d deploys answered 200'
                                 % (name, index, run['delta_version'],
                                    run['requests'] - run['bad_status']))
-    for name in ('W4', 'W4k', 'W5', 'W6'):
+    for name in ('W4', 'W4k', 'W5', 'W6', 'W4-on', 'W4-off'):
         unexpected = sum(run['unexpected'] for run in results[name]['runs'])
         if unexpected:
             warnings.append('%s: %d deploys answered 200 with another Deploy-Outcome '
