@@ -483,6 +483,27 @@ test_finish(void)
 }
 
 /*
+ * Sets count settings (name, value) on the defaults, then *status is what
+ * config_finish answers, with err; false, failed, when one is refused.
+ */
+static bool
+finish_with(const char *settings[][2], size_t count, char *err, size_t cap,
+    enum status *status)
+{
+	struct config c;
+
+	config_defaults(&c);
+	err[0] = '\0';
+	for (size_t i = 0; i < count; i++)
+		if (!CHECK(config_set(&c, settings[i][0], settings[i][1], err,
+		    cap) == STATUS_OK, "set %s = %s: %s", settings[i][0],
+		    settings[i][1], err))
+			return false;
+	*status = config_finish(&c, err, cap);
+	return true;
+}
+
+/*
  * An eventId expires through the audit log, so config_finish refuses an
  * event retention longer than the audit retention, naming both; equal
  * ones are accepted.
@@ -508,17 +529,14 @@ test_finish_retentions(void)
 	char err[512];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct config c;
+		const char *settings[][2] = {
+			{ "event_retention_days", cases[i].event },
+			{ "audit_retention_days", cases[i].audit },
+		};
 		enum status status;
 
-		config_defaults(&c);
-		err[0] = '\0';
-		if (!CHECK(config_set(&c, "event_retention_days",
-		    cases[i].event, err, sizeof(err)) == STATUS_OK &&
-		    config_set(&c, "audit_retention_days", cases[i].audit, err,
-		    sizeof(err)) == STATUS_OK, "set the retentions: %s", err))
+		if (!finish_with(settings, 2, err, sizeof(err), &status))
 			continue;
-		status = config_finish(&c, err, sizeof(err));
 		if (cases[i].ok)
 			CHECK(status == STATUS_OK, "event %s, audit %s: %s: %s",
 			    cases[i].event, cases[i].audit, status_name(status),
@@ -563,16 +581,11 @@ test_finish_metrics_allow(void)
 	char err[512];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct config c;
+		const char *settings[][2] = { { "metrics_allow", cases[i].value } };
 		enum status status;
 
-		config_defaults(&c);
-		err[0] = '\0';
-		if (!CHECK(config_set(&c, "metrics_allow", cases[i].value, err,
-		    sizeof(err)) == STATUS_OK, "set %s: %s", cases[i].value,
-		    err))
+		if (!finish_with(settings, 1, err, sizeof(err), &status))
 			continue;
-		status = config_finish(&c, err, sizeof(err));
 		if (cases[i].refused == NULL)
 			CHECK(status == STATUS_OK, "'%s': %s: %s",
 			    cases[i].value, status_name(status), err);
