@@ -88,6 +88,7 @@ LIB_OBJS	 = build/accounts.o build/auth.o build/badge.o build/config.o \
 		   build/datadir.o build/digest.o build/digest_cache.o build/edge.o \
 		   build/handlers.o \
 		   build/http.o build/json.o build/json_parse.o build/json_scan.o \
+		   build/json_string.o \
 		   build/log.o build/model.o build/pool.o build/problem.o \
 		   build/query.o build/router.o build/site.o build/status.o \
 		   build/store.o build/store_batch.o \
@@ -118,8 +119,8 @@ HEADERS		 = $(wildcard src/*.h)
 FUZZ_CC		 = clang
 FUZZ_SECONDS	?= 600
 FUZZ_SHORT_SECONDS ?= 30
-FUZZ_SRCS	 = src/json.c src/json_parse.c src/json_scan.c src/validate.c \
-		   src/query.c src/problem.c src/model.c src/site.c
+FUZZ_SRCS	 = src/json.c src/json_parse.c src/json_scan.c src/json_string.c \
+		   src/validate.c src/query.c src/problem.c src/model.c src/site.c
 FUZZ_CFLAGS	 = -std=c11 -O1 -g $(WARNINGS) $$(pkg-config --cflags json-c) \
 		   -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer
