@@ -1,10 +1,12 @@
 /*
  * JSON strings written straight into a buffer, with no library and no
- * allocation: the escaping that the renderers (json.c) use.
+ * allocation: the escaping that the renderers (json.c) and the log's JSON
+ * lines (log.c) share.
  */
 #ifndef RELEASEMGR_JSON_STRING_H
 #define RELEASEMGR_JSON_STRING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Bytes of s (len bytes) once escaped as the inside of a JSON string. */
@@ -16,5 +18,16 @@ size_t	json_escaped_len(const char *s, size_t len);
  * escaped, every other byte, UTF-8 included, as it is.
  */
 char	*json_put_escaped(char *p, const char *s, size_t len);
+
+/*
+ * Writes any text s (len bytes) as the inside of a JSON string, into at
+ * most cap bytes at p, and returns how many it wrote (no NUL). Escaped as
+ * json_put_escaped() does, but each byte that is not part of well-formed
+ * UTF-8 becomes \ufffd, so the output is valid JSON whatever s holds (a
+ * path, a library's message). Only whole characters are written: when
+ * the rest does not fit, it is left out and *cut is set, else cleared.
+ */
+size_t	json_put_text(char *p, size_t cap, const char *s, size_t len,
+	    bool *cut);
 
 #endif
