@@ -104,7 +104,8 @@ TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_query.c \
 		   tests/unit/test_json.c tests/unit/test_store.c \
 		   tests/unit/test_reports.c \
-		   tests/unit/test_config.c tests/unit/test_auth.c \
+		   tests/unit/test_config.c tests/unit/test_log.c \
+		   tests/unit/test_auth.c \
 		   tests/unit/test_admin.c tests/unit/test_http.c \
 		   tests/unit/test_model.c tests/unit/test_badge.c \
 		   tests/unit/test_render.c tests/unit/test_router.c \
