@@ -90,6 +90,7 @@ LIB_OBJS	 = build/accounts.o build/auth.o build/badge.o build/config.o \
 		   build/datadir.o build/digest.o build/digest_cache.o build/edge.o \
 		   build/exposition.o build/handlers.o \
 		   build/http.o build/json.o build/json_parse.o build/json_scan.o \
+		   build/json_string.o \
 		   build/log.o build/metrics.o build/metrics_page.o build/model.o \
 		   build/pool.o build/problem.o \
 		   build/query.o build/router.o build/site.o build/status.o \
@@ -106,7 +107,8 @@ TEST_SRCS	 = tests/unit/test_main.c tests/unit/test_validate.c \
 		   tests/unit/test_query.c \
 		   tests/unit/test_json.c tests/unit/test_store.c \
 		   tests/unit/test_reports.c \
-		   tests/unit/test_config.c tests/unit/test_auth.c \
+		   tests/unit/test_config.c tests/unit/test_log.c \
+		   tests/unit/test_auth.c \
 		   tests/unit/test_admin.c tests/unit/test_http.c \
 		   tests/unit/test_model.c tests/unit/test_badge.c \
 		   tests/unit/test_render.c tests/unit/test_router.c \
@@ -122,8 +124,8 @@ HEADERS		 = $(wildcard src/*.h)
 FUZZ_CC		 = clang
 FUZZ_SECONDS	?= 600
 FUZZ_SHORT_SECONDS ?= 30
-FUZZ_SRCS	 = src/json.c src/json_parse.c src/json_scan.c src/validate.c \
-		   src/query.c src/problem.c src/model.c src/site.c
+FUZZ_SRCS	 = src/json.c src/json_parse.c src/json_scan.c src/json_string.c \
+		   src/validate.c src/query.c src/problem.c src/model.c src/site.c
 FUZZ_CFLAGS	 = -std=c11 -O1 -g $(WARNINGS) $$(pkg-config --cflags json-c) \
 		   -fsanitize=fuzzer,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer

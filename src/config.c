@@ -17,7 +17,8 @@ enum setting_type {
 	SETTING_UINT,
 	SETTING_BOOL,
 	SETTING_TEXT,
-	SETTING_DAYS	/* a uint64_t of ms, given in days or with a unit */
+	SETTING_DAYS,	/* a uint64_t of ms, given in days or with a unit */
+	SETTING_CHOICE	/* an unsigned: which of its words ("a|b") was given */
 };
 
 /* The units a duration may be given in, largest first. */
@@ -42,8 +43,8 @@ static const struct setting {
 	size_t			 offset;
 	size_t			 size;		/* of a path buffer */
 	unsigned		 min, max;	/* of an integer */
-	unsigned		 default_uint;	/* and of a bool */
-	const char		*default_path;
+	unsigned		 default_uint;	/* and of a bool, a choice */
+	const char		*text;		/* a text's default; a choice's words */
 } settings[] = {
 	{ "workers", SETTING_UINT, offsetof(struct config, workers), 0,
 	    1, 64, 2, NULL },
@@ -71,6 +72,9 @@ static const struct setting {
 	    USER_NAME_MAX + 1, 0, 0, 0, "releasemgr" },
 	{ "socket_group", SETTING_TEXT, offsetof(struct config, socket_group),
 	    USER_NAME_MAX + 1, 0, 0, 0, "www-data" },
+	/* the words in the order of enum log_format */
+	{ "log_format", SETTING_CHOICE, offsetof(struct config, log_format), 0,
+	    0, 0, LOG_FORMAT_TEXT, "text|json" },
 	{ "deploy_rate", SETTING_UINT, offsetof(struct config, deploy_rate), 0,
 	    0, 100000, 0, NULL },
 	{ "deploy_burst", SETTING_UINT, offsetof(struct config, deploy_burst),
@@ -110,14 +114,14 @@ config_defaults(struct config *config)
 		const struct setting *s = &settings[i];
 		char *field = (char *)config + s->offset;
 
-		if (s->type == SETTING_UINT)
+		if (s->type == SETTING_UINT || s->type == SETTING_CHOICE)
 			*(unsigned *)field = s->default_uint;
 		else if (s->type == SETTING_DAYS)
 			*(uint64_t *)field = s->default_uint * units[0].ms;
 		else if (s->type == SETTING_BOOL)
 			*(bool *)field = s->default_uint != 0;
 		else
-			snprintf(field, s->size, "%s", s->default_path);
+			snprintf(field, s->size, "%s", s->text);
 	}
 }
 
@@ -144,6 +148,48 @@ parse_duration(const char *value, uint64_t *ms)
 	return true;
 }
 
+/*
+ * The index of value among the words of a choice ("a|b|c"), or -1 when it
+ * is none of them.
+ */
+static int
+choice_index(const char *words, const char *value)
+{
+	size_t len = strlen(value);
+	int index = 0;
+
+	for (;;) {
+		size_t n = strcspn(words, "|");
+
+		if (n == len && strncmp(words, value, n) == 0)
+			return index;
+		if (words[n] == '\0')
+			return -1;
+		words += n + 1;
+		index++;
+	}
+}
+
+/* Writes the words of a choice as "a or b", "a, b or c", into buf. */
+static void
+choice_phrase(const char *words, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (const char *w = words; len < cap;) {
+		size_t n = strcspn(w, "|");
+		const char *next = w[n] == '\0' ? NULL : w + n + 1;
+		int m = snprintf(buf + len, cap - len, "%s%.*s", w == words ? "" :
+		    next == NULL ? " or " : ", ", (int)n, w);
+
+		if (m < 0 || next == NULL)
+			break;
+		len += (size_t)m;
+		w = next;
+	}
+}
+
 enum status
 config_set(struct config *config, const char *name, const char *value,
     char *err, size_t err_len)
@@ -152,6 +198,8 @@ config_set(struct config *config, const char *name, const char *value,
 		const struct setting *s = &settings[i];
 		char *field = (char *)config + s->offset;
 		uint64_t number;
+		char words[128];
+		int index;
 
 		if (strcmp(name, s->name) != 0)
 			continue;
@@ -189,6 +237,15 @@ config_set(struct config *config, const char *name, const char *value,
 				return STATUS_INVALID;
 			}
 			memcpy(field, value, strlen(value) + 1);
+			return STATUS_OK;
+		case SETTING_CHOICE:
+			if ((index = choice_index(s->text, value)) < 0) {
+				choice_phrase(s->text, words, sizeof(words));
+				snprintf(err, err_len, "%s must be %s", name,
+				    words);
+				return STATUS_INVALID;
+			}
+			*(unsigned *)field = (unsigned)index;
 			return STATUS_OK;
 		}
 	}
@@ -394,6 +451,18 @@ format_duration(uint64_t ms, char *buf, size_t cap)
 	    (unsigned long long)(ms / units[u].ms), units[u].suffix);
 }
 
+/*
+ * Writes word number index of a choice's words into buf (cap bytes);
+ * returns what snprintf does.
+ */
+static int
+choice_word(const char *words, unsigned index, char *buf, size_t cap)
+{
+	for (; index > 0 && words[strcspn(words, "|")] != '\0'; index--)
+		words += strcspn(words, "|") + 1;
+	return snprintf(buf, cap, "%.*s", (int)strcspn(words, "|"), words);
+}
+
 /* Formats the value of setting s into buf; false when it does not fit. */
 static bool
 format_setting(const struct config *config, const struct setting *s,
@@ -408,6 +477,8 @@ format_setting(const struct config *config, const struct setting *s,
 		n = format_duration(*(const uint64_t *)field, buf, cap);
 	else if (s->type == SETTING_BOOL)
 		n = snprintf(buf, cap, "%s", *(const bool *)field ? "yes" : "no");
+	else if (s->type == SETTING_CHOICE)
+		n = choice_word(s->text, *(const unsigned *)field, buf, cap);
 	else
 		n = snprintf(buf, cap, "%s", field);
 	return n >= 0 && (size_t)n < cap;

@@ -35,6 +35,7 @@ struct config {
 	char		token_file[CONFIG_PATH_MAX];	/* "" = deploys are open */
 	char		user[USER_NAME_MAX + 1];	/* run as it when started as root; "" = stay */
 	char		socket_group[USER_NAME_MAX + 1];	/* the socket's, when started as root: nginx's */
+	unsigned	log_format;		/* enum log_format (log.h): text or json */
 	/* replication: "" turns it off, and the rest is ignored */
 	char		replication_site[SITE_TEXT_SIZE];	/* HOST:PORT this site listens on */
 	char		replication_peers[PEERS_TEXT_MAX];	/* HOST:PORT, ... to join through */

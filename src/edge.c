@@ -173,6 +173,8 @@ serve_one(FCGX_Request *fcgi, struct app *app)
 
 	response_init(&response);
 	memset(&request, 0, sizeof(request));
+	/* nginx's id of the request, also in its access log, on our lines */
+	log_set_request_id(FCGX_GetParam("REQUEST_ID", fcgi->envp));
 	request.method = parse_method(FCGX_GetParam("REQUEST_METHOD",
 	    fcgi->envp));
 	value = FCGX_GetParam("DOCUMENT_URI", fcgi->envp);
@@ -194,6 +196,7 @@ serve_one(FCGX_Request *fcgi, struct app *app)
 		    monotonic_ns() - start);
 	response_free(&response);
 	free(body);
+	log_set_request_id(NULL);
 }
 
 /* What the serving threads of one worker share. */

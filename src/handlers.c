@@ -142,6 +142,34 @@ tag_version(struct response *response, const struct request *request,
 }
 
 /*
+ * Logs a report that changed the environment: a line at info, whose JSON
+ * form has the environment, service, version (not for a removal) and
+ * system version as members too.
+ */
+static void
+log_report(const struct deploy *deploy, uint64_t system_version)
+{
+	/* the version last: a removal has the others only */
+	const struct log_field fields[] = {
+		LOG_FIELD_TEXT("environment", deploy->environment),
+		LOG_FIELD_TEXT("service", deploy->name),
+		LOG_FIELD_UINT("system_version", system_version),
+		LOG_FIELD_UINT("version", deploy->version),
+	};
+
+	if (deploy->removal)
+		log_fields(LOG_LEVEL_INFO, fields, 3, "removal: %s: \"%s\" is "
+		    "removed: system version %llu", deploy->environment,
+		    deploy->name, (unsigned long long)system_version);
+	else
+		log_fields(LOG_LEVEL_INFO, fields, 4, "deploy: %s: \"%s\" is "
+		    "now version %llu: system version %llu",
+		    deploy->environment, deploy->name,
+		    (unsigned long long)deploy->version,
+		    (unsigned long long)system_version);
+}
+
+/*
  * Records a report (a deploy, or a removal) and answers it: the bare
  * system version it is answered with and its Deploy-Outcome, or the
  * problem: 404 for the removal of a service the environment does not
@@ -174,15 +202,8 @@ respond_report(struct app *app, const struct deploy *deploy,
 		respond_status(response, status, deploy->environment, 0);
 		return;
 	}
-	if (result.changed && deploy->removal)
-		log_info("removal: %s: \"%s\" is removed: system version %llu",
-		    deploy->environment, deploy->name,
-		    (unsigned long long)result.system_version);
-	else if (result.changed)
-		log_info("deploy: %s: \"%s\" is now version %llu: system "
-		    "version %llu", deploy->environment, deploy->name,
-		    (unsigned long long)deploy->version,
-		    (unsigned long long)result.system_version);
+	if (result.changed)
+		log_report(deploy, result.system_version);
 	body = json_render_uint(result.system_version, &len);
 	respond_rendered(response, body, len);
 	if (response->status == 200)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "json_string.h"
 #include "validate.h"
 
 #define INSTANT_MAX	96	/* room for any struct tm, though 25 bytes are used */
@@ -57,58 +58,6 @@ json_render_uint(uint64_t value, size_t *len)
 	return finish(json_object_new_uint64(value), len);
 }
 
-/* Bytes of name once escaped as the inside of a JSON string. */
-static size_t
-escaped_len(const char *name, size_t len)
-{
-	size_t n = len;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c == '"' || c == '\\' || c == '\n' || c == '\r' ||
-		    c == '\t' || c == '\b' || c == '\f')
-			n += 1;
-		else if (c < 0x20 || c == 0x7f)
-			n += 5;
-	}
-	return n;
-}
-
-/* Writes name escaped (escaped_len bytes); UTF-8 passes through as is. */
-static char *
-put_escaped(char *p, const char *name, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-		const char *short_form = NULL;
-
-		switch (c) {
-		case '"': short_form = "\\\""; break;
-		case '\\': short_form = "\\\\"; break;
-		case '\n': short_form = "\\n"; break;
-		case '\r': short_form = "\\r"; break;
-		case '\t': short_form = "\\t"; break;
-		case '\b': short_form = "\\b"; break;
-		case '\f': short_form = "\\f"; break;
-		default: break;
-		}
-		if (short_form != NULL) {
-			memcpy(p, short_form, 2);
-			p += 2;
-		} else if (c < 0x20 || c == 0x7f) {
-			memcpy(p, "\\u00", 4);
-			p[4] = hex[c >> 4];
-			p[5] = hex[c & 0xf];
-			p += 6;
-		} else
-			*p++ = (char)c;
-	}
-	return p;
-}
-
 /*
  * The list is the hot path of every read, so it is written straight into
  * one buffer of the exact size, with no tree: for every name the
@@ -125,7 +74,7 @@ json_render_services(const struct service_list *list, size_t *len)
 
 	for (size_t i = 0; i < list->count; i++)
 		total += (i > 0) + sizeof(open) - 1 +
-		    escaped_len(service_list_name(list, i),
+		    json_escaped_len(service_list_name(list, i),
 		    list->items[i].name_len) + sizeof(middle) - 1 +
 		    format_uint(list->items[i].version, number) + 1;
 	if ((body = malloc(total + 1)) == NULL)
@@ -138,7 +87,7 @@ json_render_services(const struct service_list *list, size_t *len)
 		if (i > 0)
 			*p++ = ',';
 		memcpy(p, open, sizeof(open) - 1);
-		p = put_escaped(p + sizeof(open) - 1,
+		p = json_put_escaped(p + sizeof(open) - 1,
 		    service_list_name(list, i), list->items[i].name_len);
 		memcpy(p, middle, sizeof(middle) - 1);
 		p += sizeof(middle) - 1;

@@ -84,6 +84,7 @@ main(int argc, char *argv[])
 	}
 	if (config_finish(&config, err, sizeof(err)) != STATUS_OK)
 		goto fail;
+	log_set_format((enum log_format)config.log_format);
 	for (size_t i = 0; i < prints; i++) {
 		if (config_value(&config, print[i], value, sizeof(value)) !=
 		    STATUS_OK) {

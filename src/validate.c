@@ -262,6 +262,17 @@ metadata_valid(const struct metadata_text *m)
 }
 
 bool
+request_id_valid(const char *s, size_t len)
+{
+	if (len != REQUEST_ID_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+bool
 deploy_valid(const struct deploy *deploy)
 {
 	const struct report_key *key = &deploy->key;

@@ -41,6 +41,15 @@ const char *check_event_id(const char *s, size_t len);
  */
 bool	deploy_valid(const struct deploy *deploy);
 
+#define REQUEST_ID_LEN	32	/* characters of nginx's $request_id */
+
+/*
+ * True when s (len bytes) is a request id as nginx makes it
+ * ($request_id: 16 random bytes in hexadecimal): exactly REQUEST_ID_LEN
+ * digits 0-9 and a-f.
+ */
+bool	request_id_valid(const char *s, size_t len);
+
 /*
  * Parses exactly len bytes of plain decimal digits (no sign, no space, no
  * leading zero unless the value is 0) into a value in [min, max].

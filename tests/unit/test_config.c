@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "tests.h"
 
 /* The temporary directory of the running test, for configuration files. */
@@ -59,7 +60,8 @@ setting_text(const struct config *c, const char *name, char *buf, size_t cap)
 	else if (strcmp(name, "deploy_burst") == 0)
 		snprintf(buf, cap, "%u", c->deploy_burst);
 	else if (strcmp(name, "event_retention_days") == 0 ||
-	    strcmp(name, "audit_retention_days") == 0)
+	    strcmp(name, "audit_retention_days") == 0 ||
+	    strcmp(name, "log_format") == 0)
 		config_value(c, name, buf, cap);	/* test_value checks it */
 	else
 		snprintf(buf, cap, "(no such setting)");
@@ -87,6 +89,7 @@ test_defaults(void)
 	CHECK(c.token_file[0] == '\0', "token_file '%.64s'", c.token_file);
 	CHECK(c.deploy_rate == 0, "deploy_rate %u", c.deploy_rate);
 	CHECK(c.deploy_burst == 100, "deploy_burst %u", c.deploy_burst);
+	CHECK(c.log_format == LOG_FORMAT_TEXT, "log_format %u", c.log_format);
 	CHECK(c.event_retention_ms == UINT64_C(7) * 86400000,
 	    "event_retention_days: %llu ms",
 	    (unsigned long long)c.event_retention_ms);
@@ -149,6 +152,13 @@ static const struct set_case set_cases[] = {
 	{ "durable_commits", "true", false, "durable_commits" },
 	{ "durable_commits", "1", false, "durable_commits" },
 	{ "durable_commits", "", false, "durable_commits" },
+	{ "log_format", "text", true, NULL },
+	{ "log_format", "json", true, NULL },
+	{ "log_format", "JSON", false, "log_format must be text or json" },
+	{ "log_format", "", false, "log_format must be text or json" },
+	{ "log_format", "jsonl", false, "log_format must be text or json" },
+	{ "log_format", "tex", false, "log_format must be text or json" },
+	{ "log_format", "text|json", false, "log_format must be text or json" },
 	{ "data_dir", "/srv/releasemgr", true, NULL },
 	{ "data_dir", "relative/dir with space", true, NULL },
 	{ "socket", "/run/releasemgr.sock", true, NULL },
@@ -201,6 +211,9 @@ test_set_table(void)
 		/* start away from the value, so that a set is visible */
 		if (strcmp(c->name, "durable_commits") == 0)
 			config.durable_commits = strcmp(c->value, "yes") != 0;
+		if (strcmp(c->name, "log_format") == 0)
+			config.log_format = strcmp(c->value, "text") == 0 ?
+			    LOG_FORMAT_JSON : LOG_FORMAT_TEXT;
 		setting_text(&config, c->name, before, sizeof(before));
 		status = config_set(&config, c->name, c->value, err, sizeof(err));
 		setting_text(&config, c->name, after, sizeof(after));
@@ -366,6 +379,8 @@ test_load_errors(void)
 		    "durable_commits" },
 		{ "empty value", "cache_mb =\n", 1, "cache_mb" },
 		{ "empty name", " = 4\n", 1, "unknown" },
+		{ "unknown log format", "log_format = yaml\n", 1,
+		    "log_format must be text or json" },
 		{ "comment hides '='", "workers # = 4\n", 1, "=" },
 		{ "no line end on the bad line", "workers = 2\nworkers = x", 2,
 		    "workers" },
@@ -613,6 +628,9 @@ test_value(void)
 		{ "workers", "7", "7" },
 		{ "durable_commits", "no", "no" },
 		{ "durable_commits", NULL, "yes" },
+		{ "log_format", NULL, "text" },
+		{ "log_format", "json", "json" },
+		{ "log_format", "text", "text" },
 		{ "data_dir", "/srv/release mgr", "/srv/release mgr" },
 		{ "token_file", NULL, "" },
 		{ "event_retention_days", NULL, "7" },
@@ -738,6 +756,7 @@ test_shipped_file(void)
 		"workers", "threads", "cache_mb", "lock_timeout_ms",
 		"checkpoint_seconds", "commit_delay_us", "reserve_mb",
 		"durable_commits", "data_dir", "socket", "token_file", "user",
+		"log_format",
 		"deploy_rate", "deploy_burst", "event_retention_days",
 		"audit_retention_days",
 	};

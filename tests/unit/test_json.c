@@ -12,7 +12,9 @@
 
 #include "json.h"
 #include "json_parse.h"
+#include "json_string.h"
 #include "tests.h"
+#include "validate.h"
 
 /* Which metadata members a good body carries. */
 #define MD_DEPLOYED_BY	0x1
@@ -1445,6 +1447,128 @@ test_export_long_instant(void)
 	}
 }
 
+/*
+ * True when the out_len bytes of out, quoted, are one JSON string of valid
+ * UTF-8 to a strict parser.
+ */
+static bool
+is_json_string(const char *out, size_t out_len)
+{
+	char quoted[512];
+	struct json_object *root;
+	bool ok;
+
+	if (out_len + 2 > sizeof(quoted))
+		return false;
+	quoted[0] = '"';
+	memcpy(quoted + 1, out, out_len);
+	quoted[out_len + 1] = '"';
+	root = json_parse_exact(quoted, out_len + 2);
+	ok = root != NULL && json_object_is_type(root, json_type_string) &&
+	    utf8_valid(quoted, out_len + 2);
+	json_object_put(root);
+	return ok;
+}
+
+/*
+ * json_put_text: quotes, backslashes and control characters escaped,
+ * UTF-8 as it is, each byte of anything else a U+FFFD, and a text that
+ * does not fit cut before the first character that does not.
+ */
+static void
+test_put_text(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*text;
+		size_t		 len;
+		size_t		 cap;
+		const char	*out;
+		bool		 cut;
+	} cases[] = {
+		{ "plain", LIT("deploy: prod"), 64, "deploy: prod", false },
+		{ "empty", LIT(""), 64, "", false },
+		{ "quotes, backslash", LIT("say \"hi\" \\o/"), 64,
+		    "say \\\"hi\\\" \\\\o/", false },
+		{ "short escapes", LIT("a\nb\rc\td\be\ff"), 64,
+		    "a\\nb\\rc\\td\\be\\ff", false },
+		{ "other controls and DEL", LIT("\x01\x1f\x7f"), 64,
+		    "\\u0001\\u001f\\u007f", false },
+		{ "NUL", LIT("a\0b"), 64, "a\\u0000b", false },
+		{ "slash as it is", LIT("a/b"), 64, "a/b", false },
+		{ "UTF-8 as it is", LIT("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"),
+		    64, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", false },
+		{ "a byte that is no UTF-8", LIT("a\xff" "b"), 64,
+		    "a\\ufffdb", false },
+		{ "a stray continuation", LIT("\x80"), 64, "\\ufffd", false },
+		{ "a sequence cut short", LIT("a\xc3"), 64, "a\\ufffd", false },
+		{ "an overlong slash", LIT("\xc0\xaf"), 64, "\\ufffd\\ufffd",
+		    false },
+		{ "a surrogate", LIT("\xed\xa0\x80"), 64,
+		    "\\ufffd\\ufffd\\ufffd", false },
+		{ "above U+10FFFF", LIT("\xf4\x90\x80\x80"), 64,
+		    "\\ufffd\\ufffd\\ufffd\\ufffd", false },
+		{ "exactly full", LIT("abc"), 3, "abc", false },
+		{ "cut", LIT("abcd"), 3, "abc", true },
+		{ "nothing fits", LIT("a"), 0, "", true },
+		{ "no half escape", LIT("ab\""), 3, "ab", true },
+		{ "no half \\u escape", LIT("a\x01"), 6, "a", true },
+		{ "no half replacement", LIT("a\xff"), 6, "a", true },
+		{ "no half character", LIT("a\xe2\x82\xac"), 3, "a", true },
+		{ "a whole character", LIT("a\xe2\x82\xac"), 4,
+		    "a\xe2\x82\xac", false },
+	};
+	char out[256], shown[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool cut = !cases[i].cut;
+		size_t n;
+
+		memset(out, '#', sizeof(out));
+		n = json_put_text(out, cases[i].cap, cases[i].text,
+		    cases[i].len, &cut);
+		CHECK(n == strlen(cases[i].out) &&
+		    memcmp(out, cases[i].out, n) == 0 && cut == cases[i].cut,
+		    "%s: got '%s' (%zu bytes), %s", cases[i].label,
+		    printable(out, n, shown, sizeof(shown)), n,
+		    cut ? "cut" : "whole");
+		CHECK(out[n] == '#', "%s: wrote past its %zu bytes",
+		    cases[i].label, n);
+		CHECK(is_json_string(out, n), "%s: not a JSON string",
+		    cases[i].label);
+	}
+}
+
+/* Every byte, between two letters, and every cut of a mixed text, give JSON. */
+static void
+test_put_text_always_json(void)
+{
+	static const char mixed[] = "r\xc3\xa9sum\xc3\xa9 \"\\\x01\xff"
+	    "\xe2\x82\xac\xf0\x9f\x98\x80\xc3 end";
+	char text[3], out[256], shown[128];
+	size_t whole, n;
+	bool cut;
+
+	for (unsigned b = 0; b < 256; b++) {
+		text[0] = 'x';
+		text[1] = (char)b;
+		text[2] = 'y';
+		n = json_put_text(out, sizeof(out), text, sizeof(text), &cut);
+		CHECK(!cut && is_json_string(out, n), "byte 0x%02X: '%s'", b,
+		    printable(out, n, shown, sizeof(shown)));
+	}
+	whole = json_put_text(out, sizeof(out), mixed, sizeof(mixed) - 1, &cut);
+	for (size_t cap = 0; cap <= whole; cap++) {
+		char part[256];
+
+		n = json_put_text(part, cap, mixed, sizeof(mixed) - 1, &cut);
+		CHECK(n <= cap && cut == (n < whole) &&
+		    memcmp(part, out, n) == 0 && is_json_string(part, n),
+		    "cut at %zu: '%s'", cap,
+		    printable(part, n, shown, sizeof(shown)));
+	}
+}
+
 static const CU_TestInfo json_tests[] = {
 	{ "json_parse_deploy table", test_deploy_table },
 	{ "json_parse_deploy metadata values", test_deploy_metadata_values },
@@ -1459,6 +1583,8 @@ static const CU_TestInfo json_tests[] = {
 	{ "json_render_services", test_render_services },
 	{ "json_render_uint", test_render_uint },
 	{ "json_render_problem", test_render_problem },
+	{ "json_put_text", test_put_text },
+	{ "json_put_text: always JSON", test_put_text_always_json },
 	CU_TEST_INFO_NULL,
 };
 

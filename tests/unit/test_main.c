@@ -309,6 +309,7 @@ main(void)
 		add_query_suite,
 		add_json_suite,
 		add_config_suite,
+		add_log_suite,
 		add_auth_suite,
 		add_store_suite,
 		add_reports_suite,

@@ -632,6 +632,39 @@ test_deploy_valid(void)
 	CHECK(!deploy_valid(&d), "metadata too long");
 }
 
+/* request_id_valid: exactly nginx's 32 lowercase hexadecimal digits. */
+static void
+test_request_id(void)
+{
+	static const struct {
+		const char	*label;
+		const char	*s;
+		size_t		 len;
+		bool		 ok;
+	} cases[] = {
+		{ "nginx's", LIT("0123456789abcdef0123456789abcdef"), true },
+		{ "all f", LIT("ffffffffffffffffffffffffffffffff"), true },
+		{ "empty", LIT(""), false },
+		{ "31 digits", LIT("0123456789abcdef0123456789abcde"), false },
+		{ "33 digits", LIT("0123456789abcdef0123456789abcdef0"), false },
+		{ "upper case", LIT("0123456789ABCDEF0123456789abcdef"), false },
+		{ "g", LIT("0123456789abcdef0123456789abcdeg"), false },
+		{ "a UUID", LIT("3f2b8c1e-7d4a-4b9e-9c1f-0a2b3c4d"), false },
+		{ "a NUL", LIT("0123456789abcdef\0" "123456789abcdef"), false },
+		{ "a space", LIT("0123456789abcdef0123456789abcde "), false },
+		{ "a quote", LIT("0123456789abcdef0123456789abcde\""), false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *copy = copy_exact(cases[i].s, cases[i].len);
+
+		CHECK(request_id_valid(copy, cases[i].len) == cases[i].ok,
+		    "%s: %s", cases[i].label, cases[i].ok ? "refused" :
+		    "accepted");
+		free(copy);
+	}
+}
+
 static const CU_TestInfo validate_tests[] = {
 	{ "utf8 table", test_utf8_table },
 	{ "utf8 respects len", test_utf8_respects_len },
@@ -645,6 +678,7 @@ static const CU_TestInfo validate_tests[] = {
 	{ "format_uint", test_format_uint },
 	{ "parse_instant", test_parse_instant },
 	{ "deploy_valid", test_deploy_valid },
+	{ "request_id_valid", test_request_id },
 	CU_TEST_INFO_NULL,
 };
 

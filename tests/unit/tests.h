@@ -157,6 +157,9 @@ int	add_records_suite(void);
 /* test_config.c */
 int	add_config_suite(void);
 
+/* test_log.c */
+int	add_log_suite(void);
+
 /* test_auth.c */
 int	add_auth_suite(void);
 
