@@ -8,9 +8,10 @@ seeded as make bench seeds it, sends N requests one after the other, stops
 it, and does the same with 3N: the difference over 2N is what one request
 costs, start-up and seeding cancelled out (the supervisor and the
 maintainer are counted too, so a second's housekeeping adds a little).
-Run it in two checkouts to compare them:
+Run it in two checkouts to compare them, or with a setting changed:
 
-  python3 tests/bench/instructions.py [--requests N] [WORKLOAD ...]
+  python3 tests/bench/instructions.py [--requests N] [--setting NAME=VALUE]
+      [WORKLOAD ...]
 
 Workloads (make bench's names): W2u GET /services of a random version
 (nginx's cache bypassed), W3 GET /status, W5 POST /deploy unchanged, W4
@@ -78,13 +79,14 @@ def total_instructions(directory):
     return total
 
 
-def run(workload, count):
-    """Instructions of the pool serving count requests of workload."""
+def run(workload, count, settings):
+    """Instructions of the pool serving count requests of workload, with
+    settings (a dict) besides a single worker."""
     tmp = tempfile.mkdtemp(prefix='releasemgr-instructions-')
     os.chmod(tmp, 0o1777)   # the pool, once its own user, writes there
     os.environ['RELEASEMGR_POOL_WRAPPER'] = (
         'valgrind --tool=callgrind --callgrind-out-file=%s/callgrind.%%p' % tmp)
-    server = harness.Server(label='instructions', config={'workers': '1'},
+    server = harness.Server(label='instructions', config=dict(settings, workers='1'),
                             nginx_include=os.path.join(tmp, 'bench.nginx.conf'))
     bench.write_nginx_include(server.nginx_include, server.data_dir)
     server.start()
@@ -118,13 +120,16 @@ def run(workload, count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--requests', type=int, default=300)
+    parser.add_argument('--setting', action='append', default=[], metavar='NAME=VALUE',
+                        help='a setting of the pool (metrics=no, say); repeatable')
     parser.add_argument('workloads', nargs='*', default=list(WORKLOADS))
     opts = parser.parse_args()
+    settings = dict(setting.split('=', 1) for setting in opts.setting)
     for workload in opts.workloads:
         if workload not in WORKLOADS:
             parser.error('unknown workload %s' % workload)
-        few = run(workload, opts.requests)
-        many = run(workload, 3 * opts.requests)
+        few = run(workload, opts.requests, settings)
+        many = run(workload, 3 * opts.requests, settings)
         print('%s %.0f instructions a request' % (
             workload, (many - few) / (2 * opts.requests)), flush=True)
 
