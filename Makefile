@@ -8,10 +8,11 @@
 #                   the foreground: HTTP on $(PORT) to $(PORT)+2, data under
 #                   $(DATA_DIR)/site1..3; Ctrl-C stops them all
 #   make test       install what is missing, build, run the unit tests (also
-#                   under ASan and UBSan), lint, the manual pages' and the
-#                   systemd unit's checks, a short fuzzing run, the
-#                   end-to-end tests, and the contract and hostile suites
-#                   against a plain nginx with the snippets
+#                   under ASan and UBSan), lint, the manual pages', the
+#                   systemd unit's and the OpenAPI document's checks, a
+#                   short fuzzing run, the end-to-end tests, and the
+#                   contract and hostile suites against a plain nginx with
+#                   the snippets
 #   make screenshots  take README's screenshots with headless chromium
 #   make fuzz       install clang if missing, fuzz the request parsers for
 #                   FUZZ_SECONDS (600) seconds (new inputs go to build/fuzz/corpus)
@@ -85,6 +86,16 @@ FUZZ_PACKAGES	 = clang libclang-rt-14-dev
 # prometheus for promtool, which checks GET /metrics.
 TEST_PACKAGES	 = chromium mandoc systemd man-db prometheus $(FUZZ_PACKAGES)
 
+# What make openapi-lint needs: Node.js and npm, Debian's unless an npm is
+# there already. Not in TEST_PACKAGES: a Node.js from elsewhere (NodeSource's)
+# brings its own npm and conflicts with Debian's, which apt-get would then
+# refuse to install.
+NODE_PACKAGES	 = nodejs npm
+# The OpenAPI linter, Spectral's CLI, at the exact versions of
+# tests/openapi/package-lock.json, installed under build/.
+OPENAPI_LINT_DIR = build/openapi-lint
+SPECTRAL	 = $(OPENAPI_LINT_DIR)/node_modules/.bin/spectral
+
 # Every module but the entry point; the unit tests link these.
 LIB_OBJS	 = build/accounts.o build/auth.o build/badge.o build/config.o \
 		   build/datadir.o build/digest.o build/digest_cache.o build/edge.o \
@@ -134,8 +145,8 @@ FUZZ_OPTIONS	 = -max_len=4096 -timeout=10 -print_final_stats=1 \
 		   -dict=tests/fuzz/request.dict -artifact_prefix=build/fuzz/
 
 .PHONY: all deps install uninstall run run-cluster test unit unit-asan unit-valgrind e2e \
-	e2e-snippets lint man-lint service-lint fuzz fuzz-short bench soak \
-	screenshots clean
+	e2e-snippets lint man-lint service-lint openapi-lint fuzz fuzz-short bench \
+	soak screenshots clean
 
 all: cgi-bin/releasemgr cgi-bin/releasemgr-run cgi-bin/releasemgr-admin \
     cgi-bin/releasemgr-cluster
@@ -301,6 +312,24 @@ man-lint: cgi-bin/releasemgr
 service-lint: cgi-bin/releasemgr
 	python3 tests/lint/service.py
 
+# static/openapi.json against every rule of Spectral's OpenAPI ruleset
+# (tests/openapi/spectral.yaml): any finding, a hint as much as an error,
+# fails. Spectral is installed from its lock file without the packages'
+# install scripts (the only one it has sends usage data).
+openapi-lint: $(SPECTRAL)
+	$(SPECTRAL) lint --ruleset tests/openapi/spectral.yaml \
+	  --fail-severity=hint static/openapi.json
+
+$(SPECTRAL): tests/openapi/package.json tests/openapi/package-lock.json
+	@command -v npm >/dev/null 2>&1 || \
+	  $(MAKE) deps DEB_PACKAGES="$(NODE_PACKAGES)"
+	rm -rf $(OPENAPI_LINT_DIR)
+	mkdir -p $(OPENAPI_LINT_DIR)
+	cp tests/openapi/package.json tests/openapi/package-lock.json \
+	  $(OPENAPI_LINT_DIR)/
+	cd $(OPENAPI_LINT_DIR) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 # Fuzzes the request parsers (libFuzzer ends with the number of inputs
 # run, stat::number_of_executed_units), then minimises what it found, so
 # that the scratch corpus does not grow without bound, and counts it.
@@ -342,7 +371,7 @@ screenshots: all
 test: deps
 	$(MAKE) deps DEB_PACKAGES="$(TEST_PACKAGES)"
 	$(MAKE) all build/store_bench unit unit-asan unit-valgrind lint \
-	  man-lint service-lint fuzz-short e2e e2e-snippets
+	  man-lint service-lint openapi-lint fuzz-short e2e e2e-snippets
 
 bench: deps
 	$(MAKE) deps DEB_PACKAGES=wrk
