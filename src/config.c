@@ -77,8 +77,9 @@ static const struct setting {
 	    0, 0, LOG_FORMAT_TEXT, "text|json" },
 	{ "deploy_rate", SETTING_UINT, offsetof(struct config, deploy_rate), 0,
 	    0, 100000, 0, NULL },
+	/* nginx refuses a burst of 0: 1 is the least */
 	{ "deploy_burst", SETTING_UINT, offsetof(struct config, deploy_burst),
-	    0, 0, 100000, 100, NULL },
+	    0, 1, 100000, 100, NULL },
 	{ "metrics", SETTING_BOOL, offsetof(struct config, metrics), 0, 0, 1,
 	    1, NULL },
 	{ "metrics_allow", SETTING_TEXT, offsetof(struct config, metrics_allow),

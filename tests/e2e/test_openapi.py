@@ -186,7 +186,9 @@ def xml_shape(text):
 def metric_families(text):
     """{name: type} of a Prometheus text exposition; every line checked."""
     families = {}
-    sample = re.compile(r'[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^{}]*\})? \S+( -?\d+)?')
+    # a label's value may hold any character, a '"' and a '\\' escaped
+    sample = re.compile(r'[a-zA-Z_:][a-zA-Z0-9_:]*'
+                        r'(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? \S+( -?\d+)?')
     for line in text.splitlines():
         if not line.strip():
             continue

@@ -169,7 +169,8 @@ static const struct set_case set_cases[] = {
 	{ "deploy_rate", "100001", false, "deploy_rate" },
 	{ "deploy_rate", "-1", false, "deploy_rate" },
 	{ "deploy_rate", "10r/s", false, "deploy_rate" },
-	{ "deploy_burst", "0", true, NULL },
+	{ "deploy_burst", "1", true, NULL },
+	{ "deploy_burst", "0", false, "deploy_burst" },	/* nginx refuses it */
 	{ "deploy_burst", "100000", true, NULL },
 	{ "deploy_burst", "100001", false, "deploy_burst" },
 	{ "deploy_burst", "", false, "deploy_burst" },
