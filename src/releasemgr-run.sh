@@ -152,12 +152,14 @@ trap 'stop; exit 0' INT TERM
 ${RELEASEMGR_POOL_WRAPPER:-} "$bin_dir/releasemgr" --config "$config" \
     --data-dir "$data_dir" ${workers:+--workers "$workers"} &
 pool_pid=$!
-for _ in $(seq 300); do
-	[ -S "$socket" ] && [ -s "$data_dir/run/releasemgr.pid" ] && break
+# up to 30 s by bash's own clock for the socket and the pid file: a count
+# of iterations would end early if a command of the loop failed at once
+deadline=$((SECONDS + 30))
+until [ -S "$socket" ] && [ -s "$data_dir/run/releasemgr.pid" ]; do
 	kill -0 "$pool_pid" 2>/dev/null || { wait "$pool_pid" || true; die "the pool failed to start"; }
+	[ "$SECONDS" -lt "$deadline" ] || { stop; die "the pool did not start in 30 s"; }
 	sleep 0.1
 done
-[ -S "$socket" ] || { stop; die "the pool did not start in 30 s"; }
 
 "$nginx_bin" -e "$data_dir/log/nginx-error.log" -p "$data_dir/nginx/" \
     -c "$data_dir/run/nginx.conf" -g 'daemon off;' &

@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import urllib.parse
 
 import harness
@@ -166,6 +167,12 @@ class MetricsTest(E2ETestCase):
                                    route=route), total, route)
             self.assertGreater(value(after, 'releasemgr_http_request_duration_seconds_sum',
                                      route=route), 0, route)
+
+        sys.stderr.write('\n  metrics: promtool clean; %d requests on %d routes, %d (route, '
+                         'code) counts equal; reports %s\n' % (
+                             sum(sent.values()), len(routes), len(sent),
+                             ', '.join('%s %d' % (o, sum(v for (_, k), v in outcomes.items()
+                                                         if k == o)) for o in OUTCOMES)))
 
         # Berkeley DB's own: commits at least one per report that wrote
         reports = sum(outcomes.values())
