@@ -310,15 +310,22 @@ class Workload:
         }
 
 
-def measure_alternating(results, workloads, duration, runs):
+def measure_alternating(results, workloads, duration, runs, warm=False):
     """`runs` rounds, each one wrk run of every workload in turn, into
     results: workloads compared with each other meet the same machine
-    and the same store, not one the later of two minutes."""
+    and the same store, not one the later of two minutes. With warm, each
+    workload first has an unmeasured run of a few seconds, and every
+    other round goes through them in the reverse order, so that none is
+    always the one after a seed or after a pause."""
     for workload in workloads:
         print('%-4s %s' % (workload.name, workload.what), flush=True)
+    if warm:
+        for workload in workloads:
+            workload.run(min(duration, 3))
+            workload.runs.pop()
     for index in range(runs):
         print('  round %d:' % (index + 1), end='', flush=True)
-        for workload in workloads:
+        for workload in (workloads[::-1] if warm and index % 2 else workloads):
             print(' %s %.0f/s' % (workload.name, workload.run(duration)['rps']),
                   end='', flush=True)
         print()
@@ -763,7 +770,8 @@ def render(opts, machine, results, extra, store_lines, store_error, warnings):
                 'Two more servers with fresh data directories, seeded alike (`%s` as W2, '
                 '%.1f and %.1f s; W4\'s 100 services): one with the default configuration '
                 '(`metrics = yes`: every answer counted by route, status and duration), one '
-                'with `metrics = no`. W2u-on and W2u-off alternate, then W4-on and W4-off. '
+                'with `metrics = no`. W2u-on and W2u-off alternate, then W4-on and W4-off, '
+                'each after an unmeasured run of 3 s, in the reverse order every other round. '
                 'The reports\' counts by outcome are kept by the store in both (they are '
                 'part of the environment\'s record that every report writes).'
                 % (ENV_W2, extra['metrics_seed_s_on'], extra['metrics_seed_s_off']), '',
@@ -960,12 +968,12 @@ def metrics_benchmark(opts, tmp, results, extra):
         measure_alternating(results, [
             Workload('W2u-%s' % state, 'W2u, metrics %s' % state, servers[state], '/',
                      'random_path.lua', ['/bench/services-uncached' + w2_query, opts.versions])
-            for state in ('on', 'off')], d, n)
+            for state in ('on', 'off')], d, n, warm=True)
         measure_alternating(results, [
             Workload('W4-%s' % state, 'W4, metrics %s' % state, servers[state], '/deploy',
                      'deploy.lua', deploy_args(ENV_W4, 'change'),
                      deploy_probe(servers[state], ENV_W4))
-            for state in ('on', 'off')], d, n)
+            for state in ('on', 'off')], d, n, warm=True)
     finally:
         for server in servers.values():
             server.cleanup()
