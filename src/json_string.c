@@ -11,6 +11,13 @@
 /* U+FFFD, the replacement character, for a byte that is not UTF-8. */
 #define REPLACEMENT	"\\ufffd"
 
+/* True for a byte written as it is: most of them. */
+static bool
+plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f;
+}
+
 /* Bytes of c once escaped: 2 for a short escape, 6 for \u00XX, else 1. */
 static size_t
 byte_len(unsigned char c)
@@ -55,18 +62,31 @@ put_byte(char *p, unsigned char c)
 size_t
 json_escaped_len(const char *s, size_t len)
 {
-	size_t n = 0;
+	size_t n = len;
 
 	for (size_t i = 0; i < len; i++)
-		n += byte_len((unsigned char)s[i]);
+		if (!plain((unsigned char)s[i]))
+			n += byte_len((unsigned char)s[i]) - 1;
 	return n;
 }
 
 char *
 json_put_escaped(char *p, const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		p = put_byte(p, (unsigned char)s[i]);
+	size_t i = 0;
+
+	/* the plain bytes a run at a time, then the one that ends it */
+	while (i < len) {
+		size_t run = i;
+
+		while (run < len && plain((unsigned char)s[run]))
+			run++;
+		memcpy(p, s + i, run - i);
+		p += run - i;
+		if (run < len)
+			p = put_byte(p, (unsigned char)s[run++]);
+		i = run;
+	}
 	return p;
 }
 
