@@ -99,12 +99,13 @@ SPECTRAL	 = $(OPENAPI_LINT_DIR)/node_modules/.bin/spectral
 # Every module but the entry point; the unit tests link these.
 LIB_OBJS	 = build/accounts.o build/auth.o build/badge.o build/config.o \
 		   build/datadir.o build/digest.o build/digest_cache.o build/edge.o \
-		   build/exposition.o build/handlers.o \
+		   build/exposition.o build/handlers.o build/handlers_ops.o \
 		   build/http.o build/json.o build/json_parse.o build/json_scan.o \
 		   build/json_string.o \
 		   build/log.o build/metrics.o build/metrics_page.o build/model.o \
 		   build/pool.o build/problem.o \
-		   build/query.o build/router.o build/site.o build/status.o \
+		   build/query.o build/respond.o build/router.o build/site.o \
+		   build/status.o \
 		   build/store.o build/store_batch.o \
 		   build/store_cache.o build/store_channel.o build/store_deploy.o build/store_durability.o \
 		   build/store_periods.o build/store_reads.o build/store_records.o \

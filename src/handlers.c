@@ -14,7 +14,7 @@
 #include "json.h"
 #include "json_parse.h"
 #include "log.h"
-#include "metrics_page.h"
+#include "respond.h"
 
 /* Cache-Control of the answers that can never change: an explicit system version's list. */
 #define CACHE_FOREVER	"public, max-age=31536000, immutable"
@@ -24,76 +24,6 @@
 #define CACHE_STATUS	"public, max-age=5"
 /* How old a worker's view of the disk reserve a read may use. */
 #define ROOM_MAX_AGE_MS	1000
-
-/*
- * Answers the problem of a store status other than STATUS_OK, for a
- * request about environment and, when system_version is not 0, that
- * system version of it: a 404 that names what does not exist, a 503
- * /problems/storage-full for a full disk, a 503 /problems/unavailable
- * for everything else (the client may retry).
- */
-static void
-respond_status(struct response *response, enum status status,
-    const char *environment, uint64_t system_version)
-{
-	switch (status) {
-	case STATUS_NOT_FOUND:
-		if (system_version != 0)
-			response_problem(response, PROBLEM_NOT_FOUND, NULL,
-			    "environment %s has no system version %llu",
-			    environment, (unsigned long long)system_version);
-		else
-			response_problem(response, PROBLEM_NOT_FOUND, NULL,
-			    "environment %s has never had a deploy",
-			    environment);
-		break;
-	case STATUS_NO_SPACE:
-		response_problem(response, PROBLEM_STORAGE_FULL, NULL,
-		    "the disk of the store is full (or below its reserve): "
-		    "nothing new can be recorded until space is freed; retry "
-		    "later");
-		break;
-	case STATUS_BUSY:
-		response_problem(response, PROBLEM_UNAVAILABLE, NULL,
-		    "the store is busy; retry shortly");
-		break;
-	case STATUS_NO_MASTER:
-		response_problem(response, PROBLEM_NO_MASTER, NULL,
-		    "no master of the replication group is known now (an "
-		    "election is under way, or this site is cut off from the "
-		    "others); retry shortly");
-		break;
-	case STATUS_NOT_REPLICATED:
-		if (system_version != 0)
-			response_problem(response, PROBLEM_NOT_REPLICATED, NULL,
-			    "system version %llu of environment %s is on the "
-			    "master but has not reached this site yet; retry "
-			    "shortly", (unsigned long long)system_version,
-			    environment);
-		else
-			response_problem(response, PROBLEM_NOT_REPLICATED, NULL,
-			    "a quorum of the replication group did not "
-			    "acknowledge the report in time: the master may "
-			    "hold it, and an election may undo it; resending "
-			    "it is safe");
-		break;
-	default:
-		response_problem(response, PROBLEM_UNAVAILABLE, NULL,
-		    "the store cannot serve now; retry shortly");
-		break;
-	}
-}
-
-/* Answers 200 with a rendered JSON body, or 503 when memory ran out. */
-static void
-respond_rendered(struct response *response, char *body, size_t len)
-{
-	if (body == NULL)
-		response_problem(response, PROBLEM_UNAVAILABLE, NULL,
-		    "the server is short of memory");
-	else
-		response_json(response, 200, body, len);
-}
 
 /*
  * The default environment exists before its first deploy: for it, the
@@ -287,60 +217,6 @@ handle_remove(struct app *app, const struct request *request,
 	deploy.removal = true;
 	query_report_key(query, &deploy.key);
 	respond_report(app, &deploy, response);
-}
-
-void
-handle_health(struct app *app, const struct request *request,
-    const struct query *query, struct response *response)
-{
-	static const char ok[] = "{\"status\":\"ok\"}";
-	char *body = strdup(ok);
-
-	(void)app;
-	(void)request;
-	(void)query;
-	respond_rendered(response, body, sizeof(ok) - 1);
-	response->cache_control = "no-store";
-}
-
-/* Whether the store can take a deploy now: STATUS_OK, or why not. */
-static enum status
-store_readiness(struct app *app)
-{
-	struct cluster_view *view = malloc(sizeof(*view));
-	struct change_record newest;
-	size_t count;
-	bool more;
-	enum status status = view == NULL ? STATUS_SYSTEM :
-	    store_cluster(app->store, view);
-
-	if (status == STATUS_OK)
-		status = cluster_view_readiness(view);
-	free(view);
-	if (status != STATUS_OK)
-		return status;
-	if (!store_has_room(app->store, 0))
-		return STATUS_NO_SPACE;
-	/* a read of one record, which an empty store answers not found */
-	status = store_history(app->store, DEFAULT_ENVIRONMENT, 0, 1, &newest,
-	    &count, &more);
-	return status == STATUS_NOT_FOUND ? STATUS_OK : status;
-}
-
-void
-handle_ready(struct app *app, const struct request *request,
-    const struct query *query, struct response *response)
-{
-	static const char ready[] = "{\"status\":\"ready\"}";
-	enum status status = store_readiness(app);
-
-	(void)request;
-	(void)query;
-	if (status == STATUS_OK)
-		respond_rendered(response, strdup(ready), sizeof(ready) - 1);
-	else
-		respond_status(response, status, DEFAULT_ENVIRONMENT, 0);
-	response->cache_control = "no-store";
 }
 
 /*
@@ -735,83 +611,4 @@ done:
 	free(diff);
 	service_list_free(&from);
 	service_list_free(&to);
-}
-
-/* Answers the group as this site sees it now (GET /cluster's answer). */
-static void
-respond_cluster(struct app *app, struct response *response)
-{
-	struct cluster_view *view = malloc(sizeof(*view));
-	enum status status = view == NULL ? STATUS_SYSTEM :
-	    store_cluster(app->store, view);
-	size_t len = 0;
-	char *body;
-
-	if (status != STATUS_OK)
-		respond_status(response, status, DEFAULT_ENVIRONMENT, 0);
-	else {
-		body = json_render_cluster(view, &len);
-		respond_rendered(response, body, len);
-	}
-	response->cache_control = "no-store";
-	free(view);
-}
-
-void
-handle_cluster(struct app *app, const struct request *request,
-    const struct query *query, struct response *response)
-{
-	(void)request;
-	(void)query;
-	respond_cluster(app, response);
-}
-
-void
-handle_remove_site(struct app *app, const struct request *request,
-    const struct query *query, struct response *response)
-{
-	char site[SITE_TEXT_SIZE];
-	enum status status = store_remove_site(app->store, &query->site);
-
-	(void)request;
-	site_format(&query->site, site);
-	if (status == STATUS_OK)
-		respond_cluster(app, response);
-	else if (status == STATUS_NOT_FOUND)
-		response_problem(response, PROBLEM_NOT_FOUND, NULL,
-		    "the replication group has no site %s", site);
-	else if (status == STATUS_INVALID)
-		response_problem(response, PROBLEM_INVALID_PARAMETER, "site",
-		    "site %s is this site or the master: stop it, and remove "
-		    "it from another site once the group elected a master "
-		    "without it", site);
-	else
-		respond_status(response, status, DEFAULT_ENVIRONMENT, 0);
-}
-
-void
-handle_metrics(struct app *app, const struct request *request,
-    const struct query *query, struct response *response)
-{
-	struct exposition out;
-	enum status status;
-
-	(void)request;
-	(void)query;
-	if (app->metrics == NULL) {
-		response_problem(response, PROBLEM_NOT_FOUND, NULL,
-		    "the metrics are off (metrics = no)");
-		return;
-	}
-	exposition_init(&out);
-	status = metrics_page(app->metrics, app->store, &out);
-	if (status != STATUS_OK) {
-		respond_status(response, status, "", 0);
-		exposition_free(&out);
-		return;
-	}
-	response_body(response, 200, EXPOSITION_CONTENT_TYPE, out.text,
-	    out.len);
-	response->cache_control = "no-store";
-	response->not_for_proxy_cache = true;
 }
