@@ -362,29 +362,28 @@ finish_replication(struct config *config, char *err, size_t err_len)
 static enum status
 check_metrics_allow(const char *list, char *err, size_t err_len)
 {
-	char entry[INET6_ADDRSTRLEN + 8], address[sizeof(entry)];
+	char entry[INET6_ADDRSTRLEN + 8];
 	unsigned char bytes[sizeof(struct in6_addr)];
 
 	for (const char *p = list; *(p += strspn(p, " \t")) != '\0';) {
 		size_t len = strcspn(p, " \t");
-		const char *slash;
+		char *prefix_text = NULL;
 		uint64_t prefix = 0;
 		int family = AF_INET;
 		bool ok = len < sizeof(entry);
 
 		if (ok) {
+			/* entry: the address, prefix_text what follows a '/' */
 			memcpy(entry, p, len);
 			entry[len] = '\0';
-			slash = strchr(entry, '/');
-			snprintf(address, sizeof(address), "%.*s",
-			    (int)(slash != NULL ? slash - entry : (ptrdiff_t)len),
-			    entry);
-			if (strchr(address, ':') != NULL)
+			if ((prefix_text = strchr(entry, '/')) != NULL)
+				*prefix_text++ = '\0';
+			if (strchr(entry, ':') != NULL)
 				family = AF_INET6;
-			ok = strcmp(entry, "all") == 0 ||
-			    (inet_pton(family, address, bytes) == 1 &&
-			    (slash == NULL || parse_decimal(slash + 1,
-			    strlen(slash + 1), 0, family == AF_INET ? 32 : 128,
+			ok = (strcmp(entry, "all") == 0 && prefix_text == NULL) ||
+			    (inet_pton(family, entry, bytes) == 1 &&
+			    (prefix_text == NULL || parse_decimal(prefix_text,
+			    strlen(prefix_text), 0, family == AF_INET ? 32 : 128,
 			    &prefix)));
 		}
 		if (!ok) {

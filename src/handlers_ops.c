@@ -10,30 +10,51 @@
 #include "metrics_page.h"
 #include "respond.h"
 
+/* Answers 200 with the constant JSON body text, for no cache to keep. */
+static void
+respond_constant(struct response *response, const char *text)
+{
+	respond_rendered(response, strdup(text), strlen(text));
+	response->cache_control = "no-store";
+}
+
+/*
+ * Reads the group as this site sees it now into *view (malloc'd, the
+ * caller frees it; NULL unless STATUS_OK).
+ */
+static enum status
+read_cluster(struct app *app, struct cluster_view **view)
+{
+	enum status status;
+
+	if ((*view = malloc(sizeof(**view))) == NULL)
+		return STATUS_SYSTEM;
+	if ((status = store_cluster(app->store, *view)) != STATUS_OK) {
+		free(*view);
+		*view = NULL;
+	}
+	return status;
+}
+
 void
 handle_health(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
-	static const char ok[] = "{\"status\":\"ok\"}";
-	char *body = strdup(ok);
-
 	(void)app;
 	(void)request;
 	(void)query;
-	respond_rendered(response, body, sizeof(ok) - 1);
-	response->cache_control = "no-store";
+	respond_constant(response, "{\"status\":\"ok\"}");
 }
 
 /* Whether the store can take a deploy now: STATUS_OK, or why not. */
 static enum status
 store_readiness(struct app *app)
 {
-	struct cluster_view *view = malloc(sizeof(*view));
+	struct cluster_view *view;
 	struct change_record newest;
 	size_t count;
 	bool more;
-	enum status status = view == NULL ? STATUS_SYSTEM :
-	    store_cluster(app->store, view);
+	enum status status = read_cluster(app, &view);
 
 	if (status == STATUS_OK)
 		status = cluster_view_readiness(view);
@@ -52,25 +73,24 @@ void
 handle_ready(struct app *app, const struct request *request,
     const struct query *query, struct response *response)
 {
-	static const char ready[] = "{\"status\":\"ready\"}";
 	enum status status = store_readiness(app);
 
 	(void)request;
 	(void)query;
 	if (status == STATUS_OK)
-		respond_rendered(response, strdup(ready), sizeof(ready) - 1);
-	else
+		respond_constant(response, "{\"status\":\"ready\"}");
+	else {
 		respond_status(response, status, DEFAULT_ENVIRONMENT, 0);
-	response->cache_control = "no-store";
+		response->cache_control = "no-store";
+	}
 }
 
 /* Answers the group as this site sees it now (GET /cluster's answer). */
 static void
 respond_cluster(struct app *app, struct response *response)
 {
-	struct cluster_view *view = malloc(sizeof(*view));
-	enum status status = view == NULL ? STATUS_SYSTEM :
-	    store_cluster(app->store, view);
+	struct cluster_view *view;
+	enum status status = read_cluster(app, &view);
 	size_t len = 0;
 	char *body;
 
